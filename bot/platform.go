@@ -1,0 +1,134 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/policyteam/alertbot/watchers"
+)
+
+// Message is the platform-neutral form of an alert or a reply. Each adapter
+// renders it: Block Kit on Slack, embeds on Discord, text on the console.
+type Message struct {
+	Kind     watchers.Kind
+	Severity watchers.Severity
+	Title    string
+	Text     string
+	Fields   []watchers.Field
+	Link     string
+	Tags     []string
+	Footer   string // e.g. "deadlines · reminder"
+	Buttons  []Button
+	AlertKey string
+	Event    string
+}
+
+// Button is an action under a message. Pressing it runs Command (text as
+// typed after /alerts) in the message's channel as the user who pressed it.
+type Button struct {
+	Label     string
+	Command   string // e.g. "mute event:ishiba-trump-summit 1d"
+	AdminOnly bool   // shown only where the platform can restrict it; the router checks again
+}
+
+// Outgoing is one delivery for a platform to send.
+type Outgoing struct {
+	DeliveryID int64
+	Channel    string // the platform's channel id, without the "slack:" prefix
+	Message    Message
+	Nonce      string // stable per delivery, ≤ 25 characters (Discord enforce_nonce)
+}
+
+// Platform sends messages to one chat platform.
+type Platform interface {
+	// Name is the address prefix of the platform's channels: "slack",
+	// "discord", "console".
+	Name() string
+	// Send posts one message and returns the platform's message id. Errors
+	// that are not *SendError are treated as transient.
+	Send(ctx context.Context, out Outgoing) (messageID string, err error)
+}
+
+// SendError classifies a failed send.
+type SendError struct {
+	Retry      bool          // worth trying again
+	RetryAfter time.Duration // at least this long, when the platform said so
+	Err        error
+}
+
+func (e *SendError) Error() string {
+	if e.RetryAfter > 0 {
+		return fmt.Sprintf("%v (retry after %s)", e.Err, e.RetryAfter)
+	}
+	return e.Err.Error()
+}
+
+func (e *SendError) Unwrap() error { return e.Err }
+
+// Permanent wraps err as a failure that retrying cannot fix.
+func Permanent(err error) error { return &SendError{Retry: false, Err: err} }
+
+// Transient wraps err as a failure worth retrying after at least after.
+func Transient(err error, after time.Duration) error {
+	return &SendError{Retry: true, RetryAfter: after, Err: err}
+}
+
+// classify returns whether err is worth retrying and the wait the platform
+// asked for.
+func classify(err error) (retry bool, after time.Duration) {
+	var se *SendError
+	if errors.As(err, &se) {
+		return se.Retry, se.RetryAfter
+	}
+	return true, 0
+}
+
+// Request is one slash command, from any platform.
+type Request struct {
+	Platform string   // "slack", "discord", "console", "exec"
+	User     string   // address of the caller, e.g. "slack:U0ADMIN1"
+	Channel  string   // address of the channel, e.g. "slack:C0123ABCD"
+	Text     string   // the text after /alerts, as typed
+	Args     []string // pre-split words (Discord options); when set, Text is only for the log
+}
+
+// Reply is the router's answer to a Request.
+type Reply struct {
+	Text   string // plain text; adapters escape it for their platform
+	Public bool   // show to the whole channel (subscribe, mute) rather than only the caller
+	Error  bool   // the command failed; Text says why, with the usage line
+}
+
+// Handler answers requests; *Router implements it.
+type Handler interface {
+	Handle(ctx context.Context, req Request) Reply
+	// Slow reports whether req may take longer than a platform's
+	// acknowledgement deadline (e.g. "watcher run"), so the adapter should
+	// acknowledge first and answer later.
+	Slow(req Request) bool
+	// Complete returns up to 25 ids starting with prefix, for autocomplete;
+	// what is "event", "watcher" or "tag".
+	Complete(ctx context.Context, what, prefix string) []string
+}
+
+// SplitAddress splits "slack:C0123" into platform and id.
+func SplitAddress(addr string) (platform, id string, err error) {
+	p, id, ok := strings.Cut(addr, ":")
+	if !ok || id == "" {
+		return "", "", fmt.Errorf("bad channel address %q (want slack:<channel id>, discord:<channel id> or console:local)", addr)
+	}
+	switch p {
+	case "slack", "discord", "console":
+	default:
+		return "", "", fmt.Errorf("bad channel address %q: unknown platform %q (want slack, discord or console)", addr, p)
+	}
+	for _, r := range id {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return "", "", fmt.Errorf("bad channel address %q: id may hold only letters, digits, - and _", addr)
+		}
+	}
+	return p, id, nil
+}

@@ -1,0 +1,180 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/policyteam/alertbot/watchers"
+)
+
+// ErrNotFound is returned by Store lookups of ids that do not exist.
+var ErrNotFound = errors.New("not found")
+
+// EventRecord is an event as stored, with its state materialized at the
+// last refresh so that "upcoming" is an indexed query.
+type EventRecord struct {
+	watchers.Event
+	Hash       string         // hash of the config entry it was seeded from; "" if made in chat
+	Current    watchers.State // state as of the last refresh
+	NextChange time.Time      // At of the first change not yet applied to Current; zero if none
+	UpdatedAt  time.Time
+	UpdatedBy  string // "config", "slack:U123", "calendar:<watcher>"
+}
+
+// EventFilter selects events for "upcoming".
+type EventFilter struct {
+	From, To time.Time // current window overlaps [From, To)
+	Tag      string    // "" for any
+	Active   bool      // only tentative, scheduled or postponed
+	Limit    int       // 0: no limit
+}
+
+// WatcherRecord is a watcher as stored, with its run status.
+type WatcherRecord struct {
+	Spec        watchers.Spec
+	Origin      string // "config" or "chat"
+	Hash        string
+	State       []byte // the watcher's own state from its last successful check
+	LastRun     time.Time
+	LastSuccess time.Time
+	LastError   string
+	Failures    int  // consecutive failed checks
+	Failing     bool // a watcher_failing alert went out for the current streak
+	UpdatedAt   time.Time
+	UpdatedBy   string
+}
+
+// AlertRecord is a stored alert.
+type AlertRecord struct {
+	ID      int64
+	Alert   watchers.Alert
+	Skipped bool // catch-up passed over it: recorded so it is never sent later
+	Created time.Time
+}
+
+// Delivery states.
+const (
+	DeliveryPending = "pending"
+	DeliverySent    = "sent"
+	DeliveryFailed  = "failed"
+)
+
+// DeliveryRecord is one alert to one channel: the outbox row.
+type DeliveryRecord struct {
+	ID        int64
+	AlertID   int64
+	Alert     watchers.Alert
+	Channel   string // address, e.g. "slack:C0123ABCD"
+	Platform  string // "slack", "discord", "console"
+	State     string // DeliveryPending, DeliverySent, DeliveryFailed
+	Attempts  int
+	NextTry   time.Time
+	LastError string
+	MessageID string
+	Created   time.Time
+	SentAt    time.Time
+}
+
+// NewAlert is an alert to create together with its deliveries.
+type NewAlert struct {
+	Alert    watchers.Alert
+	Skipped  bool
+	Channels []string // addresses that get a delivery
+}
+
+// RunRecord is the outcome of one watcher check, committed in one
+// transaction: the watcher's status and state, its alerts and their
+// deliveries (only for alerts whose key is new), events it changed, and
+// per-event next check times.
+type RunRecord struct {
+	Watcher     string
+	At          time.Time
+	Err         string // "" on success
+	State       []byte // stored only on success
+	Failures    int
+	Failing     bool
+	Alerts      []NewAlert
+	Events      []EventRecord
+	Next        []watchers.NextPlan
+	UpdateState bool // store State (success)
+}
+
+// Subscription routes a target's alerts to a channel.
+type Subscription struct {
+	Channel string // address
+	Target  string // "all", "tag:<tag>", "watcher:<id>", "event:<id>"
+	Origin  string // "config" or "chat"
+	Created time.Time
+}
+
+// Mute silences a target's alerts in a channel until Until.
+type Mute struct {
+	Channel string
+	Target  string
+	Until   time.Time
+	By      string
+}
+
+// AuditEntry is one line of the audit log.
+type AuditEntry struct {
+	ID      int64
+	At      time.Time
+	Who     string // user address, "config", "system"
+	Channel string
+	Action  string // e.g. "event set", "subscribe", "denied: watcher remove"
+	Target  string
+	Before  string // JSON or text, "" when none
+	After   string
+}
+
+// HistoryItem is an alert as delivered to one channel.
+type HistoryItem struct {
+	Alert    watchers.Alert
+	Delivery DeliveryRecord
+}
+
+// Store is the persistence alertbot needs; store.DB implements it on
+// SQLite. Methods return ErrNotFound (wrapped) for missing ids.
+type Store interface {
+	watchers.EventSource
+
+	SaveEvent(ctx context.Context, ev EventRecord) error
+	Event(ctx context.Context, id string) (EventRecord, error)
+	DeleteEvent(ctx context.Context, id string) error
+	Events(ctx context.Context, f EventFilter) ([]EventRecord, error)
+	AllEventIDs(ctx context.Context) ([]string, error)
+	EventsChangingBy(ctx context.Context, t time.Time) ([]EventRecord, error)
+	CountEvents(ctx context.Context) (int, error)
+	Tags(ctx context.Context) ([]string, error)
+
+	SaveWatcher(ctx context.Context, w WatcherRecord) error
+	Watcher(ctx context.Context, id string) (WatcherRecord, error)
+	Watchers(ctx context.Context) ([]WatcherRecord, error)
+	DeleteWatcher(ctx context.Context, id string) error
+
+	CommitRun(ctx context.Context, run RunRecord) ([]AlertRecord, error)
+	AlertsForEvent(ctx context.Context, event string, n int) ([]AlertRecord, error)
+
+	PendingDeliveries(ctx context.Context, platform string, now time.Time, limit int) ([]DeliveryRecord, error)
+	NextDelivery(ctx context.Context, platform string) (time.Time, bool, error)
+	MarkSent(ctx context.Context, id int64, messageID string, at time.Time) error
+	MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, errText string) error
+	MarkFailed(ctx context.Context, id int64, attempts int, errText string) error
+	ChannelHistory(ctx context.Context, channel string, n int) ([]HistoryItem, error)
+	DeliveryCounts(ctx context.Context) (map[string]int, error)
+
+	Subscribe(ctx context.Context, s Subscription) (added bool, err error)
+	Unsubscribe(ctx context.Context, channel, target string) (removed bool, err error)
+	Subscriptions(ctx context.Context) ([]Subscription, error)
+
+	Mute(ctx context.Context, m Mute) error
+	Unmute(ctx context.Context, channel, target string) (removed bool, err error)
+	Mutes(ctx context.Context, now time.Time) ([]Mute, error)
+
+	Audit(ctx context.Context, e AuditEntry) error
+	AuditLog(ctx context.Context, n int) ([]AuditEntry, error)
+
+	Backup(ctx context.Context, path string) error
+	Close() error
+}

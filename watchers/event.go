@@ -1,0 +1,253 @@
+package watchers
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Status is where an event stands.
+type Status string
+
+// Statuses of DESIGN §4. Reminders are sent only while an event is
+// Tentative or Scheduled.
+const (
+	Tentative Status = "tentative"
+	Scheduled Status = "scheduled"
+	Happened  Status = "happened"
+	Postponed Status = "postponed"
+	Cancelled Status = "cancelled"
+)
+
+// Statuses lists every valid status.
+var Statuses = []Status{Tentative, Scheduled, Happened, Postponed, Cancelled}
+
+// ParseStatus validates a status name.
+func ParseStatus(s string) (Status, error) {
+	st := Status(strings.ToLower(strings.TrimSpace(s)))
+	if slices.Contains(Statuses, st) {
+		return st, nil
+	}
+	return "", fmt.Errorf("unknown status %q (want tentative, scheduled, happened, postponed or cancelled)", s)
+}
+
+// Active reports whether reminders are still sent for the status.
+func (s Status) Active() bool { return s == Tentative || s == Scheduled }
+
+// DefaultStatus is the status of an event that does not state one.
+func DefaultStatus(p Precision) Status {
+	if p >= Month {
+		return Tentative
+	}
+	return Scheduled
+}
+
+// Lead is a reminder offset before an event, such as 7d.
+type Lead struct {
+	N    int
+	Unit byte // 'm', 'h', 'd' or 'w'
+}
+
+// ParseLead parses "90d", "2w", "12h", "30m" or "0d".
+func ParseLead(s string) (Lead, error) {
+	s = strings.TrimSpace(s)
+	if len(s) < 2 {
+		return Lead{}, fmt.Errorf("bad duration %q (want a number and a unit m, h, d or w, e.g. 7d)", s)
+	}
+	unit := s[len(s)-1]
+	n, err := strconv.Atoi(s[:len(s)-1])
+	if err != nil || n < 0 || n > 100000 || !strings.ContainsRune("mhdw", rune(unit)) {
+		return Lead{}, fmt.Errorf("bad duration %q (want a number and a unit m, h, d or w, e.g. 7d)", s)
+	}
+	return Lead{N: n, Unit: unit}, nil
+}
+
+// String returns the lead as written, e.g. "7d".
+func (l Lead) String() string { return strconv.Itoa(l.N) + string(l.Unit) }
+
+// WholeDays reports whether the lead counts calendar days (units d and w),
+// which fire at the configured alert time rather than at an exact offset.
+func (l Lead) WholeDays() bool { return l.Unit == 'd' || l.Unit == 'w' }
+
+// Days returns the number of calendar days of a d or w lead.
+func (l Lead) Days() int {
+	if l.Unit == 'w' {
+		return 7 * l.N
+	}
+	return l.N
+}
+
+// Duration returns the lead as an exact duration (a day is 24h).
+func (l Lead) Duration() time.Duration {
+	switch l.Unit {
+	case 'm':
+		return time.Duration(l.N) * time.Minute
+	case 'h':
+		return time.Duration(l.N) * time.Hour
+	case 'd':
+		return time.Duration(l.N) * 24 * time.Hour
+	}
+	return time.Duration(l.N) * 7 * 24 * time.Hour
+}
+
+// ParseLeads parses a list of leads.
+func ParseLeads(ss []string) ([]Lead, error) {
+	out := make([]Lead, 0, len(ss))
+	for _, s := range ss {
+		l, err := ParseLead(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// ParseDuration parses a duration in the units of DESIGN §4 (m, h, d, w),
+// as used by catch_up, mute and "within".
+func ParseDuration(s string) (time.Duration, error) {
+	l, err := ParseLead(s)
+	if err != nil {
+		return 0, err
+	}
+	return l.Duration(), nil
+}
+
+// FormatDuration writes d in the largest whole unit: "7d", "2w", "90m".
+func FormatDuration(d time.Duration) string {
+	switch {
+	case d%(7*24*time.Hour) == 0 && d != 0:
+		return strconv.Itoa(int(d/(7*24*time.Hour))) + "w"
+	case d%(24*time.Hour) == 0:
+		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
+	case d%time.Hour == 0:
+		return strconv.Itoa(int(d/time.Hour)) + "h"
+	}
+	return strconv.Itoa(int(d/time.Minute)) + "m"
+}
+
+// IDPattern is the form of event and watcher ids.
+var IDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+
+// TagPattern is the form of tags.
+var TagPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// ValidID returns an error unless id has the form [a-z0-9-]{1,64}.
+func ValidID(what, id string) error {
+	if !IDPattern.MatchString(id) {
+		return fmt.Errorf("bad %s id %q: use 1-64 lowercase letters, digits and dashes", what, id)
+	}
+	return nil
+}
+
+// Event is a dated event as stored: its top-level fields and its dated
+// changes. Its state at time t is the fields plus every change with At ≤ t.
+type Event struct {
+	ID        string
+	Title     string
+	Due       string // a form of DESIGN §4, resolved in Zone
+	Zone      string // IANA zone; "" means the config's zone
+	Status    Status // "" means DefaultStatus of the due's precision
+	Tags      []string
+	Source    string
+	LeadTimes []Lead    // nil means the watcher's defaults
+	Changes   []Change  // in order of At
+	Origin    string    // "config", "chat" or "calendar:<watcher id>"
+	CreatedAt time.Time // when the event first entered the database
+}
+
+// Change is a dated change of an event's due date, status or source.
+type Change struct {
+	At     time.Time
+	Due    string // "" when unchanged
+	Status Status // "" when unchanged
+	Title  string // "" when unchanged
+	Note   string
+	Source string // "" when unchanged
+	By     string // who made it: "config", "slack:U123", a watcher id
+}
+
+// State is an event as it stands at one moment.
+type State struct {
+	Title  string
+	Due    Due
+	Status Status
+	Source string
+	Note   string // the note of the last change applied, if any
+}
+
+// Location returns the event's zone, falling back to def.
+func (e *Event) Location(def *time.Location) (*time.Location, error) {
+	if e.Zone == "" {
+		return def, nil
+	}
+	loc, err := time.LoadLocation(e.Zone)
+	if err != nil {
+		return nil, fmt.Errorf("event %s: unknown time zone %q", e.ID, e.Zone)
+	}
+	return loc, nil
+}
+
+// StateAt returns the event's state at t: its fields plus every change
+// with At ≤ t, applied in order. The status defaults by the precision of
+// the due date in force, so a month that becomes a day becomes scheduled
+// unless a status is given.
+func (e *Event) StateAt(t time.Time, loc *time.Location) (State, error) {
+	n := 0
+	for n < len(e.Changes) && !e.Changes[n].At.After(t) {
+		n++
+	}
+	return e.stateAfter(n, loc)
+}
+
+// StateAfter returns the event's state once its first n changes applied.
+func (e *Event) stateAfter(n int, loc *time.Location) (State, error) {
+	st := State{Title: e.Title, Source: e.Source}
+	dueRaw, status := e.Due, e.Status
+	for _, c := range e.Changes[:n] {
+		if c.Due != "" {
+			dueRaw = c.Due
+			// A new date without a status re-defaults the status by its
+			// precision (a month that becomes a day is scheduled), unless
+			// the event is already over.
+			if c.Status == "" && status != Happened && status != Cancelled {
+				status = ""
+			}
+		}
+		if c.Status != "" {
+			status = c.Status
+		}
+		if c.Title != "" {
+			st.Title = c.Title
+		}
+		if c.Source != "" {
+			st.Source = c.Source
+		}
+		st.Note = c.Note
+	}
+	d, err := ParseDue(dueRaw, loc)
+	if err != nil {
+		return State{}, fmt.Errorf("event %s: %w", e.ID, err)
+	}
+	st.Due = d
+	if status == "" {
+		status = DefaultStatus(d.Precision)
+	}
+	st.Status = status
+	return st, nil
+}
+
+// StateAfter returns the state once the first n changes are applied
+// (n = 0: the top-level fields alone).
+func (e *Event) StateAfter(n int, loc *time.Location) (State, error) {
+	if n < 0 || n > len(e.Changes) {
+		return State{}, fmt.Errorf("event %s: change %d out of range", e.ID, n)
+	}
+	return e.stateAfter(n, loc)
+}
+
+// HasTag reports whether the event carries tag.
+func (e *Event) HasTag(tag string) bool { return slices.Contains(e.Tags, tag) }
