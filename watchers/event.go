@@ -168,6 +168,9 @@ type Change struct {
 	Note   string
 	Source string // "" when unchanged
 	By     string // who made it: "config", "slack:U123", a watcher id
+	// Quiet marks a change its source already announced (the calendar
+	// watcher's calendar_changed), so date watchers do not alert it again.
+	Quiet bool
 }
 
 // State is an event as it stands at one moment.
