@@ -88,7 +88,7 @@ type NewAlert struct {
 // deliveries (only for alerts whose key is new), events it changed, and
 // per-event next check times.
 type RunRecord struct {
-	Watcher     string
+	Watcher     string // "" for alerts raised by the bot itself: no watcher row is updated
 	At          time.Time
 	Err         string // "" on success
 	State       []byte // stored only on success

@@ -115,10 +115,13 @@ type Input struct {
 // and Next in one transaction, so a crash never half-applies a check.
 type Result struct {
 	Alerts []Alert
-	State  []byte     // the watcher's state to hand to the next check
-	Events []Event    // events to create or update (calendar watcher)
-	Next   []NextPlan // per-event next check times (date watchers)
-	Found  string     // a one-line summary for "/alerts watcher run"
+	// Skipped are alerts a catch-up passed over; they are recorded (never
+	// delivered) so that no later check sends them.
+	Skipped []Alert
+	State   []byte     // the watcher's state to hand to the next check
+	Events  []Event    // events to create or update (calendar watcher)
+	Next    []NextPlan // per-event next check times (date watchers)
+	Found   string     // a one-line summary for "/alerts watcher run"
 }
 
 // NextPlan is when a date watcher next needs to look at an event.

@@ -1,0 +1,859 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/policyteam/alertbot/watchers"
+)
+
+func (r *Router) table() []*command {
+	return []*command{
+		{name: "help", args: "[command]", summary: "usage of every command you may use", examples: []string{"help", "help mute"},
+			run: func(ctx context.Context, c *call) (string, error) { return r.help(c.req, c.args), nil }},
+		{name: "upcoming", args: "[#tag] [within]", summary: "next events (default within 90d)", examples: []string{"upcoming", "upcoming #budget", "upcoming #election 400d"},
+			run: r.upcoming},
+		{name: "event", args: "<id>", summary: "details, sources, history and next reminder of an event", examples: []string{"event upper-house-election-2025"},
+			run: r.event},
+		{name: "history", args: "[n]", summary: "this channel's last n alerts (default 10) with delivery state", examples: []string{"history", "history 25"},
+			run: r.history},
+		{name: "watchers", summary: "each watcher: kind, schedule, last run, last error, next run",
+			run: r.watchers},
+		{name: "subscribe", args: "<target>", summary: "send this channel the target's alerts", public: true, examples: []string{"subscribe #budget", "subscribe event:ishiba-trump-summit", "subscribe all"},
+			run: r.subscribe},
+		{name: "unsubscribe", args: "<target>", summary: "stop sending this channel the target's alerts", public: true, examples: []string{"unsubscribe #budget"},
+			run: r.unsubscribe},
+		{name: "subscriptions", summary: "this channel's subscriptions and mutes",
+			run: r.subscriptions},
+		{name: "mute", args: "<target> <duration>", summary: "silence the target's alerts in this channel for a while", public: true, examples: []string{"mute #budget 1d", "mute all 2h"},
+			run: r.mute},
+		{name: "unmute", args: "<target>", summary: "end a mute in this channel", public: true, examples: []string{"unmute #budget"},
+			run: r.unmute},
+		{name: "event add", args: "<id> <due> <title…> [#tag…]", summary: "create an event", admin: true,
+			examples: []string{`event add diet-session-2026 2026-01 Ordinary Diet session convenes #japan #diet`},
+			run:      r.eventAdd},
+		{name: "event set", args: "<id> key=value…", summary: "change due, status, title, tags, lead_times, source (and note); alerts `changed`", admin: true,
+			examples: []string{"event set upper-house-election-2028 due=2028-07-23 status=scheduled note=\"announced\"", "event set ishiba-trump-summit status=postponed"},
+			run:      r.eventSet},
+		{name: "event remove", args: "<id>", summary: "delete an event (its alert history stays)", admin: true,
+			run: r.eventRemove},
+		{name: "watcher add", args: "<kind> <id> key=value…", summary: "create a watcher (same fields as the config file)", admin: true, slow: true,
+			examples: []string{`watcher add feed crs-japan url=https://example.org/crs.rss schedule="*/30 * * * *" match=Japan,Ishiba`},
+			run:      r.watcherAdd},
+		{name: "watcher set", args: "<id> key=value…", summary: "change a watcher's fields", admin: true,
+			examples: []string{`watcher set crs-japan schedule="@every 15m"`},
+			run:      r.watcherSet},
+		{name: "watcher pause", args: "<id>", summary: "stop running a watcher", admin: true, run: r.watcherPause(true)},
+		{name: "watcher resume", args: "<id>", summary: "run a paused watcher again", admin: true, run: r.watcherPause(false)},
+		{name: "watcher run", args: "<id>", summary: "check now and report what it found", admin: true, slow: true, run: r.watcherRun},
+		{name: "watcher remove", args: "<id>", summary: "delete a watcher (its alert history stays)", admin: true, run: r.watcherRemove},
+	}
+}
+
+func (r *Router) loc() *time.Location { return r.b.config().Location }
+
+func (r *Router) fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.In(r.loc()).Format("2006-01-02 15:04 MST")
+}
+
+func (r *Router) upcoming(ctx context.Context, c *call) (string, error) {
+	within := 90 * 24 * time.Hour
+	tag := ""
+	for _, a := range c.args {
+		switch {
+		case strings.HasPrefix(a, "#") || strings.HasPrefix(strings.ToLower(a), "tag:"):
+			t, err := NormalizeTarget(a)
+			if err != nil || !strings.HasPrefix(t, "tag:") {
+				return "", userErr("Bad tag %q.", a)
+			}
+			tag = strings.TrimPrefix(t, "tag:")
+		default:
+			d, err := watchers.ParseDuration(a)
+			if err != nil {
+				return "", userErr("Expected #tag or a duration like 90d, got %q.", a)
+			}
+			within = d
+		}
+	}
+	if err := r.b.refresh(ctx, c.now); err != nil {
+		return "", err
+	}
+	const limit = 20
+	evs, err := r.b.store.Events(ctx, EventFilter{From: c.now, To: c.now.Add(within), Tag: tag, Active: true, Limit: limit + 1})
+	if err != nil {
+		return "", err
+	}
+	scope := "within " + watchers.FormatDuration(within)
+	if tag != "" {
+		scope = "#" + tag + " " + scope
+	}
+	if len(evs) == 0 {
+		return fmt.Sprintf("No upcoming events %s. Try a longer window, e.g. /alerts upcoming 400d.", scope), nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Upcoming events %s:\n", scope)
+	for i, e := range evs {
+		r.b.localize(&e)
+		if i == limit {
+			b.WriteString("… and more; narrow it with #tag or a shorter window.\n")
+			break
+		}
+		fmt.Fprintf(&b, "• %s — %s [%s] (%s)\n", e.Current.Title, DueText(e.Current, c.now), e.Current.Status, e.ID)
+	}
+	return strings.TrimRight(b.String(), "\n"), nil
+}
+
+func (r *Router) getEvent(ctx context.Context, id string) (EventRecord, error) {
+	rec, err := r.b.store.Event(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return rec, userErr("No event %q. See /alerts upcoming 9999d for ids.", id)
+	}
+	return rec, err
+}
+
+func (r *Router) event(ctx context.Context, c *call) (string, error) {
+	if err := needArgs(c, 1, 1); err != nil {
+		return "", err
+	}
+	if err := r.b.refresh(ctx, c.now); err != nil {
+		return "", err
+	}
+	rec, err := r.getEvent(ctx, c.args[0])
+	if err != nil {
+		return "", err
+	}
+	loc, err := rec.Location(r.loc())
+	if err != nil {
+		return "", err
+	}
+	cur, err := rec.StateAt(c.now, loc)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s)\n", cur.Title, rec.ID)
+	fmt.Fprintf(&b, "Due: %s\n", DueText(cur, c.now))
+	fmt.Fprintf(&b, "Status: %s\n", cur.Status)
+	fmt.Fprintf(&b, "Zone: %s\n", loc)
+	if len(rec.Tags) > 0 {
+		fmt.Fprintf(&b, "Tags: #%s\n", strings.Join(rec.Tags, " #"))
+	}
+	sources := []string{}
+	if rec.Source != "" {
+		sources = append(sources, rec.Source)
+	}
+	for _, ch := range rec.Changes {
+		if ch.Source != "" && !slices.Contains(sources, ch.Source) {
+			sources = append(sources, ch.Source)
+		}
+	}
+	if len(sources) > 0 {
+		fmt.Fprintf(&b, "Sources: %s\n", strings.Join(sources, " , "))
+	}
+	leads := rec.LeadTimes
+	if leads == nil {
+		leads = r.b.config().LeadTimes
+	}
+	ls := make([]string, len(leads))
+	for i, l := range leads {
+		ls[i] = l.String()
+	}
+	fmt.Fprintf(&b, "Reminders: %s before\n", strings.Join(ls, ", "))
+	switch {
+	case rec.Origin == "config":
+		fmt.Fprintf(&b, "Defined in the config file")
+	case strings.HasPrefix(rec.Origin, "calendar:"):
+		fmt.Fprintf(&b, "Imported by the %s watcher", strings.TrimPrefix(rec.Origin, "calendar:"))
+	default:
+		fmt.Fprintf(&b, "Created in chat")
+	}
+	fmt.Fprintf(&b, "; current state from %s, %s.\n", rec.UpdatedBy, r.fmtTime(rec.UpdatedAt))
+	if len(rec.Changes) > 0 {
+		b.WriteString("History:\n")
+		for i, ch := range rec.Changes {
+			before, err1 := rec.StateAfter(i, loc)
+			after, err2 := rec.StateAfter(i+1, loc)
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			var parts []string
+			if before.Due.Raw != after.Due.Raw {
+				parts = append(parts, fmt.Sprintf("due %s → %s", before.Due.Raw, after.Due.Raw))
+			}
+			if before.Status != after.Status {
+				parts = append(parts, fmt.Sprintf("status %s → %s", before.Status, after.Status))
+			}
+			if before.Title != after.Title {
+				parts = append(parts, fmt.Sprintf("title %q → %q", before.Title, after.Title))
+			}
+			if ch.Note != "" {
+				parts = append(parts, ch.Note)
+			}
+			if len(parts) == 0 {
+				parts = append(parts, "no change")
+			}
+			planned := ""
+			if ch.At.After(c.now) {
+				planned = " (planned)"
+			}
+			fmt.Fprintf(&b, "  %s%s — %s (by %s)\n", ch.At.In(loc).Format("2006-01-02 15:04 MST"), planned, strings.Join(parts, "; "), ch.By)
+		}
+	}
+	if r.b.nextAlert != nil {
+		if at, what, ok := r.b.nextAlert(&rec.Event, c.now); ok {
+			fmt.Fprintf(&b, "Next alert: %s, %s (%s)\n", what, at.In(loc).Format("Mon 2 Jan 2006 15:04 MST"), Countdown(c.now, at, loc))
+		} else {
+			b.WriteString("Next alert: none planned\n")
+		}
+	}
+	alerts, err := r.b.store.AlertsForEvent(ctx, rec.ID, 5)
+	if err != nil {
+		return "", err
+	}
+	if len(alerts) > 0 {
+		b.WriteString("Recent alerts:\n")
+		for _, a := range alerts {
+			state := ""
+			if a.Skipped {
+				state = " (skipped by catch-up)"
+			}
+			fmt.Fprintf(&b, "  %s %s%s\n", a.Alert.At.In(loc).Format("2006-01-02 15:04"), a.Alert.Kind, state)
+		}
+	}
+	return strings.TrimRight(b.String(), "\n"), nil
+}
+
+func (r *Router) history(ctx context.Context, c *call) (string, error) {
+	if err := needArgs(c, 0, 1); err != nil {
+		return "", err
+	}
+	n := 10
+	if len(c.args) == 1 {
+		v, err := strconv.Atoi(c.args[0])
+		if err != nil || v < 1 || v > 100 {
+			return "", userErr("n must be a number from 1 to 100, got %q.", c.args[0])
+		}
+		n = v
+	}
+	items, err := r.b.store.ChannelHistory(ctx, c.req.Channel, n)
+	if err != nil {
+		return "", err
+	}
+	if len(items) == 0 {
+		return "No alerts were sent to this channel yet. Subscribe with /alerts subscribe <target>.", nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Last %d alerts in this channel:\n", len(items))
+	for _, it := range items {
+		state := it.Delivery.State
+		if state == DeliveryFailed && it.Delivery.LastError != "" {
+			state += ": " + it.Delivery.LastError
+		} else if state == DeliveryPending && it.Delivery.Attempts > 0 {
+			state = fmt.Sprintf("retrying (attempt %d)", it.Delivery.Attempts+1)
+		}
+		fmt.Fprintf(&b, "• %s  %s  %s — %s\n", r.fmtTime(it.Alert.At), it.Alert.Kind, it.Alert.Title, state)
+	}
+	return strings.TrimRight(b.String(), "\n"), nil
+}
+
+func (r *Router) watchers(ctx context.Context, c *call) (string, error) {
+	ws, err := r.b.store.Watchers(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(ws) == 0 {
+		return "No watchers. Admins add them with /alerts watcher add.", nil
+	}
+	var b strings.Builder
+	b.WriteString("Watchers:\n")
+	for _, w := range ws {
+		state := "active"
+		if w.Spec.Paused {
+			state = "paused"
+		} else if w.Failing {
+			state = fmt.Sprintf("FAILING (%d in a row)", w.Failures)
+		}
+		fmt.Fprintf(&b, "• %s — %s, %q, %s\n", w.Spec.ID, w.Spec.Kind, w.Spec.Schedule, state)
+		fmt.Fprintf(&b, "    last run %s, last success %s", r.fmtTime(w.LastRun), r.fmtTime(w.LastSuccess))
+		if st, ok := r.b.runner.Status(w.Spec.ID); ok && !w.Spec.Paused && !st.Next.IsZero() {
+			fmt.Fprintf(&b, ", next run %s", r.fmtTime(st.Next))
+		}
+		b.WriteString("\n")
+		if w.LastError != "" {
+			fmt.Fprintf(&b, "    last error: %s\n", w.LastError)
+		}
+	}
+	return strings.TrimRight(b.String(), "\n"), nil
+}
+
+// checkTarget normalises a target and checks that a named watcher or event
+// exists.
+func (r *Router) checkTarget(ctx context.Context, s string) (string, error) {
+	t, err := NormalizeTarget(s)
+	if err != nil {
+		return "", userErr("%s.", strings.TrimSuffix(err.Error(), "."))
+	}
+	kind, id, _ := strings.Cut(t, ":")
+	switch kind {
+	case "event":
+		if _, err := r.getEvent(ctx, id); err != nil {
+			return "", err
+		}
+	case "watcher":
+		if _, err := r.b.store.Watcher(ctx, id); errors.Is(err, ErrNotFound) {
+			return "", userErr("No watcher %q. See /alerts watchers.", id)
+		} else if err != nil {
+			return "", err
+		}
+	}
+	return t, nil
+}
+
+func showTarget(t string) string {
+	if strings.HasPrefix(t, "tag:") {
+		return "#" + strings.TrimPrefix(t, "tag:")
+	}
+	if t == "all" {
+		return "all alerts"
+	}
+	return t
+}
+
+func (r *Router) subscribe(ctx context.Context, c *call) (string, error) {
+	if err := needArgs(c, 1, 1); err != nil {
+		return "", err
+	}
+	t, err := r.checkTarget(ctx, c.args[0])
+	if err != nil {
+		return "", err
+	}
+	added, err := r.b.store.Subscribe(ctx, Subscription{Channel: c.req.Channel, Target: t, Origin: "chat", Created: c.now})
+	if err != nil {
+		return "", err
+	}
+	if !added {
+		return fmt.Sprintf("This channel already receives %s.", showTarget(t)), nil
+	}
+	r.audit(ctx, c, "subscribe", t, "", c.req.Channel)
+	return fmt.Sprintf("This channel now receives %s (subscribed by %s).", showTarget(t), c.req.User), nil
+}
+
+func (r *Router) unsubscribe(ctx context.Context, c *call) (string, error) {
+	if err := needArgs(c, 1, 1); err != nil {
+		return "", err
+	}
+	t, err := NormalizeTarget(c.args[0])
+	if err != nil {
+		return "", userErr("%s.", strings.TrimSuffix(err.Error(), "."))
+	}
+	removed, err := r.b.store.Unsubscribe(ctx, c.req.Channel, t)
+	if err != nil {
+		return "", err
+	}
+	if !removed {
+		return "", userErr("This channel is not subscribed to %s; see /alerts subscriptions.", showTarget(t))
+	}
+	r.audit(ctx, c, "unsubscribe", t, c.req.Channel, "")
+	return fmt.Sprintf("This channel no longer receives %s (unsubscribed by %s).", showTarget(t), c.req.User), nil
+}
+
+func (r *Router) subscriptions(ctx context.Context, c *call) (string, error) {
+	subs, err := r.b.store.Subscriptions(ctx)
+	if err != nil {
+		return "", err
+	}
+	mutes, err := r.b.store.Mutes(ctx, c.now)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, s := range subs {
+		if s.Channel == c.req.Channel {
+			if b.Len() == 0 {
+				b.WriteString("This channel receives:\n")
+			}
+			fmt.Fprintf(&b, "• %s (%s)\n", showTarget(s.Target), s.Origin)
+		}
+	}
+	if b.Len() == 0 {
+		b.WriteString("This channel has no subscriptions. Try /alerts subscribe #budget or /alerts subscribe all.\n")
+	}
+	for _, m := range mutes {
+		if m.Channel == c.req.Channel {
+			fmt.Fprintf(&b, "Muted: %s until %s\n", showTarget(m.Target), r.fmtTime(m.Until))
+		}
+	}
+	return strings.TrimRight(b.String(), "\n"), nil
+}
+
+func (r *Router) mute(ctx context.Context, c *call) (string, error) {
+	if err := needArgs(c, 2, 2); err != nil {
+		return "", err
+	}
+	t, err := r.checkTarget(ctx, c.args[0])
+	if err != nil {
+		return "", err
+	}
+	d, err := watchers.ParseDuration(c.args[1])
+	if err != nil || d <= 0 {
+		return "", userErr("Bad duration %q: use 30m, 12h, 1d or 2w.", c.args[1])
+	}
+	if d > 366*24*time.Hour {
+		return "", userErr("Mutes last at most a year; unsubscribe instead.")
+	}
+	until := c.now.Add(d)
+	if err := r.b.store.Mute(ctx, Mute{Channel: c.req.Channel, Target: t, Until: until, By: c.req.User}); err != nil {
+		return "", err
+	}
+	r.audit(ctx, c, "mute", t, "", "until "+until.UTC().Format(time.RFC3339))
+	return fmt.Sprintf("Muted %s in this channel until %s (by %s).", showTarget(t), r.fmtTime(until), c.req.User), nil
+}
+
+func (r *Router) unmute(ctx context.Context, c *call) (string, error) {
+	if err := needArgs(c, 1, 1); err != nil {
+		return "", err
+	}
+	t, err := NormalizeTarget(c.args[0])
+	if err != nil {
+		return "", userErr("%s.", strings.TrimSuffix(err.Error(), "."))
+	}
+	removed, err := r.b.store.Unmute(ctx, c.req.Channel, t)
+	if err != nil {
+		return "", err
+	}
+	if !removed {
+		return "", userErr("%s is not muted in this channel.", showTarget(t))
+	}
+	r.audit(ctx, c, "unmute", t, "muted", "")
+	return fmt.Sprintf("Unmuted %s in this channel (by %s).", showTarget(t), c.req.User), nil
+}
+
+func eventJSON(rec EventRecord) string {
+	data, _ := json.Marshal(struct {
+		Title, Due, Status, Source string
+		Tags                       []string
+		Changes                    int
+	}{rec.Current.Title, rec.Current.Due.Raw, string(rec.Current.Status), rec.Current.Source, rec.Tags, len(rec.Changes)})
+	return string(data)
+}
+
+func (r *Router) eventAdd(ctx context.Context, c *call) (string, error) {
+	if len(c.args) < 3 {
+		return "", userErr("Missing arguments.")
+	}
+	id, due := strings.ToLower(c.args[0]), c.args[1]
+	if err := watchers.ValidID("event", id); err != nil {
+		return "", userErr("%v.", err)
+	}
+	var title []string
+	var tags []string
+	for _, w := range c.args[2:] {
+		if strings.HasPrefix(w, "#") && len(w) > 1 && !strings.Contains(w, " ") {
+			t := strings.ToLower(w[1:])
+			if !watchers.TagPattern.MatchString(t) {
+				return "", userErr("Bad tag %q: use lowercase letters, digits, - and _.", w)
+			}
+			if !slices.Contains(tags, t) {
+				tags = append(tags, t)
+			}
+			continue
+		}
+		title = append(title, w)
+	}
+	if len(title) == 0 {
+		return "", userErr("The event needs a title.")
+	}
+	if _, err := watchers.ParseDue(due, r.loc()); err != nil {
+		return "", userErr("%v.", err)
+	}
+	if _, err := r.b.store.Event(ctx, id); err == nil {
+		return "", userErr("Event %q already exists; change it with /alerts event set.", id)
+	} else if !errors.Is(err, ErrNotFound) {
+		return "", err
+	}
+	rec := EventRecord{Event: watchers.Event{
+		ID: id, Title: strings.Join(title, " "), Due: due, Tags: tags,
+		Origin: "chat", CreatedAt: c.now,
+	}, UpdatedAt: c.now, UpdatedBy: c.req.User}
+	if err := r.b.materialize(&rec, c.now); err != nil {
+		return "", userErr("%v.", err)
+	}
+	if err := r.b.store.SaveEvent(ctx, rec); err != nil {
+		return "", err
+	}
+	r.audit(ctx, c, "event add", id, "", eventJSON(rec))
+	r.b.nudgeDateWatchers()
+	return fmt.Sprintf("Created event %s: %s — %s [%s].", id, rec.Current.Title, DueText(rec.Current, c.now), rec.Current.Status), nil
+}
+
+var eventSetKeys = []string{"due", "status", "title", "tags", "lead_times", "source", "note"}
+
+func (r *Router) eventSet(ctx context.Context, c *call) (string, error) {
+	if len(c.args) < 2 {
+		return "", userErr("Give the event id and at least one key=value.")
+	}
+	rec, err := r.getEvent(ctx, c.args[0])
+	if err != nil {
+		return "", err
+	}
+	kv, _, err := keyValues(c.args[1:], eventSetKeys)
+	if err != nil {
+		return "", err
+	}
+	loc, err := rec.Location(r.loc())
+	if err != nil {
+		return "", err
+	}
+	before := eventJSON(rec)
+	ch := watchers.Change{At: c.now, By: c.req.User, Note: kv["note"]}
+	if v, ok := kv["due"]; ok {
+		if _, err := watchers.ParseDue(v, loc); err != nil {
+			return "", userErr("%v.", err)
+		}
+		ch.Due = v
+	}
+	if v, ok := kv["status"]; ok {
+		st, err := watchers.ParseStatus(v)
+		if err != nil {
+			return "", userErr("%v.", err)
+		}
+		ch.Status = st
+	}
+	if v, ok := kv["title"]; ok {
+		if strings.TrimSpace(v) == "" {
+			return "", userErr("The title cannot be empty.")
+		}
+		ch.Title = v
+	}
+	if v, ok := kv["source"]; ok {
+		if !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
+			return "", userErr("The source must be an http(s) link, got %q.", v)
+		}
+		ch.Source = v
+	}
+	if v, ok := kv["tags"]; ok {
+		var tags []string
+		for _, t := range splitList(v) {
+			t = strings.ToLower(strings.TrimPrefix(t, "#"))
+			if !watchers.TagPattern.MatchString(t) {
+				return "", userErr("Bad tag %q: use lowercase letters, digits, - and _.", t)
+			}
+			tags = append(tags, t)
+		}
+		rec.Tags = tags
+	}
+	if v, ok := kv["lead_times"]; ok {
+		leads, err := watchers.ParseLeads(splitList(v))
+		if err != nil {
+			return "", userErr("%v.", err)
+		}
+		rec.LeadTimes = leads
+	}
+	if ch.Due != "" || ch.Status != "" || ch.Title != "" || ch.Source != "" || ch.Note != "" {
+		rec.Changes = append(rec.Changes, ch)
+	}
+	rec.UpdatedAt, rec.UpdatedBy = c.now, c.req.User
+	if err := r.b.materialize(&rec, c.now); err != nil {
+		return "", userErr("%v.", err)
+	}
+	if err := r.b.store.SaveEvent(ctx, rec); err != nil {
+		return "", err
+	}
+	r.audit(ctx, c, "event set", rec.ID, before, eventJSON(rec))
+	r.b.nudgeDateWatchers()
+	return fmt.Sprintf("Updated %s: %s — %s [%s].", rec.ID, rec.Current.Title, DueText(rec.Current, c.now), rec.Current.Status), nil
+}
+
+func (r *Router) eventRemove(ctx context.Context, c *call) (string, error) {
+	if err := needArgs(c, 1, 1); err != nil {
+		return "", err
+	}
+	rec, err := r.getEvent(ctx, c.args[0])
+	if err != nil {
+		return "", err
+	}
+	if err := r.b.store.DeleteEvent(ctx, rec.ID); err != nil {
+		return "", err
+	}
+	r.audit(ctx, c, "event remove", rec.ID, eventJSON(rec), "")
+	note := ""
+	if rec.Origin == "config" {
+		note = " It is still in the config file and comes back when that entry is edited."
+	}
+	return fmt.Sprintf("Removed event %s; its alert history stays.%s", rec.ID, note), nil
+}
+
+// listFields are the Spec fields that take lists; in chat they are
+// written comma-separated.
+var listFields = []string{"tags", "lead_times", "match", "exclude", "ignore"}
+
+func splitList(v string) []string {
+	v = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(v), "["), "]"))
+	if v == "" {
+		return nil
+	}
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// applySpec sets key=value pairs on spec by decoding them as the YAML the
+// config file would hold, so chat and file accept exactly the same fields.
+func applySpec(spec *watchers.Spec, kv map[string]string, order []string) error {
+	root := &yaml.Node{Kind: yaml.MappingNode}
+	fetch := &yaml.Node{Kind: yaml.MappingNode}
+	for _, k := range order {
+		v := kv[k]
+		var val *yaml.Node
+		if slices.Contains(listFields, k) {
+			val = &yaml.Node{Kind: yaml.SequenceNode}
+			for _, item := range splitList(v) {
+				val.Content = append(val.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: item})
+			}
+		} else {
+			val = &yaml.Node{Kind: yaml.ScalarNode, Value: v}
+			if k == "paused" || k == "fail_after" || k == "fetch.allow_private" || k == "fetch.max_bytes" {
+				val.Tag = "" // let YAML resolve bools and numbers
+			} else {
+				val.Tag = "!!str"
+			}
+		}
+		if sub, ok := strings.CutPrefix(k, "fetch."); ok {
+			fetch.Content = append(fetch.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: sub}, val)
+			continue
+		}
+		if k == "id" || k == "kind" {
+			return userErr("The %s of a watcher cannot be changed; remove it and add a new one.", k)
+		}
+		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, val)
+	}
+	// Start from the current spec so unset fields keep their values.
+	cur, err := yaml.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	var base yaml.Node
+	if err := yaml.Unmarshal(cur, &base); err != nil {
+		return err
+	}
+	m := base.Content[0]
+	set := func(into *yaml.Node, key string, val *yaml.Node) {
+		for i := 0; i+1 < len(into.Content); i += 2 {
+			if into.Content[i].Value == key {
+				into.Content[i+1] = val
+				return
+			}
+		}
+		into.Content = append(into.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, val)
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		set(m, root.Content[i].Value, root.Content[i+1])
+	}
+	if len(fetch.Content) > 0 {
+		var fm *yaml.Node
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == "fetch" {
+				fm = m.Content[i+1]
+			}
+		}
+		if fm == nil || fm.Kind != yaml.MappingNode {
+			fm = &yaml.Node{Kind: yaml.MappingNode}
+			set(m, "fetch", fm)
+		}
+		for i := 0; i+1 < len(fetch.Content); i += 2 {
+			set(fm, fetch.Content[i].Value, fetch.Content[i+1])
+		}
+	}
+	out, err := yaml.Marshal(m)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(out))
+	dec.KnownFields(true)
+	var next watchers.Spec
+	if err := dec.Decode(&next); err != nil {
+		msg := err.Error()
+		if i := strings.Index(msg, "field "); i >= 0 {
+			msg = msg[i:]
+		}
+		msg = strings.TrimPrefix(msg, "yaml: ")
+		return userErr("Bad watcher fields: %s.", strings.TrimSuffix(msg, "."))
+	}
+	*spec = next
+	return nil
+}
+
+// validateSpec checks a spec exactly as the config loader does.
+func (b *Bot) validateSpec(spec watchers.Spec) error {
+	if err := watchers.ValidID("watcher", spec.ID); err != nil {
+		return err
+	}
+	f, ok := b.factories[spec.Kind]
+	if !ok {
+		kinds := make([]string, 0, len(b.factories))
+		for k := range b.factories {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		return fmt.Errorf("unknown kind %q (want %s)", spec.Kind, strings.Join(kinds, ", "))
+	}
+	if spec.Schedule == "" {
+		return errors.New("schedule is required, e.g. schedule=\"@every 30m\"")
+	}
+	if _, err := watchers.ParseSchedule(spec.Schedule); err != nil {
+		return err
+	}
+	_, err := f(spec, watchers.Deps{Defaults: b.config().Defaults()})
+	return err
+}
+
+func (r *Router) watcherAdd(ctx context.Context, c *call) (string, error) {
+	if len(c.args) < 2 {
+		return "", userErr("Give the kind and id, then key=value fields.")
+	}
+	kind, id := strings.ToLower(c.args[0]), strings.ToLower(c.args[1])
+	kv, order, err := keyValues(c.args[2:], nil)
+	if err != nil {
+		return "", err
+	}
+	if _, err := r.b.store.Watcher(ctx, id); err == nil {
+		return "", userErr("Watcher %q already exists; change it with /alerts watcher set.", id)
+	} else if !errors.Is(err, ErrNotFound) {
+		return "", err
+	}
+	spec := watchers.Spec{ID: id, Kind: kind}
+	if err := applySpec(&spec, kv, order); err != nil {
+		return "", err
+	}
+	spec.ID, spec.Kind = id, kind
+	if err := r.b.validateSpec(spec); err != nil {
+		return "", userErr("%v.", err)
+	}
+	rec := WatcherRecord{Spec: spec, Origin: "chat", UpdatedAt: c.now, UpdatedBy: c.req.User}
+	if err := r.b.store.SaveWatcher(ctx, rec); err != nil {
+		return "", err
+	}
+	if err := r.b.runner.Add(id, spec.Schedule); err != nil {
+		return "", err
+	}
+	r.audit(ctx, c, "watcher add", id, "", specJSON(spec))
+	return fmt.Sprintf("Added %s watcher %s (%s). It runs on its schedule; /alerts watcher run %s checks now.", kind, id, spec.Schedule, id), nil
+}
+
+func (r *Router) getWatcher(ctx context.Context, id string) (WatcherRecord, error) {
+	rec, err := r.b.store.Watcher(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return rec, userErr("No watcher %q. See /alerts watchers.", id)
+	}
+	return rec, err
+}
+
+func (r *Router) watcherSet(ctx context.Context, c *call) (string, error) {
+	if len(c.args) < 2 {
+		return "", userErr("Give the watcher id and at least one key=value.")
+	}
+	rec, err := r.getWatcher(ctx, c.args[0])
+	if err != nil {
+		return "", err
+	}
+	kv, order, err := keyValues(c.args[1:], nil)
+	if err != nil {
+		return "", err
+	}
+	before := specJSON(rec.Spec)
+	spec := rec.Spec
+	if err := applySpec(&spec, kv, order); err != nil {
+		return "", err
+	}
+	if err := r.b.validateSpec(spec); err != nil {
+		return "", userErr("%v.", err)
+	}
+	rec.Spec, rec.UpdatedAt, rec.UpdatedBy = spec, c.now, c.req.User
+	if err := r.b.store.SaveWatcher(ctx, rec); err != nil {
+		return "", err
+	}
+	if err := r.b.runner.Add(spec.ID, spec.Schedule); err != nil {
+		return "", err
+	}
+	r.audit(ctx, c, "watcher set", spec.ID, before, specJSON(spec))
+	return fmt.Sprintf("Updated watcher %s.", spec.ID), nil
+}
+
+func (r *Router) watcherPause(pause bool) func(ctx context.Context, c *call) (string, error) {
+	return func(ctx context.Context, c *call) (string, error) {
+		if err := needArgs(c, 1, 1); err != nil {
+			return "", err
+		}
+		rec, err := r.getWatcher(ctx, c.args[0])
+		if err != nil {
+			return "", err
+		}
+		verb := map[bool]string{true: "paused", false: "resumed"}[pause]
+		if rec.Spec.Paused == pause {
+			return fmt.Sprintf("Watcher %s is already %s.", rec.Spec.ID, map[bool]string{true: "paused", false: "running"}[pause]), nil
+		}
+		before := specJSON(rec.Spec)
+		rec.Spec.Paused = pause
+		rec.UpdatedAt, rec.UpdatedBy = c.now, c.req.User
+		if err := r.b.store.SaveWatcher(ctx, rec); err != nil {
+			return "", err
+		}
+		r.audit(ctx, c, "watcher "+map[bool]string{true: "pause", false: "resume"}[pause], rec.Spec.ID, before, specJSON(rec.Spec))
+		return fmt.Sprintf("Watcher %s %s.", rec.Spec.ID, verb), nil
+	}
+}
+
+func (r *Router) watcherRun(ctx context.Context, c *call) (string, error) {
+	if err := needArgs(c, 1, 1); err != nil {
+		return "", err
+	}
+	rec, err := r.getWatcher(ctx, c.args[0])
+	if err != nil {
+		return "", err
+	}
+	if rec.Spec.Paused {
+		return "", userErr("Watcher %s is paused; /alerts watcher resume %s first.", rec.Spec.ID, rec.Spec.ID)
+	}
+	r.audit(ctx, c, "watcher run", rec.Spec.ID, "", "")
+	if err := r.b.runner.RunNow(ctx, rec.Spec.ID); err != nil {
+		found := r.b.LastFound(rec.Spec.ID)
+		if found == "" {
+			found = err.Error()
+		}
+		return fmt.Sprintf("Watcher %s: %s", rec.Spec.ID, found), nil
+	}
+	return fmt.Sprintf("Watcher %s checked: %s", rec.Spec.ID, r.b.LastFound(rec.Spec.ID)), nil
+}
+
+func (r *Router) watcherRemove(ctx context.Context, c *call) (string, error) {
+	if err := needArgs(c, 1, 1); err != nil {
+		return "", err
+	}
+	rec, err := r.getWatcher(ctx, c.args[0])
+	if err != nil {
+		return "", err
+	}
+	if err := r.b.store.DeleteWatcher(ctx, rec.Spec.ID); err != nil {
+		return "", err
+	}
+	r.b.runner.Remove(rec.Spec.ID)
+	r.audit(ctx, c, "watcher remove", rec.Spec.ID, specJSON(rec.Spec), "")
+	return fmt.Sprintf("Removed watcher %s; its alert history stays.", rec.Spec.ID), nil
+}

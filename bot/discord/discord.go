@@ -1,0 +1,286 @@
+// Package discord is alertbot's Discord adapter: it posts alerts as embeds
+// (bot.Platform), answers /alerts and /alerts-admin interactions over the
+// HTTP interactions endpoint or the gateway, and registers the commands.
+//
+// REST goes through discordgo v0.29.0 with ShouldRetryOnRateLimit off and
+// WithContext on every call; retries belong to the caller (the dispatcher),
+// which gets bot.Transient or bot.Permanent errors from Send.
+package discord
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+	"golang.org/x/time/rate"
+
+	"github.com/policyteam/alertbot/bot"
+)
+
+// DefaultAPIURL is where Discord's REST API lives.
+const DefaultAPIURL = "https://discord.com"
+
+// DefaultGlobalRate is Discord's global limit of 50 requests per second per
+// bot (https://discord.com/developers/docs/topics/rate-limits#global-rate-limit).
+const DefaultGlobalRate rate.Limit = 50
+
+// NoLimit disables the global limiter (benchmarks against a fake).
+const NoLimit = rate.Inf
+
+// shutdownWait bounds how long Run waits for deferred interaction answers
+// still in flight when its context ends.
+const shutdownWait = 10 * time.Second
+
+// Config configures an Adapter. Secrets come from the environment (DESIGN §2)
+// and are never logged.
+type Config struct {
+	BotToken  string // DISCORD_BOT_TOKEN, with or without the "Bot " prefix
+	AppID     string // DISCORD_APP_ID
+	PublicKey string // DISCORD_PUBLIC_KEY, hex Ed25519; enables POST /discord/interactions
+	// APIURL is the REST base (default https://discord.com). Requests keep
+	// their /api/v9/… paths; only scheme and host are rewritten.
+	APIURL  string
+	Handler bot.Handler
+	Logger  *slog.Logger
+	Now     func() time.Time
+	// Gateway opens the gateway session in Run to receive INTERACTION_CREATE.
+	Gateway bool
+	// GatewayURL overrides the websocket URL that discordgo would otherwise
+	// get from GET /api/v9/gateway: discordgo keeps that URL unexported, so
+	// the adapter's transport answers the lookup itself when this is set.
+	GatewayURL string
+	// GlobalRate is the request rate waited on before each REST call
+	// (default DefaultGlobalRate; NoLimit for none).
+	GlobalRate rate.Limit
+}
+
+// Adapter is the Discord platform.
+type Adapter struct {
+	session *discordgo.Session
+	appID   string
+	pub     ed25519.PublicKey // nil: the HTTP endpoint is off
+	handler bot.Handler
+	log     *slog.Logger
+	now     func() time.Time
+	gateway bool
+	global  *rate.Limiter
+	limits  *buckets
+	flight  inflight
+}
+
+var _ bot.Platform = (*Adapter)(nil)
+
+// New checks cfg and builds an Adapter; it opens no connection.
+func New(cfg Config) (*Adapter, error) {
+	token := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(cfg.BotToken), "Bot "))
+	if token == "" {
+		return nil, errors.New("discord: bot token is empty (set DISCORD_BOT_TOKEN)")
+	}
+	if strings.ContainsAny(token, " \t\r\n") {
+		return nil, errors.New("discord: bot token contains whitespace")
+	}
+	a := &Adapter{
+		appID:   strings.TrimSpace(cfg.AppID),
+		handler: cfg.Handler,
+		log:     cfg.Logger,
+		now:     cfg.Now,
+		gateway: cfg.Gateway,
+		limits:  newBuckets(),
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	a.log = a.log.With("platform", "discord")
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if cfg.PublicKey != "" {
+		key, err := ParsePublicKey(cfg.PublicKey)
+		if err != nil {
+			return nil, err
+		}
+		a.pub = key
+	}
+	if (a.pub != nil || cfg.Gateway) && cfg.Handler == nil {
+		return nil, errors.New("discord: a handler is needed to answer interactions")
+	}
+	base := cfg.APIURL
+	if base == "" {
+		base = DefaultAPIURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("discord: api url %q: want http(s)://host", base)
+	}
+	if cfg.GatewayURL != "" {
+		g, err := url.Parse(cfg.GatewayURL)
+		if err != nil || (g.Scheme != "ws" && g.Scheme != "wss") || g.Host == "" {
+			return nil, fmt.Errorf("discord: gateway url %q: want ws(s)://host", cfg.GatewayURL)
+		}
+	}
+	limit := cfg.GlobalRate
+	if limit == 0 {
+		limit = DefaultGlobalRate
+	}
+	// A small burst keeps short bursts quick while staying far below what a
+	// one-second window at 50/s allows.
+	a.global = rate.NewLimiter(limit, 5)
+
+	s, err := discordgo.New("Bot " + token)
+	if err != nil {
+		return nil, fmt.Errorf("discord: new session: %w", err)
+	}
+	// Retrying on 429 inside discordgo sleeps without a context, forever.
+	s.ShouldRetryOnRateLimit = false
+	// The dispatcher retries 5xx with backoff; a silent retry here would
+	// only hide the failure from it.
+	s.MaxRestRetries = 0
+	s.Client = &http.Client{
+		Transport: &transport{
+			base:    restTransport(),
+			scheme:  u.Scheme,
+			host:    u.Host,
+			rewrite: base != DefaultAPIURL,
+			gateway: cfg.GatewayURL,
+			limits:  a.limits,
+		},
+		// A bound on a hang; every call also carries its own context.
+		Timeout: 30 * time.Second,
+	}
+	s.StateEnabled = false
+	s.Identify.Intents = discordgo.IntentsGuilds
+	// discordgo logs through the standard logger; we log its connection
+	// events ourselves instead.
+	s.LogLevel = -1
+	a.session = s
+	return a, nil
+}
+
+// ParsePublicKey decodes the application's hex Ed25519 public key.
+func ParsePublicKey(h string) (ed25519.PublicKey, error) {
+	b, err := hex.DecodeString(strings.TrimSpace(h))
+	if err != nil {
+		return nil, fmt.Errorf("discord: public key: not hex: %w", err)
+	}
+	if len(b) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("discord: public key: %d bytes, want %d", len(b), ed25519.PublicKeySize)
+	}
+	return ed25519.PublicKey(b), nil
+}
+
+// Name returns "discord", the address prefix of Discord channels.
+func (a *Adapter) Name() string { return "discord" }
+
+// Run serves the gateway when Config.Gateway is set, else waits for ctx. It
+// returns nil when ctx ends, after deferred interaction answers in flight
+// finished (bounded).
+func (a *Adapter) Run(ctx context.Context) error {
+	defer a.drain()
+	if !a.gateway {
+		<-ctx.Done()
+		return nil
+	}
+	remove := a.session.AddHandler(func(_ *discordgo.Session, ic *discordgo.InteractionCreate) {
+		if ic.Interaction == nil {
+			return
+		}
+		a.gatewayInteraction(ctx, ic.Interaction)
+	})
+	defer remove()
+	removeConn := a.session.AddHandler(func(_ *discordgo.Session, _ *discordgo.Connect) {
+		a.log.Info("gateway connected")
+	})
+	defer removeConn()
+	removeDisc := a.session.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) {
+		a.log.Warn("gateway disconnected")
+	})
+	defer removeDisc()
+	// Open does its gateway lookup without a context; the transport bounds
+	// it with the client timeout.
+	if err := a.session.Open(); err != nil {
+		return fmt.Errorf("discord: open gateway: %w", err)
+	}
+	<-ctx.Done()
+	if err := a.session.Close(); err != nil {
+		a.log.Warn("close gateway", "err", err)
+	}
+	return nil
+}
+
+// drain waits, bounded, for deferred answers still being written.
+func (a *Adapter) drain() {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
+	defer cancel()
+	if !a.flight.wait(ctx) {
+		a.log.Warn("deferred interaction answers still running at shutdown")
+	}
+}
+
+// Register bulk-overwrites the application's commands with Commands():
+// globally, or in one guild when guildID is set (instant; for testing).
+func (a *Adapter) Register(ctx context.Context, guildID string) error {
+	if a.appID == "" {
+		return errors.New("discord: register: application id is empty (set DISCORD_APP_ID)")
+	}
+	if err := a.global.Wait(ctx); err != nil {
+		return fmt.Errorf("discord: register: %w", err)
+	}
+	cmds, err := a.session.ApplicationCommandBulkOverwrite(a.appID, guildID, Commands(), discordgo.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("discord: register commands: %w", err)
+	}
+	a.log.Info("registered commands", "count", len(cmds), "guild", guildID)
+	return nil
+}
+
+// inflight counts background work (deferred interaction answers) so that
+// shutdown can wait for it without a WaitGroup's Add-during-Wait hazard.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{}
+}
+
+func (f *inflight) add() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == 0 {
+		f.idle = make(chan struct{})
+	}
+	f.n++
+}
+
+func (f *inflight) done() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n--
+	if f.n == 0 {
+		close(f.idle)
+	}
+}
+
+// wait reports whether everything finished before ctx ended.
+func (f *inflight) wait(ctx context.Context) bool {
+	f.mu.Lock()
+	if f.n == 0 {
+		f.mu.Unlock()
+		return true
+	}
+	idle := f.idle
+	f.mu.Unlock()
+	select {
+	case <-idle:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,697 @@
+// Package discordtest is a fake Discord for tests: a loopback REST server
+// (httptest) that records channel messages, interaction callbacks, webhook
+// follow-ups and command registrations, honours enforce_nonce like Discord,
+// can fail on demand (429, 401, 403, 404, 500, a dropped response), and
+// serves a minimal gateway (HELLO, IDENTIFY, READY, dispatches).
+//
+// Point the adapter at it with discord.Config{APIURL: s.URL}.
+package discordtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/gorilla/websocket"
+)
+
+// Request is one HTTP request the server received.
+type Request struct {
+	Method string
+	Path   string
+	Auth   string // the Authorization header
+	Body   []byte
+}
+
+// Message is one message created in a channel.
+type Message struct {
+	ID              string
+	ChannelID       string
+	Nonce           string
+	EnforceNonce    bool
+	Content         string
+	Embeds          []*discordgo.MessageEmbed
+	Components      []Row
+	AllowedMentions *discordgo.MessageAllowedMentions
+	Raw             json.RawMessage // the request body
+}
+
+// Row is an action row of a message.
+type Row struct {
+	Type       int         `json:"type"`
+	Components []Component `json:"components"`
+}
+
+// Component is a button (or another component) in a Row.
+type Component struct {
+	Type     int    `json:"type"`
+	Label    string `json:"label"`
+	Style    int    `json:"style"`
+	CustomID string `json:"custom_id"`
+	URL      string `json:"url"`
+}
+
+// Callback is one interaction callback (POST /interactions/{id}/{token}/callback).
+type Callback struct {
+	InteractionID string
+	Token         string
+	Response      discordgo.InteractionResponse
+	Raw           json.RawMessage
+}
+
+// Followup is one webhook call with an interaction token: POST
+// /webhooks/{app}/{token} or PATCH /webhooks/{app}/{token}/messages/{id}.
+type Followup struct {
+	Method    string
+	AppID     string
+	Token     string
+	MessageID string // "@original" for an edit of the first response; "" for POST
+	Content   string
+	Raw       json.RawMessage
+}
+
+// Identify is the payload of a gateway IDENTIFY (op 2).
+type Identify struct {
+	Token   string `json:"token"`
+	Intents int    `json:"intents"`
+}
+
+type failure struct {
+	status     int
+	retryAfter float64
+	global     bool
+	drop       bool
+}
+
+// Server is the fake. Its methods are safe for concurrent use.
+type Server struct {
+	// URL is the base URL to use as the adapter's API URL.
+	URL string
+
+	srv *httptest.Server
+
+	mu         sync.Mutex
+	changed    chan struct{}
+	nextID     uint64
+	requests   []Request
+	messages   map[string][]Message
+	byNonce    map[string]Message
+	failures   []failure
+	callbacks  []Callback
+	followups  []Followup
+	commands   map[string][]*discordgo.ApplicationCommand
+	remaining  int
+	resetAfter float64
+	identifies []Identify
+	conns      map[*gwConn]bool
+	seq        int64
+}
+
+// NewServer starts a fake Discord on a loopback port. Close it when done.
+func NewServer() *Server {
+	s := &Server{
+		changed:    make(chan struct{}),
+		nextID:     1300000000000000000,
+		messages:   make(map[string][]Message),
+		byNonce:    make(map[string]Message),
+		commands:   make(map[string][]*discordgo.ApplicationCommand),
+		remaining:  4,
+		resetAfter: 1,
+		conns:      make(map[*gwConn]bool),
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.URL = s.srv.URL
+	return s
+}
+
+// Close closes gateway connections and stops the server.
+func (s *Server) Close() {
+	s.mu.Lock()
+	for c := range s.conns {
+		c.ws.Close()
+	}
+	s.mu.Unlock()
+	s.srv.Close()
+}
+
+// GatewayURL is the websocket URL of the fake gateway, which GET
+// /api/v9/gateway also returns.
+func (s *Server) GatewayURL() string {
+	return "ws" + strings.TrimPrefix(s.URL, "http") + "/gateway"
+}
+
+// FailNext makes the next API request (gateway lookups aside) fail with
+// status: 429 (retry_after 1.5 s, bucket exhausted), 401, 403 (Missing
+// Access), 404 (Unknown Channel), 500 or another code. Calls queue up.
+func (s *Server) FailNext(status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures = append(s.failures, failure{status: status, retryAfter: 1.5})
+}
+
+// RateLimitNext makes the next API request answer 429 with retryAfter
+// seconds, in the body and the X-RateLimit-* headers; global marks a
+// global limit.
+func (s *Server) RateLimitNext(retryAfter float64, global bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures = append(s.failures, failure{status: http.StatusTooManyRequests, retryAfter: retryAfter, global: global})
+}
+
+// DropNextResponse makes the next message create store the message and
+// then close the connection without answering, like a response lost on the
+// way back.
+func (s *Server) DropNextResponse() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures = append(s.failures, failure{drop: true})
+}
+
+// SetRateLimitHeaders sets X-RateLimit-Remaining and -Reset-After (seconds)
+// sent with successful responses (default 4 and 1).
+func (s *Server) SetRateLimitHeaders(remaining int, resetAfter float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.remaining, s.resetAfter = remaining, resetAfter
+}
+
+// Requests returns every API request so far, in order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Messages returns the messages created in channel, in order.
+func (s *Server) Messages(channel string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.messages[channel]...)
+}
+
+// Callbacks returns the interaction callbacks so far.
+func (s *Server) Callbacks() []Callback {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Callback(nil), s.callbacks...)
+}
+
+// Followups returns the webhook follow-ups and edits so far.
+func (s *Server) Followups() []Followup {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Followup(nil), s.followups...)
+}
+
+// Commands returns the last bulk overwrite for guild ("" for global), nil
+// if none.
+func (s *Server) Commands(guild string) []*discordgo.ApplicationCommand {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.commands[guild]
+}
+
+// Identifies returns the gateway IDENTIFY payloads received.
+func (s *Server) Identifies() []Identify {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Identify(nil), s.identifies...)
+}
+
+// Wait blocks until cond is true (checked after every change the server
+// records) or ctx ends.
+func (s *Server) Wait(ctx context.Context, cond func() bool) error {
+	for {
+		s.mu.Lock()
+		ch := s.changed
+		s.mu.Unlock()
+		if cond() {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("discordtest: wait: %w", ctx.Err())
+		}
+	}
+}
+
+// WaitMessages waits until channel holds at least n messages.
+func (s *Server) WaitMessages(ctx context.Context, channel string, n int) ([]Message, error) {
+	err := s.Wait(ctx, func() bool { return len(s.Messages(channel)) >= n })
+	return s.Messages(channel), err
+}
+
+// notify wakes Wait; called with mu held.
+func (s *Server) notify() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func (s *Server) id() string {
+	s.nextID++
+	return strconv.FormatUint(s.nextID, 10)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/gateway" || r.URL.Path == "/gateway/" {
+		s.serveGateway(w, r)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, 0, "unreadable body")
+		return
+	}
+	path, ok := strings.CutPrefix(r.URL.Path, "/api/v9/")
+	if !ok {
+		writeError(w, http.StatusNotFound, 0, "404: Not Found")
+		return
+	}
+	parts := strings.Split(path, "/")
+	s.mu.Lock()
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Auth: r.Header.Get("Authorization"), Body: body})
+	s.notify()
+	if r.Method == http.MethodGet && (path == "gateway" || path == "gateway/bot") {
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{
+			"url": s.GatewayURL(), "shards": 1,
+			"session_start_limit": map[string]int{"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
+		})
+		return
+	}
+	var f *failure
+	if len(s.failures) > 0 {
+		f = &s.failures[0]
+		s.failures = s.failures[1:]
+	}
+	s.mu.Unlock()
+
+	webhook := parts[0] == "webhooks" || parts[0] == "interactions"
+	if f != nil && !f.drop {
+		s.fail(w, *f)
+		return
+	}
+	if !webhook && !strings.HasPrefix(r.Header.Get("Authorization"), "Bot ") {
+		writeError(w, http.StatusUnauthorized, 0, "401: Unauthorized")
+		return
+	}
+	s.rateHeaders(w, path)
+	switch {
+	case r.Method == http.MethodPost && len(parts) == 3 && parts[0] == "channels" && parts[2] == "messages":
+		s.createMessage(w, r, parts[1], body, f != nil && f.drop)
+	case r.Method == http.MethodPost && len(parts) == 4 && parts[0] == "interactions" && parts[3] == "callback":
+		s.callback(w, parts[1], parts[2], body)
+	case parts[0] == "webhooks" && len(parts) >= 3:
+		s.webhook(w, r, parts, body)
+	case r.Method == http.MethodPut && parts[0] == "applications" && (len(parts) == 3 && parts[2] == "commands" ||
+		len(parts) == 5 && parts[2] == "guilds" && parts[4] == "commands"):
+		guild := ""
+		if len(parts) == 5 {
+			guild = parts[3]
+		}
+		s.bulkOverwrite(w, parts[1], guild, body)
+	default:
+		writeError(w, http.StatusNotFound, 0, "404: Not Found")
+	}
+}
+
+func (s *Server) rateHeaders(w http.ResponseWriter, path string) {
+	s.mu.Lock()
+	rem, after := s.remaining, s.resetAfter
+	s.mu.Unlock()
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", "5")
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(rem))
+	h.Set("X-RateLimit-Reset-After", strconv.FormatFloat(after, 'f', 3, 64))
+	h.Set("X-RateLimit-Bucket", fmt.Sprintf("%08x", len(path)))
+}
+
+func (s *Server) fail(w http.ResponseWriter, f failure) {
+	switch f.status {
+	case http.StatusTooManyRequests:
+		h := w.Header()
+		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(f.retryAfter))))
+		h.Set("X-RateLimit-Limit", "5")
+		h.Set("X-RateLimit-Remaining", "0")
+		h.Set("X-RateLimit-Reset-After", strconv.FormatFloat(f.retryAfter, 'f', 3, 64))
+		h.Set("X-RateLimit-Bucket", "fakebucket")
+		scope := "user"
+		if f.global {
+			h.Set("X-RateLimit-Global", "true")
+			scope = "global"
+		}
+		h.Set("X-RateLimit-Scope", scope)
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{
+			"message": "You are being rate limited.", "retry_after": f.retryAfter, "global": f.global,
+		})
+	case http.StatusForbidden:
+		writeError(w, f.status, 50001, "Missing Access")
+	case http.StatusNotFound:
+		writeError(w, f.status, 10003, "Unknown Channel")
+	case http.StatusUnauthorized:
+		writeError(w, f.status, 0, "401: Unauthorized")
+	default:
+		writeError(w, f.status, 0, http.StatusText(f.status))
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, status, code int, msg string) {
+	writeJSON(w, status, map[string]any{"code": code, "message": msg})
+}
+
+// createBody is what Discord's create message accepts (the parts checked).
+type createBody struct {
+	Content         string                            `json:"content"`
+	Nonce           any                               `json:"nonce"`
+	EnforceNonce    bool                              `json:"enforce_nonce"`
+	Embeds          []*discordgo.MessageEmbed         `json:"embeds"`
+	Components      []Row                             `json:"components"`
+	AllowedMentions *discordgo.MessageAllowedMentions `json:"allowed_mentions"`
+}
+
+func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, channel string, body []byte, drop bool) {
+	var b createBody
+	if err := json.Unmarshal(body, &b); err != nil {
+		writeError(w, http.StatusBadRequest, 50109, "The request body contains invalid JSON.")
+		return
+	}
+	if msg := validate(b); msg != "" {
+		writeError(w, http.StatusBadRequest, 50035, "Invalid Form Body: "+msg)
+		return
+	}
+	nonce := ""
+	switch n := b.Nonce.(type) {
+	case string:
+		nonce = n
+	case float64:
+		nonce = strconv.FormatFloat(n, 'f', -1, 64)
+	}
+	s.mu.Lock()
+	m, dup := s.byNonce[nonce]
+	if !(dup && b.EnforceNonce && nonce != "") {
+		m = Message{
+			ID: s.id(), ChannelID: channel, Nonce: nonce, EnforceNonce: b.EnforceNonce,
+			Content: b.Content, Embeds: b.Embeds, Components: b.Components,
+			AllowedMentions: b.AllowedMentions, Raw: json.RawMessage(body),
+		}
+		s.messages[channel] = append(s.messages[channel], m)
+		if nonce != "" && !dup {
+			s.byNonce[nonce] = m
+		}
+		s.notify()
+	}
+	s.mu.Unlock()
+	if drop {
+		hijackClose(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": m.ID, "channel_id": m.ChannelID, "content": m.Content, "nonce": m.Nonce,
+		"embeds": m.Embeds, "timestamp": time.Now().UTC().Format(time.RFC3339),
+		"author": map[string]any{"id": "1", "username": "alertbot", "bot": true},
+	})
+}
+
+// hijackClose closes the connection without a response.
+func hijackClose(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		// HTTP/2: aborting the handler resets the stream instead.
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	conn.Close()
+}
+
+// validate applies Discord's documented message limits; "" when valid.
+func validate(b createBody) string {
+	n := utf8.RuneCountInString
+	if n(b.Content) > 2000 {
+		return "content: must be 2000 or fewer in length"
+	}
+	if s, ok := b.Nonce.(string); ok && len(s) > 25 {
+		return "nonce: must be 25 or fewer in length"
+	}
+	if len(b.Embeds) > 10 {
+		return "embeds: must be 10 or fewer in length"
+	}
+	if b.Content == "" && len(b.Embeds) == 0 && len(b.Components) == 0 {
+		return "Cannot send an empty message"
+	}
+	total := 0
+	for _, e := range b.Embeds {
+		if e == nil {
+			continue
+		}
+		if n(e.Title) > 256 || n(e.Description) > 4096 || len(e.Fields) > 25 {
+			return "embeds: title, description or field count over limit"
+		}
+		total += n(e.Title) + n(e.Description)
+		for _, f := range e.Fields {
+			if f.Name == "" || f.Value == "" || n(f.Name) > 256 || n(f.Value) > 1024 {
+				return "embeds: field name or value empty or over limit"
+			}
+			total += n(f.Name) + n(f.Value)
+		}
+		if e.Footer != nil {
+			if n(e.Footer.Text) > 2048 {
+				return "embeds: footer over limit"
+			}
+			total += n(e.Footer.Text)
+		}
+		if e.Author != nil {
+			total += n(e.Author.Name)
+		}
+	}
+	if total > 6000 {
+		return "embeds: exceed maximum size of 6000"
+	}
+	if len(b.Components) > 5 {
+		return "components: must be 5 or fewer in length"
+	}
+	for _, r := range b.Components {
+		if len(r.Components) > 5 {
+			return "components: action row holds more than 5"
+		}
+		for _, c := range r.Components {
+			if len(c.CustomID) > 100 || n(c.Label) > 80 {
+				return "components: custom_id or label over limit"
+			}
+		}
+	}
+	return ""
+}
+
+func (s *Server) callback(w http.ResponseWriter, id, token string, body []byte) {
+	var resp discordgo.InteractionResponse
+	if err := json.Unmarshal(body, &resp); err != nil || resp.Type == 0 {
+		writeError(w, http.StatusBadRequest, 50035, "Invalid Form Body")
+		return
+	}
+	s.mu.Lock()
+	s.callbacks = append(s.callbacks, Callback{InteractionID: id, Token: token, Response: resp, Raw: json.RawMessage(body)})
+	s.notify()
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) webhook(w http.ResponseWriter, r *http.Request, parts []string, body []byte) {
+	f := Followup{Method: r.Method, AppID: parts[1], Token: parts[2], Raw: json.RawMessage(body)}
+	switch {
+	case r.Method == http.MethodPost && len(parts) == 3:
+	case r.Method == http.MethodPatch && len(parts) == 5 && parts[3] == "messages":
+		f.MessageID = parts[4]
+	default:
+		writeError(w, http.StatusNotFound, 10015, "Unknown Webhook")
+		return
+	}
+	var c struct {
+		Content *string `json:"content"`
+	}
+	if err := json.Unmarshal(body, &c); err != nil {
+		writeError(w, http.StatusBadRequest, 50109, "The request body contains invalid JSON.")
+		return
+	}
+	if c.Content != nil {
+		if utf8.RuneCountInString(*c.Content) > 2000 {
+			writeError(w, http.StatusBadRequest, 50035, "Invalid Form Body: content over 2000")
+			return
+		}
+		f.Content = *c.Content
+	}
+	s.mu.Lock()
+	s.followups = append(s.followups, f)
+	id := s.id()
+	s.notify()
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "content": f.Content, "channel_id": "0"})
+}
+
+func (s *Server) bulkOverwrite(w http.ResponseWriter, app, guild string, body []byte) {
+	var cmds []*discordgo.ApplicationCommand
+	if err := json.Unmarshal(body, &cmds); err != nil {
+		writeError(w, http.StatusBadRequest, 50035, "Invalid Form Body")
+		return
+	}
+	s.mu.Lock()
+	for _, c := range cmds {
+		c.ID = s.id()
+		c.ApplicationID = app
+		c.GuildID = guild
+		c.Version = c.ID
+	}
+	s.commands[guild] = cmds
+	s.notify()
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, cmds)
+}
+
+// gwConn is one gateway client.
+type gwConn struct {
+	ws    *websocket.Conn
+	mu    sync.Mutex // serialises writes
+	ready bool
+}
+
+func (c *gwConn) write(v any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ws.WriteJSON(v)
+}
+
+var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+
+func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
+	ws, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	c := &gwConn{ws: ws}
+	s.mu.Lock()
+	s.conns[c] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		ws.Close()
+	}()
+	// A long heartbeat interval: tests end long before one is due.
+	if c.write(map[string]any{"op": 10, "d": map[string]any{"heartbeat_interval": 45000}}) != nil {
+		return
+	}
+	for {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		var frame struct {
+			Op int             `json:"op"`
+			D  json.RawMessage `json:"d"`
+		}
+		if json.Unmarshal(data, &frame) != nil {
+			return
+		}
+		switch frame.Op {
+		case 1: // heartbeat
+			if c.write(map[string]any{"op": 11}) != nil {
+				return
+			}
+		case 2: // identify
+			var id Identify
+			if json.Unmarshal(frame.D, &id) != nil {
+				return
+			}
+			s.mu.Lock()
+			s.identifies = append(s.identifies, id)
+			s.seq++
+			seq := s.seq
+			s.mu.Unlock()
+			ready := map[string]any{"op": 0, "t": "READY", "s": seq, "d": map[string]any{
+				"v": 9, "session_id": "fake-session", "resume_gateway_url": s.GatewayURL(),
+				"user":   map[string]any{"id": "1", "username": "alertbot", "bot": true},
+				"guilds": []any{}, "application": map[string]any{"id": "1", "flags": 0},
+			}}
+			c.mu.Lock()
+			err := c.ws.WriteJSON(ready)
+			c.ready = err == nil
+			c.mu.Unlock()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.notify()
+			s.mu.Unlock()
+		}
+	}
+}
+
+// Dispatch sends a gateway dispatch (op 0) of type event with data to every
+// client that is past READY and returns how many got it.
+func (s *Server) Dispatch(event string, data any) (int, error) {
+	s.mu.Lock()
+	var conns []*gwConn
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.seq++
+	seq := s.seq
+	s.mu.Unlock()
+	sent := 0
+	for _, c := range conns {
+		c.mu.Lock()
+		if c.ready {
+			if err := c.ws.WriteJSON(map[string]any{"op": 0, "t": event, "s": seq, "d": data}); err != nil {
+				c.mu.Unlock()
+				return sent, fmt.Errorf("discordtest: dispatch %s: %w", event, err)
+			}
+			sent++
+		}
+		c.mu.Unlock()
+	}
+	return sent, nil
+}
+
+// Ready reports how many gateway clients are past READY.
+func (s *Server) Ready() int {
+	s.mu.Lock()
+	conns := make([]*gwConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, c := range conns {
+		c.mu.Lock()
+		if c.ready {
+			n++
+		}
+		c.mu.Unlock()
+	}
+	return n
+}

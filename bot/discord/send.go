@@ -1,0 +1,157 @@
+package discord
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/policyteam/alertbot/bot"
+)
+
+// maxNonce is Discord's limit on a message nonce
+// (https://discord.com/developers/docs/resources/message#create-message).
+const maxNonce = 25
+
+// messageCreate is the create-message body: discordgo's MessageSend has no
+// nonce fields, so they are added here.
+type messageCreate struct {
+	*discordgo.MessageSend
+	Nonce        string `json:"nonce,omitempty"`
+	EnforceNonce bool   `json:"enforce_nonce,omitempty"`
+}
+
+// Nonce returns the nonce Send uses for out: out.Nonce when it fits
+// Discord's 25 characters, else a hash of it or of the delivery id, so that
+// a retry of the same delivery carries the same nonce. It is "" only for an
+// Outgoing with neither.
+func Nonce(out bot.Outgoing) string {
+	switch {
+	case out.Nonce != "" && len(out.Nonce) <= maxNonce:
+		return out.Nonce
+	case out.Nonce != "":
+		return hashNonce("n:" + out.Nonce)
+	case out.DeliveryID != 0:
+		return hashNonce("delivery:" + strconv.FormatInt(out.DeliveryID, 10))
+	}
+	return ""
+}
+
+// hashNonce is 18 bytes of SHA-256 in URL-safe base64: 24 characters.
+func hashNonce(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return base64.RawURLEncoding.EncodeToString(sum[:18])
+}
+
+// Send posts one message to out.Channel and returns its message id. With a
+// nonce and enforce_nonce, a retry after a lost response gets the first
+// message back instead of posting twice. Errors are bot.Transient (429,
+// 5xx, network) or bot.Permanent (401, 403, 404, other 4xx, bad input).
+func (a *Adapter) Send(ctx context.Context, out bot.Outgoing) (string, error) {
+	ch := out.Channel
+	if err := checkChannel(ch); err != nil {
+		return "", bot.Permanent(err)
+	}
+	log := a.log.With("channel", ch, "delivery", out.DeliveryID)
+	ms := render(out.Message, log)
+	stamp := a.now().UTC().Format(time.RFC3339)
+	for _, e := range ms.Embeds {
+		e.Timestamp = stamp
+	}
+	body := messageCreate{MessageSend: ms, Nonce: Nonce(out)}
+	body.EnforceNonce = body.Nonce != ""
+
+	endpoint := discordgo.EndpointChannelMessages(ch)
+	path := endpoint
+	if u, err := url.Parse(endpoint); err == nil {
+		path = u.Path
+	}
+	if err := a.limits.wait(ctx, path); err != nil {
+		var bw *errBucketWait
+		if errors.As(err, &bw) {
+			return "", bot.Transient(fmt.Errorf("discord: send to %s: %w", ch, err), bw.after)
+		}
+		return "", bot.Transient(fmt.Errorf("discord: send to %s: %w", ch, err), 0)
+	}
+	if err := a.global.Wait(ctx); err != nil {
+		return "", bot.Transient(fmt.Errorf("discord: send to %s: global limit: %w", ch, err), 0)
+	}
+	resp, err := a.session.RequestWithBucketID(http.MethodPost, endpoint, body, endpoint, discordgo.WithContext(ctx))
+	if err != nil {
+		err = classify(fmt.Sprintf("send to %s", ch), err)
+		log.Warn("send failed", "err", err)
+		return "", err
+	}
+	var m struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(resp, &m); err != nil || m.ID == "" {
+		// It may have posted; the nonce makes the retry safe.
+		return "", bot.Transient(fmt.Errorf("discord: send to %s: response has no message id", ch), 0)
+	}
+	log.Debug("sent", "message", m.ID)
+	return m.ID, nil
+}
+
+// checkChannel refuses ids that would change the request path.
+func checkChannel(ch string) error {
+	if ch == "" {
+		return errors.New("discord: empty channel id")
+	}
+	if len(ch) > 64 {
+		return fmt.Errorf("discord: channel id of %d bytes is too long", len(ch))
+	}
+	for _, r := range ch {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_') {
+			return fmt.Errorf("discord: bad channel id %q (want a snowflake such as 80351110224678912)", ch)
+		}
+	}
+	return nil
+}
+
+// classify turns a discordgo error into bot.Transient or bot.Permanent.
+// Permanent errors are never retried: Discord bans clients that repeat
+// invalid requests (10,000 401/403/429 in 10 minutes).
+func classify(what string, err error) error {
+	var rl *discordgo.RateLimitError
+	if errors.As(err, &rl) && rl.RateLimit != nil && rl.TooManyRequests != nil {
+		return bot.Transient(fmt.Errorf("discord: %s: rate limited: %s", what, rl.Message), rl.RetryAfter)
+	}
+	var re *discordgo.RESTError
+	if errors.As(err, &re) && re.Response != nil {
+		code := re.Response.StatusCode
+		msg := http.StatusText(code)
+		if re.Message != nil && re.Message.Message != "" {
+			msg = fmt.Sprintf("%s (code %d)", re.Message.Message, re.Message.Code)
+		}
+		e := fmt.Errorf("discord: %s: HTTP %d: %s", what, code, msg)
+		switch {
+		case code >= 500:
+			after, _ := seconds(re.Response.Header.Get("Retry-After"))
+			return bot.Transient(e, after)
+		case code == http.StatusRequestTimeout:
+			return bot.Transient(e, 0)
+		default: // 401 bad token, 403 missing access, 404 unknown channel, other 4xx
+			return bot.Permanent(e)
+		}
+	}
+	if errors.Is(err, discordgo.ErrUnauthorized) {
+		return bot.Permanent(fmt.Errorf("discord: %s: %w", what, err))
+	}
+	// Network errors, contexts, and discordgo's plain "exceeded max
+	// retries" for 502. A *url.Error names the URL, which for follow-ups
+	// holds the interaction token: keep only the operation and the cause.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return bot.Transient(fmt.Errorf("discord: %s: %w", what, err), 0)
+}

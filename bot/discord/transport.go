@@ -1,0 +1,230 @@
+package discord
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// maxBucketWait is the longest Send blocks for a per-route bucket to reset;
+// longer waits are handed back to the dispatcher as a transient error so
+// that one busy channel does not hold a delivery worker.
+const maxBucketWait = 5 * time.Second
+
+// restTransport is the HTTP transport for REST calls: keep-alive with enough
+// idle connections for parallel deliveries.
+func restTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          64,
+		MaxIdleConnsPerHost:   32,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// transport points discordgo's requests at another base URL (discordgo
+// computes its Endpoint* variables at init, so reassigning them redirects
+// nothing), answers the gateway lookup when a gateway URL is configured,
+// and records rate-limit headers for the buckets.
+type transport struct {
+	base    http.RoundTripper
+	scheme  string
+	host    string
+	rewrite bool
+	gateway string
+	limits  *buckets
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.gateway != "" && req.Method == http.MethodGet && isGatewayPath(req.URL.Path) {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		body, err := json.Marshal(map[string]any{"url": t.gateway, "shards": 1})
+		if err != nil {
+			return nil, fmt.Errorf("discord: gateway lookup: %w", err)
+		}
+		return &http.Response{
+			Status:        "200 OK",
+			StatusCode:    http.StatusOK,
+			Proto:         "HTTP/1.1",
+			ProtoMajor:    1,
+			ProtoMinor:    1,
+			Header:        http.Header{"Content-Type": {"application/json"}},
+			Body:          io.NopCloser(bytes.NewReader(body)),
+			ContentLength: int64(len(body)),
+			Request:       req,
+		}, nil
+	}
+	out := req
+	if t.rewrite {
+		// A RoundTripper must not modify the caller's request.
+		out = req.Clone(req.Context())
+		out.URL.Scheme = t.scheme
+		out.URL.Host = t.host
+		out.Host = ""
+	}
+	resp, err := t.base.RoundTrip(out)
+	if err != nil {
+		return nil, err
+	}
+	t.limits.update(req.URL.Path, resp.StatusCode, resp.Header, time.Now())
+	return resp, nil
+}
+
+func isGatewayPath(p string) bool {
+	p = strings.TrimSuffix(p, "/")
+	return strings.HasSuffix(p, "/gateway") || strings.HasSuffix(p, "/gateway/bot")
+}
+
+// buckets tracks Discord's per-route rate limits from X-RateLimit-* headers,
+// keyed by request path (the path holds the route's major parameter, the
+// channel id, which Discord's buckets are split by). Real time is used, not
+// Config.Now: these are waits on the wall clock.
+type buckets struct {
+	mu     sync.Mutex
+	routes map[string]*bucket
+	global time.Time // all requests wait until then (a global 429)
+}
+
+type bucket struct {
+	remaining int
+	reset     time.Time
+	hash      string // X-RateLimit-Bucket, for errors
+}
+
+func newBuckets() *buckets { return &buckets{routes: make(map[string]*bucket)} }
+
+// tracked reports whether path is worth a bucket: interaction callbacks and
+// follow-ups carry one-off tokens and would only grow the map.
+func tracked(path string) bool {
+	return !strings.Contains(path, "/interactions/") && !strings.Contains(path, "/webhooks/")
+}
+
+// update records the headers of one response to path.
+func (b *buckets) update(path string, status int, h http.Header, now time.Time) {
+	if !tracked(path) {
+		return
+	}
+	after, hasAfter := seconds(h.Get("X-RateLimit-Reset-After"))
+	if status == http.StatusTooManyRequests {
+		if ra, ok := seconds(h.Get("Retry-After")); ok && (!hasAfter || ra > after) {
+			after, hasAfter = ra, true
+		}
+	}
+	global := h.Get("X-RateLimit-Global") != "" || strings.EqualFold(h.Get("X-RateLimit-Scope"), "global")
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if status == http.StatusTooManyRequests && global && hasAfter {
+		if until := now.Add(after); until.After(b.global) {
+			b.global = until
+		}
+		return
+	}
+	rem := h.Get("X-RateLimit-Remaining")
+	if rem == "" && status != http.StatusTooManyRequests {
+		return
+	}
+	r, err := strconv.Atoi(rem)
+	switch {
+	case status == http.StatusTooManyRequests:
+		r = 0
+	case err != nil:
+		return // garbage: keep what we knew
+	}
+	bk := b.routes[path]
+	if bk == nil {
+		if len(b.routes) >= 4096 {
+			b.prune(now)
+		}
+		bk = &bucket{}
+		b.routes[path] = bk
+	}
+	bk.remaining = r
+	bk.hash = h.Get("X-RateLimit-Bucket")
+	if hasAfter {
+		bk.reset = now.Add(after)
+	}
+}
+
+// prune drops buckets whose window has passed; called with mu held.
+func (b *buckets) prune(now time.Time) {
+	for k, bk := range b.routes {
+		if !now.Before(bk.reset) {
+			delete(b.routes, k)
+		}
+	}
+}
+
+// delay returns how long a request to path must wait now, and the bucket
+// that holds it.
+func (b *buckets) delay(path string, now time.Time) (time.Duration, string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var d time.Duration
+	var which string
+	if now.Before(b.global) {
+		d, which = b.global.Sub(now), "global"
+	}
+	if bk := b.routes[path]; bk != nil && bk.remaining <= 0 && now.Before(bk.reset) && bk.reset.Sub(now) > d {
+		d, which = bk.reset.Sub(now), bk.hash
+	}
+	return d, which
+}
+
+// errBucketWait says a bucket is exhausted for longer than Send will block.
+type errBucketWait struct {
+	bucket string // X-RateLimit-Bucket, or "global"
+	after  time.Duration
+}
+
+// Error implements error.
+func (e *errBucketWait) Error() string {
+	return fmt.Sprintf("rate limit bucket %q exhausted for %s", e.bucket, e.after.Round(time.Millisecond))
+}
+
+// wait blocks until a request to path may go, or returns *errBucketWait
+// when that is further away than maxBucketWait, or ctx's error.
+func (b *buckets) wait(ctx context.Context, path string) error {
+	for {
+		d, which := b.delay(path, time.Now())
+		if d <= 0 {
+			return nil
+		}
+		if d > maxBucketWait {
+			return &errBucketWait{bucket: which, after: d}
+		}
+		timer := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-timer.C:
+		}
+	}
+}
+
+// seconds parses Discord's float seconds ("1.5").
+func seconds(s string) (time.Duration, bool) {
+	if s == "" {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || f > 1e6 {
+		return 0, false
+	}
+	return time.Duration(f * float64(time.Second)), true
+}

@@ -1,0 +1,201 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/policyteam/alertbot/watchers"
+)
+
+// Delivery tuning.
+const (
+	sendGrace     = 10 * time.Second // in-flight sends may finish this long after shutdown starts
+	sendTimeout   = 30 * time.Second // one send
+	maxAttempts   = 12               // transient failures before a delivery is given up
+	backoffBase   = time.Second
+	backoffMax    = 10 * time.Minute
+	batchSize     = 256
+	channelWorker = 8 // channels served at once per platform; order within a channel is kept
+	idlePoll      = time.Minute
+)
+
+// Backoff returns the wait before retry number attempt (1-based):
+// exponential from one second, capped at ten minutes, with ±20 % jitter so
+// that many failed deliveries do not retry in lockstep; never less than
+// the platform's own Retry-After.
+func Backoff(attempt int, retryAfter time.Duration) time.Duration {
+	d := backoffBase << min(attempt-1, 20)
+	if d > backoffMax || d <= 0 {
+		d = backoffMax
+	}
+	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	return max(d, retryAfter)
+}
+
+// deliverLoop sends p's pending deliveries until ctx ends. In-flight sends
+// get sendGrace to finish after that.
+func (b *Bot) deliverLoop(ctx context.Context, p Platform) {
+	name := p.Name()
+	log := b.log.With("platform", name)
+	for {
+		n, err := b.DeliverPending(ctx, p)
+		if err != nil && ctx.Err() == nil {
+			log.Error("delivery pass failed", "err", err)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if n > 0 {
+			continue
+		}
+		wait := idlePoll
+		if next, ok, err := b.store.NextDelivery(ctx, name); err == nil && ok {
+			wait = min(max(time.Until(next), 10*time.Millisecond), idlePoll)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-b.wakes[name]:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// DeliverPending sends one batch of p's due deliveries and returns how many
+// it handled. Channels are served concurrently, each in order.
+func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
+	ds, err := b.store.PendingDeliveries(ctx, p.Name(), b.now(), batchSize)
+	if err != nil || len(ds) == 0 {
+		return 0, err
+	}
+	byChannel := map[string][]DeliveryRecord{}
+	var order []string
+	for _, d := range ds {
+		if _, ok := byChannel[d.Channel]; !ok {
+			order = append(order, d.Channel)
+		}
+		byChannel[d.Channel] = append(byChannel[d.Channel], d)
+	}
+	sem := make(chan struct{}, channelWorker)
+	var wg sync.WaitGroup
+	for _, ch := range order {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(list []DeliveryRecord) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			for _, d := range list {
+				if ctx.Err() != nil {
+					return
+				}
+				if !b.deliver(ctx, p, d) {
+					// Keep the channel's order: the rest waits for the retry.
+					return
+				}
+			}
+		}(byChannel[ch])
+	}
+	wg.Wait()
+	return len(ds), nil
+}
+
+// deliver sends one delivery and records the outcome. It reports whether
+// the channel may go on with its next delivery.
+func (b *Bot) deliver(ctx context.Context, p Platform, d DeliveryRecord) bool {
+	// A send that started finishes even when shutdown begins, within
+	// sendGrace, so nothing is left half-known.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+	stop := context.AfterFunc(ctx, func() {
+		time.AfterFunc(sendGrace, cancel)
+	})
+	defer stop()
+	defer cancel()
+	_, chID, _ := strings.Cut(d.Channel, ":")
+	out := Outgoing{DeliveryID: d.ID, Channel: chID, Message: MessageFor(d.Alert), Nonce: Nonce(d.ID)}
+	msgID, err := p.Send(sctx, out)
+	// Record with a context that survives shutdown: the send happened.
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer rcancel()
+	now := b.now()
+	name := p.Name()
+	if err == nil {
+		b.metrics.DeliverySent(name)
+		if err := b.store.MarkSent(rctx, d.ID, msgID, now); err != nil {
+			b.log.Error("delivery sent but not recorded", "delivery", d.ID, "err", err)
+		}
+		return true
+	}
+	retry, after := classify(err)
+	attempts := d.Attempts + 1
+	log := b.log.With("platform", name, "delivery", d.ID, "channel", d.Channel, "attempt", attempts)
+	if retry && attempts < maxAttempts {
+		b.metrics.DeliveryRetried(name)
+		wait := Backoff(attempts, after)
+		log.Warn("delivery failed, will retry", "err", err, "retry_in", wait)
+		if err := b.store.MarkRetry(rctx, d.ID, attempts, now.Add(wait), err.Error()); err != nil {
+			log.Error("delivery retry not recorded", "err", err)
+		}
+		return false
+	}
+	b.metrics.DeliveryFailed(name)
+	log.Error("delivery failed permanently", "err", err)
+	if err := b.store.MarkFailed(rctx, d.ID, attempts, err.Error()); err != nil {
+		log.Error("delivery failure not recorded", "err", err)
+	}
+	b.reportFailure(rctx, d, err, now)
+	return true
+}
+
+// Nonce derives a Discord nonce (≤ 25 characters) from a delivery id, so a
+// retry of the same delivery is recognised as the same message.
+func Nonce(deliveryID int64) string {
+	return "ab" + strconv.FormatInt(deliveryID, 36)
+}
+
+// reportFailure tells the admins' channels (those subscribed to all, other
+// than the failing one) that a channel cannot be reached — once per channel
+// and day, so a dead channel does not flood them.
+func (b *Bot) reportFailure(ctx context.Context, d DeliveryRecord, sendErr error, now time.Time) {
+	rt, err := b.routes(ctx, now)
+	if err != nil {
+		b.log.Error("delivery failure not reported", "err", err)
+		return
+	}
+	a := watchers.Alert{
+		Key:      fmt.Sprintf("system/delivery_failed/%s@%s", d.Channel, now.UTC().Format("2006-01-02")),
+		Kind:     watchers.KindDeliveryFailed,
+		Watcher:  "system",
+		At:       now,
+		Title:    "Alerts cannot be delivered to " + d.Channel,
+		Text:     fmt.Sprintf("%q was not delivered and will not be retried: %v. Invite the bot to the channel or remove its subscriptions.", d.Alert.Title, sendErr),
+		Severity: watchers.Warning,
+	}
+	var chans []string
+	for _, s := range rt.subs {
+		if s.Target == "all" && s.Channel != d.Channel {
+			p, _, _ := strings.Cut(s.Channel, ":")
+			if _, ok := b.platforms[p]; ok {
+				chans = append(chans, s.Channel)
+			}
+		}
+	}
+	created, err := b.store.CommitRun(ctx, RunRecord{At: now, Alerts: []NewAlert{{Alert: a, Channels: chans}}})
+	if err != nil {
+		b.log.Error("delivery failure not reported", "err", err)
+		return
+	}
+	if len(created) > 0 {
+		b.kick()
+	}
+}

@@ -1,0 +1,148 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/policyteam/alertbot/watchers"
+)
+
+// SeedReport counts what Seed changed.
+type SeedReport struct {
+	EventsCreated, EventsUpdated     int
+	WatchersCreated, WatchersUpdated int
+	SubscriptionsAdded               int
+}
+
+// Seed applies the config file to the database: ids from the file are
+// created, and updated only when their entry in the file changed since the
+// last load (its hash differs), so a chat edit persists until someone edits
+// that entry in the file. Nothing created in chat is deleted.
+func (b *Bot) Seed(ctx context.Context) (SeedReport, error) {
+	var rep SeedReport
+	now := b.now()
+	for _, ce := range b.config().Events {
+		created, updated, err := b.seedEvent(ctx, ce, now)
+		if err != nil {
+			return rep, err
+		}
+		if created {
+			rep.EventsCreated++
+		}
+		if updated {
+			rep.EventsUpdated++
+		}
+	}
+	for _, cw := range b.config().Watchers {
+		old, err := b.store.Watcher(ctx, cw.Spec.ID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			rep.WatchersCreated++
+			err = b.store.SaveWatcher(ctx, WatcherRecord{Spec: cw.Spec, Origin: "config", Hash: cw.Hash, UpdatedAt: now, UpdatedBy: "config"})
+		case err != nil:
+		case old.Hash != cw.Hash:
+			rep.WatchersUpdated++
+			old.Spec, old.Origin, old.Hash, old.UpdatedAt, old.UpdatedBy = cw.Spec, "config", cw.Hash, now, "config"
+			err = b.store.SaveWatcher(ctx, old)
+		}
+		if err != nil {
+			return rep, fmt.Errorf("seed watcher %s: %w", cw.Spec.ID, err)
+		}
+	}
+	for _, cs := range b.config().Subscriptions {
+		for _, t := range cs.To {
+			added, err := b.store.Subscribe(ctx, Subscription{Channel: cs.Channel, Target: t, Origin: "config", Created: now})
+			if err != nil {
+				return rep, fmt.Errorf("seed subscription %s → %s: %w", cs.Channel, t, err)
+			}
+			if added {
+				rep.SubscriptionsAdded++
+			}
+		}
+	}
+	if rep != (SeedReport{}) {
+		after, _ := json.Marshal(rep)
+		_ = b.store.Audit(ctx, AuditEntry{At: now, Who: "config", Action: "seed", Target: b.config().Path, After: string(after)})
+	}
+	return rep, nil
+}
+
+func (b *Bot) seedEvent(ctx context.Context, ce ConfigEvent, now time.Time) (created, updated bool, err error) {
+	old, err := b.store.Event(ctx, ce.Event.ID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		rec := EventRecord{Event: ce.Event, Hash: ce.Hash, UpdatedAt: now, UpdatedBy: "config"}
+		rec.Origin = "config"
+		rec.CreatedAt = now
+		if err := b.materialize(&rec, now); err != nil {
+			return false, false, err
+		}
+		return true, false, b.store.SaveEvent(ctx, rec)
+	case err != nil:
+		return false, false, fmt.Errorf("seed event %s: %w", ce.Event.ID, err)
+	case old.Hash == ce.Hash:
+		return false, false, nil
+	}
+	rec := old
+	file := ce.Event
+	// The file's own dated changes replace the ones it gave before; changes
+	// made since (chat, calendar, earlier reloads) are kept.
+	changes := slices.Clone(file.Changes)
+	for _, c := range old.Changes {
+		if c.By != "config" {
+			changes = append(changes, c)
+		}
+	}
+	// An edit of the top-level fields is history from now on, not a
+	// rewrite of the past: record it as a change.
+	loc, err := file.Location(b.config().Location)
+	if err != nil {
+		return false, false, err
+	}
+	if old.Origin == "config" {
+		reload := watchers.Change{At: now, By: "config-reload", Note: "config file edited"}
+		if file.Due != old.Due {
+			reload.Due = file.Due
+		}
+		if file.Status != old.Status {
+			reload.Status = file.Status
+			if reload.Status == "" {
+				// The file dropped its status: back to the default of its date.
+				if d, err := watchers.ParseDue(file.Due, loc); err == nil {
+					reload.Status = watchers.DefaultStatus(d.Precision)
+				}
+			}
+		}
+		if file.Title != old.Title {
+			reload.Title = file.Title
+		}
+		if file.Source != old.Source {
+			reload.Source = file.Source
+		}
+		if reload.Due != "" || reload.Status != "" || reload.Title != "" || reload.Source != "" {
+			changes = append(changes, reload)
+		}
+	} else {
+		// Made in chat, now defined in the file: the file takes over.
+		rec.Due, rec.Status, rec.Title, rec.Source = file.Due, file.Status, file.Title, file.Source
+		changes = append(changes, watchers.Change{At: now, By: "config-reload", Note: "now defined in the config file", Due: file.Due})
+	}
+	sort.SliceStable(changes, func(i, j int) bool { return changes[i].At.Before(changes[j].At) })
+	rec.Changes = changes
+	rec.Zone, rec.Tags, rec.LeadTimes = file.Zone, file.Tags, file.LeadTimes
+	rec.Origin, rec.Hash, rec.UpdatedAt, rec.UpdatedBy = "config", ce.Hash, now, "config"
+	if err := b.materialize(&rec, now); err != nil {
+		return false, false, err
+	}
+	return false, true, b.store.SaveEvent(ctx, rec)
+}
+
+func specJSON(s watchers.Spec) string {
+	data, _ := json.Marshal(s)
+	return string(data)
+}

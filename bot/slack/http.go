@@ -1,0 +1,351 @@
+package slack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/policyteam/alertbot/bot"
+)
+
+// response is the JSON Slack takes as a command's reply, inline or at
+// response_url.
+// https://docs.slack.dev/interactivity/handling-user-interaction#message_responses
+type response struct {
+	ResponseType string `json:"response_type"`
+	Text         string `json:"text"`
+	// ReplaceOriginal is false for button replies, so the alert they sit
+	// under is kept.
+	ReplaceOriginal *bool `json:"replace_original,omitempty"`
+}
+
+// replyPayload escapes and limits a router reply for Slack.
+func replyPayload(r bot.Reply) response {
+	typ := "ephemeral"
+	if r.Public {
+		typ = "in_channel"
+	}
+	text, _ := truncateEscaped(Escape(r.Text), MaxMessageText)
+	if strings.TrimSpace(text) == "" {
+		text = "Done."
+	}
+	return response{ResponseType: typ, Text: text}
+}
+
+// encodeJSON marshals v without HTML escaping: Slack text is already
+// escaped, and "\u0026amp;" would only waste bytes.
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// readSigned reads a request body of at most MaxBodyBytes and checks its
+// signature, answering 413, 400 or 401 itself when it fails.
+func (a *Adapter) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return nil, false
+		}
+		http.Error(w, "cannot read request body", http.StatusBadRequest)
+		return nil, false
+	}
+	if err := VerifySignature(a.secret, r.Header, body, a.now()); err != nil {
+		a.log.Warn("slack: request refused", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
+		http.Error(w, "invalid signature", http.StatusUnauthorized)
+		return nil, false
+	}
+	return body, true
+}
+
+// validID reports whether s looks like a Slack id, so it can be used in an
+// address ("slack:"+id) without smuggling anything else in.
+func validID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// commandRequest maps a slash command to a router request.
+func commandRequest(cmd slack.SlashCommand) (bot.Request, error) {
+	if !validID(cmd.UserID) {
+		return bot.Request{}, fmt.Errorf("bad or missing user_id")
+	}
+	if !validID(cmd.ChannelID) {
+		return bot.Request{}, fmt.Errorf("bad or missing channel_id")
+	}
+	return bot.Request{
+		Platform: "slack",
+		User:     "slack:" + cmd.UserID,
+		Channel:  "slack:" + cmd.ChannelID,
+		Text:     strings.TrimSpace(strings.ToValidUTF8(cmd.Text, "\uFFFD")),
+	}, nil
+}
+
+// serveCommand answers POST /slack/commands.
+func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
+	body, ok := a.readSigned(w, r)
+	if !ok {
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		http.Error(w, "malformed form body", http.StatusBadRequest)
+		return
+	}
+	cmd := slack.SlashCommand{
+		UserID:      form.Get("user_id"),
+		ChannelID:   form.Get("channel_id"),
+		Command:     form.Get("command"),
+		Text:        form.Get("text"),
+		ResponseURL: form.Get("response_url"),
+	}
+	req, err := commandRequest(cmd)
+	if err != nil {
+		http.Error(w, "malformed slash command: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	p := a.answer(r.Context(), req, cmd.ResponseURL)
+	body, err = encodeJSON(p)
+	if err != nil {
+		a.log.Error("slack: encode reply", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write(body)
+}
+
+// answer runs req and returns the payload to acknowledge it with. A slow
+// command, or one still running when the ack deadline comes, is
+// acknowledged with "Working on it…" and answered at responseURL.
+func (a *Adapter) answer(ctx context.Context, req bot.Request, responseURL string) response {
+	canLater := a.allowedResponseURL(responseURL)
+	if a.handler.Slow(req) {
+		if !canLater {
+			a.log.Warn("slack: slow command without a usable response_url", "user", req.User)
+			return response{ResponseType: "ephemeral", Text: "This command takes a while, and Slack gave no address to answer at later. Try again."}
+		}
+		a.later(ctx, req, responseURL, false)
+		return response{ResponseType: "ephemeral", Text: workingText}
+	}
+	// Detached from the request: the command must finish (and its answer be
+	// posted) even when the ack has already gone out.
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lateTimeout)
+	done := make(chan bot.Reply, 1)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		defer cancel()
+		done <- a.handle(hctx, req)
+	}()
+	t := time.NewTimer(a.ackAfter)
+	defer t.Stop()
+	select {
+	case rep := <-done:
+		return replyPayload(rep)
+	case <-t.C:
+	}
+	if !canLater {
+		a.log.Warn("slack: command overran the ack deadline and its reply cannot be delivered", "user", req.User)
+		return response{ResponseType: "ephemeral", Text: workingText}
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		rep := <-done
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := a.postResponse(pctx, responseURL, replyPayload(rep)); err != nil {
+			a.log.Warn("slack: late reply not delivered", "user", req.User, "err", err)
+		}
+	}()
+	return response{ResponseType: "ephemeral", Text: workingText}
+}
+
+// later runs req in the background and posts its reply to responseURL;
+// button replies keep the message they were pressed under.
+func (a *Adapter) later(ctx context.Context, req bot.Request, responseURL string, keepOriginal bool) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lateTimeout)
+		defer cancel()
+		p := replyPayload(a.handle(hctx, req))
+		if keepOriginal {
+			p.ResponseType = "ephemeral"
+			f := false
+			p.ReplaceOriginal = &f
+		}
+		if !a.allowedResponseURL(responseURL) {
+			a.log.Warn("slack: reply not delivered: no usable response_url", "user", req.User)
+			return
+		}
+		if err := a.postResponse(hctx, responseURL, p); err != nil {
+			a.log.Warn("slack: reply not delivered", "user", req.User, "err", err)
+		}
+	}()
+}
+
+// handle calls the router, turning a panic into an internal error so no
+// request can take the process down.
+func (a *Adapter) handle(ctx context.Context, req bot.Request) (rep bot.Reply) {
+	defer func() {
+		if p := recover(); p != nil {
+			a.log.Error("slack: command handler panicked", "user", req.User, "panic", fmt.Sprint(p))
+			rep = bot.Reply{Text: "Internal error.", Error: true}
+		}
+	}()
+	return a.handler.Handle(ctx, req)
+}
+
+// allowedResponseURL limits where replies are posted: Slack's hooks hosts
+// over https, or the configured API host (GovSlack, tests). Anything else
+// would let a forged payload make the bot POST to internal addresses.
+func (a *Adapter) allowedResponseURL(raw string) bool {
+	if raw == "" {
+		return false
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.User != nil {
+		return false
+	}
+	switch {
+	case u.Scheme == "https" && (u.Host == "hooks.slack.com" || u.Host == "hooks.slack-gov.com"):
+		return true
+	case u.Scheme == a.apiBase.Scheme && u.Host == a.apiBase.Host:
+		return true
+	}
+	return false
+}
+
+// postResponse posts a reply to a response_url, retrying transient
+// failures a few times. The URL is a bearer capability and is not logged.
+func (a *Adapter) postResponse(ctx context.Context, responseURL string, p response) error {
+	body, err := encodeJSON(p)
+	if err != nil {
+		return fmt.Errorf("encode reply: %w", err)
+	}
+	var last error
+	for attempt := 0; attempt < 3; attempt++ {
+		if attempt > 0 {
+			if err := a.sleep(ctx, time.Duration(attempt)*time.Second); err != nil {
+				return fmt.Errorf("post reply: %w (after %v)", err, last)
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, responseURL, bytes.NewReader(body))
+		if err != nil {
+			return fmt.Errorf("post reply: %w", err)
+		}
+		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+		resp, err := a.respClient.Do(req)
+		if err != nil {
+			last = fmt.Errorf("post reply: %w", redactURLError(err))
+			continue
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		if resp.StatusCode/100 == 2 {
+			return nil
+		}
+		last = fmt.Errorf("post reply: status %s", resp.Status)
+		if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
+			return last
+		}
+	}
+	return last
+}
+
+// redactURLError drops the URL from a transport error: a response_url
+// grants posting rights and does not belong in logs.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", strings.ToLower(ue.Op), ue.Err)
+	}
+	return err
+}
+
+// serveInteraction answers POST /slack/interactions: a button press runs
+// the button's command as the presser, in the message's channel.
+func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
+	body, ok := a.readSigned(w, r)
+	if !ok {
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		http.Error(w, "malformed form body", http.StatusBadRequest)
+		return
+	}
+	raw := form.Get("payload")
+	if raw == "" {
+		http.Error(w, "missing payload", http.StatusBadRequest)
+		return
+	}
+	var cb slack.InteractionCallback
+	if err := json.Unmarshal([]byte(raw), &cb); err != nil {
+		http.Error(w, "malformed payload JSON", http.StatusBadRequest)
+		return
+	}
+	if err := a.interact(r.Context(), cb); err != nil {
+		http.Error(w, "malformed interaction: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	// An empty 200 acknowledges; the reply follows at response_url.
+	w.WriteHeader(http.StatusOK)
+}
+
+// interact starts the command of a pressed button. Other interaction
+// types are acknowledged and ignored.
+func (a *Adapter) interact(ctx context.Context, cb slack.InteractionCallback) error {
+	if cb.Type != slack.InteractionTypeBlockActions {
+		return nil
+	}
+	var value string
+	for _, act := range cb.ActionCallback.BlockActions {
+		if act != nil && act.Value != "" {
+			value = act.Value
+			break
+		}
+	}
+	if value == "" {
+		return nil
+	}
+	if len([]rune(value)) > MaxButtonValue {
+		return fmt.Errorf("button value longer than %d characters", MaxButtonValue)
+	}
+	channel := cb.Channel.ID
+	if channel == "" {
+		channel = cb.Container.ChannelID
+	}
+	req, err := commandRequest(slack.SlashCommand{UserID: cb.User.ID, ChannelID: channel, Text: value})
+	if err != nil {
+		return err
+	}
+	a.later(ctx, req, cb.ResponseURL, true)
+	return nil
+}

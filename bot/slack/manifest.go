@@ -1,0 +1,108 @@
+package slack
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// manifest is the part of Slack's app manifest alertbot fills in.
+// https://docs.slack.dev/reference/app-manifest
+type manifest struct {
+	DisplayInformation struct {
+		Name            string `yaml:"name"`
+		Description     string `yaml:"description"`
+		LongDescription string `yaml:"long_description,omitempty"`
+	} `yaml:"display_information"`
+	Features struct {
+		BotUser struct {
+			DisplayName  string `yaml:"display_name"`
+			AlwaysOnline bool   `yaml:"always_online"`
+		} `yaml:"bot_user"`
+		SlashCommands []slashCommand `yaml:"slash_commands"`
+	} `yaml:"features"`
+	OAuthConfig struct {
+		Scopes struct {
+			Bot []string `yaml:"bot"`
+		} `yaml:"scopes"`
+	} `yaml:"oauth_config"`
+	Settings struct {
+		Interactivity struct {
+			IsEnabled  bool   `yaml:"is_enabled"`
+			RequestURL string `yaml:"request_url,omitempty"`
+		} `yaml:"interactivity"`
+		OrgDeployEnabled     bool `yaml:"org_deploy_enabled"`
+		SocketModeEnabled    bool `yaml:"socket_mode_enabled"`
+		TokenRotationEnabled bool `yaml:"token_rotation_enabled"`
+	} `yaml:"settings"`
+}
+
+type slashCommand struct {
+	Command      string `yaml:"command"`
+	URL          string `yaml:"url,omitempty"`
+	Description  string `yaml:"description"`
+	UsageHint    string `yaml:"usage_hint"`
+	ShouldEscape bool   `yaml:"should_escape"`
+}
+
+// BotScopes are the OAuth scopes alertbot needs: the slash command, posting,
+// and posting to public channels it was not invited to.
+var BotScopes = []string{"commands", "chat:write", "chat:write.public"}
+
+// Manifest returns a Slack app manifest (YAML) for alertbot. In HTTP mode
+// the slash command and interactivity point at baseURL + "/slack/commands"
+// and "/slack/interactions"; with socketMode the manifest has no URLs and
+// baseURL may be empty.
+func Manifest(baseURL string, socketMode bool) ([]byte, error) {
+	var m manifest
+	m.DisplayInformation.Name = "alertbot"
+	m.DisplayInformation.Description = "Dated-event alerts for the U.S.–Japan policy team"
+	m.DisplayInformation.LongDescription = "alertbot reminds channels of budget deadlines, elections, summits and other dated events, " +
+		"and of changes on the pages and feeds it watches. Channels subscribe with /alerts subscribe #tag; " +
+		"anyone can ask /alerts upcoming."
+	m.Features.BotUser.DisplayName = "alertbot"
+	m.Features.BotUser.AlwaysOnline = true
+	cmd := slashCommand{
+		Command:      "/alerts",
+		Description:  "Upcoming events, subscriptions and alerts",
+		UsageHint:    "upcoming [#tag] [within] | subscribe #tag | mute <target> 1d | help",
+		ShouldEscape: false,
+	}
+	m.OAuthConfig.Scopes.Bot = append([]string(nil), BotScopes...)
+	m.Settings.Interactivity.IsEnabled = true
+	m.Settings.SocketModeEnabled = socketMode
+	if !socketMode {
+		base, err := manifestBase(baseURL)
+		if err != nil {
+			return nil, err
+		}
+		cmd.URL = base + "/slack/commands"
+		m.Settings.Interactivity.RequestURL = base + "/slack/interactions"
+	}
+	m.Features.SlashCommands = []slashCommand{cmd}
+	out, err := yaml.Marshal(&m)
+	if err != nil {
+		return nil, fmt.Errorf("slack manifest: %w", err)
+	}
+	return out, nil
+}
+
+// manifestBase checks the public base URL Slack will call.
+func manifestBase(raw string) (string, error) {
+	if raw == "" {
+		return "", fmt.Errorf("slack manifest: --url is required unless --socket-mode is set")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("slack manifest: url %q: %w", raw, err)
+	}
+	if u.Scheme != "https" || u.Host == "" {
+		return "", fmt.Errorf("slack manifest: url %q: Slack calls only public https URLs (e.g. https://alerts.example.org)", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("slack manifest: url %q: want a base URL without query, fragment or user info", raw)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}

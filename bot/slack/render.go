@@ -1,0 +1,371 @@
+package slack
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/watchers"
+)
+
+// Block Kit and message limits. Slack rejects or silently truncates
+// messages beyond them, so Render cuts text to fit, on rune boundaries.
+const (
+	// MaxBlocks is the number of blocks in one message.
+	// https://docs.slack.dev/reference/block-kit/blocks
+	MaxBlocks = 50
+	// MaxSectionText is the length of a section block's text.
+	// https://docs.slack.dev/reference/block-kit/blocks/section-block
+	MaxSectionText = 3000
+	// MaxHeaderText is the length of a header block's plain text.
+	// https://docs.slack.dev/reference/block-kit/blocks/header-block
+	MaxHeaderText = 150
+	// MaxFields is the number of fields in one section block.
+	// https://docs.slack.dev/reference/block-kit/blocks/section-block
+	MaxFields = 10
+	// MaxFieldText is the length of one section field.
+	// https://docs.slack.dev/reference/block-kit/blocks/section-block
+	MaxFieldText = 2000
+	// MaxContextElements is the number of elements in a context block.
+	// https://docs.slack.dev/reference/block-kit/blocks/context-block
+	MaxContextElements = 10
+	// MaxActionElements is the number of elements in an actions block.
+	// https://docs.slack.dev/reference/block-kit/blocks/actions-block
+	MaxActionElements = 25
+	// MaxButtonText is the length of a button's label.
+	// https://docs.slack.dev/reference/block-kit/block-elements/button-element
+	MaxButtonText = 75
+	// MaxButtonValue is the length of a button's value (our command text).
+	// https://docs.slack.dev/reference/block-kit/block-elements/button-element
+	MaxButtonValue = 2000
+	// MaxFallbackText is the length kept for a message's top-level text,
+	// the notification fallback; Slack truncates at 40,000 but advises 4,000.
+	// https://docs.slack.dev/reference/methods/chat.postMessage#truncating
+	MaxFallbackText = 4000
+	// MaxMessageText is the hard limit on a message's top-level text, used for
+	// command replies that have no blocks.
+	// https://docs.slack.dev/reference/methods/chat.postMessage#truncating
+	MaxMessageText = 40000
+	// MaxTotalBlockText bounds the text of all blocks together: Slack refuses
+	// larger messages with the undocumented msg_blocks_too_long at about
+	// 13,200 characters (https://github.com/slackapi/bolt-js/issues/2509).
+	MaxTotalBlockText = 12000
+	// MaxSocketModeResponse is the size at which Slack drops a Socket Mode
+	// acknowledgement frame.
+	// https://docs.slack.dev/apis/events-api/using-socket-mode
+	MaxSocketModeResponse = 20 * 1024
+)
+
+// minFieldRoom is the least text budget worth starting another field with.
+const minFieldRoom = 80
+
+// cut records one piece of text shortened or dropped to fit a limit, for the
+// adapter to log.
+type cut struct {
+	Part  string // e.g. "header", "field 3", "button 2 label"
+	Limit int
+	Was   int // runes before the cut; 0 when the part was dropped whole
+}
+
+// escaper escapes the three characters Slack treats as control sequences.
+// https://docs.slack.dev/messaging/formatting-message-text#escaping
+var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// Escape escapes & < > for Slack message text.
+func Escape(s string) string {
+	return escaper.Replace(strings.ToValidUTF8(s, "\uFFFD"))
+}
+
+// truncate cuts s to at most max runes, ending with "…" when it cut.
+func truncate(s string, max int) (string, bool) {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if utf8.RuneCountInString(s) <= max {
+		return s, false
+	}
+	if max <= 0 {
+		return "", true
+	}
+	return firstRunes(s, max-1) + "…", true
+}
+
+// firstRunes returns the first n runes of s.
+func firstRunes(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos]
+		}
+		i++
+	}
+	return s
+}
+
+// truncateEscaped cuts already escaped text to max runes without leaving
+// half an entity such as "&am" at the end, and closes a code block the cut
+// left open so the rest of the message does not render as code.
+func truncateEscaped(s string, max int) (string, bool) {
+	if utf8.RuneCountInString(s) <= max {
+		return s, false
+	}
+	if max <= 1 {
+		return firstRunes("…", max), true
+	}
+	const fence = "\n```"
+	body := firstRunes(s, max-1)
+	if strings.Count(body, "```")%2 == 1 {
+		body = firstRunes(s, max-1-len(fence))
+	}
+	if i := strings.LastIndexByte(body, '&'); i >= 0 && len(body)-i < len("&amp;") && !strings.Contains(body[i:], ";") {
+		body = body[:i]
+	}
+	out := body + "…"
+	if strings.Count(body, "```")%2 == 1 {
+		out += fence
+	}
+	return out, true
+}
+
+// Render turns a platform-neutral message into Block Kit blocks and the
+// plain-text fallback Slack shows in notifications. Every limit of Block
+// Kit is enforced; Send logs what had to be cut.
+func Render(msg bot.Message) (blocks []slack.Block, fallback string) {
+	blocks, fallback, _ = render(msg)
+	return blocks, fallback
+}
+
+func render(msg bot.Message) ([]slack.Block, string, []cut) {
+	var cuts []cut
+	note := func(part string, limit int, was string) {
+		cuts = append(cuts, cut{Part: part, Limit: limit, Was: utf8.RuneCountInString(was)})
+	}
+
+	used := 0 // runes of text in blocks so far, against MaxTotalBlockText
+	var head []slack.Block
+	if title := strings.TrimSpace(strings.Join(strings.Fields(msg.Title), " ")); title != "" {
+		text := severityEmoji(msg.Severity) + title
+		t, cutNow := truncate(text, MaxHeaderText)
+		if cutNow {
+			note("header", MaxHeaderText, text)
+		}
+		used += utf8.RuneCountInString(t)
+		head = append(head, slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, t, true, false)))
+	}
+	if strings.TrimSpace(msg.Text) != "" {
+		esc := Escape(msg.Text)
+		t, cutNow := truncateEscaped(esc, MaxSectionText)
+		if cutNow {
+			note("text", MaxSectionText, esc)
+		}
+		used += utf8.RuneCountInString(t)
+		head = append(head, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, t, false, false), nil, nil))
+	}
+
+	var tail []slack.Block
+	var meta []slack.MixedElement
+	if len(msg.Tags) > 0 {
+		var tags []string
+		for _, t := range msg.Tags {
+			if t = strings.TrimSpace(t); t != "" {
+				tags = append(tags, "#"+strings.TrimPrefix(t, "#"))
+			}
+		}
+		if len(tags) > 0 {
+			esc := Escape(strings.Join(tags, " "))
+			t, cutNow := truncateEscaped(esc, MaxSectionText)
+			if cutNow {
+				note("tags", MaxSectionText, esc)
+			}
+			used += utf8.RuneCountInString(t)
+			meta = append(meta, slack.NewTextBlockObject(slack.MarkdownType, t, false, false))
+		}
+	}
+	if msg.Link != "" {
+		if link, ok := slackLink(msg.Link, "Source"); ok {
+			used += utf8.RuneCountInString(link)
+			meta = append(meta, slack.NewTextBlockObject(slack.MarkdownType, link, false, false))
+		} else {
+			note("source link", MaxSectionText, "")
+		}
+	}
+	if len(meta) > 0 {
+		tail = append(tail, slack.NewContextBlock("alertbot_meta", meta...))
+	}
+	if strings.TrimSpace(msg.Footer) != "" {
+		esc := Escape(msg.Footer)
+		t, cutNow := truncateEscaped(esc, MaxSectionText)
+		if cutNow {
+			note("footer", MaxSectionText, esc)
+		}
+		used += utf8.RuneCountInString(t)
+		tail = append(tail, slack.NewContextBlock("alertbot_footer", slack.NewTextBlockObject(slack.MarkdownType, t, false, false)))
+	}
+
+	var actions []slack.Block
+	var buttons []slack.BlockElement
+	for i, b := range msg.Buttons {
+		cmd := strings.TrimSpace(b.Command)
+		if cmd == "" || utf8.RuneCountInString(cmd) > MaxButtonValue || !utf8.ValidString(cmd) {
+			// A cut command would run something else: drop the button.
+			note(fmt.Sprintf("button %d", i+1), MaxButtonValue, "")
+			continue
+		}
+		label := strings.TrimSpace(b.Label)
+		if label == "" {
+			label = cmd
+		}
+		l, cutNow := truncate(label, MaxButtonText)
+		if cutNow {
+			note(fmt.Sprintf("button %d label", i+1), MaxButtonText, label)
+		}
+		// The index keeps action_id unique within the message, as Slack requires.
+		btn := slack.NewButtonBlockElement(fmt.Sprintf("alertbot_button_%d", i), cmd, slack.NewTextBlockObject(slack.PlainTextType, l, true, false))
+		used += utf8.RuneCountInString(l)
+		buttons = append(buttons, btn)
+		if len(buttons) == MaxActionElements {
+			actions = append(actions, slack.NewActionBlock(fmt.Sprintf("alertbot_actions_%d", len(actions)), buttons...))
+			buttons = nil
+		}
+	}
+	if len(buttons) > 0 {
+		actions = append(actions, slack.NewActionBlock(fmt.Sprintf("alertbot_actions_%d", len(actions)), buttons...))
+	}
+
+	// Fields get the text budget the rest left, in as many sections as
+	// needed rather than being dropped.
+	budget := MaxTotalBlockText - used
+	var fieldSections []slack.Block
+	var fields []*slack.TextBlockObject
+	for i, f := range msg.Fields {
+		room := min(MaxFieldText, budget)
+		if room < minFieldRoom {
+			note(fmt.Sprintf("fields %d to %d", i+1, len(msg.Fields)), MaxTotalBlockText, "")
+			break
+		}
+		text, cutNow := fieldText(f, room)
+		if cutNow {
+			note(fmt.Sprintf("field %d", i+1), room, f.Name+f.Value)
+		}
+		if text == "" {
+			continue
+		}
+		budget -= utf8.RuneCountInString(text)
+		fields = append(fields, slack.NewTextBlockObject(slack.MarkdownType, text, false, false))
+		if len(fields) == MaxFields {
+			fieldSections = append(fieldSections, slack.NewSectionBlock(nil, fields, nil))
+			fields = nil
+		}
+	}
+	if len(fields) > 0 {
+		fieldSections = append(fieldSections, slack.NewSectionBlock(nil, fields, nil))
+	}
+
+	// Keep within MaxBlocks: header, text and context first, then actions,
+	// then as many field sections as still fit.
+	room := MaxBlocks - len(head) - len(tail)
+	if len(actions) > room {
+		note("actions blocks", MaxBlocks, "")
+		actions = actions[:room]
+	}
+	room -= len(actions)
+	if len(fieldSections) > room {
+		note("field sections", MaxBlocks, "")
+		fieldSections = fieldSections[:room]
+	}
+	blocks := make([]slack.Block, 0, len(head)+len(fieldSections)+len(tail)+len(actions))
+	blocks = append(blocks, head...)
+	blocks = append(blocks, fieldSections...)
+	blocks = append(blocks, tail...)
+	blocks = append(blocks, actions...)
+
+	fallback := fallbackText(msg)
+	fb, cutNow := truncateEscaped(fallback, MaxFallbackText)
+	if cutNow {
+		note("fallback text", MaxFallbackText, fallback)
+	}
+	return blocks, fb, cuts
+}
+
+// fieldText renders one field as "*Name*\nValue" within max runes. A
+// field with a time shows it in each reader's own zone, with Value as the
+// fallback for clients that cannot.
+func fieldText(f watchers.Field, max int) (string, bool) {
+	name := Escape(strings.TrimSpace(f.Name))
+	value := Escape(f.Value)
+	if name == "" && value == "" && f.Time.IsZero() {
+		return "", false
+	}
+	cutAny := false
+	// The name gets at most a tenth of the room; the value the rest.
+	name, c := truncateEscaped(name, max/10)
+	cutAny = cutAny || c
+	prefix := ""
+	if name != "" {
+		prefix = "*" + name + "*\n"
+	}
+	room := max - utf8.RuneCountInString(prefix)
+	if f.Time.IsZero() {
+		v, c := truncateEscaped(value, room)
+		return prefix + v, cutAny || c
+	}
+	if value == "" {
+		value = f.Time.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	token := fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|", f.Time.Unix())
+	v, c := truncateEscaped(value, room-utf8.RuneCountInString(token)-1)
+	return prefix + token + v + ">", cutAny || c
+}
+
+// fallbackText is the notification text: the title and the text, escaped.
+func fallbackText(msg bot.Message) string {
+	var parts []string
+	if t := strings.TrimSpace(msg.Title); t != "" {
+		parts = append(parts, Escape(t))
+	}
+	if t := strings.TrimSpace(msg.Text); t != "" {
+		parts = append(parts, Escape(t))
+	}
+	if len(parts) == 0 {
+		if t := strings.TrimSpace(msg.Footer); t != "" {
+			parts = append(parts, Escape(t))
+		} else {
+			parts = append(parts, "alertbot alert")
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+// slackLink renders an http(s) URL as <url|label>. Other schemes are
+// refused: a config or feed should not smuggle javascript: or slack:// links.
+func slackLink(raw, label string) (string, bool) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", false
+	}
+	s := u.String()
+	// | and > end the link in Slack's syntax; & must be escaped like text.
+	s = strings.NewReplacer("&", "&amp;", "<", "%3C", ">", "%3E", "|", "%7C").Replace(s)
+	link := "<" + s + "|" + label + ">"
+	if utf8.RuneCountInString(link) > MaxSectionText {
+		return "", false
+	}
+	return link, true
+}
+
+// severityEmoji marks urgent alerts in the header.
+func severityEmoji(s watchers.Severity) string {
+	switch s {
+	case watchers.Critical:
+		return ":rotating_light: "
+	case watchers.Warning:
+		return ":warning: "
+	default:
+		return ""
+	}
+}

@@ -1,0 +1,154 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/slack-go/slack"
+	"golang.org/x/time/rate"
+
+	"github.com/policyteam/alertbot/bot"
+)
+
+// permanentErrors are chat.postMessage errors that retrying cannot fix.
+// https://docs.slack.dev/reference/methods/chat.postMessage#errors
+var permanentErrors = map[string]bool{
+	"channel_not_found":   true,
+	"not_in_channel":      true,
+	"is_archived":         true,
+	"invalid_auth":        true,
+	"account_inactive":    true,
+	"msg_too_long":        true,
+	"no_text":             true,
+	"token_revoked":       true,
+	"not_authed":          true,
+	"invalid_blocks":      true,
+	"msg_blocks_too_long": true,
+	"restricted_action":   true,
+}
+
+// channelState paces one channel: its limiter, and the time until which
+// Slack asked us (429 Retry-After) to leave it alone.
+type channelState struct {
+	lim   *rate.Limiter
+	until time.Time
+}
+
+// state returns the pacing state of channel, creating it on first use.
+func (a *Adapter) state(channel string) *channelState {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := a.channels[channel]
+	if st == nil {
+		st = &channelState{}
+		if a.limit > 0 {
+			st.lim = rate.NewLimiter(a.limit, a.burst)
+		}
+		a.channels[channel] = st
+	}
+	return st
+}
+
+// wait blocks until channel may be posted to, or fails at once when ctx
+// would expire first.
+func (a *Adapter) wait(ctx context.Context, channel string) error {
+	st := a.state(channel)
+	now := a.clock()
+	a.mu.Lock()
+	pause := st.until.Sub(now)
+	a.mu.Unlock()
+	if pause > 0 {
+		if dl, ok := ctx.Deadline(); ok && dl.Before(now.Add(pause)) {
+			return fmt.Errorf("channel %s is rate limited for %s more", channel, pause.Round(time.Millisecond))
+		}
+		if err := a.sleep(ctx, pause); err != nil {
+			return err
+		}
+		now = a.clock()
+	}
+	if st.lim == nil {
+		return nil
+	}
+	r := st.lim.ReserveN(now, 1)
+	if !r.OK() {
+		return fmt.Errorf("channel %s: limiter refused a message", channel)
+	}
+	delay := r.DelayFrom(now)
+	if delay <= 0 {
+		return nil
+	}
+	if dl, ok := ctx.Deadline(); ok && dl.Before(now.Add(delay)) {
+		r.CancelAt(now)
+		return fmt.Errorf("channel %s: next slot in %s is past the deadline", channel, delay.Round(time.Millisecond))
+	}
+	if err := a.sleep(ctx, delay); err != nil {
+		// Give the slot back so the next message is not delayed for nothing.
+		r.CancelAt(a.clock())
+		return err
+	}
+	return nil
+}
+
+// pauseChannel keeps channel quiet for d after Slack said 429.
+func (a *Adapter) pauseChannel(channel string, d time.Duration) {
+	st := a.state(channel)
+	until := a.clock().Add(d)
+	a.mu.Lock()
+	if until.After(st.until) {
+		st.until = until
+	}
+	a.mu.Unlock()
+}
+
+// Send posts out to its channel as Block Kit with a text fallback, after
+// waiting for the channel's limiter, and returns the message ts. Errors are
+// *bot.SendError: 429, 5xx and unknown failures are transient (with
+// Retry-After when Slack gave one); errors such as channel_not_found are
+// permanent.
+func (a *Adapter) Send(ctx context.Context, out bot.Outgoing) (string, error) {
+	if out.Channel == "" {
+		return "", bot.Permanent(errors.New("slack: send: empty channel id"))
+	}
+	if err := a.wait(ctx, out.Channel); err != nil {
+		return "", bot.Transient(fmt.Errorf("slack: send to %s: wait: %w", out.Channel, err), 0)
+	}
+	blocks, fallback, cuts := render(out.Message)
+	for _, c := range cuts {
+		a.log.Warn("slack: message part cut to fit a limit",
+			"delivery_id", out.DeliveryID, "channel", out.Channel, "part", c.Part, "limit", c.Limit, "runes", c.Was)
+	}
+	_, ts, err := a.api.PostMessageContext(ctx, out.Channel,
+		slack.MsgOptionBlocks(blocks...),
+		slack.MsgOptionText(fallback, false),
+	)
+	if err != nil {
+		return "", a.classify(out.Channel, err)
+	}
+	return ts, nil
+}
+
+// classify turns a slack-go error into a *bot.SendError.
+func (a *Adapter) classify(channel string, err error) error {
+	wrapped := fmt.Errorf("slack: post to %s: %w", channel, err)
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		a.pauseChannel(channel, rl.RetryAfter)
+		return bot.Transient(wrapped, rl.RetryAfter)
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) {
+		// 429 without Retry-After, 5xx and anything unexpected: the
+		// dispatcher backs off and tries again.
+		return bot.Transient(wrapped, 0)
+	}
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		if permanentErrors[se.Err] {
+			return bot.Permanent(wrapped)
+		}
+		return bot.Transient(wrapped, 0)
+	}
+	return bot.Transient(wrapped, 0)
+}

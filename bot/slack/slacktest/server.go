@@ -1,0 +1,357 @@
+// Package slacktest is a fake Slack for tests: a loopback HTTP server that
+// speaks enough of the Web API (chat.postMessage, apps.connections.open),
+// response_url and Socket Mode for the real slack-go client to talk to it
+// unmodified. It records what it was sent and can be told to fail.
+package slacktest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Post is one chat.postMessage request as the fake saw it.
+type Post struct {
+	Token   string          // form field token, or the bearer token
+	Channel string          // form field channel
+	Text    string          // form field text (the fallback)
+	Blocks  json.RawMessage // form field blocks, nil when absent
+	TS      string          // ts the fake answered with; "" for a failed attempt
+	Failure *Failure        // the failure answered, nil on success
+}
+
+// Failure is an error the fake answers with instead of posting.
+type Failure struct {
+	Status     int    // HTTP status; 0 means 200 with {"ok":false}
+	RetryAfter string // Retry-After header, "" for none
+	Error      string // Slack error code of an ok:false answer
+	// Posted makes the fake post the message anyway, like a 429 or
+	// timeout after Slack already accepted it.
+	Posted bool
+}
+
+// Failures the fake can answer with.
+var (
+	// TooManyRequests is a 429 without Retry-After.
+	TooManyRequests = Failure{Status: http.StatusTooManyRequests}
+	// InternalError is a 500 with an HTML body, as Slack sends.
+	InternalError = Failure{Status: http.StatusInternalServerError}
+	// ChannelNotFound is {"ok":false,"error":"channel_not_found"}.
+	ChannelNotFound = Failure{Error: "channel_not_found"}
+)
+
+// RateLimited is a 429 with Retry-After: seconds.
+func RateLimited(seconds int) Failure {
+	return Failure{Status: http.StatusTooManyRequests, RetryAfter: strconv.Itoa(seconds)}
+}
+
+// SlackError is {"ok":false,"error":code}.
+func SlackError(code string) Failure { return Failure{Error: code} }
+
+// Response is one POST to a response_url of the fake.
+type Response struct {
+	ID              string          // the id in ResponseURL(id)
+	Body            json.RawMessage // the JSON posted
+	ResponseType    string          `json:"response_type"`
+	Text            string          `json:"text"`
+	ReplaceOriginal *bool           `json:"replace_original"`
+}
+
+// Ack is a Socket Mode acknowledgement the client sent.
+type Ack struct {
+	EnvelopeID string          `json:"envelope_id"`
+	Payload    json.RawMessage `json:"payload"`
+}
+
+// Server is the fake Slack. Its methods are safe for concurrent use.
+type Server struct {
+	// URL is the Web API base, ending in "/": give it to the client as
+	// its API URL.
+	URL string
+	// Token, when set, is the only bot token chat.postMessage accepts.
+	Token string
+
+	srv      *httptest.Server
+	upgrader websocket.Upgrader
+
+	mu        sync.Mutex
+	changed   chan struct{} // closed and replaced on every recorded change
+	posts     []Post
+	attempts  []Post
+	failNext  []Failure
+	failChan  map[string]Failure
+	responses []Response
+	ts        int64
+
+	opens  int // apps.connections.open calls
+	hellos int // hello envelopes sent
+	acks   []Ack
+	conn   *wsConn // the current Socket Mode connection
+	all    map[*wsConn]bool
+	closed bool
+	stop   chan struct{}
+}
+
+// wsConn serialises writes to one WebSocket, as gorilla requires.
+type wsConn struct {
+	mu sync.Mutex
+	c  *websocket.Conn
+}
+
+func (w *wsConn) writeJSON(v any) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_ = w.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	return w.c.WriteJSON(v)
+}
+
+// NewServer starts a fake Slack on a loopback port. Close it when done.
+func NewServer() *Server {
+	s := &Server{
+		changed:  make(chan struct{}),
+		failChan: make(map[string]Failure),
+		all:      make(map[*wsConn]bool),
+		stop:     make(chan struct{}),
+		ts:       1700000000_000000,
+		// The client sends Origin: https://api.slack.com; accept any.
+		upgrader: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /chat.postMessage", s.postMessage)
+	mux.HandleFunc("POST /apps.connections.open", s.connectionsOpen)
+	mux.HandleFunc("GET /socket", s.socket)
+	mux.HandleFunc("POST /response/{id}", s.response)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]any{"ok": false, "error": "unknown_method"})
+	})
+	s.srv = httptest.NewServer(mux)
+	s.URL = s.srv.URL + "/"
+	return s
+}
+
+// Close stops the server and drops Socket Mode connections.
+func (s *Server) Close() {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.stop)
+	}
+	var conns []*wsConn
+	for c := range s.all {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.c.Close()
+	}
+	s.srv.CloseClientConnections()
+	s.srv.Close()
+}
+
+// notify wakes waiters; call with s.mu held.
+func (s *Server) notify() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// waitFor waits until cond (called with s.mu held) is true or ctx ends.
+func (s *Server) waitFor(ctx context.Context, what string, cond func() bool) error {
+	for {
+		s.mu.Lock()
+		ok := cond()
+		ch := s.changed
+		s.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("slacktest: waiting for %s: %w", what, ctx.Err())
+		}
+	}
+}
+
+// FailNext makes the next chat.postMessage calls fail with fs, in order.
+func (s *Server) FailNext(fs ...Failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext = append(s.failNext, fs...)
+}
+
+// FailChannel makes every post to channel fail with f until ClearFailures.
+func (s *Server) FailChannel(channel string, f Failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failChan[channel] = f
+}
+
+// ClearFailures drops queued and per-channel failures.
+func (s *Server) ClearFailures() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext = nil
+	s.failChan = make(map[string]Failure)
+}
+
+// Posts returns the messages posted, in order.
+func (s *Server) Posts() []Post {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Post(nil), s.posts...)
+}
+
+// Attempts returns every chat.postMessage request, failed ones included.
+func (s *Server) Attempts() []Post {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Post(nil), s.attempts...)
+}
+
+// WaitPosts waits until at least n messages were posted and returns them.
+func (s *Server) WaitPosts(ctx context.Context, n int) ([]Post, error) {
+	err := s.waitFor(ctx, fmt.Sprintf("%d posts", n), func() bool { return len(s.posts) >= n })
+	return s.Posts(), err
+}
+
+// ResponseURL returns a response_url on the fake that records what is
+// posted to it under id.
+func (s *Server) ResponseURL(id string) string { return s.URL + "response/" + id }
+
+// Responses returns what was posted to response URLs, in order.
+func (s *Server) Responses() []Response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Response(nil), s.responses...)
+}
+
+// WaitResponses waits until at least n response_url posts arrived.
+func (s *Server) WaitResponses(ctx context.Context, n int) ([]Response, error) {
+	err := s.waitFor(ctx, fmt.Sprintf("%d responses", n), func() bool { return len(s.responses) >= n })
+	return s.Responses(), err
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// postMessage fakes chat.postMessage.
+// https://docs.slack.dev/reference/methods/chat.postMessage
+func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_form_data"})
+		return
+	}
+	p := Post{
+		Token:   r.PostForm.Get("token"),
+		Channel: r.PostForm.Get("channel"),
+		Text:    r.PostForm.Get("text"),
+	}
+	if p.Token == "" {
+		p.Token = strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	}
+	if b := r.PostForm.Get("blocks"); b != "" {
+		p.Blocks = json.RawMessage(b)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer s.notify()
+	var fail *Failure
+	switch {
+	case s.Token != "" && p.Token != s.Token:
+		fail = &Failure{Error: "invalid_auth"}
+	case p.Channel == "":
+		fail = &Failure{Error: "channel_not_found"}
+	case p.Text == "" && p.Blocks == nil:
+		fail = &Failure{Error: "no_text"}
+	case p.Blocks != nil && !validBlocks(p.Blocks):
+		fail = &Failure{Error: "invalid_blocks"}
+	case len(s.failNext) > 0:
+		f := s.failNext[0]
+		s.failNext = s.failNext[1:]
+		fail = &f
+	default:
+		if f, ok := s.failChan[p.Channel]; ok {
+			fail = &f
+		}
+	}
+	if fail == nil || fail.Posted {
+		s.ts++
+		ts := fmt.Sprintf("%d.%06d", s.ts/1000000, s.ts%1000000)
+		posted := p
+		posted.TS = ts
+		s.posts = append(s.posts, posted)
+		if fail == nil {
+			p.TS = ts
+		}
+	}
+	p.Failure = fail
+	s.attempts = append(s.attempts, p)
+	if fail == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": p.Channel, "ts": p.TS,
+			"message": map[string]any{"type": "message", "text": p.Text, "ts": p.TS}})
+		return
+	}
+	switch {
+	case fail.Status == http.StatusTooManyRequests:
+		if fail.RetryAfter != "" {
+			w.Header().Set("Retry-After", fail.RetryAfter)
+		}
+		writeJSON(w, fail.Status, map[string]any{"ok": false, "error": "ratelimited"})
+	case fail.Status >= 500:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(fail.Status)
+		_, _ = w.Write([]byte("<html><body>Internal Server Error</body></html>"))
+	case fail.Status != 0:
+		writeJSON(w, fail.Status, map[string]any{"ok": false, "error": fail.Error})
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": fail.Error})
+	}
+}
+
+// validBlocks checks what Slack would refuse outright: not a JSON array of
+// typed objects, or more than 50 blocks.
+func validBlocks(raw json.RawMessage) bool {
+	var blocks []map[string]any
+	if err := json.Unmarshal(raw, &blocks); err != nil || len(blocks) > 50 {
+		return false
+	}
+	for _, b := range blocks {
+		if t, _ := b["type"].(string); t == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// response records a POST to a response_url.
+func (s *Server) response(w http.ResponseWriter, r *http.Request) {
+	var body json.RawMessage
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil {
+		http.Error(w, "bad JSON", http.StatusBadRequest)
+		return
+	}
+	rec := Response{ID: r.PathValue("id"), Body: body}
+	if err := json.Unmarshal(body, &rec); err != nil {
+		http.Error(w, "bad JSON", http.StatusBadRequest)
+		return
+	}
+	rec.ID = r.PathValue("id")
+	rec.Body = body
+	s.mu.Lock()
+	s.responses = append(s.responses, rec)
+	s.notify()
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
+}

@@ -1,0 +1,150 @@
+package bot
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/policyteam/alertbot/watchers"
+)
+
+// Truncate cuts s to at most max runes on a rune boundary, ending with an
+// ellipsis when it cut. It reports whether it cut.
+func Truncate(s string, max int) (string, bool) {
+	if max <= 0 {
+		return "", s != ""
+	}
+	if utf8.RuneCountInString(s) <= max {
+		return s, false
+	}
+	n := 0
+	for i := range s {
+		if n == max-1 {
+			return s[:i] + "…", true
+		}
+		n++
+	}
+	return s, false
+}
+
+// Countdown describes how far t is from now for people: "today",
+// "tomorrow", "in 4 days", "2 days ago", "in 3 hours". Day counts are local
+// calendar days in loc, so they are right across DST changes.
+func Countdown(now, t time.Time, loc *time.Location) string {
+	nl, tl := now.In(loc), t.In(loc)
+	days := civilDays(tl) - civilDays(nl)
+	switch {
+	case days == 0:
+		d := t.Sub(now)
+		switch {
+		case d >= time.Hour:
+			return fmt.Sprintf("today, in %s", hoursMinutes(d))
+		case d > 0:
+			return fmt.Sprintf("today, in %d min", int(d.Minutes()+0.5))
+		}
+		return "today"
+	case days == 1:
+		return "tomorrow"
+	case days == -1:
+		return "yesterday"
+	case days > 1:
+		return fmt.Sprintf("in %d days", days)
+	}
+	return fmt.Sprintf("%d days ago", -days)
+}
+
+func hoursMinutes(d time.Duration) string {
+	h := int(d / time.Hour)
+	m := int((d % time.Hour) / time.Minute)
+	if m == 0 {
+		return fmt.Sprintf("%dh", h)
+	}
+	return fmt.Sprintf("%dh %02dm", h, m)
+}
+
+// civilDays numbers local calendar days, independent of DST.
+func civilDays(t time.Time) int64 {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
+}
+
+// DueText describes a state's due date with its precision and countdown,
+// e.g. "Sun 20 July 2025 (in 12 days)" or "expected in February 2025 — exact
+// date not set (window opens in 9 days)".
+func DueText(st watchers.State, now time.Time) string {
+	d := st.Due
+	loc := d.Start.Location()
+	switch {
+	case d.Coarse():
+		switch {
+		case now.Before(d.Start):
+			return fmt.Sprintf("expected in %s — exact date not set (window opens %s)", d.Describe(), Countdown(now, d.Start, loc))
+		case now.Before(d.End):
+			return fmt.Sprintf("expected in %s — exact date not set (window open, closes %s)", d.Describe(), Countdown(now, d.End.Add(-time.Second), loc))
+		}
+		return fmt.Sprintf("expected in %s — window closed", d.Describe())
+	case d.Precision == watchers.Day:
+		return fmt.Sprintf("%s (%s)", d.Describe(), Countdown(now, d.Start, loc))
+	}
+	return fmt.Sprintf("%s (%s)", d.Describe(), Countdown(now, d.Start, loc))
+}
+
+// MessageFor turns an alert into the platform-neutral message.
+func MessageFor(a watchers.Alert) Message {
+	m := Message{
+		Kind:     a.Kind,
+		Severity: a.Severity,
+		Title:    a.Title,
+		Text:     a.Text,
+		Fields:   a.Fields,
+		Link:     a.Link,
+		Tags:     a.Tags,
+		Footer:   a.Watcher + " · " + strings.ReplaceAll(string(a.Kind), "_", " "),
+		AlertKey: a.Key,
+		Event:    a.Event,
+	}
+	if a.Event != "" {
+		m.Buttons = append(m.Buttons, Button{Label: "Mute 1 day", Command: "mute event:" + a.Event + " 1d"})
+		switch a.Kind {
+		case watchers.KindReminder, watchers.KindWindowOpen, watchers.KindOverdue:
+			m.Buttons = append(m.Buttons, Button{Label: "Mark happened", Command: "event set " + a.Event + " status=happened", AdminOnly: true})
+		}
+	} else if a.Watcher != "" {
+		m.Buttons = append(m.Buttons, Button{Label: "Mute 1 day", Command: "mute watcher:" + a.Watcher + " 1d"})
+	}
+	return m
+}
+
+// PlainText renders a message as readable text, for the console and for
+// notification fallbacks.
+func PlainText(m Message, loc *time.Location) string {
+	var b strings.Builder
+	icon := map[watchers.Severity]string{watchers.Info: "•", watchers.Notice: "▶", watchers.Warning: "⚠", watchers.Critical: "‼"}[m.Severity]
+	fmt.Fprintf(&b, "%s [%s] %s\n", icon, strings.ReplaceAll(string(m.Kind), "_", " "), m.Title)
+	if m.Text != "" {
+		for _, line := range strings.Split(m.Text, "\n") {
+			fmt.Fprintf(&b, "  %s\n", line)
+		}
+	}
+	for _, f := range m.Fields {
+		v := f.Value
+		if !f.Time.IsZero() && loc != nil {
+			v = f.Time.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
+			if f.Value != "" && f.Value != v {
+				v = f.Value
+			}
+		}
+		fmt.Fprintf(&b, "  %s: %s\n", f.Name, v)
+	}
+	if len(m.Tags) > 0 {
+		fmt.Fprintf(&b, "  tags: #%s\n", strings.Join(m.Tags, " #"))
+	}
+	if m.Link != "" {
+		fmt.Fprintf(&b, "  source: %s\n", m.Link)
+	}
+	if m.Footer != "" {
+		fmt.Fprintf(&b, "  — %s\n", m.Footer)
+	}
+	return b.String()
+}

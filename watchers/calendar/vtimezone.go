@@ -1,0 +1,176 @@
+package calendar
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	ics "github.com/arran4/golang-ical"
+	"github.com/teambition/rrule-go"
+)
+
+// vtimezone is a calendar's own VTIMEZONE, used when its TZID names no
+// zone we know.
+type vtimezone struct {
+	tzid     string
+	location string // X-LIC-LOCATION, often the IANA name
+	obs      []observance
+}
+
+// observance is one STANDARD or DAYLIGHT block.
+type observance struct {
+	start    time.Time // DTSTART, wall time in the offset before it
+	from, to int       // TZOFFSETFROM, TZOFFSETTO in seconds
+	abbr     string
+	rule     string
+	rdates   []time.Time
+}
+
+// readVTimezone reads a VTIMEZONE, skipping observances it cannot read.
+func readVTimezone(v *ics.VTimezone) *vtimezone {
+	z := &vtimezone{
+		tzid:     propValue(&v.ComponentBase, "TZID"),
+		location: propValue(&v.ComponentBase, "X-LIC-LOCATION"),
+	}
+	for _, c := range v.Components {
+		var cb *ics.ComponentBase
+		switch o := c.(type) {
+		case *ics.Standard:
+			cb = &o.ComponentBase
+		case *ics.Daylight:
+			cb = &o.ComponentBase
+		default:
+			continue
+		}
+		from, err1 := parseOffset(propValue(cb, "TZOFFSETFROM"))
+		to, err2 := parseOffset(propValue(cb, "TZOFFSETTO"))
+		start, err3 := parseTimeValue(propValue(cb, "DTSTART"))
+		if err2 != nil || err3 != nil {
+			continue
+		}
+		if err1 != nil {
+			from = to
+		}
+		o := observance{start: start.wall, from: from, to: to, abbr: propValue(cb, "TZNAME"), rule: propValue(cb, "RRULE")}
+		for _, p := range props(cb, "RDATE") {
+			ts, err := parseTimeList(p)
+			if err != nil {
+				continue
+			}
+			for _, t := range ts {
+				o.rdates = append(o.rdates, t.wall)
+			}
+		}
+		z.obs = append(z.obs, o)
+	}
+	return z
+}
+
+// transition is the moment an observance takes over.
+type transition struct {
+	wall    time.Time // onset in the wall clock before it
+	instant time.Time
+	loc     *time.Location // fixed zone with the new offset
+}
+
+// vtzZone is a zone built from a VTIMEZONE's observances.
+type vtzZone struct {
+	trans   []transition // sorted by instant
+	initial *time.Location
+}
+
+// build expands the observances up to limit (a wall time) into a list of
+// transitions; nil if there is none.
+func (v *vtimezone) build(limit time.Time) *vtzZone {
+	if len(v.obs) == 0 {
+		return nil
+	}
+	var trans []transition
+	first := v.obs[0]
+	for _, o := range v.obs {
+		if o.start.Before(first.start) {
+			first = o
+		}
+		loc := time.FixedZone(o.abbr, o.to)
+		onsets := append([]time.Time{o.start}, o.rdates...)
+		if o.rule != "" {
+			from := o.from
+			opt, err := parseRule(o.rule, o.start, false, func(u time.Time) time.Time {
+				return u.Add(time.Duration(from) * time.Second)
+			})
+			var r *rrule.RRule
+			if err == nil {
+				r, err = rrule.NewRRule(*opt)
+			}
+			if err == nil {
+				next := r.Iterator()
+				for n := 0; n < maxVTZTransition; n++ {
+					t, ok := next()
+					if !ok || t.After(limit) {
+						break
+					}
+					onsets = append(onsets, t)
+				}
+			}
+		}
+		for _, w := range onsets {
+			trans = append(trans, transition{
+				wall:    w,
+				instant: w.Add(-time.Duration(o.from) * time.Second),
+				loc:     loc,
+			})
+		}
+	}
+	slices.SortFunc(trans, func(a, b transition) int { return a.instant.Compare(b.instant) })
+	return &vtzZone{trans: trans, initial: time.FixedZone(first.abbr, first.from)}
+}
+
+func (z *vtzZone) fromWall(w time.Time) time.Time {
+	loc := z.initial
+	// The last transition whose onset, read on the wall clock, is not
+	// after w. Onsets are sorted by instant, which orders them on the
+	// wall clock too except inside the overlap an onset creates.
+	i, _ := slices.BinarySearchFunc(z.trans, w, func(t transition, w time.Time) int {
+		if t.wall.After(w) {
+			return 1
+		}
+		return -1
+	})
+	if i > 0 {
+		loc = z.trans[i-1].loc
+	}
+	return time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, loc)
+}
+
+func (z *vtzZone) in(t time.Time) time.Time {
+	loc := z.initial
+	i, _ := slices.BinarySearchFunc(z.trans, t, func(tr transition, t time.Time) int {
+		if tr.instant.After(t) {
+			return 1
+		}
+		return -1
+	})
+	if i > 0 {
+		loc = z.trans[i-1].loc
+	}
+	return t.In(loc)
+}
+
+func (z *vtzZone) name() string { return "" }
+
+// collectVTimezones reads every VTIMEZONE of a calendar by TZID.
+func collectVTimezones(cal *ics.Calendar) map[string]*vtimezone {
+	out := map[string]*vtimezone{}
+	for _, c := range cal.Components {
+		if v, ok := c.(*ics.VTimezone); ok {
+			z := readVTimezone(v)
+			if z.tzid != "" {
+				out[z.tzid] = z
+				// TZID parameters are compared as written, but some
+				// producers change quoting or case between the two.
+				out[strings.Trim(z.tzid, `"`)] = z
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,273 @@
+// Package feed is the watcher for RSS 0.9x/1.0/2.0, Atom and JSON Feed
+// sources. The first check records every item as seen and posts nothing;
+// later checks post each new item once, filtered by match and exclude.
+// Feeds in undeclared or non-UTF-8 encodings are transcoded first; a body
+// that cannot be read as a feed is a failure, never "no new items".
+package feed
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/policyteam/alertbot/watchers"
+	"github.com/policyteam/alertbot/watchers/fetch"
+)
+
+// maxSeen is how many keys of items no longer in the feed are remembered,
+// beyond those in it, so that the state stays bounded while an item that
+// drops out and comes back (feeds reorder) is still not posted twice.
+const maxSeen = 2000
+
+// New builds a feed watcher from spec; it is a watchers.Factory.
+// deps.Fetcher may be nil when only validating a config.
+func New(spec watchers.Spec, deps watchers.Deps) (watchers.Watcher, error) {
+	if err := fetch.ValidateURL(spec.URL); err != nil {
+		return nil, &watchers.FieldError{Field: "url", Err: err}
+	}
+	if err := fetch.ValidateOptions(spec.Fetch); err != nil {
+		return nil, &watchers.FieldError{Field: "fetch", Err: err}
+	}
+	match, err := compileFilters(spec.Match)
+	if err != nil {
+		return nil, &watchers.FieldError{Field: "match", Err: err}
+	}
+	exclude, err := compileFilters(spec.Exclude)
+	if err != nil {
+		return nil, &watchers.FieldError{Field: "exclude", Err: err}
+	}
+	return &Watcher{spec: spec, fetcher: deps.Fetcher, match: match, exclude: exclude}, nil
+}
+
+// Watcher watches one feed. It keeps nothing between checks: what it has
+// seen travels in the Result's State.
+type Watcher struct {
+	spec           watchers.Spec
+	fetcher        watchers.Fetcher
+	match, exclude []*regexp.Regexp
+}
+
+var _ watchers.Watcher = (*Watcher)(nil)
+
+// state is what a feed watcher keeps between checks.
+type state struct {
+	ETag         string   `json:"etag,omitempty"`
+	LastModified string   `json:"last_modified,omitempty"`
+	Seen         []string `json:"seen"` // item key hashes, most recent first
+}
+
+// Check fetches the feed (conditionally) and returns an alert for each item
+// not seen before.
+func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result, error) {
+	if w.fetcher == nil {
+		return watchers.Result{}, errors.New("feed watcher has no fetcher")
+	}
+	var st state
+	first := in.State == nil
+	if !first {
+		if err := json.Unmarshal(in.State, &st); err != nil {
+			return watchers.Result{}, fmt.Errorf("read state: %w", err)
+		}
+	}
+	req := watchers.FetchRequest{URL: w.spec.URL, Options: w.spec.Fetch}
+	if !first {
+		// Validators only with a seen set to compare against: a 304 on a
+		// first run would leave nothing recorded.
+		req.ETag, req.LastModified = st.ETag, st.LastModified
+	}
+	resp, err := w.fetcher.Fetch(ctx, req)
+	if err != nil {
+		return watchers.Result{}, err
+	}
+	if !resp.NotModified || resp.ETag != "" || resp.LastModified != "" {
+		// A 304 without validators keeps the ones it answered.
+		st.ETag, st.LastModified = resp.ETag, resp.LastModified
+	}
+	if resp.NotModified && first {
+		return watchers.Result{}, errors.New("304 Not Modified to an unconditional request")
+	}
+	if resp.NotModified {
+		return w.result(st, nil, "not modified")
+	}
+	base := resp.FinalURL
+	if base == "" {
+		base = w.spec.URL
+	}
+	p, err := parseFeed(resp.Body, resp.ContentType, base)
+	if err != nil {
+		return watchers.Result{}, fmt.Errorf("unreadable feed %s: %w", fetch.Redact(w.spec.URL), err)
+	}
+
+	seen := make(map[string]bool, len(st.Seen))
+	for _, k := range st.Seen {
+		seen[k] = true
+	}
+	var fresh []item
+	current := make([]string, 0, len(p.Items))
+	inFeed := make(map[string]bool, len(p.Items))
+	for _, it := range p.Items {
+		current = append(current, it.Key)
+		inFeed[it.Key] = true
+		if !seen[it.Key] {
+			fresh = append(fresh, it)
+		}
+	}
+	// New seen list: what is in the feed now, then the most recent of the
+	// rest.
+	kept := 0
+	for _, k := range st.Seen {
+		if kept >= maxSeen {
+			break
+		}
+		if !inFeed[k] {
+			current = append(current, k)
+			kept++
+		}
+	}
+	st.Seen = current
+
+	if first {
+		return w.result(st, nil, fmt.Sprintf("first run: %d items recorded", len(p.Items)))
+	}
+	alerts := w.alerts(p, fresh, in)
+	found := fmt.Sprintf("%d new items, %d posted", len(fresh), len(alerts))
+	if len(fresh) == 0 {
+		found = "no new items"
+	}
+	return w.result(st, alerts, found)
+}
+
+func (w *Watcher) result(st state, alerts []watchers.Alert, found string) (watchers.Result, error) {
+	if st.Seen == nil {
+		st.Seen = []string{}
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return watchers.Result{}, fmt.Errorf("write state: %w", err)
+	}
+	return watchers.Result{Alerts: alerts, State: b, Found: found}, nil
+}
+
+// alerts turns new items that pass the filters into alerts, oldest first.
+func (w *Watcher) alerts(p *parsed, fresh []item, in watchers.Input) []watchers.Alert {
+	// Feeds list newest first; post in the order things happened.
+	slices.Reverse(fresh)
+	if !slices.ContainsFunc(fresh, func(it item) bool { return it.Published.IsZero() }) {
+		slices.SortStableFunc(fresh, func(a, b item) int { return a.Published.Compare(b.Published) })
+	}
+	var out []watchers.Alert
+	for _, it := range fresh {
+		if !w.wanted(it) {
+			continue
+		}
+		title := it.Title
+		if title == "" {
+			title = cmp.Or(cut(strings.ReplaceAll(it.Text, "\n", " "), 80), it.Link, "(untitled item)")
+		}
+		a := watchers.Alert{
+			Key:     w.spec.ID + "/feed_item/" + it.Key,
+			Kind:    watchers.KindFeedItem,
+			Watcher: w.spec.ID,
+			Tags:    slices.Clone(w.spec.Tags),
+			At:      in.Now,
+			Title:   title,
+			Text:    it.Text,
+			Link:    it.Link,
+		}
+		if p.Title != "" {
+			a.Fields = append(a.Fields, watchers.Field{Name: "Feed", Value: p.Title})
+		}
+		if !it.Published.IsZero() {
+			a.Fields = append(a.Fields, watchers.Field{
+				Name:  "Published",
+				Value: it.Published.UTC().Format("2006-01-02 15:04 UTC"),
+				Time:  it.Published,
+			})
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// wanted applies match (any must match, when given) and exclude (none may
+// match) to an item's title and summary.
+func (w *Watcher) wanted(it item) bool {
+	text := it.Title + "\n" + it.Text
+	anyMatch := func(res []*regexp.Regexp) bool {
+		return slices.ContainsFunc(res, func(re *regexp.Regexp) bool { return re.MatchString(text) })
+	}
+	if len(w.match) > 0 && !anyMatch(w.match) {
+		return false
+	}
+	return !anyMatch(w.exclude)
+}
+
+// compileFilters compiles match/exclude entries: "/re/" (or "/re/i" for
+// case-insensitive) is a regular expression; anything else is a word or
+// phrase matched case-insensitively on word boundaries (where its ends
+// are letters or digits, so that "Japan" does not match "Japanese" while
+// "石破" matches inside Japanese text, which has no spaces).
+func compileFilters(entries []string) ([]*regexp.Regexp, error) {
+	var out []*regexp.Regexp
+	for i, e := range entries {
+		e = strings.TrimSpace(e)
+		if e == "" {
+			return nil, fmt.Errorf("entry %d is empty", i+1)
+		}
+		if len(e) >= 2 && e[0] == '/' && (strings.HasSuffix(e, "/") || strings.HasSuffix(e, "/i")) && strings.LastIndexByte(e, '/') > 0 {
+			end := strings.LastIndexByte(e, '/')
+			expr := e[1:end]
+			if expr == "" {
+				return nil, fmt.Errorf("entry %d: empty regular expression %q", i+1, e)
+			}
+			if e[end+1:] == "i" {
+				expr = "(?i)" + expr
+			}
+			re, err := regexp.Compile(expr)
+			if err != nil {
+				return nil, fmt.Errorf("entry %d: bad regular expression %q: %w", i+1, e, err)
+			}
+			out = append(out, re)
+			continue
+		}
+		out = append(out, regexp.MustCompile(wordPattern(e)))
+	}
+	return out, nil
+}
+
+func wordPattern(word string) string {
+	// Inner whitespace matches any run of whitespace.
+	parts := strings.Fields(word)
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	expr := strings.Join(parts, `\s+`)
+	first, _ := utf8.DecodeRuneInString(word)
+	last, _ := utf8.DecodeLastRuneInString(word)
+	// \b is ASCII-only in RE2, so boundaries are written out with Unicode
+	// classes, and only where the word's end is itself a letter or digit
+	// of an alphabet written with spaces.
+	if spaced(first) {
+		expr = `(?:^|[^\p{L}\p{N}_])` + expr
+	}
+	if spaced(last) {
+		expr += `(?:$|[^\p{L}\p{N}_])`
+	}
+	return "(?i)" + expr
+}
+
+// spaced reports whether r is a letter or digit of a script that separates
+// words with spaces (not Han, kana or Hangul).
+func spaced(r rune) bool {
+	if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+		return false
+	}
+	return !unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
+}

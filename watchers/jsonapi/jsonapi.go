@@ -1,0 +1,312 @@
+// Package jsonapi is the JSON value watcher: it fetches a JSON document,
+// picks one value with a gjson path and posts a threshold alert when a
+// condition on it becomes true, and a recovery when it becomes false
+// again.
+package jsonapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+	"github.com/tidwall/gjson"
+
+	"github.com/policyteam/alertbot/watchers"
+)
+
+// maxConditionLen bounds a condition's source; conditions are one-liners.
+const maxConditionLen = 1000
+
+// env is what a condition sees: value (the number at the path), previous
+// (the value at the last check; on the first check, value itself) and
+// text (the value as written in the document).
+type env struct {
+	Value    float64 `expr:"value"`
+	Previous float64 `expr:"previous"`
+	Text     string  `expr:"text"`
+}
+
+// New builds a jsonapi watcher from its spec. Fields: url (required, http
+// or https), path (required, gjson syntax such as rates.JPY or
+// items.#(name=="x").value), condition (required, an expr expression
+// over value, previous and text that yields a bool; compiled and
+// type-checked here, so that a config check reports its line and
+// column), label (default: the path) and unit (shown after values).
+// deps.Fetcher may be nil when only validating a config; Check then fails.
+func New(spec watchers.Spec, deps watchers.Deps) (watchers.Watcher, error) {
+	if err := checkURL(spec.URL); err != nil {
+		return nil, &watchers.FieldError{Field: "url", Err: err}
+	}
+	path := strings.TrimSpace(spec.Path)
+	if path == "" {
+		return nil, &watchers.FieldError{Field: "path", Err: errors.New("required: a gjson path to the value, e.g. rates.JPY")}
+	}
+	for _, t := range spec.Tags {
+		if !watchers.TagPattern.MatchString(t) {
+			return nil, &watchers.FieldError{Field: "tags", Err: fmt.Errorf("bad tag %q: use lowercase letters, digits, - and _", t)}
+		}
+	}
+	prog, numeric, err := Compile(spec.Condition)
+	if err != nil {
+		return nil, &watchers.FieldError{Field: "condition", Err: err}
+	}
+	label := strings.TrimSpace(spec.Label)
+	if label == "" {
+		label = path
+	}
+	return &Watcher{
+		spec:      spec,
+		fetcher:   deps.Fetcher,
+		path:      path,
+		label:     label,
+		unit:      strings.TrimSpace(spec.Unit),
+		condition: strings.TrimSpace(spec.Condition),
+		prog:      prog,
+		numeric:   numeric,
+	}, nil
+}
+
+// Compile compiles and type-checks a condition. numeric reports whether
+// it reads value or previous, and so needs a number at the path. A
+// syntax or type error names its line and column.
+func Compile(condition string) (prog *vm.Program, numeric bool, err error) {
+	condition = strings.TrimSpace(condition)
+	if condition == "" {
+		return nil, false, errors.New("required: an expression over value, previous and text, e.g. value > 160")
+	}
+	if len(condition) > maxConditionLen {
+		return nil, false, fmt.Errorf("condition is longer than %d characters", maxConditionLen)
+	}
+	refs := &identifiers{}
+	prog, err = expr.Compile(condition, expr.Env(env{}), expr.AsBool(), expr.Patch(refs))
+	if err != nil {
+		var fe *file.Error
+		if errors.As(err, &fe) {
+			return nil, false, fmt.Errorf("bad condition at line %d, column %d: %s", fe.Line, fe.Column+1, fe.Message)
+		}
+		return nil, false, fmt.Errorf("bad condition: %w", err)
+	}
+	return prog, refs.numeric, nil
+}
+
+// identifiers records whether an expression reads value or previous.
+type identifiers struct{ numeric bool }
+
+// Visit implements ast.Visitor.
+func (v *identifiers) Visit(node *ast.Node) {
+	if id, ok := (*node).(*ast.IdentifierNode); ok && (id.Value == "value" || id.Value == "previous") {
+		v.numeric = true
+	}
+}
+
+func checkURL(raw string) error {
+	if raw == "" {
+		return errors.New("required: the JSON document's http or https address")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("bad URL %q: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("bad URL %q: only http and https are fetched", raw)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("bad URL %q: no host", raw)
+	}
+	return nil
+}
+
+// Watcher is a jsonapi watcher. It keeps nothing between checks but the
+// State it returns.
+type Watcher struct {
+	spec      watchers.Spec
+	fetcher   watchers.Fetcher
+	path      string
+	label     string
+	unit      string
+	condition string
+	prog      *vm.Program
+	numeric   bool
+}
+
+// state is what a jsonapi watcher remembers between checks.
+type state struct {
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+	// Value is nil when the last value was not a number.
+	Value *float64 `json:"value,omitempty"`
+	Text  string   `json:"text"`
+	True  bool     `json:"true"` // the condition's last result
+	Edges int      `json:"edges"`
+}
+
+// Check fetches the document and evaluates the condition. It is
+// edge-triggered: it posts a threshold alert (key
+// "{watcher}/threshold/{n}") when the condition turns true and a recovery
+// (same kind, severity Info) when it turns false, never once per poll.
+// The first check posts when the condition already holds: whoever adds a
+// watcher wants to know that its threshold is crossed now. A 304 posts
+// nothing.
+//
+// A value that is not a number (a string, bool, object or null) is passed
+// as text only; a condition that reads value or previous then fails the
+// check with an error naming the value, rather than compare a stand-in.
+// A string holding a number ("161.2") counts as a number.
+func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result, error) {
+	if w.fetcher == nil {
+		return watchers.Result{}, fmt.Errorf("jsonapi %s: no fetcher configured", w.spec.ID)
+	}
+	var prev state
+	first := len(in.State) == 0
+	if !first {
+		if err := json.Unmarshal(in.State, &prev); err != nil {
+			return watchers.Result{}, fmt.Errorf("jsonapi %s: read state: %w", w.spec.ID, err)
+		}
+	}
+	req := watchers.FetchRequest{URL: w.spec.URL, Options: w.spec.Fetch}
+	if !first {
+		req.ETag, req.LastModified = prev.ETag, prev.LastModified
+	}
+	resp, err := w.fetcher.Fetch(ctx, req)
+	if err != nil {
+		return watchers.Result{}, fmt.Errorf("jsonapi %s: fetch: %w", w.spec.ID, err)
+	}
+	if resp.NotModified {
+		return watchers.Result{State: in.State, Found: "not modified"}, nil
+	}
+	if !gjson.ValidBytes(resp.Body) {
+		return watchers.Result{}, fmt.Errorf("jsonapi %s: response is not valid JSON", w.spec.ID)
+	}
+	r := gjson.GetBytes(resp.Body, w.path)
+	if !r.Exists() {
+		return watchers.Result{}, fmt.Errorf("jsonapi %s: path %q not found in the response", w.spec.ID, w.path)
+	}
+	text := r.String()
+	if r.Type == gjson.JSON {
+		text = r.Raw
+	}
+	value, isNum := number(r)
+	if !isNum && w.numeric {
+		return watchers.Result{}, fmt.Errorf("jsonapi %s: value at %q is not a number: %s", w.spec.ID, w.path, clip(r.Raw, 80))
+	}
+	previous := value
+	if !first && prev.Value != nil {
+		previous = *prev.Value
+	}
+	out, err := expr.Run(w.prog, env{Value: value, Previous: previous, Text: text})
+	if err != nil {
+		return watchers.Result{}, fmt.Errorf("jsonapi %s: condition: %w", w.spec.ID, err)
+	}
+	now, _ := out.(bool)
+
+	next := state{ETag: resp.ETag, LastModified: resp.LastModified, Text: text, True: now, Edges: prev.Edges}
+	if isNum {
+		next.Value = &value
+	}
+	var res watchers.Result
+	shown := w.show(value, text, isNum)
+	was := ""
+	if !first {
+		was = w.show(derefOr(prev.Value), prev.Text, prev.Value != nil)
+	}
+	if now != prev.True {
+		next.Edges++
+		res.Alerts = append(res.Alerts, w.alert(in.Now, next.Edges, now, shown, was))
+	}
+	data, err := json.Marshal(next)
+	if err != nil {
+		return watchers.Result{}, fmt.Errorf("jsonapi %s: write state: %w", w.spec.ID, err)
+	}
+	res.State = data
+	res.Found = fmt.Sprintf("%s %s: condition `%s` is %t", w.label, shown, w.condition, now)
+	return res, nil
+}
+
+// number reads a result as a number: a JSON number, or a string holding
+// one.
+func number(r gjson.Result) (float64, bool) {
+	switch r.Type {
+	case gjson.Number:
+		return r.Num, true
+	case gjson.String:
+		f, err := strconv.ParseFloat(strings.TrimSpace(r.Str), 64)
+		if err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+			return f, true
+		}
+	}
+	return 0, false
+}
+
+func derefOr(p *float64) float64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// show writes a value for people, with its unit.
+func (w *Watcher) show(value float64, text string, isNum bool) string {
+	s := clip(text, 80)
+	if isNum {
+		s = strconv.FormatFloat(value, 'f', -1, 64)
+	}
+	if w.unit != "" {
+		s += " " + w.unit
+	}
+	return s
+}
+
+// alert builds the n-th threshold alert: crossed when now is true,
+// recovered when it is false.
+func (w *Watcher) alert(at time.Time, n int, now bool, shown, was string) watchers.Alert {
+	head := w.label + " " + shown
+	if was != "" {
+		head += " (was " + was + ")"
+	}
+	a := watchers.Alert{
+		Key:     fmt.Sprintf("%s/%s/%d", w.spec.ID, watchers.KindThreshold, n),
+		Kind:    watchers.KindThreshold,
+		Watcher: w.spec.ID,
+		Tags:    append([]string(nil), w.spec.Tags...),
+		At:      at,
+		Link:    w.spec.URL,
+		Fields: []watchers.Field{
+			{Name: w.label, Value: shown},
+			{Name: "Condition", Value: w.condition},
+		},
+	}
+	if was != "" {
+		a.Fields = append(a.Fields, watchers.Field{Name: "Previous", Value: was})
+	}
+	if now {
+		a.Title = w.label + ": threshold crossed"
+		a.Text = head + ": condition `" + w.condition + "` is now true"
+		a.Severity = watchers.Warning
+	} else {
+		a.Title = w.label + ": back within threshold"
+		a.Text = head + ": condition `" + w.condition + "` is no longer true"
+		a.Severity = watchers.Info
+	}
+	return a
+}
+
+// clip cuts s to n bytes on a rune boundary, with an ellipsis.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}
