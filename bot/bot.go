@@ -123,7 +123,7 @@ func New(opts Options) (*Bot, error) {
 	if timeout == 0 {
 		timeout = 2 * time.Minute
 	}
-	b.runner = watchers.NewRunner(b.runJob, b.log, watchers.WithRunTimeout(timeout), watchers.WithClock(b.now))
+	b.runner = watchers.NewRunner(b.runJob, b.log, watchers.WithRunTimeout(timeout), watchers.WithClock(b.now), watchers.WithLocation(opts.Config.Location))
 	b.router = newRouter(b)
 	return b, nil
 }

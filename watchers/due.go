@@ -5,8 +5,8 @@ package watchers
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -59,6 +59,7 @@ type DueError struct {
 	Reason string
 }
 
+// Error returns the reason with the forms that are accepted.
 func (e *DueError) Error() string {
 	return fmt.Sprintf("bad due date %q: %s (want 2025-07-20, 2025-07-20T10:30, 2025-07-20T10:30-05:00, 2025-07, 2025-Q3, 2025-H2, 2025, JFY2025 or USFY2025)", e.Input, e.Reason)
 }
@@ -72,21 +73,100 @@ func ParseDue(s string, loc *time.Location) (Due, error) {
 		loc = time.UTC
 	}
 	raw := strings.TrimSpace(s)
+	if d, ok := parseCommon(raw, loc); ok {
+		return d, nil
+	}
+	return parseDue(s, raw, loc)
+}
+
+// parseCommon parses the common valid forms (day, month, and instants
+// without offset) by position, as a tick over many events needs; it
+// reports false for anything else, including invalid values, which
+// parseDue then explains.
+func parseCommon(raw string, loc *time.Location) (Due, bool) {
+	n := len(raw)
+	if n != 7 && n != 10 && n != 16 && n != 19 {
+		return Due{}, false
+	}
+	num := func(i, w int) int {
+		v := 0
+		for _, c := range []byte(raw[i : i+w]) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, m := num(0, 4), num(5, 2)
+	if raw[4] != '-' || y < 1900 || y > 2999 || m < 1 || m > 12 {
+		return Due{}, false
+	}
+	if n == 7 {
+		start := time.Date(y, time.Month(m), 1, 0, 0, 0, 0, loc)
+		return Due{Raw: raw, Precision: Month, Start: start, End: time.Date(y, time.Month(m+1), 1, 0, 0, 0, 0, loc)}, true
+	}
+	day := num(8, 2)
+	if raw[7] != '-' || day < 1 || day > daysIn(time.Month(m), y) {
+		return Due{}, false
+	}
+	if n == 10 {
+		start := time.Date(y, time.Month(m), day, 0, 0, 0, 0, loc)
+		return Due{Raw: raw, Precision: Day, Start: start, End: time.Date(y, time.Month(m), day+1, 0, 0, 0, 0, loc)}, true
+	}
+	hh, mm, ss := num(11, 2), num(14, 2), 0
+	if n == 19 {
+		if raw[16] != ':' {
+			return Due{}, false
+		}
+		ss = num(17, 2)
+	}
+	if raw[10] != 'T' || raw[13] != ':' || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 59 {
+		return Due{}, false
+	}
+	t := time.Date(y, time.Month(m), day, hh, mm, ss, 0, loc)
+	if t.Hour() != hh || t.Minute() != mm {
+		return Due{}, false // a daylight-saving gap: parseDue says so
+	}
+	return Due{Raw: raw, Precision: Instant, Start: t, End: t}, true
+}
+
+func daysIn(m time.Month, y int) int {
+	if m == time.February {
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	if m == time.April || m == time.June || m == time.September || m == time.November {
+		return 30
+	}
+	return 31
+}
+
+// parseDue is ParseDue for every form, with the reasons for rejecting one.
+func parseDue(s, raw string, loc *time.Location) (Due, error) {
 	bad := func(reason string) (Due, error) { return Due{}, &DueError{Input: s, Reason: reason} }
 	if raw == "" {
 		return bad("empty")
 	}
 	d := Due{Raw: raw}
-	up := strings.ToUpper(raw)
+	up := raw
+	if c := raw[0]; c == 'J' || c == 'j' || c == 'U' || c == 'u' {
+		up = strings.ToUpper(raw)
+	}
 	switch {
 	case strings.HasPrefix(up, "JFY") || strings.HasPrefix(up, "USFY"):
-		num := strings.TrimPrefix(strings.TrimPrefix(up, "JFY"), "USFY")
+		num, japan := strings.CutPrefix(up, "JFY")
+		if !japan {
+			num = strings.TrimPrefix(up, "USFY")
+		}
 		y, err := year(num)
 		if err != nil {
 			return bad(err.Error())
 		}
 		d.Precision = FiscalYear
-		if strings.HasPrefix(up, "JFY") {
+		if japan {
 			// Japan's fiscal year N runs April N to March N+1.
 			d.Start = time.Date(y, time.April, 1, 0, 0, 0, 0, loc)
 		} else {
@@ -96,7 +176,7 @@ func ParseDue(s string, loc *time.Location) (Due, error) {
 		d.End = d.Start.AddDate(1, 0, 0)
 		d.Raw = up
 		return d, nil
-	case strings.Contains(raw, "T") || strings.Contains(raw, "t"):
+	case strings.IndexAny(raw, "Tt") >= 0:
 		t, err := parseInstant(raw, loc)
 		if err != nil {
 			return bad(err.Error())
@@ -104,7 +184,17 @@ func ParseDue(s string, loc *time.Location) (Due, error) {
 		d.Precision, d.Start, d.End = Instant, t, t
 		return d, nil
 	}
-	parts := strings.Split(raw, "-")
+	// Split on "-" into at most three parts without allocating: a tick
+	// parses every due event's date.
+	var buf [3]string
+	n := 0
+	for rest, more := raw, true; more; n++ {
+		if n == len(buf) {
+			return bad("too many parts")
+		}
+		buf[n], rest, more = strings.Cut(rest, "-")
+	}
+	parts := buf[:n]
 	y, err := year(parts[0])
 	if err != nil {
 		return bad(err.Error())
@@ -115,7 +205,10 @@ func ParseDue(s string, loc *time.Location) (Due, error) {
 		d.Start = time.Date(y, time.January, 1, 0, 0, 0, 0, loc)
 		d.End = d.Start.AddDate(1, 0, 0)
 	case 2:
-		p := strings.ToUpper(parts[1])
+		p := parts[1]
+		if p != "" && (p[0] == 'q' || p[0] == 'h') {
+			p = strings.ToUpper(p)
+		}
 		switch {
 		case len(p) == 2 && p[0] == 'Q' && p[1] >= '1' && p[1] <= '4':
 			q := int(p[1] - '1')
@@ -129,6 +222,10 @@ func ParseDue(s string, loc *time.Location) (Due, error) {
 			d.Start = time.Date(y, time.Month(1+6*h), 1, 0, 0, 0, 0, loc)
 			d.End = d.Start.AddDate(0, 6, 0)
 			d.Raw = parts[0] + "-" + p
+		case p != "" && p[0] == 'Q':
+			return bad(fmt.Sprintf("quarter %q must be Q1, Q2, Q3 or Q4", parts[1]))
+		case p != "" && p[0] == 'H':
+			return bad(fmt.Sprintf("half %q must be H1 or H2", parts[1]))
 		default:
 			m, err := twoDigits(parts[1], 1, 12, "month")
 			if err != nil {
@@ -136,7 +233,7 @@ func ParseDue(s string, loc *time.Location) (Due, error) {
 			}
 			d.Precision = Month
 			d.Start = time.Date(y, time.Month(m), 1, 0, 0, 0, 0, loc)
-			d.End = d.Start.AddDate(0, 1, 0)
+			d.End = time.Date(y, time.Month(m+1), 1, 0, 0, 0, 0, loc)
 		}
 	case 3:
 		m, err := twoDigits(parts[1], 1, 12, "month")
@@ -153,33 +250,67 @@ func ParseDue(s string, loc *time.Location) (Due, error) {
 		}
 		d.Precision = Day
 		d.Start = t
-		d.End = t.AddDate(0, 0, 1)
-	default:
-		return bad("too many parts")
+		d.End = time.Date(y, time.Month(m), day+1, 0, 0, 0, 0, loc)
 	}
 	return d, nil
 }
 
 func year(s string) (int, error) {
-	if len(s) != 4 {
+	if len(s) != 4 || !allDigits(s) {
 		return 0, fmt.Errorf("year %q must have four digits", s)
 	}
-	y, err := strconv.Atoi(s)
-	if err != nil || y < 1900 || y > 2999 {
+	y := digits(s)
+	if y < 1900 || y > 2999 {
 		return 0, fmt.Errorf("year %q out of range 1900-2999", s)
 	}
 	return y, nil
 }
 
 func twoDigits(s string, lo, hi int, what string) (int, error) {
-	if len(s) != 2 {
+	// Only plain digits: strconv.Atoi would take "+7" as 7.
+	if len(s) != 2 || !allDigits(s) {
 		return 0, fmt.Errorf("%s %q must have two digits", what, s)
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < lo || n > hi {
+	n := digits(s)
+	if n < lo || n > hi {
 		return 0, fmt.Errorf("%s %q out of range %02d-%02d", what, s, lo, hi)
 	}
 	return n, nil
+}
+
+// digits is the value of a short string of ASCII digits.
+func digits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// zoneCache keeps loaded zones: time.LoadLocation reads and parses the
+// zone file on every call, which a tick over many events cannot afford.
+var zoneCache sync.Map // name → *time.Location
+
+// loadLocation is time.LoadLocation with a cache.
+func loadLocation(name string) (*time.Location, error) {
+	if v, ok := zoneCache.Load(name); ok {
+		return v.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zoneCache.Store(name, loc)
+	return loc, nil
 }
 
 // instantLayouts are tried in order; those without an offset are local to
@@ -197,45 +328,53 @@ var instantLayouts = []struct {
 func parseInstant(s string, loc *time.Location) (time.Time, error) {
 	// A zone name may follow in brackets (RFC 9557) or after a space.
 	if i := strings.IndexAny(s, "[ "); i > 0 {
-		name := strings.Trim(s[i:], "[] ")
-		zl, err := time.LoadLocation(name)
-		if err != nil || name == "" {
+		name := s[i+1:]
+		if s[i] == '[' {
+			if !strings.HasSuffix(name, "]") {
+				return time.Time{}, fmt.Errorf("zone name %q lacks its closing bracket", name)
+			}
+			name = strings.TrimSuffix(name, "]")
+		}
+		name = strings.TrimSpace(name)
+		if name == "" || name == "Local" {
 			return time.Time{}, fmt.Errorf("unknown time zone %q", name)
 		}
-		loc, s = zl, s[:i]
-		t, err := parseInstant(s, loc)
+		zl, err := loadLocation(name)
 		if err != nil {
-			return t, err
+			return time.Time{}, fmt.Errorf("unknown time zone %q", name)
 		}
-		return t, nil
+		return parseInstant(s[:i], zl)
 	}
 	s = strings.Replace(s, "t", "T", 1)
+	// Try only the layouts that can match, so the common forms parse
+	// without building errors for the others.
+	hasOffset := len(s) > 16 && strings.ContainsAny(s[16:], "Zz+-")
 	for _, l := range instantLayouts {
-		var t time.Time
-		var err error
+		if l.offset != hasOffset {
+			continue
+		}
 		if l.offset {
-			t, err = time.Parse(l.layout, s)
-		} else {
-			t, err = time.ParseInLocation(l.layout, s, loc)
-		}
-		if err == nil {
-			if !l.offset {
-				// Reject wall times that do not exist in loc (spring-forward gaps).
-				if t.Hour() != mustAtoi(s[11:13]) {
-					return time.Time{}, fmt.Errorf("%s does not exist in %s (daylight-saving gap)", s, loc)
-				}
-				return t, nil
+			if t, err := time.Parse(l.layout, s); err == nil {
+				return t.In(loc), nil
 			}
-			return t.In(loc), nil
+			continue
 		}
+		t, err := time.ParseInLocation(l.layout, s, loc)
+		if err != nil {
+			continue
+		}
+		// Reject wall times that do not exist in loc (spring-forward
+		// gaps): Go moves them forward, so the clock reads differently.
+		if t.Hour() != atoi2(s[11:13]) || t.Minute() != atoi2(s[14:16]) {
+			return time.Time{}, fmt.Errorf("%s does not exist in %s (daylight-saving gap)", s, loc)
+		}
+		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("not a date-time (want 2025-02-07T10:30 or 2025-02-07T10:30-05:00)")
 }
 
-func mustAtoi(s string) int {
-	n, _ := strconv.Atoi(s)
-	return n
-}
+// atoi2 reads two ASCII digits that a layout already matched.
+func atoi2(s string) int { return int(s[0]-'0')*10 + int(s[1]-'0') }
 
 // Describe returns the window for people: "20 July 2025", "February 2025",
 // "Q3 2025 (July–September)", "JFY2025 (April 2025 – March 2026)", or for

@@ -59,7 +59,8 @@ func ParseLead(s string) (Lead, error) {
 	}
 	unit := s[len(s)-1]
 	n, err := strconv.Atoi(s[:len(s)-1])
-	if err != nil || n < 0 || n > 100000 || !strings.ContainsRune("mhdw", rune(unit)) {
+	// strconv.Atoi alone would accept "+7d" and "-0d".
+	if err != nil || !allDigits(s[:len(s)-1]) || n < 0 || n > 100000 || !strings.ContainsRune("mhdw", rune(unit)) {
 		return Lead{}, fmt.Errorf("bad duration %q (want a number and a unit m, h, d or w, e.g. 7d)", s)
 	}
 	return Lead{N: n, Unit: unit}, nil
@@ -187,8 +188,8 @@ func (e *Event) Location(def *time.Location) (*time.Location, error) {
 	if e.Zone == "" {
 		return def, nil
 	}
-	loc, err := time.LoadLocation(e.Zone)
-	if err != nil {
+	loc, err := loadLocation(e.Zone)
+	if err != nil || e.Zone == "Local" {
 		return nil, fmt.Errorf("event %s: unknown time zone %q", e.ID, e.Zone)
 	}
 	return loc, nil
