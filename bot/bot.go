@@ -406,6 +406,10 @@ func (b *Bot) kick() {
 	}
 }
 
+// Materialize sets rec's current state and next change as of now, as the
+// bot does before storing an event.
+func (b *Bot) Materialize(rec *EventRecord, now time.Time) error { return b.materialize(rec, now) }
+
 // materialize sets rec's current state and next change as of now.
 func (b *Bot) materialize(rec *EventRecord, now time.Time) error {
 	loc, err := rec.Location(b.config().Location)

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/bot/console"
+	"github.com/policyteam/alertbot/store"
+	"github.com/policyteam/alertbot/watchers"
+	"github.com/policyteam/alertbot/watchers/countdown"
+	"github.com/policyteam/alertbot/watchers/fetch"
+)
+
+// replayLine is one line of `replay --json` (DESIGN §2).
+type replayLine struct {
+	At       string   `json:"at"`
+	Kind     string   `json:"kind"`
+	Watcher  string   `json:"watcher"`
+	Event    string   `json:"event"`
+	Channels []string `json:"channels"`
+	Title    string   `json:"title"`
+	Text     string   `json:"text"`
+}
+
+func (m *Main) replay(ctx context.Context, args []string) error {
+	var c common
+	fs := m.flags("replay", &c, false)
+	from := fs.String("from", "", "start of the period: YYYY-MM-DD (midnight in the config's zone) or RFC 3339")
+	to := fs.String("to", "", "end of the period (exclusive), same forms")
+	asJSON := fs.Bool("json", false, "one JSON object per line")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *from == "" || *to == "" {
+		return &exitError{2, "alertbot replay: --from and --to are required, e.g. --from 2024-12-01 --to 2025-09-01"}
+	}
+	cfg, err := m.loadConfig(c.config)
+	if err != nil {
+		return err
+	}
+	start, err := parseWhen(*from, cfg.Location)
+	if err != nil {
+		return &exitError{2, "alertbot replay: --from: " + err.Error()}
+	}
+	end, err := parseWhen(*to, cfg.Location)
+	if err != nil {
+		return &exitError{2, "alertbot replay: --to: " + err.Error()}
+	}
+	alerts, err := bot.Replay(ctx, cfg, factories, start, end)
+	if err != nil {
+		return &exitError{1, "alertbot: " + err.Error()}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(m.Stdout)
+		enc.SetEscapeHTML(false)
+		for _, a := range alerts {
+			chans := a.Channels
+			if chans == nil {
+				chans = []string{}
+			}
+			if err := enc.Encode(replayLine{
+				At: a.At.In(cfg.Location).Format(time.RFC3339), Kind: string(a.Kind), Watcher: a.Watcher,
+				Event: a.Event, Channels: chans, Title: a.Title, Text: a.Text,
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(alerts) == 0 {
+		fmt.Fprintf(m.Stdout, "No alerts between %s and %s.\n", start.Format(time.RFC3339), end.Format(time.RFC3339))
+		return nil
+	}
+	for _, a := range alerts {
+		to := strings.Join(a.Channels, ", ")
+		if to == "" {
+			to = "no subscribed channel"
+		}
+		fmt.Fprintf(m.Stdout, "%s  %-11s %s → %s\n", a.At.In(cfg.Location).Format("2006-01-02 15:04 MST"), a.Kind, a.Title, to)
+		for _, line := range strings.Split(a.Text, "\n") {
+			fmt.Fprintf(m.Stdout, "    %s\n", line)
+		}
+	}
+	fmt.Fprintf(m.Stdout, "%d alerts.\n", len(alerts))
+	return nil
+}
+
+// nextAlert wires the countdown planner into "/alerts event".
+func nextAlert(cfg *bot.Config) func(ev *watchers.Event, now time.Time) (time.Time, string, bool) {
+	ccfg := countdown.Config{
+		WatcherID: "deadlines",
+		Location:  cfg.Location,
+		AlertTime: cfg.AlertTime,
+		LeadTimes: cfg.LeadTimes,
+		CatchUp:   cfg.CatchUp,
+	}
+	return func(ev *watchers.Event, now time.Time) (time.Time, string, bool) {
+		ms, err := countdown.Plan(ccfg, ev)
+		if err != nil {
+			return time.Time{}, "", false
+		}
+		for _, ms := range ms {
+			if ms.At.After(now) {
+				return ms.At, ms.Describe(), true
+			}
+		}
+		return time.Time{}, "", false
+	}
+}
+
+// openBot opens the database and builds a bot on it (not started).
+func (m *Main) openBot(ctx context.Context, c common, cfg *bot.Config, platforms []bot.Platform, opts func(*bot.Options)) (*bot.Bot, *store.DB, error) {
+	log, err := m.logger(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := store.Open(ctx, c.db, store.WithLogger(log), store.WithNow(m.now))
+	if err != nil {
+		return nil, nil, &exitError{1, "alertbot: " + err.Error()}
+	}
+	fo := fetch.DefaultOptions()
+	fo.UserAgent = fetch.UserAgent(Version)
+	fo.Logger = log.With("component", "fetch")
+	o := bot.Options{
+		Store: db, Config: cfg, Factories: factories, Platforms: platforms, Fetcher: fetch.New(fo),
+		Logger: log, Now: m.now, LocalAdmin: console.Address, NextAlert: nextAlert(cfg),
+	}
+	if opts != nil {
+		opts(&o)
+	}
+	b, err := bot.New(o)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return b, db, nil
+}
+
+func (m *Main) exec(ctx context.Context, args []string) error {
+	var c common
+	fs := m.flags("exec", &c, false)
+	as := fs.String("as", console.Address, "user address to run the command as, e.g. slack:U0123")
+	channel := fs.String("channel", console.Address, "channel address the command applies to")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	text := strings.Join(fs.Args(), " ")
+	cfg, err := m.loadConfig(c.config)
+	if err != nil {
+		return err
+	}
+	b, db, err := m.openBot(ctx, c, cfg, nil, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	// Seed from an explicit config, or from the example into an empty
+	// database, so `alertbot exec -- upcoming` works on a fresh checkout
+	// without overwriting a database seeded from another file.
+	seed := c.config != ""
+	if !seed {
+		n, err := db.CountEvents(ctx)
+		if err != nil {
+			return err
+		}
+		ws, err := db.Watchers(ctx)
+		if err != nil {
+			return err
+		}
+		seed = n == 0 && len(ws) == 0
+	}
+	if seed {
+		if _, err := b.Seed(ctx); err != nil {
+			return err
+		}
+	}
+	reply := b.Router().Handle(ctx, bot.Request{Platform: "exec", User: *as, Channel: *channel, Text: text})
+	fmt.Fprintln(m.Stdout, reply.Text)
+	if reply.Error {
+		return &exitError{1, ""}
+	}
+	return nil
+}
+
+func (m *Main) backup(ctx context.Context, args []string) error {
+	var c common
+	fs := m.flags("backup", &c, false)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return &exitError{2, "alertbot backup: give the backup file, e.g. alertbot backup alertbot-2026-11-25.db"}
+	}
+	log, err := m.logger(c)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, c.db, store.WithLogger(log))
+	if err != nil {
+		return &exitError{1, "alertbot: " + err.Error()}
+	}
+	defer db.Close()
+	if err := db.Backup(ctx, fs.Arg(0)); err != nil {
+		return &exitError{1, "alertbot: backup: " + err.Error()}
+	}
+	fmt.Fprintf(m.Stdout, "backed up %s to %s\n", c.db, fs.Arg(0))
+	return nil
+}
+
+// errNoPlatform explains what is missing for a platform command.
+var errNoPlatform = errors.New("not configured")

@@ -1,0 +1,377 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestMain lets the test binary stand in for the alertbot binary: run with
+// ALERTBOT_TEST_MAIN=1 it is main(), so subprocess tests exercise the real
+// program (signals, exit codes, stdin) without a separate build.
+func TestMain(m *testing.M) {
+	if os.Getenv("ALERTBOT_TEST_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// proc is a running alertbot subprocess.
+type proc struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	mu    sync.Mutex
+	out   bytes.Buffer
+	errb  bytes.Buffer
+	done  chan struct{}
+}
+
+func startProc(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "ALERTBOT_TEST_MAIN=1")
+	for _, k := range []string{"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DISCORD_BOT_TOKEN", "DISCORD_PUBLIC_KEY", "ALERTBOT_CONFIG", "ALERTBOT_DB", "ALERTBOT_HTTP"} {
+		cmd.Env = append(cmd.Env, k+"=")
+	}
+	cmd.Env = append(cmd.Env, env...)
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	var err error
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = &lockedWriter{p: p, w: &p.errb}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.out.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+		}
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+		_ = cmd.Wait()
+	})
+	return p
+}
+
+type lockedWriter struct {
+	p *proc
+	w *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.p.mu.Lock()
+	defer l.p.mu.Unlock()
+	return l.w.Write(b)
+}
+
+func (p *proc) stdout() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+func (p *proc) stderr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.errb.String()
+}
+
+// waitFor waits until stdout holds want, failing after a generous bound.
+func (p *proc) waitFor(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(p.stdout(), want) {
+			return
+		}
+		select {
+		case <-p.done:
+			if strings.Contains(p.stdout(), want) {
+				return
+			}
+			t.Fatalf("process ended without printing %q\nstdout:\n%s\nstderr:\n%s", want, p.stdout(), p.stderr())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("no %q on stdout\nstdout:\n%s\nstderr:\n%s", want, p.stdout(), p.stderr())
+}
+
+// wait waits for the process to end and returns its error.
+func (p *proc) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("process did not end\nstderr:\n%s", p.stderr())
+	}
+	return p.cmd.Wait()
+}
+
+// TestConsoleEndToEnd runs the program as a user would: `alertbot` with no
+// config shows the banner and answers commands typed on stdin.
+func TestConsoleEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	p := startProc(t, nil, "--db", filepath.Join(dir, "a.db"), "--http", "127.0.0.1:0")
+	p.waitFor(t, "Type /alerts help")
+	if !strings.Contains(p.stdout(), "10 events, 1 watchers") || !strings.Contains(p.stdout(), "next alert:") {
+		t.Errorf("banner lacks counts or next alert:\n%s", p.stdout())
+	}
+	fmt.Fprintln(p.stdin, "/alerts help")
+	p.waitFor(t, "alertbot commands:")
+	p.waitFor(t, "event add <id> <due> <title…> [#tag…]") // the console user is the local admin
+	fmt.Fprintln(p.stdin, "/alerts upcoming 400d")
+	p.waitFor(t, "Diet passes the FY2027 budget")
+	fmt.Fprintln(p.stdin, "/alerts event upper-house-election-2025")
+	p.waitFor(t, "election officially announced")
+	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.wait(t); err != nil {
+		t.Fatalf("exit after SIGINT: %v\nstderr:\n%s", err, p.stderr())
+	}
+	if !strings.Contains(p.stderr(), "stopped") {
+		t.Errorf("no clean shutdown in the log:\n%s", p.stderr())
+	}
+}
+
+// TestConsoleStdinClosed: with stdin closed the bot keeps running and
+// prints alerts.
+func TestConsoleStdinClosed(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	due := time.Now().Add(30 * time.Minute).UTC().Format("2006-01-02T15:04:05Z")
+	writeFile(t, cfg, soonConfig(due))
+	p := startProc(t, nil, "--config", cfg, "--db", filepath.Join(dir, "a.db"), "--http", "127.0.0.1:0")
+	p.stdin.Close()
+	p.waitFor(t, "] Soon event")
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.wait(t); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+}
+
+// soonConfig has one event whose 1h reminder is already due, so the first
+// check (after a second) creates one alert for the console.
+func soonConfig(due string) string {
+	return `timezone: Asia/Tokyo
+admins: [console:local]
+events:
+  - id: soon
+    title: Soon event
+    due: ` + due + `
+    lead_times: [1h]
+watchers:
+  - id: deadlines
+    kind: countdown
+    schedule: "@every 1s"
+subscriptions:
+  - channel: console:local
+    to: [all]
+`
+}
+
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCrashBetweenCommitAndSend kills the process with SIGKILL right after
+// a check committed an alert and its delivery, before sending. After a
+// restart the alert is delivered, exactly once.
+func TestCrashBetweenCommitAndSend(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	db := filepath.Join(dir, "a.db")
+	due := time.Now().Add(30 * time.Minute).UTC().Format("2006-01-02T15:04:05Z")
+	writeFile(t, cfg, soonConfig(due))
+
+	p := startProc(t, []string{"ALERTBOT_TEST_CRASH=after-commit"}, "--config", cfg, "--db", db, "--http", "127.0.0.1:0")
+	err := p.wait(t)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("first run ended with %v, want SIGKILL\nstderr:\n%s", err, p.stderr())
+	}
+	if strings.Contains(p.stdout(), "] Soon event") {
+		t.Fatalf("alert printed before the crash point:\n%s", p.stdout())
+	}
+
+	p2 := startProc(t, nil, "--config", cfg, "--db", db, "--http", "127.0.0.1:0")
+	p2.waitFor(t, "] Soon event")
+	// Let several more checks run; none may repeat the alert.
+	time.Sleep(2500 * time.Millisecond)
+	_ = p2.cmd.Process.Signal(syscall.SIGINT)
+	if err := p2.wait(t); err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	if n := strings.Count(p2.stdout(), "] Soon event"); n != 1 {
+		t.Errorf("alert printed %d times after restart, want 1:\n%s", n, p2.stdout())
+	}
+}
+
+// runMain runs the program in-process.
+func runMain(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	m := &Main{Args: args, Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	err = m.Run(context.Background())
+	return out.String(), errb.String(), err
+}
+
+func TestExec(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "a.db")
+	out, _, err := runMain(t, "exec", "--db", db, "--", "upcoming", "400d")
+	if err != nil || !strings.Contains(out, "Diet passes the FY2027 budget") {
+		t.Fatalf("exec upcoming: %v\n%s", err, out)
+	}
+	out, _, err = runMain(t, "exec", "--db", db, "--as", "slack:U0NOBODY", "--", "event", "remove", "jp-fy2027-budget")
+	var ex *exitError
+	if !errors.As(err, &ex) || ex.code != 1 || !strings.Contains(out, "Only admins") {
+		t.Fatalf("exec as non-admin: %v\n%s", err, out)
+	}
+	out, _, err = runMain(t, "exec", "--db", db, "--", "event", "set", "jp-fy2027-budget", "status=postponed")
+	if err != nil || !strings.Contains(out, "[postponed]") {
+		t.Fatalf("exec event set: %v\n%s", err, out)
+	}
+	// The change persisted: a second process sees it (and exec does not
+	// re-seed the example over it).
+	out, _, err = runMain(t, "exec", "--db", db, "--", "event", "jp-fy2027-budget")
+	if err != nil || !strings.Contains(out, "status scheduled → postponed") || !strings.Contains(out, "(by console:local)") {
+		t.Fatalf("exec event: %v\n%s", err, out)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	out, _, err := runMain(t, "check")
+	if err != nil || !strings.Contains(out, "ok: 10 events, 1 watchers") {
+		t.Fatalf("check of the example: %v %q", err, out)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	writeFile(t, bad, `timezone: Asia/Tokio
+events:
+  - id: a
+    title: A
+    due: 2025-13
+  - id: a
+    title: Again
+    due: 2025
+    colour: red
+watchers:
+  - id: w
+    kind: rss
+    schedule: "@every 1m"
+  - id: c
+    kind: countdown
+    schedule: "every minute"
+subscriptions:
+  - channel: slack:#general
+    to: [event:nope]
+`)
+	db := filepath.Join(dir, "never.db")
+	_, _, err = runMain(t, "check", "--config", bad, "--db", db)
+	var ex *exitError
+	if !errors.As(err, &ex) || ex.code != 1 {
+		t.Fatalf("check of a bad file: %v", err)
+	}
+	for _, want := range []string{bad + ":1:", bad + ":5:", bad + ":6:", bad + ":9:", bad + ":12:", bad + ":16:", bad + ":18:", bad + ":19:"} {
+		if !strings.Contains(ex.msg, want) {
+			t.Errorf("check output lacks %q:\n%s", want, ex.msg)
+		}
+	}
+	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("check touched the database: %v", err)
+	}
+}
+
+// TestReplayGolden replays the embedded example over the seed's season.
+// The golden file was checked by hand against DESIGN §4 (see README).
+func TestReplayGolden(t *testing.T) {
+	out, _, err := runMain(t, "replay", "--from", "2024-12-01", "--to", "2025-09-01", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "replay_example.golden")
+	if *update {
+		writeFile(t, golden, out)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), out); diff != "" {
+		t.Errorf("replay (-want +got):\n%s", diff)
+	}
+	// The replay touched no database file.
+	if _, err := os.Stat("alertbot.db"); err == nil {
+		t.Error("replay created alertbot.db")
+	}
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	out, _, err := runMain(t, "version")
+	if err != nil || !strings.HasPrefix(out, "alertbot ") || !strings.Contains(out, "go1.") {
+		t.Errorf("version: %v %q", err, out)
+	}
+	_, _, err = runMain(t, "frobnicate")
+	var ex *exitError
+	if !errors.As(err, &ex) || ex.code != 2 || !strings.Contains(ex.msg, "Usage:") {
+		t.Errorf("unknown command: %v", err)
+	}
+	_, _, err = runMain(t, "replay", "--from", "2025-01-01")
+	if !errors.As(err, &ex) || !strings.Contains(ex.msg, "--from and --to are required") {
+		t.Errorf("replay without --to: %v", err)
+	}
+	_, _, err = runMain(t, "replay", "--from", "yesterday", "--to", "2025-01-01")
+	if !errors.As(err, &ex) || !strings.Contains(ex.msg, "bad time") {
+		t.Errorf("replay bad time: %v", err)
+	}
+}
+
+func TestBackup(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "a.db")
+	if _, _, err := runMain(t, "exec", "--db", db, "--", "subscribe", "#budget"); err != nil {
+		t.Fatal(err)
+	}
+	copyPath := filepath.Join(dir, "copy.db")
+	if out, _, err := runMain(t, "backup", "--db", db, copyPath); err != nil || !strings.Contains(out, "backed up") {
+		t.Fatalf("backup: %v %s", err, out)
+	}
+	out, _, err := runMain(t, "exec", "--db", copyPath, "--", "subscriptions")
+	if err != nil || !strings.Contains(out, "#budget") {
+		t.Fatalf("backup lacks the subscription: %v\n%s", err, out)
+	}
+	if _, _, err := runMain(t, "backup", "--db", db, copyPath); err == nil {
+		t.Error("backup over an existing file succeeded")
+	}
+}

@@ -1,0 +1,168 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/policyteam/alertbot/bot"
+)
+
+// Subscribe routes target's alerts to a channel; added is false when the
+// subscription existed (it is left as it was).
+func (db *DB) Subscribe(ctx context.Context, s bot.Subscription) (bool, error) {
+	if s.Channel == "" || s.Target == "" {
+		return false, fmt.Errorf("subscribe %q to %q: empty channel or target", s.Channel, s.Target)
+	}
+	res, err := db.write.ExecContext(ctx, `INSERT INTO subscriptions (channel, target, origin, created_at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (channel, target) DO NOTHING`,
+		s.Channel, s.Target, s.Origin, ms(orNow(s.Created, db.Now().UTC())))
+	if err != nil {
+		return false, fmt.Errorf("subscribe %s to %s: %w", s.Channel, s.Target, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("subscribe %s to %s: %w", s.Channel, s.Target, err)
+	}
+	return n > 0, nil
+}
+
+// Unsubscribe removes a subscription; removed is false when there was none.
+func (db *DB) Unsubscribe(ctx context.Context, channel, target string) (bool, error) {
+	return db.deleteKeyed(ctx, "unsubscribe", "DELETE FROM subscriptions WHERE channel = $1 AND target = $2", channel, target)
+}
+
+func (db *DB) deleteKeyed(ctx context.Context, what, q, channel, target string) (bool, error) {
+	res, err := db.write.ExecContext(ctx, q, channel, target)
+	if err != nil {
+		return false, fmt.Errorf("%s %s from %s: %w", what, channel, target, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("%s %s from %s: %w", what, channel, target, err)
+	}
+	return n > 0, nil
+}
+
+// Subscriptions returns every subscription, by channel and target.
+func (db *DB) Subscriptions(ctx context.Context) ([]bot.Subscription, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT channel, target, origin, created_at FROM subscriptions ORDER BY channel, target")
+	if err != nil {
+		return nil, fmt.Errorf("list subscriptions: %w", err)
+	}
+	defer rows.Close()
+	var out []bot.Subscription
+	for rows.Next() {
+		var (
+			s       bot.Subscription
+			created int64
+		)
+		if err := rows.Scan(&s.Channel, &s.Target, &s.Origin, &created); err != nil {
+			return nil, fmt.Errorf("list subscriptions: %w", err)
+		}
+		s.Created = fromMS(created)
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list subscriptions: %w", err)
+	}
+	return out, nil
+}
+
+// Mute silences target in a channel until m.Until, replacing an existing
+// mute. Expired mutes are cleared on the way.
+func (db *DB) Mute(ctx context.Context, m bot.Mute) error {
+	if m.Channel == "" || m.Target == "" {
+		return fmt.Errorf("mute %q in %q: empty channel or target", m.Target, m.Channel)
+	}
+	if m.Until.IsZero() {
+		return fmt.Errorf("mute %s in %s: no end time", m.Target, m.Channel)
+	}
+	err := db.inTx(ctx, func(t *tx) error {
+		if _, err := t.ExecContext(ctx, "DELETE FROM mutes WHERE until <= $1", ms(t.now)); err != nil {
+			return err
+		}
+		_, err := t.ExecContext(ctx, `INSERT INTO mutes (channel, target, until, muted_by) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (channel, target) DO UPDATE SET until = excluded.until, muted_by = excluded.muted_by`,
+			m.Channel, m.Target, ms(m.Until), m.By)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("mute %s in %s: %w", m.Target, m.Channel, err)
+	}
+	return nil
+}
+
+// Unmute lifts a mute; removed is false when there was none.
+func (db *DB) Unmute(ctx context.Context, channel, target string) (bool, error) {
+	return db.deleteKeyed(ctx, "unmute", "DELETE FROM mutes WHERE channel = $1 AND target = $2", channel, target)
+}
+
+// Mutes returns the mutes still in force at now, by channel and target.
+func (db *DB) Mutes(ctx context.Context, now time.Time) ([]bot.Mute, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT channel, target, until, muted_by FROM mutes WHERE until > $1 ORDER BY channel, target", ms(now))
+	if err != nil {
+		return nil, fmt.Errorf("list mutes: %w", err)
+	}
+	defer rows.Close()
+	var out []bot.Mute
+	for rows.Next() {
+		var (
+			m     bot.Mute
+			until int64
+		)
+		if err := rows.Scan(&m.Channel, &m.Target, &until, &m.By); err != nil {
+			return nil, fmt.Errorf("list mutes: %w", err)
+		}
+		m.Until = fromMS(until)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list mutes: %w", err)
+	}
+	return out, nil
+}
+
+// Audit appends an entry to the audit log; a zero At means now.
+func (db *DB) Audit(ctx context.Context, e bot.AuditEntry) error {
+	if e.Action == "" {
+		return errors.New("audit: empty action")
+	}
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO audit (at, who, channel, action, target, before_value, after_value)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		ms(orNow(e.At, db.Now().UTC())), e.Who, e.Channel, e.Action, e.Target, e.Before, e.After); err != nil {
+		return fmt.Errorf("audit %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// AuditLog returns the last n entries (≤ 0: all), newest first.
+func (db *DB) AuditLog(ctx context.Context, n int) ([]bot.AuditEntry, error) {
+	q := "SELECT id, at, who, channel, action, target, before_value, after_value FROM audit ORDER BY id DESC"
+	var args []any
+	if n > 0 {
+		q += limitClause(n)
+	}
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	defer rows.Close()
+	var out []bot.AuditEntry
+	for rows.Next() {
+		var (
+			e  bot.AuditEntry
+			at int64
+		)
+		if err := rows.Scan(&e.ID, &at, &e.Who, &e.Channel, &e.Action, &e.Target, &e.Before, &e.After); err != nil {
+			return nil, fmt.Errorf("read audit log: %w", err)
+		}
+		e.At = fromMS(at)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	return trim(out, n), nil
+}

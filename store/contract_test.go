@@ -1,0 +1,795 @@
+package store
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/watchers"
+)
+
+// jst stands in for Asia/Tokyo without needing the zone database.
+var jst = time.FixedZone("JST", 9*3600)
+
+// mkEvent builds an event record as the config loader would: its state
+// materialized as of testNow.
+func mkEvent(t testing.TB, id, due string, tags ...string) bot.EventRecord {
+	return mkEventStatus(t, id, due, "", tags...)
+}
+
+func mkEventStatus(t testing.TB, id, due string, status watchers.Status, tags ...string) bot.EventRecord {
+	t.Helper()
+	ev := watchers.Event{
+		ID: id, Title: "Title of " + id, Due: due, Zone: "Asia/Tokyo", Status: status, Tags: tags,
+		Source: "https://example.org/" + id, Origin: "config", CreatedAt: testNow.Add(-24 * time.Hour),
+	}
+	return materialize(t, ev)
+}
+
+func materialize(t testing.TB, ev watchers.Event) bot.EventRecord {
+	t.Helper()
+	st, err := ev.StateAt(testNow, jst)
+	if err != nil {
+		t.Fatalf("state of %s: %v", ev.ID, err)
+	}
+	rec := bot.EventRecord{Event: ev, Hash: "h-" + ev.ID, Current: st, UpdatedAt: testNow.Add(-time.Hour), UpdatedBy: "config"}
+	for _, c := range ev.Changes {
+		if c.At.After(testNow) {
+			rec.NextChange = c.At
+			break
+		}
+	}
+	return rec
+}
+
+func mkWatcher(id, kind string) bot.WatcherRecord {
+	return bot.WatcherRecord{
+		Spec: watchers.Spec{ID: id, Kind: kind, Schedule: "@every 1m", Tags: []string{"japan"},
+			URL: "https://example.org/" + id + ".rss", Match: []string{"Japan", "Ishiba"},
+			Fetch: watchers.Fetch{MaxBytes: 1 << 20, Timeout: "10s"}},
+		Origin: "config", Hash: "wh-" + id, State: []byte(`{"seen":["a"]}`),
+		LastRun: testNow.Add(-2 * time.Minute), LastSuccess: testNow.Add(-3 * time.Minute), LastError: "earlier",
+		Failures: 1, Failing: false, UpdatedAt: testNow.Add(-time.Hour), UpdatedBy: "config",
+	}
+}
+
+func mkAlert(key, event string) watchers.Alert {
+	return watchers.Alert{
+		Key: key, Kind: watchers.KindReminder, Watcher: "deadlines", Event: event, Tags: []string{"japan", "budget"},
+		At: testNow.Add(-time.Minute), Title: "Reminder: " + event, Text: "in 30 days", Link: "https://example.org/" + event,
+		Fields: []watchers.Field{
+			{Name: "Due", Value: "31 March 2025", Time: time.Date(2025, 3, 31, 0, 0, 0, 0, jst)},
+			{Name: "Status", Value: "scheduled"},
+		},
+		Severity: watchers.Notice,
+	}
+}
+
+func TestContractSQLite(t *testing.T) {
+	runStoreContract(t, func(t *testing.T, now time.Time) bot.Store { return openTest(t, now) })
+}
+
+// runStoreContract checks the behaviour every bot.Store must have. open
+// returns an empty store whose clock reads now.
+func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) bot.Store) {
+	t.Run("EventRoundTrip", func(t *testing.T) { contractEvents(t, open(t, testNow)) })
+	t.Run("EventsFilter", func(t *testing.T) { contractEventsFilter(t, open(t, testNow)) })
+	t.Run("Watchers", func(t *testing.T) { contractWatchers(t, open(t, testNow)) })
+	t.Run("CommitRun", func(t *testing.T) { contractCommitRun(t, open(t, testNow)) })
+	t.Run("DueEvents", func(t *testing.T) { contractDueEvents(t, open(t, testNow)) })
+	t.Run("Deliveries", func(t *testing.T) { contractDeliveries(t, open(t, testNow)) })
+	t.Run("Subscriptions", func(t *testing.T) { contractSubscriptions(t, open(t, testNow)) })
+	t.Run("Mutes", func(t *testing.T) { contractMutes(t, open(t, testNow)) })
+	t.Run("Audit", func(t *testing.T) { contractAudit(t, open(t, testNow)) })
+}
+
+func wantNotFound(t *testing.T, what string, err error, mention string) {
+	t.Helper()
+	if !errors.Is(err, bot.ErrNotFound) {
+		t.Errorf("%s: err = %v, want ErrNotFound", what, err)
+	} else if !strings.Contains(err.Error(), mention) {
+		t.Errorf("%s: err = %q, want it to mention %s", what, err, mention)
+	}
+}
+
+func contractEvents(t *testing.T, s bot.Store) {
+	ctx := testCtx(t)
+	withChanges := watchers.Event{
+		ID: "upper-house", Title: "House of Councillors election", Due: "2025-07", Zone: "Asia/Tokyo",
+		Tags: []string{"japan", "election"}, Source: "https://example.org/uh",
+		LeadTimes: []watchers.Lead{{N: 90, Unit: 'd'}, {N: 2, Unit: 'w'}, {N: 0, Unit: 'd'}},
+		Changes: []watchers.Change{
+			{At: testNow.Add(-48 * time.Hour), Status: watchers.Tentative, Note: "rumoured", By: "config"},
+			{At: time.Date(2025, 7, 3, 0, 0, 0, 0, jst), Due: "2025-07-20", Status: watchers.Scheduled,
+				Title: "Upper House election", Note: "announced", Source: "https://example.org/uh2", By: "calendar:kantei", Quiet: true},
+		},
+		Origin: "config", CreatedAt: testNow.Add(-72 * time.Hour),
+	}
+	evs := []bot.EventRecord{
+		materialize(t, withChanges),
+		mkEvent(t, "jp-budget", "2025-03-31", "japan", "budget"),
+		mkEvent(t, "summit", "2025-02-07T10:30", "japan", "us", "summit"),
+	}
+	evs[1].LeadTimes = []watchers.Lead{} // no reminders at all, unlike nil (the defaults)
+	evs[2].Hash, evs[2].Origin, evs[2].UpdatedBy = "", "chat", "slack:U1"
+	if evs[0].NextChange.IsZero() {
+		t.Fatal("fixture: the election should have a pending change")
+	}
+	for _, ev := range evs {
+		if err := s.SaveEvent(ctx, ev); err != nil {
+			t.Fatalf("SaveEvent(%s): %v", ev.ID, err)
+		}
+	}
+	for _, want := range evs {
+		got, err := s.Event(ctx, want.ID)
+		if err != nil {
+			t.Fatalf("Event(%s): %v", want.ID, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Event(%s) (-want +got):\n%s", want.ID, diff)
+		}
+		for _, tm := range []time.Time{got.Current.Due.Start, got.CreatedAt, got.UpdatedAt} {
+			if tm.Location() != time.UTC {
+				t.Errorf("Event(%s): time %v not in UTC", want.ID, tm)
+			}
+		}
+	}
+	_, err := s.Event(ctx, "missing")
+	wantNotFound(t, "Event(missing)", err, `event "missing"`)
+
+	ids, err := s.AllEventIDs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"jp-budget", "summit", "upper-house"}, ids); diff != "" {
+		t.Errorf("AllEventIDs (-want +got):\n%s", diff)
+	}
+	if n, err := s.CountEvents(ctx); err != nil || n != 3 {
+		t.Errorf("CountEvents = %d, %v; want 3", n, err)
+	}
+	tags, err := s.Tags(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"budget", "election", "japan", "summit", "us"}, tags); diff != "" {
+		t.Errorf("Tags (-want +got):\n%s", diff)
+	}
+
+	// Changing by: only the election has a pending change, on 3 July.
+	for _, tc := range []struct {
+		by   time.Time
+		want []string
+	}{
+		{evs[0].NextChange.Add(-time.Millisecond), nil},
+		{evs[0].NextChange, []string{"upper-house"}},
+	} {
+		got, err := s.EventsChangingBy(ctx, tc.by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, eventIDs(got)); diff != "" {
+			t.Errorf("EventsChangingBy(%v) (-want +got):\n%s", tc.by, diff)
+		}
+		if len(got) == 1 && len(got[0].Changes) != 2 {
+			t.Errorf("EventsChangingBy: event without its changes: %+v", got[0].Changes)
+		}
+	}
+
+	// An update replaces fields and changes but keeps the first entry time.
+	upd := evs[0]
+	upd.Title = "Renamed"
+	upd.Tags = []string{"election"}
+	upd.Changes = upd.Changes[:1]
+	upd.NextChange = time.Time{}
+	upd.CreatedAt = testNow
+	upd.UpdatedAt, upd.UpdatedBy = testNow, "slack:U2"
+	if err := s.SaveEvent(ctx, upd); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Event(ctx, upd.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := upd
+	want.CreatedAt = evs[0].CreatedAt
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Event after update (-want +got):\n%s", diff)
+	}
+	if byT, _ := s.EventsChangingBy(ctx, testNow.AddDate(10, 0, 0)); len(byT) != 0 {
+		t.Errorf("EventsChangingBy after clearing NextChange = %v, want none", eventIDs(byT))
+	}
+
+	if err := s.DeleteEvent(ctx, "summit"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Event(ctx, "summit")
+	wantNotFound(t, "Event after DeleteEvent", err, `event "summit"`)
+	wantNotFound(t, "DeleteEvent twice", s.DeleteEvent(ctx, "summit"), `event "summit"`)
+	tags, _ = s.Tags(ctx)
+	if diff := cmp.Diff([]string{"budget", "election", "japan"}, tags); diff != "" {
+		t.Errorf("Tags after update and delete (-want +got):\n%s", diff)
+	}
+
+	// Records the queries could not serve are refused with a reason.
+	long := mkEvent(t, "long", "2025")
+	long.Current.Due.End = long.Current.Due.Start.AddDate(2, 0, 0)
+	backwards := mkEvent(t, "backwards", "2025-02")
+	backwards.Current.Due.End = backwards.Current.Due.Start.Add(-time.Hour)
+	unordered := materialize(t, withChanges)
+	unordered.ID = "unordered"
+	unordered.Changes = []watchers.Change{unordered.Changes[1], unordered.Changes[0]}
+	badLead := mkEvent(t, "bad-lead", "2025-02")
+	badLead.LeadTimes = []watchers.Lead{{N: 3, Unit: 'x'}}
+	for _, tc := range []struct {
+		ev   bot.EventRecord
+		want string
+	}{
+		{bot.EventRecord{}, "empty event id"},
+		{badLead, `bad duration "3x"`},
+		{long, "longer than a year can be"},
+		{backwards, "before it starts"},
+		{unordered, "in order of At"},
+	} {
+		err := s.SaveEvent(ctx, tc.ev)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("SaveEvent(%q): err = %v, want it to contain %q", tc.ev.ID, err, tc.want)
+		}
+	}
+	if n, _ := s.CountEvents(ctx); n != 2 {
+		t.Errorf("CountEvents after refused saves = %d, want 2", n)
+	}
+}
+
+func eventIDs(evs []bot.EventRecord) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.ID)
+	}
+	return out
+}
+
+func contractEventsFilter(t *testing.T, s bot.Store) {
+	ctx := testCtx(t)
+	for _, ev := range []bot.EventRecord{
+		mkEventStatus(t, "a-day", "2025-02-01", "", "japan"),
+		mkEventStatus(t, "b-month", "2025-02", "", "us"),
+		mkEventStatus(t, "c-instant", "2025-03-01T10:00", "", "japan"),
+		mkEventStatus(t, "d-year", "2024", "", "japan"),
+		mkEventStatus(t, "e-happened", "2025-02-10", watchers.Happened, "japan"),
+		mkEventStatus(t, "f-jfy", "JFY2024", "", "budget"),
+		mkEventStatus(t, "g-postponed", "2025-02-20", watchers.Postponed, "us"),
+		mkEventStatus(t, "h-later", "2026-05", "", "japan"),
+	} {
+		if err := s.SaveEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	feb1 := time.Date(2025, 2, 1, 0, 0, 0, 0, jst)
+	mar1 := time.Date(2025, 3, 1, 0, 0, 0, 0, jst)
+	inst := time.Date(2025, 3, 1, 10, 0, 0, 0, jst)
+	tests := []struct {
+		name string
+		f    bot.EventFilter
+		want []string
+	}{
+		{"february", bot.EventFilter{From: feb1, To: mar1}, []string{"f-jfy", "a-day", "b-month", "e-happened", "g-postponed"}},
+		{"active", bot.EventFilter{From: feb1, To: mar1, Active: true}, []string{"f-jfy", "a-day", "b-month", "g-postponed"}},
+		{"tag", bot.EventFilter{From: feb1, To: mar1, Tag: "japan"}, []string{"a-day", "e-happened"}},
+		{"tag and active", bot.EventFilter{From: feb1, To: mar1, Tag: "japan", Active: true}, []string{"a-day"}},
+		{"unknown tag", bot.EventFilter{From: feb1, To: mar1, Tag: "nope"}, nil},
+		{"limit", bot.EventFilter{From: feb1, To: mar1, Limit: 2}, []string{"f-jfy", "a-day"}},
+		{"instant excluded at To", bot.EventFilter{From: feb1, To: inst}, []string{"f-jfy", "a-day", "b-month", "e-happened", "g-postponed"}},
+		{"instant included before To", bot.EventFilter{From: mar1, To: inst.Add(time.Millisecond)}, []string{"f-jfy", "c-instant"}},
+		{"instant at From", bot.EventFilter{From: inst, To: inst.Add(time.Hour)}, []string{"f-jfy", "c-instant"}},
+		{"instant before From", bot.EventFilter{From: inst.Add(time.Millisecond), To: inst.Add(time.Hour)}, []string{"f-jfy"}},
+		{"window ends at From", bot.EventFilter{From: time.Date(2025, 1, 1, 0, 0, 0, 0, jst), To: time.Date(2025, 1, 2, 0, 0, 0, 0, jst)}, []string{"f-jfy"}},
+		{"year overlapping From", bot.EventFilter{From: time.Date(2024, 12, 31, 0, 0, 0, 0, jst), To: time.Date(2025, 1, 2, 0, 0, 0, 0, jst)}, []string{"d-year", "f-jfy"}},
+		{"open windows, limit 2", bot.EventFilter{From: feb1.AddDate(0, 0, 14), To: mar1, Limit: 2}, []string{"f-jfy", "b-month"}},
+		{"open windows, limit 1", bot.EventFilter{From: feb1.AddDate(0, 0, 14), To: mar1, Limit: 1}, []string{"f-jfy"}},
+		{"open windows and starting", bot.EventFilter{From: feb1.AddDate(0, 0, 14), To: mar1}, []string{"f-jfy", "b-month", "g-postponed"}},
+		{"open ends", bot.EventFilter{}, []string{"d-year", "f-jfy", "a-day", "b-month", "e-happened", "g-postponed", "c-instant", "h-later"}},
+		{"open end", bot.EventFilter{From: time.Date(2025, 4, 1, 0, 0, 0, 0, jst)}, []string{"h-later"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.Events(ctx, tt.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, eventIDs(got)); diff != "" {
+				t.Errorf("Events(%+v) (-want +got):\n%s", tt.f, diff)
+			}
+		})
+	}
+}
+
+func contractWatchers(t *testing.T, s bot.Store) {
+	ctx := testCtx(t)
+	ws := []bot.WatcherRecord{mkWatcher("feeds", "feed"), mkWatcher("deadlines", "countdown")}
+	ws[1].State = nil
+	for _, w := range ws {
+		if err := s.SaveWatcher(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Watchers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]bot.WatcherRecord{ws[1], ws[0]}, got); diff != "" {
+		t.Errorf("Watchers (-want +got):\n%s", diff)
+	}
+	upd := ws[0]
+	upd.Spec.Paused = true
+	upd.Spec.Match = []string{"Trump"}
+	upd.Origin, upd.UpdatedBy = "chat", "slack:U1"
+	if err := s.SaveWatcher(ctx, upd); err != nil {
+		t.Fatal(err)
+	}
+	one, err := s.Watcher(ctx, "feeds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(upd, one); diff != "" {
+		t.Errorf("Watcher after update (-want +got):\n%s", diff)
+	}
+	_, err = s.Watcher(ctx, "missing")
+	wantNotFound(t, "Watcher(missing)", err, `watcher "missing"`)
+	wantNotFound(t, "DeleteWatcher(missing)", s.DeleteWatcher(ctx, "missing"), `watcher "missing"`)
+	if err := s.SaveWatcher(ctx, bot.WatcherRecord{}); err == nil || !strings.Contains(err.Error(), "empty watcher id") {
+		t.Errorf("SaveWatcher without id: err = %v", err)
+	}
+	if err := s.DeleteWatcher(ctx, "feeds"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Watchers(ctx); len(got) != 1 || got[0].Spec.ID != "deadlines" {
+		t.Errorf("Watchers after delete = %+v", got)
+	}
+}
+
+func contractCommitRun(t *testing.T, s bot.Store) {
+	ctx := testCtx(t)
+	w := mkWatcher("feeds", "feed")
+	if err := s.SaveWatcher(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	at := testNow.Add(-30 * time.Second)
+	a := mkAlert("feeds/item/1", "jp-budget")
+	b := mkAlert("feeds/item/old", "jp-budget")
+	b.At = a.At.Add(-time.Hour)
+	c := mkAlert("feeds/item/2", "")
+	run := bot.RunRecord{
+		Watcher: "feeds", At: at, State: []byte("s1"), UpdateState: true,
+		Alerts: []bot.NewAlert{
+			{Alert: a, Channels: []string{"slack:C1", "discord:42", "slack:C1"}},
+			{Alert: b, Skipped: true, Channels: []string{"slack:C1"}},
+			{Alert: c},
+		},
+	}
+	got, err := s.CommitRun(ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID <= 0 || got[1].ID <= got[0].ID {
+		t.Fatalf("CommitRun returned %+v, want two new records with increasing ids", got)
+	}
+	want := []bot.AlertRecord{{ID: got[0].ID, Alert: a, Created: testNow}, {ID: got[1].ID, Alert: c, Created: testNow}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("CommitRun records (-want +got):\n%s", diff)
+	}
+	gw, err := s.Watcher(ctx, "feeds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ww := w
+	ww.LastRun, ww.LastSuccess, ww.LastError, ww.State, ww.Failures = at, at, "", []byte("s1"), 0
+	if diff := cmp.Diff(ww, gw); diff != "" {
+		t.Errorf("watcher after a successful run (-want +got):\n%s", diff)
+	}
+	counts, err := s.DeliveryCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]int{bot.DeliveryPending: 2}, counts); diff != "" {
+		t.Errorf("DeliveryCounts: one per distinct channel of the unskipped alert (-want +got):\n%s", diff)
+	}
+	hist, err := s.AlertsForEvent(ctx, "jp-budget", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 2 || hist[0].Alert.Key != a.Key || hist[1].Alert.Key != b.Key || !hist[1].Skipped || hist[0].Skipped {
+		t.Errorf("AlertsForEvent = %+v, want a then the skipped b", hist)
+	}
+	if h1, _ := s.AlertsForEvent(ctx, "jp-budget", 1); len(h1) != 1 || h1[0].ID != got[0].ID {
+		t.Errorf("AlertsForEvent(n=1) = %+v, want only the newest", h1)
+	}
+
+	// The same alerts again (a second tick, an overlapping run): nothing new.
+	again, err := s.CommitRun(ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again) != 0 {
+		t.Errorf("second CommitRun created %+v, want nothing", again)
+	}
+	if c2, _ := s.DeliveryCounts(ctx); !cmp.Equal(counts, c2) {
+		t.Errorf("DeliveryCounts after a repeated run = %v, want %v", c2, counts)
+	}
+
+	// A failure keeps the state and the last success.
+	at2 := at.Add(time.Minute)
+	if _, err := s.CommitRun(ctx, bot.RunRecord{Watcher: "feeds", At: at2, Err: "fetch: 503", State: []byte("ignored"), Failures: 2, Failing: true}); err != nil {
+		t.Fatal(err)
+	}
+	gw, _ = s.Watcher(ctx, "feeds")
+	ww.LastRun, ww.LastError, ww.Failures, ww.Failing = at2, "fetch: 503", 2, true
+	if diff := cmp.Diff(ww, gw); diff != "" {
+		t.Errorf("watcher after a failed run (-want +got):\n%s", diff)
+	}
+	// A success without new state clears the error and keeps the state.
+	at3 := at2.Add(time.Minute)
+	if _, err := s.CommitRun(ctx, bot.RunRecord{Watcher: "feeds", At: at3, State: []byte("ignored")}); err != nil {
+		t.Fatal(err)
+	}
+	gw, _ = s.Watcher(ctx, "feeds")
+	ww.LastRun, ww.LastSuccess, ww.LastError, ww.Failures, ww.Failing = at3, at3, "", 0, false
+	if diff := cmp.Diff(ww, gw); diff != "" {
+		t.Errorf("watcher after a success without state (-want +got):\n%s", diff)
+	}
+
+	// Errors leave nothing behind.
+	fresh := mkAlert("feeds/item/3", "jp-budget")
+	_, err = s.CommitRun(ctx, bot.RunRecord{Watcher: "gone", At: at3, Alerts: []bot.NewAlert{{Alert: fresh}}})
+	wantNotFound(t, "CommitRun of a missing watcher", err, `watcher "gone"`)
+	_, err = s.CommitRun(ctx, bot.RunRecord{Watcher: "feeds", At: at3.Add(time.Minute), Alerts: []bot.NewAlert{
+		{Alert: fresh, Channels: []string{"slack:C1"}},
+		{Alert: mkAlert("feeds/item/4", ""), Channels: []string{"irc:#x"}},
+	}})
+	if err == nil || !strings.Contains(err.Error(), `unknown platform "irc"`) {
+		t.Errorf("CommitRun with a bad channel: err = %v, want unknown platform", err)
+	}
+	_, err = s.CommitRun(ctx, bot.RunRecord{Watcher: "feeds", At: at3, Alerts: []bot.NewAlert{{Alert: watchers.Alert{Title: "keyless"}}}})
+	if err == nil || !strings.Contains(err.Error(), "empty key") {
+		t.Errorf("CommitRun with a keyless alert: err = %v, want empty key", err)
+	}
+	if h, _ := s.AlertsForEvent(ctx, "jp-budget", 0); len(h) != 2 {
+		t.Errorf("failed commits left alerts behind: %d alerts, want 2", len(h))
+	}
+	if gw, _ = s.Watcher(ctx, "feeds"); !gw.LastRun.Equal(at3) {
+		t.Errorf("failed commit updated the watcher: LastRun = %v, want %v", gw.LastRun, at3)
+	}
+}
+
+func plannedIDs(ps []watchers.PlannedEvent) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Event.ID)
+	}
+	return out
+}
+
+func contractDueEvents(t *testing.T, s bot.Store) {
+	ctx := testCtx(t)
+	e1 := mkEvent(t, "e1", "2025-03-31", "japan")
+	e1.Changes = []watchers.Change{{At: testNow.Add(-time.Hour), Note: "confirmed", By: "config"}}
+	e2 := mkEvent(t, "e2", "2025-07", "us")
+	for _, ev := range []bot.EventRecord{e1, e2} {
+		if err := s.SaveEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SaveWatcher(ctx, mkWatcher("feeds", "feed")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "countdown")); err != nil {
+		t.Fatal(err)
+	}
+	due := func(w string, now time.Time) []watchers.PlannedEvent {
+		t.Helper()
+		ps, err := s.DueEvents(ctx, w, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ps
+	}
+	// A new countdown watcher looks at every event, never looked at before.
+	got := due("deadlines", testNow)
+	want := []watchers.PlannedEvent{{Event: e1.Event}, {Event: e2.Event}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("DueEvents of a new countdown watcher (-want +got):\n%s", diff)
+	}
+	if ps := due("feeds", testNow); len(ps) != 0 {
+		t.Errorf("DueEvents of a feed watcher = %v, want none", plannedIDs(ps))
+	}
+
+	next := testNow.Add(time.Hour)
+	if _, err := s.CommitRun(ctx, bot.RunRecord{Watcher: "deadlines", At: testNow, Next: []watchers.NextPlan{
+		{Event: "e1", At: next}, {Event: "e2"}, {Event: "deleted-meanwhile", At: next},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if ps := due("deadlines", testNow); len(ps) != 0 {
+		t.Errorf("DueEvents right after planning = %v, want none", plannedIDs(ps))
+	}
+	got = due("deadlines", next)
+	if diff := cmp.Diff([]watchers.PlannedEvent{{Event: e1.Event, Since: next}}, got); diff != "" {
+		t.Errorf("DueEvents at the planned time (-want +got):\n%s", diff)
+	}
+	if ids := plannedIDs(due("deadlines", testNow.AddDate(50, 0, 0))); !cmp.Equal(ids, []string{"e1"}) {
+		t.Errorf("DueEvents far ahead = %v, want [e1] (e2 waits for a change)", ids)
+	}
+
+	// A change makes the event due again at once.
+	e2.Title = "changed"
+	if err := s.SaveEvent(ctx, e2); err != nil {
+		t.Fatal(err)
+	}
+	got = due("deadlines", testNow)
+	if diff := cmp.Diff([]watchers.PlannedEvent{{Event: e2.Event}}, got); diff != "" {
+		t.Errorf("DueEvents after a change (-want +got):\n%s", diff)
+	}
+	// So is an event created after the watcher, and events a run saves.
+	e3 := mkEvent(t, "e3", "2025-09")
+	if _, err := s.CommitRun(ctx, bot.RunRecord{Watcher: "feeds", At: testNow, Events: []bot.EventRecord{e3}}); err != nil {
+		t.Fatal(err)
+	}
+	if stored, err := s.Event(ctx, "e3"); err != nil || !cmp.Equal(e3, stored) {
+		t.Errorf("event saved by CommitRun: %v; diff %s", err, cmp.Diff(e3, stored))
+	}
+	if ids := plannedIDs(due("deadlines", testNow)); !cmp.Equal(ids, []string{"e2", "e3"}) {
+		t.Errorf("DueEvents after CommitRun saved e3 = %v, want [e2 e3]", ids)
+	}
+	if err := s.DeleteEvent(ctx, "e3"); err != nil {
+		t.Fatal(err)
+	}
+	if ids := plannedIDs(due("deadlines", testNow)); !cmp.Equal(ids, []string{"e2"}) {
+		t.Errorf("DueEvents after deleting e3 = %v, want [e2]", ids)
+	}
+
+	// Removing the watcher drops its schedule; re-adding starts afresh.
+	if err := s.DeleteWatcher(ctx, "deadlines"); err != nil {
+		t.Fatal(err)
+	}
+	if ps := due("deadlines", testNow.AddDate(50, 0, 0)); len(ps) != 0 {
+		t.Errorf("DueEvents of a deleted watcher = %v, want none", plannedIDs(ps))
+	}
+	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "countdown")); err != nil {
+		t.Fatal(err)
+	}
+	if ids := plannedIDs(due("deadlines", testNow)); !cmp.Equal(ids, []string{"e1", "e2"}) {
+		t.Errorf("DueEvents of a re-added watcher = %v, want [e1 e2]", ids)
+	}
+}
+
+func contractDeliveries(t *testing.T, s bot.Store) {
+	ctx := testCtx(t)
+	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "countdown")); err != nil {
+		t.Fatal(err)
+	}
+	t0, t1 := testNow.Add(-time.Hour), testNow.Add(-time.Minute)
+	a1, a2 := mkAlert("k/1", "ev"), mkAlert("k/2", "ev")
+	r1, err := s.CommitRun(ctx, bot.RunRecord{Watcher: "deadlines", At: t0, Alerts: []bot.NewAlert{
+		{Alert: a1, Channels: []string{"slack:C1", "slack:C2", "discord:9"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := s.CommitRun(ctx, bot.RunRecord{Watcher: "deadlines", At: t1, Alerts: []bot.NewAlert{
+		{Alert: a2, Channels: []string{"slack:C1"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pend := func(platform string, now time.Time, limit int) []bot.DeliveryRecord {
+		t.Helper()
+		ds, err := s.PendingDeliveries(ctx, platform, now, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ds
+	}
+	all := pend("slack", t1, 0)
+	if len(all) != 3 {
+		t.Fatalf("PendingDeliveries(slack, t1) = %d deliveries, want 3", len(all))
+	}
+	mk := func(id, alertID int64, a watchers.Alert, ch string, next time.Time) bot.DeliveryRecord {
+		p, _, _ := bot.SplitAddress(ch)
+		return bot.DeliveryRecord{ID: id, AlertID: alertID, Alert: a, Channel: ch, Platform: p,
+			State: bot.DeliveryPending, NextTry: next, Created: testNow}
+	}
+	d1 := mk(all[0].ID, r1[0].ID, a1, "slack:C1", t0)
+	d2 := mk(all[1].ID, r1[0].ID, a1, "slack:C2", t0)
+	d4 := mk(all[2].ID, r2[0].ID, a2, "slack:C1", t1)
+	if diff := cmp.Diff([]bot.DeliveryRecord{d1, d2, d4}, all); diff != "" {
+		t.Errorf("PendingDeliveries(slack, t1) (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]bot.DeliveryRecord{d1, d2}, pend("slack", t0, 0)); diff != "" {
+		t.Errorf("PendingDeliveries(slack, t0) (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]bot.DeliveryRecord{d1}, pend("slack", t1, 1)); diff != "" {
+		t.Errorf("PendingDeliveries(limit 1) (-want +got):\n%s", diff)
+	}
+	if ds := pend("slack", t0.Add(-time.Millisecond), 0); len(ds) != 0 {
+		t.Errorf("PendingDeliveries before any is due = %d, want 0", len(ds))
+	}
+	disc := pend("discord", t1, 0)
+	if len(disc) != 1 || disc[0].Channel != "discord:9" || disc[0].Platform != "discord" {
+		t.Fatalf("PendingDeliveries(discord) = %+v", disc)
+	}
+	nextDelivery := func(platform string, want time.Time, wantOK bool) {
+		t.Helper()
+		got, ok, err := s.NextDelivery(ctx, platform)
+		if err != nil || ok != wantOK || !got.Equal(want) {
+			t.Errorf("NextDelivery(%s) = %v, %v, %v; want %v, %v", platform, got, ok, err, want, wantOK)
+		}
+	}
+	nextDelivery("slack", t0, true)
+	nextDelivery("console", time.Time{}, false)
+
+	retryAt := testNow.Add(time.Hour)
+	if err := s.MarkRetry(ctx, d1.ID, 1, retryAt, "ratelimited"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkSent(ctx, d2.ID, "1700000000.000100", testNow); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkFailed(ctx, disc[0].ID, 3, "channel_not_found"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]bot.DeliveryRecord{d4}, pend("slack", testNow, 0)); diff != "" {
+		t.Errorf("PendingDeliveries after marking (-want +got):\n%s", diff)
+	}
+	d1.Attempts, d1.NextTry, d1.LastError = 1, retryAt, "ratelimited"
+	if diff := cmp.Diff([]bot.DeliveryRecord{d1, d4}, pend("slack", retryAt, 0)); diff != "" {
+		t.Errorf("PendingDeliveries at the retry time (-want +got):\n%s", diff)
+	}
+	nextDelivery("slack", t1, true)
+	nextDelivery("discord", time.Time{}, false)
+	counts, err := s.DeliveryCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]int{bot.DeliveryPending: 2, bot.DeliverySent: 1, bot.DeliveryFailed: 1}, counts); diff != "" {
+		t.Errorf("DeliveryCounts (-want +got):\n%s", diff)
+	}
+
+	d2.State, d2.MessageID, d2.SentAt, d2.Attempts = bot.DeliverySent, "1700000000.000100", testNow, 1
+	hist, err := s.ChannelHistory(ctx, "slack:C2", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]bot.HistoryItem{{Alert: a1, Delivery: d2}}, hist); diff != "" {
+		t.Errorf("ChannelHistory(slack:C2) (-want +got):\n%s", diff)
+	}
+	hist, err = s.ChannelHistory(ctx, "slack:C1", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]bot.HistoryItem{{Alert: a2, Delivery: d4}, {Alert: a1, Delivery: d1}}, hist); diff != "" {
+		t.Errorf("ChannelHistory(slack:C1), newest first (-want +got):\n%s", diff)
+	}
+	if h, _ := s.ChannelHistory(ctx, "slack:C1", 1); len(h) != 1 || h[0].Delivery.ID != d4.ID {
+		t.Errorf("ChannelHistory(n=1) = %+v, want only the newest", h)
+	}
+	if h, _ := s.ChannelHistory(ctx, "slack:NONE", 10); len(h) != 0 {
+		t.Errorf("ChannelHistory of an unknown channel = %+v", h)
+	}
+
+	wantNotFound(t, "MarkSent(missing)", s.MarkSent(ctx, 999999, "x", testNow), "delivery 999999")
+	wantNotFound(t, "MarkRetry(missing)", s.MarkRetry(ctx, 999999, 1, testNow, "x"), "delivery 999999")
+	wantNotFound(t, "MarkFailed(missing)", s.MarkFailed(ctx, 999999, 1, "x"), "delivery 999999")
+}
+
+func contractSubscriptions(t *testing.T, s bot.Store) {
+	ctx := testCtx(t)
+	subs := []bot.Subscription{
+		{Channel: "slack:C1", Target: "tag:budget", Origin: "config", Created: testNow.Add(-time.Hour)},
+		{Channel: "discord:9", Target: "all", Origin: "chat"},
+		{Channel: "slack:C1", Target: "event:summit", Origin: "chat"},
+	}
+	for _, sub := range subs {
+		added, err := s.Subscribe(ctx, sub)
+		if err != nil || !added {
+			t.Fatalf("Subscribe(%+v) = %v, %v; want true", sub, added, err)
+		}
+	}
+	dup := subs[0]
+	dup.Origin = "chat"
+	if added, err := s.Subscribe(ctx, dup); err != nil || added {
+		t.Errorf("Subscribe of an existing one = %v, %v; want false", added, err)
+	}
+	if _, err := s.Subscribe(ctx, bot.Subscription{Channel: "slack:C1"}); err == nil {
+		t.Error("Subscribe without a target succeeded")
+	}
+	got, err := s.Subscriptions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs[1].Created, subs[2].Created = testNow, testNow
+	if diff := cmp.Diff([]bot.Subscription{subs[1], subs[2], subs[0]}, got); diff != "" {
+		t.Errorf("Subscriptions (-want +got):\n%s", diff)
+	}
+	if removed, err := s.Unsubscribe(ctx, "slack:C1", "tag:budget"); err != nil || !removed {
+		t.Errorf("Unsubscribe = %v, %v; want true", removed, err)
+	}
+	if removed, err := s.Unsubscribe(ctx, "slack:C1", "tag:budget"); err != nil || removed {
+		t.Errorf("Unsubscribe again = %v, %v; want false", removed, err)
+	}
+	if got, _ := s.Subscriptions(ctx); len(got) != 2 {
+		t.Errorf("Subscriptions after unsubscribe = %+v", got)
+	}
+}
+
+func contractMutes(t *testing.T, s bot.Store) {
+	ctx := testCtx(t)
+	live := bot.Mute{Channel: "slack:C1", Target: "tag:budget", Until: testNow.Add(time.Hour), By: "slack:U1"}
+	expired := bot.Mute{Channel: "slack:C1", Target: "all", Until: testNow.Add(-time.Minute), By: "slack:U1"}
+	other := bot.Mute{Channel: "discord:9", Target: "watcher:feeds", Until: testNow.Add(24 * time.Hour), By: "discord:1"}
+	for _, m := range []bot.Mute{live, expired, other} {
+		if err := s.Mute(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Mute(ctx, bot.Mute{Channel: "slack:C1", Target: "all"}); err == nil {
+		t.Error("Mute without an end time succeeded")
+	}
+	got, err := s.Mutes(ctx, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]bot.Mute{other, live}, got); diff != "" {
+		t.Errorf("Mutes(now) (-want +got):\n%s", diff)
+	}
+	if got, _ := s.Mutes(ctx, live.Until); !cmp.Equal(got, []bot.Mute{other}) {
+		t.Errorf("Mutes at the end of a mute = %+v, want only the other", got)
+	}
+	longer := live
+	longer.Until, longer.By = testNow.Add(48*time.Hour), "slack:U2"
+	if err := s.Mute(ctx, longer); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Mutes(ctx, testNow)
+	if diff := cmp.Diff([]bot.Mute{other, longer}, got); diff != "" {
+		t.Errorf("Mutes after extending (-want +got):\n%s", diff)
+	}
+	if removed, err := s.Unmute(ctx, "slack:C1", "tag:budget"); err != nil || !removed {
+		t.Errorf("Unmute = %v, %v; want true", removed, err)
+	}
+	if removed, err := s.Unmute(ctx, "slack:C1", "tag:budget"); err != nil || removed {
+		t.Errorf("Unmute again = %v, %v; want false", removed, err)
+	}
+}
+
+func contractAudit(t *testing.T, s bot.Store) {
+	ctx := testCtx(t)
+	es := []bot.AuditEntry{
+		{At: testNow.Add(-time.Hour), Who: "config", Action: "event add", Target: "jp-budget", After: `{"due":"2025-03-31"}`},
+		{Who: "slack:U1", Channel: "slack:C1", Action: "event set", Target: "jp-budget", Before: `{"due":"2025-03-31"}`, After: `{"due":"2025-03-28"}`},
+		{Who: "slack:U9", Channel: "slack:C1", Action: "denied: watcher remove", Target: "feeds"},
+	}
+	for _, e := range es {
+		if err := s.Audit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Audit(ctx, bot.AuditEntry{Who: "x"}); err == nil {
+		t.Error("Audit without an action succeeded")
+	}
+	got, err := s.AuditLog(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID <= got[1].ID {
+		t.Fatalf("AuditLog(2) = %+v, want two entries newest first", got)
+	}
+	es[1].At, es[2].At = testNow, testNow
+	es[2].ID, es[1].ID = got[0].ID, got[1].ID
+	if diff := cmp.Diff([]bot.AuditEntry{es[2], es[1]}, got); diff != "" {
+		t.Errorf("AuditLog(2) (-want +got):\n%s", diff)
+	}
+	if all, _ := s.AuditLog(ctx, 0); len(all) != 3 || all[2].Action != "event add" || !all[2].At.Equal(es[0].At) {
+		t.Errorf("AuditLog(0) = %+v, want all three", all)
+	}
+}

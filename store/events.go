@@ -1,0 +1,704 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/watchers"
+)
+
+// maxSpan bounds the current window of each precision, with a day of slack
+// for daylight-saving shifts. Events relies on these bounds to find the
+// windows still open at From with short index ranges on (cur_precision,
+// cur_start) instead of a scan of the year before From.
+var maxSpan = map[watchers.Precision]time.Duration{
+	watchers.Instant:    0,
+	watchers.Day:        2 * day,
+	watchers.Month:      32 * day,
+	watchers.Quarter:    93 * day,
+	watchers.Half:       185 * day,
+	watchers.Year:       367 * day,
+	watchers.FiscalYear: 367 * day,
+}
+
+const day = 24 * time.Hour
+
+// never is the schedule time meaning "not until the event changes": far
+// beyond any real time, but well inside BIGINT.
+const never = int64(1) << 62
+
+// inChunk bounds the ids bound in one IN (…) list.
+const inChunk = 500
+
+const eventCols = `e.id, e.title, e.due, e.zone, e.status, e.tags, e.source, e.lead_times, e.origin, e.hash,
+	e.cur_title, e.cur_due, e.cur_precision, e.cur_start, e.cur_end, e.cur_status, e.cur_source, e.cur_note,
+	e.next_change, e.created_at, e.updated_at, e.updated_by`
+
+// activeStatuses are those "upcoming" lists by default.
+var activeStatuses = []watchers.Status{watchers.Tentative, watchers.Scheduled, watchers.Postponed}
+
+// SaveEvent creates or replaces an event with its changes and
+// materialized state. An existing event keeps its CreatedAt. Every
+// countdown watcher is told to look at the event again.
+func (db *DB) SaveEvent(ctx context.Context, ev bot.EventRecord) error {
+	err := db.inTx(ctx, func(t *tx) error { return saveEvents(ctx, t, []bot.EventRecord{ev}) })
+	if err != nil {
+		return fmt.Errorf("save event %q: %w", ev.ID, err)
+	}
+	return nil
+}
+
+// validateEvent rejects records the queries could not serve correctly.
+func validateEvent(ev *bot.EventRecord) error {
+	if ev.ID == "" {
+		return errors.New("empty event id")
+	}
+	d := ev.Current.Due
+	if d.End.Before(d.Start) {
+		return fmt.Errorf("current window ends (%s) before it starts (%s)", d.End.Format(time.RFC3339), d.Start.Format(time.RFC3339))
+	}
+	span, ok := maxSpan[d.Precision]
+	if !ok {
+		return fmt.Errorf("current window %s: unknown precision %d", d.Raw, int(d.Precision))
+	}
+	if d.End.Sub(d.Start) > span {
+		return fmt.Errorf("current window %s (%s to %s) is longer than a %s can be", d.Raw,
+			d.Start.Format(time.RFC3339), d.End.Format(time.RFC3339), d.Precision)
+	}
+	for _, l := range ev.LeadTimes {
+		// Stored as text and parsed back: refuse what would not parse.
+		if _, err := watchers.ParseLead(l.String()); err != nil {
+			return fmt.Errorf("lead time: %w", err)
+		}
+	}
+	for i := 1; i < len(ev.Changes); i++ {
+		if ev.Changes[i].At.Before(ev.Changes[i-1].At) {
+			return fmt.Errorf("change %d (at %s) is before change %d: changes must be in order of At", i, ev.Changes[i].At.Format(time.RFC3339), i-1)
+		}
+	}
+	return nil
+}
+
+// eventWriter holds the statements that save events, prepared once per
+// batch so that saving many events does not recompile them.
+type eventWriter struct {
+	upsert, delChanges, insChange, delTags, insTag, resetSchedule *sql.Stmt
+}
+
+func saveEvents(ctx context.Context, t *tx, evs []bot.EventRecord) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	w, err := prepareEventWriter(ctx, t)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	for i := range evs {
+		if err := w.save(ctx, t.now, &evs[i]); err != nil {
+			if len(evs) > 1 {
+				return fmt.Errorf("event %q: %w", evs[i].ID, err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+const (
+	sqlUpsertEvent = `INSERT INTO events (id, title, due, zone, status, tags, source, lead_times, origin, hash,
+	cur_title, cur_due, cur_precision, cur_start, cur_end, cur_status, cur_source, cur_note,
+	next_change, created_at, updated_at, updated_by)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+	ON CONFLICT (id) DO UPDATE SET title = excluded.title, due = excluded.due, zone = excluded.zone,
+	status = excluded.status, tags = excluded.tags, source = excluded.source,
+	lead_times = excluded.lead_times, origin = excluded.origin, hash = excluded.hash,
+	cur_title = excluded.cur_title, cur_due = excluded.cur_due, cur_precision = excluded.cur_precision,
+	cur_start = excluded.cur_start, cur_end = excluded.cur_end, cur_status = excluded.cur_status,
+	cur_source = excluded.cur_source, cur_note = excluded.cur_note, next_change = excluded.next_change,
+	updated_at = excluded.updated_at, updated_by = excluded.updated_by`
+	sqlDeleteChanges = `DELETE FROM event_changes WHERE event_id = $1`
+	sqlInsertChange  = `INSERT INTO event_changes (event_id, seq, at, due, status, title, note, source, changed_by, quiet)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+	sqlDeleteTags = `DELETE FROM event_tags WHERE event_id = $1`
+	sqlInsertTag  = `INSERT INTO event_tags (event_id, tag, cur_precision, cur_start, cur_end, cur_status)
+	VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id, tag) DO NOTHING`
+	// "WHERE true" keeps SQLite's parser from reading ON CONFLICT as a
+	// join constraint of the SELECT.
+	sqlResetSchedule = `INSERT INTO schedule (watcher_id, event_id, next_at)
+	SELECT id, $1, 0 FROM watchers WHERE kind = 'countdown'
+	ON CONFLICT (watcher_id, event_id) DO UPDATE SET next_at = 0`
+)
+
+func prepareEventWriter(ctx context.Context, t *tx) (*eventWriter, error) {
+	w := &eventWriter{}
+	stmts := []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&w.upsert, sqlUpsertEvent},
+		{&w.delChanges, sqlDeleteChanges},
+		{&w.insChange, sqlInsertChange},
+		{&w.delTags, sqlDeleteTags},
+		{&w.insTag, sqlInsertTag},
+		{&w.resetSchedule, sqlResetSchedule},
+	}
+	for _, s := range stmts {
+		st, err := t.stmt(ctx, s.sql)
+		if err != nil {
+			w.close()
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+		*s.dst = st
+	}
+	return w, nil
+}
+
+func (w *eventWriter) close() {
+	for _, s := range []*sql.Stmt{w.upsert, w.delChanges, w.insChange, w.delTags, w.insTag, w.resetSchedule} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+func (w *eventWriter) save(ctx context.Context, now time.Time, ev *bot.EventRecord) error {
+	if err := validateEvent(ev); err != nil {
+		return err
+	}
+	tags, err := json.Marshal(ev.Tags)
+	if err != nil {
+		return fmt.Errorf("encode tags: %w", err)
+	}
+	cur := ev.Current
+	if _, err := w.upsert.ExecContext(ctx,
+		ev.ID, ev.Title, ev.Due, ev.Zone, string(ev.Status), string(tags), ev.Source, encodeLeads(ev.LeadTimes),
+		ev.Origin, ev.Hash,
+		cur.Title, cur.Due.Raw, int(cur.Due.Precision), ms(cur.Due.Start), ms(cur.Due.End), string(cur.Status),
+		cur.Source, cur.Note,
+		ms(ev.NextChange), ms(orNow(ev.CreatedAt, now)), ms(orNow(ev.UpdatedAt, now)), ev.UpdatedBy,
+	); err != nil {
+		return fmt.Errorf("upsert: %w", err)
+	}
+	if _, err := w.delChanges.ExecContext(ctx, ev.ID); err != nil {
+		return fmt.Errorf("delete changes: %w", err)
+	}
+	for i, c := range ev.Changes {
+		if _, err := w.insChange.ExecContext(ctx, ev.ID, i, ms(c.At), c.Due, string(c.Status), c.Title, c.Note, c.Source, c.By, c.Quiet); err != nil {
+			return fmt.Errorf("insert change %d: %w", i, err)
+		}
+	}
+	if _, err := w.delTags.ExecContext(ctx, ev.ID); err != nil {
+		return fmt.Errorf("delete tags: %w", err)
+	}
+	for _, tag := range ev.Tags {
+		if _, err := w.insTag.ExecContext(ctx, ev.ID, tag, int(cur.Due.Precision), ms(cur.Due.Start), ms(cur.Due.End), string(cur.Status)); err != nil {
+			return fmt.Errorf("insert tag %q: %w", tag, err)
+		}
+	}
+	if _, err := w.resetSchedule.ExecContext(ctx, ev.ID); err != nil {
+		return fmt.Errorf("reset schedule: %w", err)
+	}
+	return nil
+}
+
+// encodeLeads writes lead times as "90d,7d"; nil (use the defaults) is
+// NULL, distinct from an empty list (no reminders).
+func encodeLeads(ls []watchers.Lead) any {
+	if ls == nil {
+		return nil
+	}
+	parts := make([]string, len(ls))
+	for i, l := range ls {
+		parts[i] = l.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func decodeLeads(s sql.NullString) ([]watchers.Lead, error) {
+	if !s.Valid {
+		return nil, nil
+	}
+	if s.String == "" {
+		return []watchers.Lead{}, nil
+	}
+	return watchers.ParseLeads(strings.Split(s.String, ","))
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// scanEvent reads the columns of eventCols, plus any extra destinations
+// given first.
+func scanEvent(s scanner, extra ...any) (bot.EventRecord, error) {
+	var (
+		r                                    bot.EventRecord
+		status, tags, curStatus              string
+		leads                                sql.NullString
+		prec                                 int
+		start, end, next, created, updatedAt int64
+	)
+	dest := append(extra,
+		&r.ID, &r.Title, &r.Due, &r.Zone, &status, &tags, &r.Source, &leads, &r.Origin, &r.Hash,
+		&r.Current.Title, &r.Current.Due.Raw, &prec, &start, &end, &curStatus, &r.Current.Source, &r.Current.Note,
+		&next, &created, &updatedAt, &r.UpdatedBy)
+	if err := s.Scan(dest...); err != nil {
+		return r, err
+	}
+	r.Status = watchers.Status(status)
+	r.Current.Status = watchers.Status(curStatus)
+	r.Current.Due.Precision = watchers.Precision(prec)
+	r.Current.Due.Start, r.Current.Due.End = fromMS(start), fromMS(end)
+	r.NextChange, r.CreatedAt, r.UpdatedAt = fromMS(next), fromMS(created), fromMS(updatedAt)
+	if err := json.Unmarshal([]byte(tags), &r.Tags); err != nil {
+		return r, fmt.Errorf("event %q: decode tags: %w", r.ID, err)
+	}
+	var err error
+	if r.LeadTimes, err = decodeLeads(leads); err != nil {
+		return r, fmt.Errorf("event %q: decode lead times: %w", r.ID, err)
+	}
+	return r, nil
+}
+
+// queryEvents runs a query selecting eventCols and attaches each event's
+// changes, in the same snapshot.
+func queryEvents(ctx context.Context, q querier, query string, args ...any) ([]bot.EventRecord, error) {
+	out, err := scanEvents(ctx, q, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	if err := attachChanges(ctx, q, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// scanEvents runs a query selecting eventCols, without the changes.
+func scanEvents(ctx context.Context, q querier, query string, args ...any) ([]bot.EventRecord, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []bot.EventRecord
+	for rows.Next() {
+		r, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// attachChanges loads the changes of evs.
+func attachChanges(ctx context.Context, q querier, evs []bot.EventRecord) error {
+	ptrs := make([]*watchers.Event, len(evs))
+	for i := range evs {
+		ptrs[i] = &evs[i].Event
+	}
+	return loadChanges(ctx, q, ptrs)
+}
+
+// changeBuckets are the sizes of the IN lists loadChanges sends: padding
+// each list to one of a few sizes keeps the statements few and cached.
+var changeBuckets = []int{1, 4, 16, 64, 256, inChunk}
+
+// changesQuery selects the changes of n events.
+func changesQuery(n int) string {
+	var b strings.Builder
+	b.WriteString(`SELECT event_id, at, due, status, title, note, source, changed_by, quiet
+	FROM event_changes WHERE event_id IN (`)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", i+1)
+	}
+	b.WriteString(") ORDER BY event_id, seq")
+	return b.String()
+}
+
+var changesQueries = func() map[int]string {
+	m := map[int]string{}
+	for _, n := range changeBuckets {
+		m[n] = changesQuery(n)
+	}
+	return m
+}()
+
+// loadChanges fills in the changes of evs, a chunk of ids at a time.
+func loadChanges(ctx context.Context, q querier, evs []*watchers.Event) error {
+	byID := make(map[string]*watchers.Event, len(evs))
+	for _, e := range evs {
+		byID[e.ID] = e
+	}
+	for lo := 0; lo < len(evs); lo += inChunk {
+		chunk := evs[lo:min(lo+inChunk, len(evs))]
+		size := changeBuckets[len(changeBuckets)-1]
+		for _, n := range changeBuckets {
+			if n >= len(chunk) {
+				size = n
+				break
+			}
+		}
+		args := make([]any, size)
+		for i := range args {
+			// Padding repeats the last id, which IN ignores.
+			args[i] = chunk[min(i, len(chunk)-1)].ID
+		}
+		if err := scanChanges(ctx, q, changesQueries[size], args, byID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func scanChanges(ctx context.Context, q querier, query string, args []any, byID map[string]*watchers.Event) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("load changes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id, status string
+			at         int64
+			c          watchers.Change
+		)
+		if err := rows.Scan(&id, &at, &c.Due, &status, &c.Title, &c.Note, &c.Source, &c.By, &c.Quiet); err != nil {
+			return fmt.Errorf("load changes: %w", err)
+		}
+		c.At, c.Status = fromMS(at), watchers.Status(status)
+		if e := byID[id]; e != nil {
+			e.Changes = append(e.Changes, c)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load changes: %w", err)
+	}
+	return nil
+}
+
+// readEvents runs queryEvents in a read-only transaction.
+func (db *DB) readEvents(ctx context.Context, query string, args ...any) ([]bot.EventRecord, error) {
+	t, err := db.readTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Rollback()
+	return queryEvents(ctx, t, query, args...)
+}
+
+const (
+	eventByIDQuery  = "SELECT " + eventCols + " FROM events e WHERE e.id = $1"
+	changingByQuery = "SELECT " + eventCols + ` FROM events e
+	WHERE e.next_change > 0 AND e.next_change <= $1 ORDER BY e.next_change, e.id`
+)
+
+// Event returns one event with its changes.
+func (db *DB) Event(ctx context.Context, id string) (bot.EventRecord, error) {
+	evs, err := db.readEvents(ctx, eventByIDQuery, id)
+	if err != nil {
+		return bot.EventRecord{}, fmt.Errorf("event %q: %w", id, err)
+	}
+	if len(evs) == 0 {
+		return bot.EventRecord{}, fmt.Errorf("event %q: %w", id, bot.ErrNotFound)
+	}
+	return evs[0], nil
+}
+
+// DeleteEvent removes an event with its changes and schedule rows; its
+// alerts stay as history.
+func (db *DB) DeleteEvent(ctx context.Context, id string) error {
+	res, err := db.write.ExecContext(ctx, "DELETE FROM events WHERE id = $1", id)
+	if err != nil {
+		return fmt.Errorf("delete event %q: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("delete event %q: %w", id, err)
+	} else if n == 0 {
+		return fmt.Errorf("event %q: %w", id, bot.ErrNotFound)
+	}
+	return nil
+}
+
+// Events returns the events whose current window overlaps [f.From, f.To)
+// (an instant at t overlaps when From ≤ t < To), ordered by start and id.
+// A zero From or To leaves that side open. Events never refreshed (no
+// current due date) are not listed.
+func (db *DB) Events(ctx context.Context, f bot.EventFilter) ([]bot.EventRecord, error) {
+	qs := eventsQueries(f)
+	// Prepared before the transaction, which then finds them cached.
+	for _, q := range qs {
+		if _, err := db.read.prepare(ctx, q.sql); err != nil {
+			return nil, fmt.Errorf("list events: %w", err)
+		}
+	}
+	t, err := db.readTx(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	defer t.Rollback()
+	var out []bot.EventRecord
+	for _, q := range qs {
+		if f.Limit > 0 && len(out) >= f.Limit {
+			break
+		}
+		evs, err := scanEvents(ctx, t, q.sql, q.args...)
+		if err != nil {
+			return nil, fmt.Errorf("list events: %w", err)
+		}
+		out = append(out, evs...)
+	}
+	out = trim(out, f.Limit)
+	if err := attachChanges(ctx, t, out); err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	return out, nil
+}
+
+type sqlQuery struct {
+	sql  string
+	args []any
+}
+
+// eventsQueries returns the queries whose results, concatenated, are the
+// events of f in order. With a From, the windows still open at From (they
+// started before it) come first, then those starting in [From, To): both
+// are short index ranges, where one query bounded only by the longest
+// window would walk a year of events to find the first few.
+func eventsQueries(f bot.EventFilter) []sqlQuery {
+	if f.From.IsZero() {
+		var b queryBuilder
+		return []sqlQuery{b.events(f, nil)}
+	}
+	return []sqlQuery{openEventsQuery(f), startingEventsQuery(f)}
+}
+
+// queryBuilder numbers the placeholders of a query as it is written.
+type queryBuilder struct{ args []any }
+
+func (b *queryBuilder) arg(v any) string {
+	b.args = append(b.args, v)
+	return fmt.Sprintf("$%d", len(b.args))
+}
+
+// filters returns the conditions on To, status and tag for the events
+// (or event_tags) table under alias; tagged is true when alias is
+// event_tags already narrowed to the tag.
+func (b *queryBuilder) filters(f bot.EventFilter, alias string, tagged bool) []string {
+	var where []string
+	if !f.To.IsZero() {
+		where = append(where, alias+".cur_start < "+b.arg(ms(f.To)))
+	}
+	if f.Active {
+		ps := make([]string, len(activeStatuses))
+		for i, s := range activeStatuses {
+			ps[i] = b.arg(string(s))
+		}
+		where = append(where, alias+".cur_status IN ("+strings.Join(ps, ", ")+")")
+	}
+	if f.Tag != "" && !tagged {
+		where = append(where, "EXISTS (SELECT 1 FROM event_tags t WHERE t.event_id = "+alias+".id AND t.tag = "+b.arg(f.Tag)+")")
+	}
+	return where
+}
+
+// source returns the table ids are picked from, under alias o: events,
+// or for a tag filter event_tags, whose copy of the window columns makes
+// the tag part of the index range.
+func (b *queryBuilder) source(f bot.EventFilter) (table, id string, where []string) {
+	if f.Tag == "" {
+		return "events o", "o.id", nil
+	}
+	return "event_tags o", "o.event_id", []string{"o.tag = " + b.arg(f.Tag)}
+}
+
+// events selects eventCols with f's filters and the extra conditions,
+// ordered and limited.
+func (b *queryBuilder) events(f bot.EventFilter, extra []string) sqlQuery {
+	where := append([]string{"e.cur_due <> ''"}, extra...)
+	where = append(where, b.filters(f, "e", false)...)
+	q := "SELECT " + eventCols + " FROM events e WHERE " + strings.Join(where, " AND ") + " ORDER BY e.cur_start, e.id"
+	if f.Limit > 0 {
+		q += limitClause(f.Limit)
+	}
+	return sqlQuery{q, b.args}
+}
+
+// byIDs selects eventCols of the events whose ids pick selects.
+func byIDs(pick string) string {
+	return "SELECT " + eventCols + " FROM events e WHERE e.cur_due <> '' AND e.id IN (" + pick + ") ORDER BY e.cur_start, e.id"
+}
+
+// startingEventsQuery selects the events starting in [From, To): a walk
+// of a cur_start index that stops at the limit.
+func startingEventsQuery(f bot.EventFilter) sqlQuery {
+	var b queryBuilder
+	if f.Tag == "" {
+		return b.events(f, []string{"e.cur_start >= " + b.arg(ms(f.From))})
+	}
+	table, id, where := b.source(f)
+	where = append(where, "o.cur_start >= "+b.arg(ms(f.From)))
+	where = append(where, b.filters(f, "o", true)...)
+	pick := "SELECT " + id + " FROM " + table + " WHERE " + strings.Join(where, " AND ") + " ORDER BY o.cur_start, " + id
+	if f.Limit > 0 {
+		pick += limitClause(f.Limit)
+	}
+	return sqlQuery{byIDs(pick), b.args}
+}
+
+// openEventsQuery selects the windows that started before From and end
+// after it. Per precision, such a window started at most maxSpan before
+// From: one short range of the events_open (or event_tags_open) index
+// each, walked in start order and cut at the limit. The ids are picked
+// from the index alone (it holds every column the conditions need), and
+// only the rows within the limit are read.
+func openEventsQuery(f bot.EventFilter) sqlQuery {
+	var b queryBuilder
+	from := ms(f.From)
+	var branches []string
+	// Instants are never open at From: they start at or after it.
+	for p := watchers.Day; p <= watchers.FiscalYear; p++ {
+		table, id, where := b.source(f)
+		where = append(where,
+			"o.cur_precision = "+b.arg(int(p)),
+			"o.cur_start >= "+b.arg(ms(f.From.Add(-maxSpan[p]))),
+			"o.cur_start < "+b.arg(from),
+			"o.cur_end > "+b.arg(from),
+		)
+		where = append(where, b.filters(f, "o", f.Tag != "")...)
+		branch := "SELECT " + id + " AS id, o.cur_start AS cur_start FROM " + table + " WHERE " + strings.Join(where, " AND ")
+		if f.Limit > 0 {
+			// Each precision's index range is walked in start order, so
+			// its first Limit rows suffice: the merge below cannot need
+			// more from one precision.
+			branch = fmt.Sprintf("SELECT * FROM (%s ORDER BY o.cur_start, %s%s) b%d", branch, id, limitClause(f.Limit), p)
+		}
+		branches = append(branches, branch)
+	}
+	pick := "SELECT u.id FROM (" + strings.Join(branches, " UNION ALL ") + ") u"
+	if f.Limit > 0 {
+		pick += " ORDER BY u.cur_start, u.id" + limitClause(f.Limit)
+	}
+	return sqlQuery{byIDs(pick), b.args}
+}
+
+// AllEventIDs returns every event id, sorted.
+func (db *DB) AllEventIDs(ctx context.Context) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT id FROM events ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("list event ids: %w", err)
+	}
+	ids, err := scanStrings(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list event ids: %w", err)
+	}
+	return ids, nil
+}
+
+// EventsChangingBy returns the events with a pending dated change at or
+// before t, soonest first.
+func (db *DB) EventsChangingBy(ctx context.Context, t time.Time) ([]bot.EventRecord, error) {
+	evs, err := db.readEvents(ctx, changingByQuery, ms(t))
+	if err != nil {
+		return nil, fmt.Errorf("list events changing by %s: %w", t.Format(time.RFC3339), err)
+	}
+	return evs, nil
+}
+
+// CountEvents returns the number of events.
+func (db *DB) CountEvents(ctx context.Context) (int, error) {
+	var n int
+	if err := db.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM events").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count events: %w", err)
+	}
+	return n, nil
+}
+
+// Tags returns every tag some event carries, sorted.
+func (db *DB) Tags(ctx context.Context) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT DISTINCT tag FROM event_tags ORDER BY tag")
+	if err != nil {
+		return nil, fmt.Errorf("list tags: %w", err)
+	}
+	tags, err := scanStrings(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list tags: %w", err)
+	}
+	return tags, nil
+}
+
+// DueEvents returns the events watcher has to look at by now: those whose
+// scheduled check time has come, and those new or changed since its last
+// look (Since is then the zero time). It implements watchers.EventSource.
+func (db *DB) DueEvents(ctx context.Context, watcher string, now time.Time) ([]watchers.PlannedEvent, error) {
+	t, err := db.readTx(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("due events for %q: %w", watcher, err)
+	}
+	defer t.Rollback()
+	out, err := dueEvents(ctx, t, watcher, now)
+	if err != nil {
+		return nil, fmt.Errorf("due events for %q: %w", watcher, err)
+	}
+	return out, nil
+}
+
+const dueEventsQuery = "SELECT s.next_at, " + eventCols + ` FROM schedule s
+	JOIN events e ON e.id = s.event_id
+	WHERE s.watcher_id = $1 AND s.next_at <= $2 ORDER BY s.next_at, s.event_id`
+
+func dueEvents(ctx context.Context, q querier, watcher string, now time.Time) ([]watchers.PlannedEvent, error) {
+	// The (watcher_id, next_at) index makes this proportional to the
+	// number of due events, not to all events.
+	rows, err := q.QueryContext(ctx, dueEventsQuery, watcher, ms(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []watchers.PlannedEvent
+	for rows.Next() {
+		var next int64
+		r, err := scanEvent(rows, &next)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, watchers.PlannedEvent{Event: r.Event, Since: fromMS(next)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	ptrs := make([]*watchers.Event, len(out))
+	for i := range out {
+		ptrs[i] = &out[i].Event
+	}
+	if err := loadChanges(ctx, q, ptrs); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func scanStrings(rows *sql.Rows) ([]string, error) {
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,161 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// maxCachedStmts bounds the statement cache of a pool; queries beyond it
+// run unprepared.
+const maxCachedStmts = 256
+
+// pool is a connection pool with a cache of prepared statements keyed by
+// their text. SQLite compiles a statement on every unprepared call, which
+// costs about as much as running the short queries alertbot makes.
+//
+// Preparing needs a connection of the pool, so a statement is prepared
+// lazily only by calls made outside the pool's transactions; inside a
+// transaction the cache is only read (hot statements are prepared at Open
+// or before the transaction begins), because the write pool's single
+// connection is then taken and waiting for it would deadlock.
+type pool struct {
+	db    *sql.DB
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+func newPool(db *sql.DB) *pool { return &pool{db: db, stmts: map[string]*sql.Stmt{}} }
+
+// cached returns the prepared statement for q, or nil.
+func (p *pool) cached(q string) *sql.Stmt {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stmts[q]
+}
+
+// prepare returns the cached statement for q, preparing it first if
+// needed; nil (and no error) when the cache is full. Not to be called from
+// inside a transaction of p.
+func (p *pool) prepare(ctx context.Context, q string) (*sql.Stmt, error) {
+	if s := p.cached(q); s != nil {
+		return s, nil
+	}
+	p.mu.Lock()
+	full := len(p.stmts) >= maxCachedStmts
+	p.mu.Unlock()
+	if full {
+		return nil, nil
+	}
+	s, err := p.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if old := p.stmts[q]; old != nil {
+		s.Close()
+		return old, nil
+	}
+	p.stmts[q] = s
+	return s, nil
+}
+
+// prepareAll prepares the statements given, for use inside transactions.
+func (p *pool) prepareAll(ctx context.Context, qs []string) error {
+	for _, q := range qs {
+		if _, err := p.prepare(ctx, q); err != nil {
+			return fmt.Errorf("prepare %.60q: %w", q, err)
+		}
+	}
+	return nil
+}
+
+// ExecContext runs q through the statement cache.
+func (p *pool) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	s, err := p.prepare(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return p.db.ExecContext(ctx, q, args...)
+	}
+	return s.ExecContext(ctx, args...)
+}
+
+// QueryContext runs q through the statement cache.
+func (p *pool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	s, err := p.prepare(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return p.db.QueryContext(ctx, q, args...)
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs q through the statement cache.
+func (p *pool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	s, err := p.prepare(ctx, q)
+	if err != nil || s == nil {
+		// An unprepared call reports the same error through Row.Scan.
+		return p.db.QueryRowContext(ctx, q, args...)
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
+func (p *pool) close() error {
+	p.mu.Lock()
+	for q, s := range p.stmts {
+		s.Close()
+		delete(p.stmts, q)
+	}
+	p.mu.Unlock()
+	return p.db.Close()
+}
+
+// tx is a transaction of a pool that uses the pool's prepared statements
+// where it has them; a write transaction also fixes "now" once, so every
+// row it touches carries the same time.
+type tx struct {
+	*sql.Tx
+	p   *pool
+	now time.Time
+}
+
+// stmt returns q prepared for this transaction: the cached statement
+// bound to it, or a statement prepared now and closed with the
+// transaction.
+func (t *tx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if s := t.p.cached(q); s != nil {
+		return t.Tx.StmtContext(ctx, s), nil
+	}
+	return t.Tx.PrepareContext(ctx, q)
+}
+
+// ExecContext runs q, prepared if the pool has it.
+func (t *tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if s := t.p.cached(q); s != nil {
+		return t.Tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, q, args...)
+}
+
+// QueryContext runs q, prepared if the pool has it.
+func (t *tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if s := t.p.cached(q); s != nil {
+		return t.Tx.StmtContext(ctx, s).QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, q, args...)
+}
+
+// QueryRowContext runs q, prepared if the pool has it.
+func (t *tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if s := t.p.cached(q); s != nil {
+		return t.Tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, q, args...)
+}

@@ -1,0 +1,332 @@
+// Package store keeps alertbot's state in SQLite (modernc.org/sqlite): the
+// events with their materialized current state, watchers and their
+// schedule, alerts and the delivery outbox, subscriptions, mutes and the
+// audit log. *DB implements bot.Store.
+//
+// The queries keep to what SQLite and PostgreSQL share ($1 placeholders,
+// ON CONFLICT … DO UPDATE, RETURNING, integer times) so that a PostgreSQL
+// backend can reuse them; only Open, the migrations' DDL and Backup are
+// SQLite-specific. Times are stored as INTEGER milliseconds since the Unix
+// epoch (0 for the zero time) and come back in UTC.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/policyteam/alertbot/bot"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+var _ bot.Store = (*DB)(nil)
+
+// pragmas are put in the DSN so that every pooled connection gets them;
+// Open reads them back because the driver ignores unknown parameters.
+const pragmas = "_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(ON)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+
+// readConns bounds the reader pool; WAL lets readers run beside the writer.
+const readConns = 4
+
+// DB is alertbot's SQLite database. It keeps two pools on the same file:
+// one connection for writes, so that writers queue in Go instead of
+// spinning on SQLite's busy handler, and a few for reads. Other processes
+// (or other *DB handles) on the same file are serialized by BEGIN
+// IMMEDIATE and busy_timeout.
+type DB struct {
+	// Now returns the current time; tests replace it. Set it before the
+	// DB is used concurrently.
+	Now func() time.Time
+
+	path    string
+	write   *pool
+	read    *pool
+	logger  *slog.Logger
+	version int
+}
+
+// Option configures Open.
+type Option func(*DB)
+
+// WithNow sets the clock used for created/updated times.
+func WithNow(now func() time.Time) Option { return func(db *DB) { db.Now = now } }
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(db *DB) { db.logger = l } }
+
+// Open opens (creating if needed) the database file at path, checks that
+// the connection pragmas took effect and runs pending migrations.
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("open database: empty path")
+	}
+	if strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("open database %q: want a file path (in-memory and URI names are not supported: every pooled connection would see a different database)", path)
+	}
+	db := &DB{Now: time.Now, path: path, logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(db)
+	}
+	dsn := "file:" + escapePath(filepath.Clean(path)) + "?" + pragmas
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	r, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(readConns)
+	r.SetMaxIdleConns(readConns)
+	r.SetConnMaxLifetime(0)
+	db.write, db.read = newPool(w), newPool(r)
+
+	fail := func(err error) (*DB, error) {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := checkPragmas(ctx, w); err != nil {
+		return fail(err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		return fail(err)
+	}
+	if err := checkPragmas(ctx, r); err != nil {
+		return fail(err)
+	}
+	// Statements run inside transactions must be prepared beforehand (see
+	// pool).
+	if err := db.write.prepareAll(ctx, hotWrites); err != nil {
+		return fail(err)
+	}
+	if err := db.read.prepareAll(ctx, hotReads); err != nil {
+		return fail(err)
+	}
+	return db, nil
+}
+
+// escapePath percent-encodes a file path for an SQLite URI: "?" would start
+// the query, "#" a fragment and "%" an escape. SQLite decodes %HH in the
+// path of a file: URI.
+func escapePath(p string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
+			c == '/', c == '.', c == '-', c == '_', c == '~':
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	return b.String()
+}
+
+// checkPragmas reads back the per-connection settings of one pooled
+// connection; the driver silently ignores DSN parameters it does not know.
+func checkPragmas(ctx context.Context, pool *sql.DB) error {
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	var mode string
+	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("read journal_mode: %w", err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal_mode is %q, want wal (is the file on a filesystem without shared memory?)", mode)
+	}
+	var fk, busy int
+	if err := conn.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
+		return fmt.Errorf("read foreign_keys: %w", err)
+	}
+	if fk != 1 {
+		return fmt.Errorf("foreign_keys is %d, want 1", fk)
+	}
+	if err := conn.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil {
+		return fmt.Errorf("read busy_timeout: %w", err)
+	}
+	if busy != 5000 {
+		return fmt.Errorf("busy_timeout is %d, want 5000", busy)
+	}
+	return nil
+}
+
+// Version returns the schema version of the database (the number of the
+// last migration applied).
+func (db *DB) Version() int { return db.version }
+
+// Path returns the file the database was opened from.
+func (db *DB) Path() string { return db.path }
+
+// Close closes both connection pools.
+func (db *DB) Close() error {
+	var errs []error
+	if db.read != nil {
+		errs = append(errs, db.read.close())
+	}
+	if db.write != nil {
+		errs = append(errs, db.write.close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close database: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that the database answers; for health checks.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the database to path with VACUUM
+// INTO, while the database stays in use. It refuses to overwrite a file.
+func (db *DB) Backup(ctx context.Context, path string) error {
+	if path == "" {
+		return errors.New("backup: empty path")
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("backup to %s: file exists", path)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	// VACUUM INTO is SQLite's own; a PostgreSQL backend would use pg_dump.
+	// SQLite itself also refuses an existing file, which closes the race
+	// with the check above.
+	if _, err := db.read.db.ExecContext(ctx, "VACUUM INTO $1", path); err != nil {
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	return nil
+}
+
+// querier is what *pool and *tx share.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// begin starts a write transaction (BEGIN IMMEDIATE via _txlock, so the
+// write lock is taken up front and a busy database waits instead of
+// failing at the first write).
+func (db *DB) begin(ctx context.Context) (*tx, error) {
+	t, err := db.write.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return &tx{Tx: t, p: db.write, now: db.Now().UTC()}, nil
+}
+
+// readTx starts a read-only transaction (plain BEGIN: the driver applies
+// _txlock only to writable transactions) for reads of several statements
+// that must see one snapshot.
+func (db *DB) readTx(ctx context.Context) (*tx, error) {
+	t, err := db.read.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("begin read: %w", err)
+	}
+	return &tx{Tx: t, p: db.read, now: db.Now().UTC()}, nil
+}
+
+// inTx runs fn in a write transaction and commits it.
+func (db *DB) inTx(ctx context.Context, fn func(*tx) error) error {
+	t, err := db.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer t.Rollback()
+	if err := fn(t); err != nil {
+		return err
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// limitClause writes a LIMIT as a literal. A bound LIMIT makes SQLite
+// recompile the statement whenever the value is bound (it plans with the
+// value), which would defeat the statement cache; n is an int, so the
+// literal is safe. To keep the number of distinct statements small, n is
+// rounded up to one of a few sizes: callers cut the rows to n with trim.
+func limitClause(n int) string {
+	for _, b := range limitBuckets {
+		if n <= b {
+			n = b
+			break
+		}
+	}
+	return " LIMIT " + strconv.Itoa(n)
+}
+
+var limitBuckets = []int{1, 5, 10, 20, 50, 100, 200, 500, 1000}
+
+// trim cuts rows to the limit n (≤ 0: no limit).
+func trim[T any](rows []T, n int) []T {
+	if n > 0 && len(rows) > n {
+		return rows[:n]
+	}
+	return rows
+}
+
+// ms converts a time to stored milliseconds; the zero time is 0.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMS converts stored milliseconds back to a UTC time; 0 is the zero time.
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// orNow returns t, or now when t is zero.
+func orNow(t, now time.Time) time.Time {
+	if t.IsZero() {
+		return now
+	}
+	return t
+}
+
+// hotWrites are the statements run inside write transactions, prepared at
+// Open (see pool).
+var hotWrites = []string{
+	sqlUpsertEvent, sqlDeleteChanges, sqlInsertChange, sqlDeleteTags, sqlInsertTag, sqlResetSchedule,
+	sqlInsertAlert, sqlInsertDelivery, sqlPlanNext, sqlRunFailed, sqlRunState, sqlRunOK,
+}
+
+// hotReads are the statements run inside read transactions whose text is
+// fixed; Events prepares its own before its transaction.
+var hotReads = func() []string {
+	qs := []string{dueEventsQuery, eventByIDQuery, changingByQuery}
+	for _, n := range changeBuckets {
+		qs = append(qs, changesQueries[n])
+	}
+	return qs
+}()

@@ -1,0 +1,356 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/watchers"
+)
+
+const watcherCols = `id, spec, origin, hash, state, last_run, last_success, last_error, failures, failing, updated_at, updated_by`
+
+// SaveWatcher creates or replaces a watcher, including its run status as
+// given. A countdown watcher gets a schedule row for every event it lacks
+// one for, so that it looks at all of them on its next tick.
+func (db *DB) SaveWatcher(ctx context.Context, w bot.WatcherRecord) error {
+	if w.Spec.ID == "" {
+		return errors.New("save watcher: empty watcher id")
+	}
+	if w.Spec.Kind == "" {
+		return fmt.Errorf("save watcher %q: empty kind", w.Spec.ID)
+	}
+	spec, err := json.Marshal(w.Spec)
+	if err != nil {
+		return fmt.Errorf("save watcher %q: encode spec: %w", w.Spec.ID, err)
+	}
+	err = db.inTx(ctx, func(t *tx) error {
+		if _, err := t.ExecContext(ctx, `INSERT INTO watchers (id, kind, spec, origin, hash, state, last_run, last_success,
+				last_error, failures, failing, updated_at, updated_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, spec = excluded.spec, origin = excluded.origin,
+			hash = excluded.hash, state = excluded.state, last_run = excluded.last_run,
+			last_success = excluded.last_success, last_error = excluded.last_error, failures = excluded.failures,
+			failing = excluded.failing, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+			w.Spec.ID, w.Spec.Kind, string(spec), w.Origin, w.Hash, w.State, ms(w.LastRun), ms(w.LastSuccess),
+			w.LastError, w.Failures, w.Failing, ms(orNow(w.UpdatedAt, t.now)), w.UpdatedBy); err != nil {
+			return err
+		}
+		if w.Spec.Kind != "countdown" {
+			return nil
+		}
+		// A new or changed spec (tags, lead times) plans every event
+		// again; the unique alert keys keep that from repeating alerts.
+		_, err := t.ExecContext(ctx, `INSERT INTO schedule (watcher_id, event_id, next_at)
+			SELECT $1, id, 0 FROM events WHERE true
+			ON CONFLICT (watcher_id, event_id) DO UPDATE SET next_at = 0`, w.Spec.ID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("save watcher %q: %w", w.Spec.ID, err)
+	}
+	return nil
+}
+
+func scanWatcher(s scanner) (bot.WatcherRecord, error) {
+	var (
+		w                                    bot.WatcherRecord
+		id, spec                             string
+		lastRun, lastSuccess, updatedAtMilli int64
+	)
+	if err := s.Scan(&id, &spec, &w.Origin, &w.Hash, &w.State, &lastRun, &lastSuccess, &w.LastError,
+		&w.Failures, &w.Failing, &updatedAtMilli, &w.UpdatedBy); err != nil {
+		return w, err
+	}
+	if err := json.Unmarshal([]byte(spec), &w.Spec); err != nil {
+		return w, fmt.Errorf("watcher %q: decode spec: %w", id, err)
+	}
+	w.LastRun, w.LastSuccess, w.UpdatedAt = fromMS(lastRun), fromMS(lastSuccess), fromMS(updatedAtMilli)
+	return w, nil
+}
+
+// Watcher returns one watcher.
+func (db *DB) Watcher(ctx context.Context, id string) (bot.WatcherRecord, error) {
+	w, err := scanWatcher(db.read.QueryRowContext(ctx, "SELECT "+watcherCols+" FROM watchers WHERE id = $1", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return w, fmt.Errorf("watcher %q: %w", id, bot.ErrNotFound)
+	}
+	if err != nil {
+		return w, fmt.Errorf("watcher %q: %w", id, err)
+	}
+	return w, nil
+}
+
+// Watchers returns every watcher, sorted by id.
+func (db *DB) Watchers(ctx context.Context) ([]bot.WatcherRecord, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT "+watcherCols+" FROM watchers ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("list watchers: %w", err)
+	}
+	defer rows.Close()
+	var out []bot.WatcherRecord
+	for rows.Next() {
+		w, err := scanWatcher(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list watchers: %w", err)
+		}
+		out = append(out, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list watchers: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteWatcher removes a watcher and its schedule; its alerts and their
+// deliveries stay as history.
+func (db *DB) DeleteWatcher(ctx context.Context, id string) error {
+	err := db.inTx(ctx, func(t *tx) error {
+		if _, err := t.ExecContext(ctx, "DELETE FROM schedule WHERE watcher_id = $1", id); err != nil {
+			return err
+		}
+		res, err := t.ExecContext(ctx, "DELETE FROM watchers WHERE id = $1", id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return bot.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("watcher %q: %w", id, err)
+	}
+	return nil
+}
+
+// CommitRun stores the outcome of one check in one transaction: the
+// watcher's status and state; each alert whose key is new, with one
+// pending delivery per channel unless it was skipped; the events the
+// check changed; and the watcher's next check time per event (a zero time
+// means not until the event changes). It returns the alerts created for
+// sending, in the order given; alerts whose key already existed create
+// nothing, so repeating a run is harmless.
+func (db *DB) CommitRun(ctx context.Context, run bot.RunRecord) ([]bot.AlertRecord, error) {
+	var created []bot.AlertRecord
+	err := db.inTx(ctx, func(t *tx) error {
+		created = created[:0]
+		// Alerts the bot raises itself (delivery failures) belong to no
+		// watcher row.
+		if run.Watcher != "" {
+			if err := updateWatcherRun(ctx, t, &run); err != nil {
+				return err
+			}
+		}
+		for i := range run.Alerts {
+			rec, isNew, err := insertAlert(ctx, t, &run.Alerts[i], run.At)
+			if err != nil {
+				return err
+			}
+			if isNew && !run.Alerts[i].Skipped {
+				created = append(created, rec)
+			}
+		}
+		if err := saveEvents(ctx, t, run.Events); err != nil {
+			return err
+		}
+		return planNext(ctx, t, run.Watcher, run.Next)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("commit run of watcher %q: %w", run.Watcher, err)
+	}
+	return created, nil
+}
+
+func updateWatcherRun(ctx context.Context, t *tx, run *bot.RunRecord) error {
+	at := ms(run.At)
+	var (
+		q    string
+		args []any
+	)
+	switch {
+	case run.Err != "":
+		q = sqlRunFailed
+		args = []any{at, run.Err, run.Failures, run.Failing, run.Watcher}
+	case run.UpdateState:
+		q = sqlRunState
+		args = []any{at, run.Failures, run.Failing, run.State, run.Watcher}
+	default:
+		q = sqlRunOK
+		args = []any{at, run.Failures, run.Failing, run.Watcher}
+	}
+	res, err := t.ExecContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("update watcher: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("update watcher: %w", err)
+	} else if n == 0 {
+		return fmt.Errorf("watcher %q: %w", run.Watcher, bot.ErrNotFound)
+	}
+	return nil
+}
+
+const (
+	sqlInsertAlert = `INSERT INTO alerts (key, kind, watcher, event, tags, at, title, body, link, fields,
+		severity, skipped, created_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+	ON CONFLICT (key) DO NOTHING RETURNING id`
+	sqlInsertDelivery = `INSERT INTO deliveries (alert_id, channel, platform, state, attempts, next_try, created_at)
+	VALUES ($1, $2, $3, $4, 0, $5, $6)`
+	sqlRunFailed = `UPDATE watchers SET last_run = $1, last_error = $2, failures = $3, failing = $4 WHERE id = $5`
+	sqlRunState  = `UPDATE watchers SET last_run = $1, last_success = $1, last_error = '', failures = $2, failing = $3,
+	state = $4 WHERE id = $5`
+	sqlRunOK = `UPDATE watchers SET last_run = $1, last_success = $1, last_error = '', failures = $2, failing = $3
+	WHERE id = $4`
+)
+
+// insertAlert inserts a with its deliveries if its key is new. isNew is
+// false when the key existed (another tick or process got there first).
+func insertAlert(ctx context.Context, t *tx, a *bot.NewAlert, nextTry time.Time) (bot.AlertRecord, bool, error) {
+	al := &a.Alert
+	if al.Key == "" {
+		return bot.AlertRecord{}, false, fmt.Errorf("alert %q of kind %s: empty key", al.Title, al.Kind)
+	}
+	// Validate the channels before writing anything for them.
+	platforms := make([]string, len(a.Channels))
+	for i, ch := range a.Channels {
+		p, _, err := bot.SplitAddress(ch)
+		if err != nil {
+			return bot.AlertRecord{}, false, fmt.Errorf("alert %s: %w", al.Key, err)
+		}
+		platforms[i] = p
+	}
+	tags, err := json.Marshal(al.Tags)
+	if err != nil {
+		return bot.AlertRecord{}, false, fmt.Errorf("alert %s: encode tags: %w", al.Key, err)
+	}
+	fields, err := json.Marshal(al.Fields)
+	if err != nil {
+		return bot.AlertRecord{}, false, fmt.Errorf("alert %s: encode fields: %w", al.Key, err)
+	}
+	rows, err := t.QueryContext(ctx, sqlInsertAlert,
+		al.Key, string(al.Kind), al.Watcher, al.Event, string(tags), ms(al.At), al.Title, al.Text, al.Link,
+		string(fields), int(al.Severity), a.Skipped, ms(t.now))
+	if err != nil {
+		return bot.AlertRecord{}, false, fmt.Errorf("alert %s: insert: %w", al.Key, err)
+	}
+	var id int64
+	found := false
+	for rows.Next() {
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return bot.AlertRecord{}, false, fmt.Errorf("alert %s: insert: %w", al.Key, err)
+		}
+		found = true
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return bot.AlertRecord{}, false, fmt.Errorf("alert %s: insert: %w", al.Key, err)
+	}
+	rows.Close()
+	if !found {
+		return bot.AlertRecord{}, false, nil
+	}
+	rec := bot.AlertRecord{ID: id, Alert: *al, Skipped: a.Skipped, Created: t.now}
+	if a.Skipped {
+		return rec, true, nil
+	}
+	seen := make([]string, 0, len(a.Channels))
+	for i, ch := range a.Channels {
+		if slices.Contains(seen, ch) {
+			continue
+		}
+		seen = append(seen, ch)
+		if _, err := t.ExecContext(ctx, sqlInsertDelivery, id, ch, platforms[i], bot.DeliveryPending, ms(nextTry), ms(t.now)); err != nil {
+			return bot.AlertRecord{}, false, fmt.Errorf("alert %s: delivery to %s: %w", al.Key, ch, err)
+		}
+	}
+	return rec, true, nil
+}
+
+const sqlPlanNext = `INSERT INTO schedule (watcher_id, event_id, next_at)
+	SELECT $1, id, $3 FROM events WHERE id = $2
+	ON CONFLICT (watcher_id, event_id) DO UPDATE SET next_at = excluded.next_at`
+
+// planNext records when watcher next looks at each event. Plans for
+// events deleted meanwhile are dropped rather than failing the run.
+func planNext(ctx context.Context, t *tx, watcher string, plans []watchers.NextPlan) error {
+	if len(plans) == 0 {
+		return nil
+	}
+	st, err := t.stmt(ctx, sqlPlanNext)
+	if err != nil {
+		return fmt.Errorf("plan next checks: %w", err)
+	}
+	defer st.Close()
+	for _, p := range plans {
+		at := never
+		if !p.At.IsZero() {
+			at = ms(p.At)
+		}
+		if _, err := st.ExecContext(ctx, watcher, p.Event, at); err != nil {
+			return fmt.Errorf("plan next check of event %q: %w", p.Event, err)
+		}
+	}
+	return nil
+}
+
+const alertCols = `a.id, a.key, a.kind, a.watcher, a.event, a.tags, a.at, a.title, a.body, a.link, a.fields, a.severity, a.skipped, a.created_at`
+
+func scanAlert(s scanner, extra ...any) (bot.AlertRecord, error) {
+	var (
+		r                bot.AlertRecord
+		kind, tags, flds string
+		at, created      int64
+		sev              int
+	)
+	al := &r.Alert
+	dest := append(extra, &r.ID, &al.Key, &kind, &al.Watcher, &al.Event, &tags, &at, &al.Title, &al.Text, &al.Link,
+		&flds, &sev, &r.Skipped, &created)
+	if err := s.Scan(dest...); err != nil {
+		return r, err
+	}
+	al.Kind, al.At, al.Severity, r.Created = watchers.Kind(kind), fromMS(at), watchers.Severity(sev), fromMS(created)
+	if err := json.Unmarshal([]byte(tags), &al.Tags); err != nil {
+		return r, fmt.Errorf("alert %d: decode tags: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(flds), &al.Fields); err != nil {
+		return r, fmt.Errorf("alert %d: decode fields: %w", r.ID, err)
+	}
+	return r, nil
+}
+
+// AlertsForEvent returns the last n alerts about an event (skipped ones
+// included), newest first; n ≤ 0 means all.
+func (db *DB) AlertsForEvent(ctx context.Context, event string, n int) ([]bot.AlertRecord, error) {
+	q := "SELECT " + alertCols + " FROM alerts a WHERE a.event = $1 ORDER BY a.at DESC, a.id DESC"
+	args := []any{event}
+	if n > 0 {
+		q += limitClause(n)
+	}
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("alerts for event %q: %w", event, err)
+	}
+	defer rows.Close()
+	var out []bot.AlertRecord
+	for rows.Next() {
+		r, err := scanAlert(rows)
+		if err != nil {
+			return nil, fmt.Errorf("alerts for event %q: %w", event, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("alerts for event %q: %w", event, err)
+	}
+	return trim(out, n), nil
+}
