@@ -297,8 +297,17 @@ func (b *Bot) RunWatcher(ctx context.Context, id string, now time.Time) (string,
 		for _, a := range res.Alerts {
 			run.Alerts = append(run.Alerts, NewAlert{Alert: a, Channels: routes.channels(a)})
 		}
+		// Record as skipped only what was really missed (within catch_up);
+		// an event's older history never was going to be sent, and writing
+		// it would make a first start over many events slow.
+		catchUp := b.config().CatchUp
+		if catchUp <= 0 {
+			catchUp = 7 * 24 * time.Hour
+		}
 		for _, a := range res.Skipped {
-			run.Alerts = append(run.Alerts, NewAlert{Alert: a, Skipped: true})
+			if now.Sub(a.At) <= catchUp {
+				run.Alerts = append(run.Alerts, NewAlert{Alert: a, Skipped: true})
+			}
 		}
 		run.Next = res.Next
 		for _, ev := range res.Events {

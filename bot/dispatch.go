@@ -14,14 +14,13 @@ import (
 
 // Delivery tuning.
 const (
-	sendGrace     = 10 * time.Second // in-flight sends may finish this long after shutdown starts
-	sendTimeout   = 30 * time.Second // one send
-	maxAttempts   = 12               // transient failures before a delivery is given up
-	backoffBase   = time.Second
-	backoffMax    = 10 * time.Minute
-	batchSize     = 256
-	channelWorker = 8 // channels served at once per platform; order within a channel is kept
-	idlePoll      = time.Minute
+	sendGrace   = 10 * time.Second // in-flight sends may finish this long after shutdown starts
+	sendTimeout = 30 * time.Second // one send
+	maxAttempts = 12               // transient failures before a delivery is given up
+	backoffBase = time.Second
+	backoffMax  = 10 * time.Minute
+	batchSize   = 256
+	idlePoll    = time.Minute
 )
 
 // Backoff returns the wait before retry number attempt (1-based):
@@ -55,7 +54,7 @@ func (b *Bot) deliverLoop(ctx context.Context, p Platform) {
 		}
 		wait := idlePoll
 		if next, ok, err := b.store.NextDelivery(ctx, name); err == nil && ok {
-			wait = min(max(time.Until(next), 10*time.Millisecond), idlePoll)
+			wait = min(max(next.Sub(b.now()), 10*time.Millisecond), idlePoll)
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -69,12 +68,38 @@ func (b *Bot) deliverLoop(ctx context.Context, p Platform) {
 	}
 }
 
+// ParallelSender is implemented by platforms whose sends are idempotent,
+// such as Discord with enforce_nonce: a send interrupted by a crash and
+// repeated after the restart cannot post twice, so several channels may be
+// in flight at once. Other platforms send one message at a time, so that a
+// crash can repeat at most the one send that was in flight.
+type ParallelSender interface {
+	ParallelSends() int
+}
+
 // DeliverPending sends one batch of p's due deliveries and returns how many
-// it handled. Channels are served concurrently, each in order.
+// it handled. Each channel's deliveries go in order; after a failure the
+// channel's later deliveries wait for its retry.
 func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 	ds, err := b.store.PendingDeliveries(ctx, p.Name(), b.now(), batchSize)
 	if err != nil || len(ds) == 0 {
 		return 0, err
+	}
+	parallel := 1
+	if ps, ok := p.(ParallelSender); ok {
+		parallel = max(1, ps.ParallelSends())
+	}
+	if parallel == 1 {
+		blocked := map[string]bool{}
+		for _, d := range ds {
+			if ctx.Err() != nil {
+				break
+			}
+			if !blocked[d.Channel] && !b.deliver(ctx, p, d) {
+				blocked[d.Channel] = true
+			}
+		}
+		return len(ds), nil
 	}
 	byChannel := map[string][]DeliveryRecord{}
 	var order []string
@@ -84,7 +109,7 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 		}
 		byChannel[d.Channel] = append(byChannel[d.Channel], d)
 	}
-	sem := make(chan struct{}, channelWorker)
+	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	for _, ch := range order {
 		if ctx.Err() != nil {
@@ -96,11 +121,7 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			for _, d := range list {
-				if ctx.Err() != nil {
-					return
-				}
-				if !b.deliver(ctx, p, d) {
-					// Keep the channel's order: the rest waits for the retry.
+				if ctx.Err() != nil || !b.deliver(ctx, p, d) {
 					return
 				}
 			}

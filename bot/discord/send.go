@@ -155,3 +155,8 @@ func classify(what string, err error) error {
 	}
 	return bot.Transient(fmt.Errorf("discord: %s: %w", what, err), 0)
 }
+
+// ParallelSends lets the dispatcher serve several channels at once:
+// enforce_nonce makes a send repeated after a crash return the first
+// message instead of posting again.
+func (a *Adapter) ParallelSends() int { return 8 }

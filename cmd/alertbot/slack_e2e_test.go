@@ -208,14 +208,14 @@ func (s *e2eServer) countdownChecks(t *testing.T, ctx context.Context) int {
 func (s *e2eServer) waitChecks(t *testing.T, ctx context.Context, n int) {
 	t.Helper()
 	base := s.countdownChecks(t, ctx)
-	poll(t, ctx, fmt.Sprintf("%d more countdown checks", n), func() bool {
+	e2ePoll(t, ctx, fmt.Sprintf("%d more countdown checks", n), func() bool {
 		return s.countdownChecks(t, ctx) >= base+n
 	})
 }
 
-// poll waits until cond is true, checking every 20 ms, failing when ctx
+// e2ePoll waits until cond is true, checking every 20 ms, failing when ctx
 // ends.
-func poll(t *testing.T, ctx context.Context, what string, cond func() bool) {
+func e2ePoll(t *testing.T, ctx context.Context, what string, cond func() bool) {
 	t.Helper()
 	for !cond() {
 		select {
@@ -301,8 +301,8 @@ type slackReply struct {
 	Text         string `json:"text"`
 }
 
-// signedHeader signs body for Slack at the bot's clock.
-func signedHeader(secret string, now time.Time, body []byte) http.Header {
+// slackHeader signs body for Slack at the bot's clock.
+func slackHeader(secret string, now time.Time, body []byte) http.Header {
 	ts := now.Unix()
 	h := http.Header{}
 	h.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
@@ -331,7 +331,7 @@ func slackCommand(t *testing.T, e *slackE2E, srv *e2eServer, channel, user, text
 	t.Helper()
 	body := slackCommandForm(channel, user, text, e.fake.ResponseURL("cmd"))
 	status, data := srv.post(t, e.ctx, "/slack/commands", "application/x-www-form-urlencoded", body,
-		signedHeader(e2eSlackSecret, e.clk.Now(), body))
+		slackHeader(e2eSlackSecret, e.clk.Now(), body))
 	if status != http.StatusOK {
 		t.Fatalf("/alerts %s: status %d: %s", text, status, data)
 	}
@@ -342,25 +342,25 @@ func slackCommand(t *testing.T, e *slackE2E, srv *e2eServer, channel, user, text
 	return r
 }
 
-// postsTo returns fake's posts to channel whose first text line (the
+// slackPostsTo returns fake's posts to channel whose first text line (the
 // title) is title; "" matches any.
-func postsTo(fake *slacktest.Server, channel, title string) []slacktest.Post {
+func slackPostsTo(fake *slacktest.Server, channel, title string) []slacktest.Post {
 	var out []slacktest.Post
 	for _, p := range fake.Posts() {
-		if p.Channel == channel && (title == "" || postTitle(p) == title) {
+		if p.Channel == channel && (title == "" || slackPostTitle(p) == title) {
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
-// postTitle is the alert title: the first line of the fallback text.
-func postTitle(p slacktest.Post) string {
+// slackPostTitle is the alert title: the first line of the fallback text.
+func slackPostTitle(p slacktest.Post) string {
 	title, _, _ := strings.Cut(p.Text, "\n")
 	return title
 }
 
-// TestSlackCommandsEndToEnd: a signed /alerts upcoming gets an ephemeral
+// TestSlackCommandsEndToEnd: a signed /alerts upcoming gets an discordEphemeral
 // reply listing the config's events; unsigned, wrongly signed and stale
 // requests get 401.
 func TestSlackCommandsEndToEnd(t *testing.T) {
@@ -390,10 +390,10 @@ func TestSlackCommandsEndToEnd(t *testing.T) {
 		header http.Header
 	}{
 		{"unsigned", body, nil},
-		{"wrong secret", body, signedHeader("not-the-secret", now, body)},
-		{"tampered body", tampered, signedHeader(e2eSlackSecret, now, body)},
-		{"stale timestamp", body, signedHeader(e2eSlackSecret, now.Add(-6*time.Minute), body)},
-		{"future timestamp", body, signedHeader(e2eSlackSecret, now.Add(6*time.Minute), body)},
+		{"wrong secret", body, slackHeader("not-the-secret", now, body)},
+		{"tampered body", tampered, slackHeader(e2eSlackSecret, now, body)},
+		{"stale timestamp", body, slackHeader(e2eSlackSecret, now.Add(-6*time.Minute), body)},
+		{"future timestamp", body, slackHeader(e2eSlackSecret, now.Add(6*time.Minute), body)},
 	}
 	for _, c := range cases {
 		for _, path := range []string{"/slack/commands", "/slack/interactions"} {
@@ -425,22 +425,22 @@ func TestSlackSubscribeThenAlertOnce(t *testing.T) {
 
 	// The 2h reminders of both events come due.
 	e.clk.Advance(time.Hour + time.Minute)
-	poll(t, e.ctx, "the budget reminder in C0BUDGET", func() bool {
-		return len(postsTo(e.fake, "C0BUDGET", e2eBudgetTitle)) > 0
+	e2ePoll(t, e.ctx, "the budget reminder in C0BUDGET", func() bool {
+		return len(slackPostsTo(e.fake, "C0BUDGET", e2eBudgetTitle)) > 0
 	})
 	// Two more checks run; neither may post it again.
 	e.srv.waitChecks(t, e.ctx, 2)
-	posts := postsTo(e.fake, "C0BUDGET", "")
+	posts := slackPostsTo(e.fake, "C0BUDGET", "")
 	if len(posts) != 1 {
 		t.Fatalf("C0BUDGET got %d posts, want 1 (the budget reminder): %+v", len(posts), posts)
 	}
 	p := posts[0]
-	if postTitle(p) != e2eBudgetTitle || p.Token != e2eSlackToken || p.TS == "" || len(p.Blocks) == 0 {
-		t.Errorf("post: title %q token ok %v ts %q blocks %d bytes", postTitle(p), p.Token == e2eSlackToken, p.TS, len(p.Blocks))
+	if slackPostTitle(p) != e2eBudgetTitle || p.Token != e2eSlackToken || p.TS == "" || len(p.Blocks) == 0 {
+		t.Errorf("post: title %q token ok %v ts %q blocks %d bytes", slackPostTitle(p), p.Token == e2eSlackToken, p.TS, len(p.Blocks))
 	}
 
 	r = slackCommand(t, e, e.srv, "C0BUDGET", "U0MEMBER", "history")
-	if !strings.Contains(r.Text, e2eBudgetTitle) || !strings.Contains(r.Text, "sent") || strings.Contains(r.Text, e2eSummitTitle) {
+	if !strings.Contains(r.Text, e2eBudgetTitle+" — sent") || strings.Contains(r.Text, e2eSummitTitle) {
 		t.Errorf("history after the alert:\n%s", r.Text)
 	}
 
@@ -459,9 +459,9 @@ func TestSlackSubscribeThenAlertOnce(t *testing.T) {
 	}
 }
 
-// muteButtonValue returns the value of the "Mute 1 day" button in a
+// slackMuteButton returns the value of the "Mute 1 day" button in a
 // post's blocks.
-func muteButtonValue(t *testing.T, p slacktest.Post) string {
+func slackMuteButton(t *testing.T, p slacktest.Post) string {
 	t.Helper()
 	var blocks []struct {
 		Type     string `json:"type"`
@@ -503,10 +503,10 @@ func TestSlackMuteButton(t *testing.T) {
 		}
 	}
 	e.clk.Advance(time.Hour + time.Minute) // the 2h reminder
-	poll(t, e.ctx, "the first reminder in both channels", func() bool {
-		return len(postsTo(e.fake, "C0BUDGET", e2eBudgetTitle)) == 1 && len(postsTo(e.fake, "C0CONTROL", e2eBudgetTitle)) == 1
+	e2ePoll(t, e.ctx, "the first reminder in both channels", func() bool {
+		return len(slackPostsTo(e.fake, "C0BUDGET", e2eBudgetTitle)) == 1 && len(slackPostsTo(e.fake, "C0CONTROL", e2eBudgetTitle)) == 1
 	})
-	value := muteButtonValue(t, postsTo(e.fake, "C0BUDGET", e2eBudgetTitle)[0])
+	value := slackMuteButton(t, slackPostsTo(e.fake, "C0BUDGET", e2eBudgetTitle)[0])
 	if !strings.Contains(value, "event:budget-vote") {
 		t.Fatalf("mute button value %q does not name the event", value)
 	}
@@ -514,7 +514,7 @@ func TestSlackMuteButton(t *testing.T) {
 	payload, err := json.Marshal(map[string]any{
 		"type": "block_actions", "user": map[string]any{"id": "U0MEMBER", "username": "member"},
 		"api_app_id": "A0APP", "trigger_id": "1.2.3",
-		"container":    map[string]any{"type": "message", "message_ts": postsTo(e.fake, "C0BUDGET", "")[0].TS, "channel_id": "C0BUDGET"},
+		"container":    map[string]any{"type": "message", "message_ts": slackPostsTo(e.fake, "C0BUDGET", "")[0].TS, "channel_id": "C0BUDGET"},
 		"channel":      map[string]any{"id": "C0BUDGET", "name": "budget"},
 		"response_url": e.fake.ResponseURL("mute"),
 		"actions": []map[string]any{{"action_id": "alertbot_button_0", "block_id": "alertbot_actions_0", "type": "button",
@@ -525,7 +525,7 @@ func TestSlackMuteButton(t *testing.T) {
 	}
 	body := []byte(url.Values{"payload": {string(payload)}}.Encode())
 	status, data := e.srv.post(t, e.ctx, "/slack/interactions", "application/x-www-form-urlencoded", body,
-		signedHeader(e2eSlackSecret, e.clk.Now(), body))
+		slackHeader(e2eSlackSecret, e.clk.Now(), body))
 	if status != http.StatusOK {
 		t.Fatalf("interaction: status %d: %s", status, data)
 	}
@@ -542,11 +542,11 @@ func TestSlackMuteButton(t *testing.T) {
 	}
 
 	e.clk.Advance(time.Hour) // the 1h reminder
-	poll(t, e.ctx, "the second reminder in the control channel", func() bool {
-		return len(postsTo(e.fake, "C0CONTROL", e2eBudgetTitle)) == 2
+	e2ePoll(t, e.ctx, "the second reminder in the control channel", func() bool {
+		return len(slackPostsTo(e.fake, "C0CONTROL", e2eBudgetTitle)) == 2
 	})
 	e.srv.waitChecks(t, e.ctx, 2)
-	if got := postsTo(e.fake, "C0BUDGET", ""); len(got) != 1 {
+	if got := slackPostsTo(e.fake, "C0BUDGET", ""); len(got) != 1 {
 		t.Errorf("muted channel got %d posts, want only the one before the mute", len(got))
 	}
 	r = slackCommand(t, e, e.srv, "C0BUDGET", "U0MEMBER", "history")
@@ -556,9 +556,9 @@ func TestSlackMuteButton(t *testing.T) {
 }
 
 // TestSlackCrashWhilePosting kills a posting alertbot with SIGKILL and
-// restarts it on the same database: every alert arrives, and a kill
-// doubles at most the one send in flight per channel (channels are served
-// concurrently, each in order).
+// restarts it on the same database: every alert arrives, and the kill
+// doubles at most the one send that was in flight (Slack sends go one at
+// a time, since Slack has no idempotency key).
 func TestSlackCrashWhilePosting(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), e2eBound)
 	defer cancel()
@@ -610,11 +610,11 @@ func TestSlackCrashWhilePosting(t *testing.T) {
 	seen := func() map[string]int {
 		n := map[string]int{}
 		for _, post := range fake.Posts() {
-			n[post.Channel+"|"+postTitle(post)]++
+			n[post.Channel+"|"+slackPostTitle(post)]++
 		}
 		return n
 	}
-	poll(t, ctx, "every alert after the restart", func() bool {
+	e2ePoll(t, ctx, "every alert after the restart", func() bool {
 		n := seen()
 		for title, ch := range want {
 			if n[ch+"|"+title] == 0 {
@@ -646,10 +646,8 @@ func TestSlackCrashWhilePosting(t *testing.T) {
 	}
 	sort.Strings(keys)
 	t.Logf("%d posts for %d alerts: %d duplicates after one kill (per channel: %v)", len(fake.Posts()), len(want), dups, perChan)
-	for ch, n := range perChan {
-		if n > 1 {
-			t.Errorf("channel %s got %d duplicates from one kill; at most its one in-flight send may repeat", ch, n)
-		}
+	if dups > 1 {
+		t.Errorf("%d duplicates from one kill; at most the one in-flight send may repeat", dups)
 	}
 	if len(keys) != len(want) {
 		t.Errorf("posted %d distinct alerts, want %d: %v", len(keys), len(want), keys)
