@@ -1,0 +1,99 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/watchers"
+)
+
+func TestCommand(t *testing.T) {
+	for line, want := range map[string]string{
+		"/alerts upcoming":      "upcoming",
+		"  alerts  help mute  ": "help mute",
+		"upcoming #budget":      "upcoming #budget",
+		"/alerts":               "",
+		"/alertsx":              "/alertsx",
+	} {
+		got, ok := Command(line)
+		if !ok || got != want {
+			t.Errorf("Command(%q) = %q, %v; want %q", line, got, ok, want)
+		}
+	}
+	for _, line := range []string{"", "   ", "# a comment"} {
+		if _, ok := Command(line); ok {
+			t.Errorf("Command(%q) is a command", line)
+		}
+	}
+}
+
+func TestSendPrintsReadableAlert(t *testing.T) {
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	var out bytes.Buffer
+	c := New(&out, tokyo)
+	due := time.Date(2025, 7, 20, 0, 0, 0, 0, tokyo)
+	id, err := c.Send(context.Background(), bot.Outgoing{DeliveryID: 7, Channel: "local", Message: bot.MessageFor(watchers.Alert{
+		Kind: watchers.KindReminder, Watcher: "deadlines", Event: "upper-house-election-2025",
+		Title: "House of Councillors election", Text: "Due in 7 days: Sun 20 July 2025.",
+		Tags: []string{"japan", "election"}, Link: "https://example.org/in12466",
+		Fields: []watchers.Field{{Name: "Due", Time: due}},
+	})})
+	if err != nil || id != "console-7" {
+		t.Fatalf("Send = %q, %v", id, err)
+	}
+	for _, want := range []string{"[reminder] House of Councillors election", "Due in 7 days", "Due: Sun 20 Jul 2025 00:00 JST",
+		"tags: #japan #election", "source: https://example.org/in12466", "deadlines · reminder"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// echo answers every command with its text.
+type echo struct{ got []bot.Request }
+
+func (e *echo) Handle(_ context.Context, r bot.Request) bot.Reply {
+	e.got = append(e.got, r)
+	return bot.Reply{Text: "echo: " + r.Text, Public: strings.HasPrefix(r.Text, "subscribe")}
+}
+func (e *echo) Slow(bot.Request) bool                             { return false }
+func (e *echo) Complete(context.Context, string, string) []string { return nil }
+
+func TestServeAnswersUntilInputEnds(t *testing.T) {
+	var out bytes.Buffer
+	c := New(&out, time.UTC)
+	h := &echo{}
+	in := strings.NewReader("/alerts upcoming\n\n# note\nsubscribe all\n")
+	if err := c.Serve(context.Background(), in, h); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.got) != 2 || h.got[0].User != Address || h.got[0].Channel != Address || h.got[0].Platform != "console" {
+		t.Fatalf("requests = %+v", h.got)
+	}
+	if want := "echo: upcoming\n[to channel] echo: subscribe all\n"; out.String() != want {
+		t.Errorf("output %q, want %q", out.String(), want)
+	}
+}
+
+func TestServeStopsWithContext(t *testing.T) {
+	c := New(io.Discard, time.UTC)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Serve(ctx, pr, &echo{}) }()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not stop with its context")
+	}
+}
