@@ -230,20 +230,38 @@ func (b *Bot) runJob(ctx context.Context, id string, now time.Time) error {
 }
 
 // RunWatcher checks one watcher now and commits what it found. It returns
-// the check's one-line summary.
+// the check's one-line summary. A check that stopped at a batch limit is
+// run again, batch after batch, each committed on its own.
 func (b *Bot) RunWatcher(ctx context.Context, id string, now time.Time) (string, error) {
+	var found []string
+	for batch := 0; ; batch++ {
+		f, more, err := b.runOnce(ctx, id, now)
+		found = append(found, f)
+		if err != nil || !more || batch >= 10_000 {
+			if len(found) > 1 {
+				f = fmt.Sprintf("%d batches; last: %s", len(found), f)
+				b.mu.Lock()
+				b.found[id] = f
+				b.mu.Unlock()
+			}
+			return f, err
+		}
+	}
+}
+
+func (b *Bot) runOnce(ctx context.Context, id string, now time.Time) (string, bool, error) {
 	rec, err := b.store.Watcher(ctx, id)
 	if err != nil {
-		return "", fmt.Errorf("watcher %s: %w", id, err)
+		return "", false, fmt.Errorf("watcher %s: %w", id, err)
 	}
 	if rec.Spec.Paused {
-		return "paused", nil
+		return "paused", false, nil
 	}
 	if rec.Spec.Kind == "countdown" {
 		// Changes that came due since the last look change what "current"
 		// means for upcoming and event; refresh them before planning.
 		if err := b.refresh(ctx, now); err != nil {
-			return "", err
+			return "", false, err
 		}
 	}
 	run := RunRecord{Watcher: id, At: now}
@@ -255,7 +273,7 @@ func (b *Bot) RunWatcher(ctx context.Context, id string, now time.Time) (string,
 	b.metrics.WatcherRun(rec.Spec.Kind, err)
 	routes, rerr := b.routes(ctx, now)
 	if rerr != nil {
-		return "", rerr
+		return "", false, rerr
 	}
 	if err != nil {
 		run.Err = err.Error()
@@ -321,7 +339,7 @@ func (b *Bot) RunWatcher(ctx context.Context, id string, now time.Time) (string,
 	}
 	created, err := b.store.CommitRun(ctx, run)
 	if err != nil {
-		return "", fmt.Errorf("watcher %s: commit: %w", id, err)
+		return "", false, fmt.Errorf("watcher %s: commit: %w", id, err)
 	}
 	for _, a := range created {
 		b.metrics.AlertCreated(a.Alert.Kind)
@@ -340,9 +358,9 @@ func (b *Bot) RunWatcher(ctx context.Context, id string, now time.Time) (string,
 	b.found[id] = found
 	b.mu.Unlock()
 	if run.Err != "" {
-		return found, errors.New(run.Err)
+		return found, false, errors.New(run.Err)
 	}
-	return found, nil
+	return found, res.More, nil
 }
 
 // LastFound returns the summary of the watcher's last check in this process.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -655,9 +656,13 @@ func (db *DB) DueEvents(ctx context.Context, watcher string, now time.Time) ([]w
 	return out, nil
 }
 
-const dueEventsQuery = "SELECT s.next_at, " + eventCols + ` FROM schedule s
+// dueBatch bounds one DueEvents call (watchers.DueBatch), written into
+// the query as a literal so the statement stays cached.
+var dueBatch = strconv.Itoa(watchers.DueBatch)
+
+var dueEventsQuery = "SELECT s.next_at, " + eventCols + ` FROM schedule s
 	JOIN events e ON e.id = s.event_id
-	WHERE s.watcher_id = $1 AND s.next_at <= $2 ORDER BY s.next_at, s.event_id`
+	WHERE s.watcher_id = $1 AND s.next_at <= $2 ORDER BY s.next_at LIMIT ` + dueBatch
 
 func dueEvents(ctx context.Context, q querier, watcher string, now time.Time) ([]watchers.PlannedEvent, error) {
 	// The (watcher_id, next_at) index makes this proportional to the

@@ -122,6 +122,9 @@ type Result struct {
 	Events  []Event    // events to create or update (calendar watcher)
 	Next    []NextPlan // per-event next check times (date watchers)
 	Found   string     // a one-line summary for "/alerts watcher run"
+	// More says the check stopped at a batch limit (DueBatch events) and
+	// should be run again at the same time for the rest.
+	More bool
 }
 
 // NextPlan is when a date watcher next needs to look at an event.
@@ -143,10 +146,16 @@ type PlannedEvent struct {
 	Since time.Time
 }
 
+// DueBatch is the most events an EventSource returns from one call, the
+// earliest first, so that a first check over many events works in bounded
+// memory, batch after batch.
+const DueBatch = 2000
+
 // EventSource gives date watchers the events that need looking at.
 type EventSource interface {
 	// DueEvents returns the events whose next check for watcher is at or
-	// before now, or that changed since its last check.
+	// before now, or that changed since its last check: at most DueBatch,
+	// those due earliest first.
 	DueEvents(ctx context.Context, watcher string, now time.Time) ([]PlannedEvent, error)
 }
 

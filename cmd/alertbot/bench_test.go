@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -125,4 +128,56 @@ func BenchmarkOutboxDrain(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "deliveries/s")
+}
+
+// BenchmarkResident100k reports the process's resident memory after a bot
+// over 100,000 events planned them all (the first countdown check) and
+// answered upcoming (DESIGN §8: ≤ 60 MB).
+func BenchmarkResident100k(b *testing.B) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, tokyo)
+	tb := newTestBot(b, benchConfig, now)
+	seedEvents(b, tb, 100_000, now)
+	runtime.GC()
+	debug.FreeOSMemory()
+	// Reset the peak so it measures the bot, not the seeding above.
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+	for b.Loop() {
+		tb.tick(b, "deadlines")
+		tb.Router().Handle(context.Background(), bot.Request{Platform: "console", User: member, Channel: channel, Text: "upcoming"})
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MB")
+	b.ReportMetric(float64(ms.Sys)/(1<<20), "sys-MB")
+	if rss, err := residentMB(); err == nil {
+		b.ReportMetric(rss, "rss-MB")
+		b.ReportMetric(peakMB(), "peak-rss-MB")
+	}
+}
+
+// residentMB reads VmRSS from /proc (Linux only).
+func residentMB() (float64, error) { return procStatusMB("VmRSS:") }
+
+func peakMB() float64 {
+	v, _ := procStatusMB("VmHWM:")
+	return v
+}
+
+func procStatusMB(key string) (float64, error) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, key); ok {
+			var kb float64
+			if _, err := fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb); err != nil {
+				return 0, err
+			}
+			return kb / 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/self/status", key)
 }

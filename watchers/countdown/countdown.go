@@ -128,6 +128,7 @@ func (w *watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result
 		res.Next = append(res.Next, watchers.NextPlan{Event: ev.ID, At: next})
 	}
 	res.Found = found(len(planned), len(res.Alerts), len(res.Skipped), bad, firstErr)
+	res.More = len(planned) >= watchers.DueBatch
 	return res, nil
 }
 
