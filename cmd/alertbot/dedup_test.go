@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/watchers"
 )
 
 // alertKeys counts the stored alerts of the config's events by key.
@@ -159,5 +163,35 @@ subscriptions:
 	}
 	if changed != 1 {
 		t.Errorf("%d changed alerts after the file edit, want 1", changed)
+	}
+}
+
+// TestCountdownBatches: one check over more events than fit in a batch
+// still alerts every one of them, once.
+func TestCountdownBatches(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, tokyo)
+	tb := newTestBot(t, benchConfig, now)
+	n := 2*watchers.DueBatch + 7
+	recs := make([]bot.EventRecord, n)
+	for i := range recs {
+		recs[i] = bot.EventRecord{Event: watchers.Event{
+			ID: fmt.Sprintf("b-%05d", i), Title: "Batch", Due: now.Add(30 * time.Minute).Format("2006-01-02T15:04"),
+			LeadTimes: []watchers.Lead{{N: 1, Unit: 'h'}}, Origin: "chat", CreatedAt: now,
+		}}
+		if err := tb.Materialize(&recs[i], now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tb.db.CommitRun(context.Background(), bot.RunRecord{Watcher: "deadlines", At: now, Events: recs}); err != nil {
+		t.Fatal(err)
+	}
+	found := tb.tick(t, "deadlines")
+	if !strings.Contains(found, "3 batches") {
+		t.Errorf("found %q, want three batches", found)
+	}
+	tb.tick(t, "deadlines")
+	tb.drain(t, tb.plat)
+	if got := len(tb.plat.Sent()); got != n {
+		t.Errorf("sent %d reminders, want %d", got, n)
 	}
 }
