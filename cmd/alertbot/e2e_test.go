@@ -375,3 +375,40 @@ func TestBackup(t *testing.T) {
 		t.Error("backup over an existing file succeeded")
 	}
 }
+
+// TestSIGHUPReloadsConfig: an edited config file is seeded on SIGHUP; a
+// broken one is refused and the running config stays.
+func TestSIGHUPReloadsConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	due := time.Now().AddDate(0, 2, 0).Format("2006-01-02")
+	writeFile(t, cfg, soonConfig(due))
+	p := startProc(t, nil, "--config", cfg, "--db", filepath.Join(dir, "a.db"), "--http", "127.0.0.1:0")
+	p.waitFor(t, "Type /alerts help")
+
+	writeFile(t, cfg, "timezone: [broken\n")
+	_ = p.cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(p.stderr(), "config reload refused") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(p.stderr(), "config reload refused") {
+		t.Fatalf("no refusal logged:\n%s", p.stderr())
+	}
+
+	added := strings.Replace(soonConfig(due), "watchers:", `  - id: added-on-reload
+    title: Added on reload
+    due: 2030-01
+watchers:`, 1)
+	writeFile(t, cfg, added)
+	_ = p.cmd.Process.Signal(syscall.SIGHUP)
+	for !strings.Contains(p.stderr(), "config reloaded") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	fmt.Fprintln(p.stdin, "/alerts event added-on-reload")
+	p.waitFor(t, "Added on reload (added-on-reload)")
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.wait(t); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+}

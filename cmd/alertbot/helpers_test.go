@@ -10,6 +10,7 @@ import (
 
 	"github.com/policyteam/alertbot/bot"
 	"github.com/policyteam/alertbot/store"
+	"github.com/policyteam/alertbot/watchers/fetch"
 )
 
 // memPlatform is an in-memory platform that records what it was sent and
@@ -101,6 +102,8 @@ func openTestBot(t testing.TB, path, cfgText string, now time.Time, platforms ..
 	b, err := bot.New(bot.Options{
 		Store: db, Config: cfg, Factories: factories, Platforms: platforms,
 		Now: clk.Now, LocalAdmin: "console:local", NextAlert: nextAlert(cfg),
+		// No per-host pacing: tests poll one loopback server many times.
+		Fetcher: fetch.New(fetch.Options{Timeout: 10 * time.Second}),
 	})
 	if err != nil {
 		t.Fatal(err)
