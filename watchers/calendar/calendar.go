@@ -8,14 +8,13 @@ package calendar
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/policyteam/alertbot/watchers"
+	"github.com/policyteam/alertbot/watchers/fetch"
 )
 
 // DefaultHorizon is how far ahead events are expanded when the spec does
@@ -33,7 +32,7 @@ const refreshEvery = 24 * time.Hour
 // config's zone). deps.Fetcher may be nil when only validating a config;
 // Check then fails.
 func New(spec watchers.Spec, deps watchers.Deps) (watchers.Watcher, error) {
-	if err := checkURL(spec.URL); err != nil {
+	if err := fetch.ValidateURL(spec.URL); err != nil {
 		return nil, &watchers.FieldError{Field: "url", Err: err}
 	}
 	for _, t := range spec.Tags {
@@ -66,23 +65,6 @@ func New(spec watchers.Spec, deps watchers.Deps) (watchers.Watcher, error) {
 		w.floating, w.floatingSet = locZone{loc: loc, iana: name}, true
 	}
 	return w, nil
-}
-
-func checkURL(raw string) error {
-	if raw == "" {
-		return errors.New("required: the calendar's http or https address")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("bad URL %q: %w", raw, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("bad URL %q: only http and https are fetched", raw)
-	}
-	if u.Host == "" {
-		return fmt.Errorf("bad URL %q: no host", raw)
-	}
-	return nil
 }
 
 // Watcher is a calendar watcher. It keeps nothing between checks but the

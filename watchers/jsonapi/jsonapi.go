@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/policyteam/alertbot/watchers"
+	"github.com/policyteam/alertbot/watchers/fetch"
 )
 
 // maxConditionLen bounds a condition's source; conditions are one-liners.
@@ -44,7 +44,7 @@ type env struct {
 // column), label (default: the path) and unit (shown after values).
 // deps.Fetcher may be nil when only validating a config; Check then fails.
 func New(spec watchers.Spec, deps watchers.Deps) (watchers.Watcher, error) {
-	if err := checkURL(spec.URL); err != nil {
+	if err := fetch.ValidateURL(spec.URL); err != nil {
 		return nil, &watchers.FieldError{Field: "url", Err: err}
 	}
 	path := strings.TrimSpace(spec.Path)
@@ -107,23 +107,6 @@ func (v *identifiers) Visit(node *ast.Node) {
 	if id, ok := (*node).(*ast.IdentifierNode); ok && (id.Value == "value" || id.Value == "previous") {
 		v.numeric = true
 	}
-}
-
-func checkURL(raw string) error {
-	if raw == "" {
-		return errors.New("required: the JSON document's http or https address")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("bad URL %q: %w", raw, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("bad URL %q: only http and https are fetched", raw)
-	}
-	if u.Host == "" {
-		return fmt.Errorf("bad URL %q: no host", raw)
-	}
-	return nil
 }
 
 // Watcher is a jsonapi watcher. It keeps nothing between checks but the
