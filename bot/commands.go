@@ -591,7 +591,7 @@ func (r *Router) eventRemove(ctx context.Context, c *call) (string, error) {
 	r.audit(ctx, c, "event remove", rec.ID, eventJSON(rec), "")
 	note := ""
 	if rec.Origin == "config" {
-		note = " It is still in the config file and comes back when that entry is edited."
+		note = " It is still in the config file, so it comes back when the bot restarts or reloads its config: remove it there too."
 	}
 	return fmt.Sprintf("Removed event %s; its alert history stays.%s", rec.ID, note), nil
 }

@@ -249,6 +249,14 @@ func runMain(t *testing.T, args ...string) (stdout, stderr string, err error) {
 
 func TestExec(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "a.db")
+	// As a separate process, the way an operator runs it.
+	p := startProc(t, nil, "exec", "--db", db, "--", "upcoming", "#budget", "400d")
+	if err := p.wait(t); err != nil {
+		t.Fatalf("exec process: %v\n%s", err, p.stderr())
+	}
+	if out := p.stdout(); !strings.Contains(out, "Diet passes the FY2027 budget") || strings.Contains(out, "defense") {
+		t.Fatalf("exec upcoming #budget:\n%s", out)
+	}
 	out, _, err := runMain(t, "exec", "--db", db, "--", "upcoming", "400d")
 	if err != nil || !strings.Contains(out, "Diet passes the FY2027 budget") {
 		t.Fatalf("exec upcoming: %v\n%s", err, out)
