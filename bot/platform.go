@@ -59,6 +59,7 @@ type SendError struct {
 	Err        error
 }
 
+// Error describes the failure and any wait the platform asked for.
 func (e *SendError) Error() string {
 	if e.RetryAfter > 0 {
 		return fmt.Sprintf("%v (retry after %s)", e.Err, e.RetryAfter)
@@ -66,6 +67,7 @@ func (e *SendError) Error() string {
 	return e.Err.Error()
 }
 
+// Unwrap returns the platform error.
 func (e *SendError) Unwrap() error { return e.Err }
 
 // Permanent wraps err as a failure that retrying cannot fix.

@@ -16,6 +16,7 @@ import (
 // the command's usage line.
 type UserError struct{ Msg string }
 
+// Error returns the message shown to the user.
 func (e *UserError) Error() string { return e.Msg }
 
 func userErr(format string, args ...any) error {

@@ -102,7 +102,9 @@ type FieldError struct {
 	Err   error
 }
 
+// Error names the field and what is wrong with it.
 func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+// Unwrap returns the underlying error.
 func (e *FieldError) Unwrap() error { return e.Err }
 
 // Input is what a watcher gets for one check.

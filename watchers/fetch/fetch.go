@@ -57,6 +57,7 @@ type StatusError struct {
 	Status string // e.g. "500 Internal Server Error"
 }
 
+// Error names the HTTP status.
 func (e *StatusError) Error() string { return "http status " + e.Status }
 
 // Options configure a Client. Zero fields take the defaults above, except
