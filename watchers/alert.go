@@ -104,6 +104,7 @@ type FieldError struct {
 
 // Error names the field and what is wrong with it.
 func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
 // Unwrap returns the underlying error.
 func (e *FieldError) Unwrap() error { return e.Err }
 
