@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -418,5 +419,74 @@ watchers:`, 1)
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	if err := p.wait(t); err != nil {
 		t.Fatalf("exit: %v", err)
+	}
+}
+
+// TestReplayCatchUpAndFiscalYears replays a config built to exercise what
+// the seed season does not: catch-up at --from (the latest missed
+// milestone only, if within catch_up), quarters and fiscal years in two
+// zones, and overdue for a tentative window. Expected instants worked out
+// by hand from DESIGN §4.
+func TestReplayCatchUpAndFiscalYears(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "fy.yaml")
+	writeFile(t, cfg, `timezone: Asia/Tokyo
+alert_time: "09:00"
+lead_times: [7d, 0d]
+catch_up: 7d
+events:
+  - id: jfy
+    title: Defense plan year
+    due: JFY2027
+  - id: usfy
+    title: U.S. fiscal year 2028
+    due: USFY2028
+    timezone: America/New_York
+  - id: q2
+    title: Second quarter
+    due: 2027-Q2
+  - id: missed
+    title: Missed while down
+    due: 2027-03-04
+watchers:
+  - id: deadlines
+    kind: countdown
+    schedule: "@every 1m"
+subscriptions:
+  - channel: console:local
+    to: [all]
+  - channel: slack:C0US
+    to: [event:usfy]
+`)
+	out, _, err := runMain(t, "replay", "--config", cfg, "--from", "2027-03-05", "--to", "2027-10-02", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r replayLine
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("bad line %q: %v", line, err)
+		}
+		got = append(got, fmt.Sprintf("%s %s %s %v", r.At, r.Kind, r.Event, r.Channels))
+	}
+	want := []string{
+		// At --from: the 0d reminder of 03-04 09:00 is caught up; the 7d
+		// reminder of 02-25 is older than catch_up and skipped.
+		"2027-03-05T00:00:00+09:00 reminder missed [console:local]",
+		"2027-03-05T09:00:00+09:00 overdue missed [console:local]",
+		"2027-03-25T09:00:00+09:00 reminder jfy [console:local]",
+		"2027-03-25T09:00:00+09:00 reminder q2 [console:local]",
+		"2027-04-01T09:00:00+09:00 window_open jfy [console:local]",
+		"2027-04-01T09:00:00+09:00 window_open q2 [console:local]",
+		"2027-07-01T09:00:00+09:00 overdue q2 [console:local]",
+		// USFY2028 opens 2027-10-01 in New York: 09:00 EDT is 22:00 JST.
+		"2027-09-24T22:00:00+09:00 reminder usfy [console:local slack:C0US]",
+		"2027-10-01T22:00:00+09:00 window_open usfy [console:local slack:C0US]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("replay (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(out, "Missed while down") {
+		t.Errorf("no titles in replay output:\n%s", out)
 	}
 }
