@@ -79,11 +79,10 @@ type Watcher struct {
 
 // state is what a calendar watcher remembers between checks.
 type state struct {
-	ETag         string          `json:"etag,omitempty"`
-	LastModified string          `json:"last_modified,omitempty"`
-	ParsedAt     time.Time       `json:"parsed_at"`
-	HorizonEnd   time.Time       `json:"horizon_end"`
-	Events       map[string]seen `json:"events"`
+	fetch.Validators
+	ParsedAt   time.Time       `json:"parsed_at"`
+	HorizonEnd time.Time       `json:"horizon_end"`
+	Events     map[string]seen `json:"events"`
 }
 
 // seen is what was last reported for an event id.
@@ -103,22 +102,16 @@ type seen struct {
 // feed while still ahead) or restored. Instances that only enter the
 // horizon as time passes are added without an alert. A 304 posts nothing.
 func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result, error) {
-	if w.fetcher == nil {
-		return watchers.Result{}, fmt.Errorf("calendar %s: no fetcher configured", w.spec.ID)
-	}
 	var prev state
-	first := len(in.State) == 0
-	if !first {
-		if err := json.Unmarshal(in.State, &prev); err != nil {
-			return watchers.Result{}, fmt.Errorf("calendar %s: read state: %w", w.spec.ID, err)
-		}
+	first, err := fetch.LoadState(in.State, &prev)
+	if err != nil {
+		return watchers.Result{}, fmt.Errorf("calendar %s: %w", w.spec.ID, err)
 	}
 	now := in.Now
-	req := watchers.FetchRequest{URL: w.spec.URL, Options: w.spec.Fetch}
-	if !first && now.Sub(prev.ParsedAt) < refreshEvery {
-		req.ETag, req.LastModified = prev.ETag, prev.LastModified
-	}
-	resp, err := w.fetcher.Fetch(ctx, req)
+	// Once a day without validators, so that recurrences entering the
+	// horizon are seen even from a server that always answers 304.
+	conditional := !first && now.Sub(prev.ParsedAt) < refreshEvery
+	resp, v, err := fetch.Get(ctx, w.fetcher, w.spec.URL, w.spec.Fetch, prev.Validators, conditional)
 	if err != nil {
 		return watchers.Result{}, fmt.Errorf("calendar %s: fetch: %w", w.spec.ID, err)
 	}
@@ -141,11 +134,10 @@ func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result
 	}
 	d := w.diff(prev, first, exp, now)
 	next := state{
-		ETag:         resp.ETag,
-		LastModified: resp.LastModified,
-		ParsedAt:     now,
-		HorizonEnd:   now.Add(w.horizon),
-		Events:       d.events,
+		Validators: v,
+		ParsedAt:   now,
+		HorizonEnd: now.Add(w.horizon),
+		Events:     d.events,
 	}
 	data, err := json.Marshal(next)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -58,41 +57,25 @@ var _ watchers.Watcher = (*Watcher)(nil)
 
 // state is what a feed watcher keeps between checks.
 type state struct {
-	ETag         string   `json:"etag,omitempty"`
-	LastModified string   `json:"last_modified,omitempty"`
-	Seen         []string `json:"seen"` // item key hashes, most recent first
+	fetch.Validators
+	Seen []string `json:"seen"` // item key hashes, most recent first
 }
 
 // Check fetches the feed (conditionally) and returns an alert for each item
 // not seen before.
 func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result, error) {
-	if w.fetcher == nil {
-		return watchers.Result{}, errors.New("feed watcher has no fetcher")
-	}
 	var st state
-	first := in.State == nil
-	if !first {
-		if err := json.Unmarshal(in.State, &st); err != nil {
-			return watchers.Result{}, fmt.Errorf("read state: %w", err)
-		}
-	}
-	req := watchers.FetchRequest{URL: w.spec.URL, Options: w.spec.Fetch}
-	if !first {
-		// Validators only with a seen set to compare against: a 304 on a
-		// first run would leave nothing recorded.
-		req.ETag, req.LastModified = st.ETag, st.LastModified
-	}
-	resp, err := w.fetcher.Fetch(ctx, req)
+	first, err := fetch.LoadState(in.State, &st)
 	if err != nil {
 		return watchers.Result{}, err
 	}
-	if !resp.NotModified || resp.ETag != "" || resp.LastModified != "" {
-		// A 304 without validators keeps the ones it answered.
-		st.ETag, st.LastModified = resp.ETag, resp.LastModified
+	// Validators only with a seen set to compare against: a 304 on a
+	// first run would leave nothing recorded.
+	resp, v, err := fetch.Get(ctx, w.fetcher, w.spec.URL, w.spec.Fetch, st.Validators, !first)
+	if err != nil {
+		return watchers.Result{}, err
 	}
-	if resp.NotModified && first {
-		return watchers.Result{}, errors.New("304 Not Modified to an unconditional request")
-	}
+	st.Validators = v
 	if resp.NotModified {
 		return w.result(st, nil, "not modified")
 	}

@@ -70,7 +70,7 @@ func BenchmarkPoll304(b *testing.B) {
 	}))
 	defer srv.Close()
 	client := fetch.New(fetch.Options{}) // PerHostInterval 0: pacing off
-	st, _ := json.Marshal(state{ETag: `"same"`, Seen: []string{shortHash("guid:a")}})
+	st, _ := json.Marshal(state{Validators: fetch.Validators{ETag: `"same"`}, Seen: []string{shortHash("guid:a")}})
 	ws := make([]watchers.Watcher, n)
 	for i := range ws {
 		sp := spec(fmt.Sprintf("%s/feed/%d.rss", srv.URL, i))

@@ -124,8 +124,7 @@ type Watcher struct {
 
 // state is what a jsonapi watcher remembers between checks.
 type state struct {
-	ETag         string `json:"etag,omitempty"`
-	LastModified string `json:"last_modified,omitempty"`
+	fetch.Validators
 	// Value is nil when the last value was not a number.
 	Value *float64 `json:"value,omitempty"`
 	Text  string   `json:"text"`
@@ -146,21 +145,12 @@ type state struct {
 // check with an error naming the value, rather than compare a stand-in.
 // A string holding a number ("161.2") counts as a number.
 func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result, error) {
-	if w.fetcher == nil {
-		return watchers.Result{}, fmt.Errorf("jsonapi %s: no fetcher configured", w.spec.ID)
-	}
 	var prev state
-	first := len(in.State) == 0
-	if !first {
-		if err := json.Unmarshal(in.State, &prev); err != nil {
-			return watchers.Result{}, fmt.Errorf("jsonapi %s: read state: %w", w.spec.ID, err)
-		}
+	first, err := fetch.LoadState(in.State, &prev)
+	if err != nil {
+		return watchers.Result{}, fmt.Errorf("jsonapi %s: %w", w.spec.ID, err)
 	}
-	req := watchers.FetchRequest{URL: w.spec.URL, Options: w.spec.Fetch}
-	if !first {
-		req.ETag, req.LastModified = prev.ETag, prev.LastModified
-	}
-	resp, err := w.fetcher.Fetch(ctx, req)
+	resp, v, err := fetch.Get(ctx, w.fetcher, w.spec.URL, w.spec.Fetch, prev.Validators, !first)
 	if err != nil {
 		return watchers.Result{}, fmt.Errorf("jsonapi %s: fetch: %w", w.spec.ID, err)
 	}
@@ -192,7 +182,7 @@ func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result
 	}
 	now, _ := out.(bool)
 
-	next := state{ETag: resp.ETag, LastModified: resp.LastModified, Text: text, True: now, Edges: prev.Edges}
+	next := state{Validators: v, Text: text, True: now, Edges: prev.Edges}
 	if isNum {
 		next.Value = &value
 	}

@@ -88,40 +88,24 @@ var _ watchers.Watcher = (*Watcher)(nil)
 
 // state is what a page watcher keeps between checks.
 type state struct {
-	ETag         string `json:"etag,omitempty"`
-	LastModified string `json:"last_modified,omitempty"`
-	Text         string `json:"text"`
-	Seq          int    `json:"seq"` // changes posted so far
+	fetch.Validators
+	Text string `json:"text"`
+	Seq  int    `json:"seq"` // changes posted so far
 }
 
 // Check fetches the page (conditionally), extracts the selected text and
 // compares it with the last one.
 func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result, error) {
-	if w.fetcher == nil {
-		return watchers.Result{}, errors.New("page watcher has no fetcher")
-	}
 	var st state
-	first := in.State == nil
-	if !first {
-		if err := json.Unmarshal(in.State, &st); err != nil {
-			return watchers.Result{}, fmt.Errorf("read state: %w", err)
-		}
-	}
-	req := watchers.FetchRequest{URL: w.spec.URL, Options: w.spec.Fetch}
-	if !first {
-		req.ETag, req.LastModified = st.ETag, st.LastModified
-	}
-	resp, err := w.fetcher.Fetch(ctx, req)
+	first, err := fetch.LoadState(in.State, &st)
 	if err != nil {
 		return watchers.Result{}, err
 	}
-	if resp.NotModified && first {
-		return watchers.Result{}, errors.New("304 Not Modified to an unconditional request")
+	resp, v, err := fetch.Get(ctx, w.fetcher, w.spec.URL, w.spec.Fetch, st.Validators, !first)
+	if err != nil {
+		return watchers.Result{}, err
 	}
-	if !resp.NotModified || resp.ETag != "" || resp.LastModified != "" {
-		// A 304 without validators keeps the ones it answered.
-		st.ETag, st.LastModified = resp.ETag, resp.LastModified
-	}
+	st.Validators = v
 	if resp.NotModified {
 		return result(st, nil, "not modified")
 	}

@@ -1,0 +1,59 @@
+package fetch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/policyteam/alertbot/watchers"
+)
+
+// Validators are what a source watcher keeps in its state for conditional
+// requests; embedded in a state struct, they keep the JSON keys "etag" and
+// "last_modified".
+type Validators struct {
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+}
+
+// ErrNoFetcher is returned by Get when a watcher was built without a
+// fetcher, as the config checker builds them.
+var ErrNoFetcher = errors.New("no fetcher configured")
+
+// Get fetches url for a source watcher: conditionally on v when
+// conditional is set, and returns the validators to keep (a 304 that
+// names none keeps v's). A 304 to an unconditional request is an error,
+// since there is nothing to compare with.
+func Get(ctx context.Context, f watchers.Fetcher, url string, opts watchers.Fetch, v Validators, conditional bool) (watchers.FetchResponse, Validators, error) {
+	if f == nil {
+		return watchers.FetchResponse{}, v, ErrNoFetcher
+	}
+	req := watchers.FetchRequest{URL: url, Options: opts}
+	if conditional {
+		req.ETag, req.LastModified = v.ETag, v.LastModified
+	}
+	resp, err := f.Fetch(ctx, req)
+	if err != nil {
+		return resp, v, err
+	}
+	if resp.NotModified && !conditional {
+		return resp, v, errors.New("304 Not Modified to an unconditional request")
+	}
+	if !resp.NotModified || resp.ETag != "" || resp.LastModified != "" {
+		v = Validators{ETag: resp.ETag, LastModified: resp.LastModified}
+	}
+	return resp, v, nil
+}
+
+// LoadState decodes a watcher's state into st; first reports that there
+// is none yet (the watcher's first check).
+func LoadState(data []byte, st any) (first bool, err error) {
+	if len(data) == 0 {
+		return true, nil
+	}
+	if err := json.Unmarshal(data, st); err != nil {
+		return false, fmt.Errorf("read state: %w", err)
+	}
+	return false, nil
+}
