@@ -98,40 +98,7 @@ func BenchmarkCountdownTick100k(b *testing.B) {
 // BenchmarkOutboxDrain: deliveries per second from the SQLite outbox to an
 // in-memory platform with no rate limit (target ≥ 2,000/s).
 func BenchmarkOutboxDrain(b *testing.B) {
-	now := time.Date(2026, 11, 25, 10, 0, 0, 0, tokyo)
-	plat := &memPlatform{name: "slack"}
-	tb := newTestBot(b, benchConfig, now, plat)
-	ctx := context.Background()
-	const perAlert = 4 // channels
-	chans := make([]string, perAlert)
-	for i := range chans {
-		chans[i] = fmt.Sprintf("slack:C%04d", i)
-	}
-	b.ResetTimer()
-	total := 0
-	for i := 0; b.Loop(); i++ {
-		b.StopTimer()
-		alerts := make([]bot.NewAlert, 250)
-		for j := range alerts {
-			alerts[j] = bot.NewAlert{Alert: watchers.Alert{Key: fmt.Sprintf("bench/%d/%d", i, j), Kind: watchers.KindReminder,
-				Watcher: "deadlines", At: now, Title: "Bench", Text: "text"}, Channels: chans}
-		}
-		if _, err := tb.db.CommitRun(ctx, bot.RunRecord{Watcher: "deadlines", At: now, Alerts: alerts}); err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		for {
-			n, err := tb.DeliverPending(ctx, plat)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if n == 0 {
-				break
-			}
-			total += n
-		}
-	}
-	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "deliveries/s")
+	benchDrain(b, &memPlatform{name: "slack"}, "slack")
 }
 
 // BenchmarkResident100k reports the process's resident memory after a bot

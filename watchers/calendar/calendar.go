@@ -32,13 +32,8 @@ const refreshEvery = 24 * time.Hour
 // config's zone). deps.Fetcher may be nil when only validating a config;
 // Check then fails.
 func New(spec watchers.Spec, deps watchers.Deps) (watchers.Watcher, error) {
-	if err := fetch.ValidateURL(spec.URL); err != nil {
-		return nil, &watchers.FieldError{Field: "url", Err: err}
-	}
-	for _, t := range spec.Tags {
-		if !watchers.TagPattern.MatchString(t) {
-			return nil, &watchers.FieldError{Field: "tags", Err: fmt.Errorf("bad tag %q: use lowercase letters, digits, - and _", t)}
-		}
+	if err := fetch.CheckSpec(spec); err != nil {
+		return nil, err
 	}
 	h := spec.Horizon
 	if h == "" {

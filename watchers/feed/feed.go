@@ -28,11 +28,8 @@ const maxSeen = 2000
 // New builds a feed watcher from spec; it is a watchers.Factory.
 // deps.Fetcher may be nil when only validating a config.
 func New(spec watchers.Spec, deps watchers.Deps) (watchers.Watcher, error) {
-	if err := fetch.ValidateURL(spec.URL); err != nil {
-		return nil, &watchers.FieldError{Field: "url", Err: err}
-	}
-	if err := fetch.ValidateOptions(spec.Fetch); err != nil {
-		return nil, &watchers.FieldError{Field: "fetch", Err: err}
+	if err := fetch.CheckSpec(spec); err != nil {
+		return nil, err
 	}
 	match, err := compileFilters(spec.Match)
 	if err != nil {

@@ -57,3 +57,21 @@ func LoadState(data []byte, st any) (first bool, err error) {
 	}
 	return false, nil
 }
+
+// CheckSpec validates the fields every source watcher shares: url (http or
+// https), fetch options and tags. Errors are *watchers.FieldError, so the
+// config checker points at the field's line.
+func CheckSpec(spec watchers.Spec) error {
+	if err := ValidateURL(spec.URL); err != nil {
+		return &watchers.FieldError{Field: "url", Err: err}
+	}
+	if err := ValidateOptions(spec.Fetch); err != nil {
+		return &watchers.FieldError{Field: "fetch", Err: err}
+	}
+	for _, t := range spec.Tags {
+		if !watchers.TagPattern.MatchString(t) {
+			return &watchers.FieldError{Field: "tags", Err: fmt.Errorf("bad tag %q: use lowercase letters, digits, - and _", t)}
+		}
+	}
+	return nil
+}

@@ -44,17 +44,12 @@ type env struct {
 // column), label (default: the path) and unit (shown after values).
 // deps.Fetcher may be nil when only validating a config; Check then fails.
 func New(spec watchers.Spec, deps watchers.Deps) (watchers.Watcher, error) {
-	if err := fetch.ValidateURL(spec.URL); err != nil {
-		return nil, &watchers.FieldError{Field: "url", Err: err}
+	if err := fetch.CheckSpec(spec); err != nil {
+		return nil, err
 	}
 	path := strings.TrimSpace(spec.Path)
 	if path == "" {
 		return nil, &watchers.FieldError{Field: "path", Err: errors.New("required: a gjson path to the value, e.g. rates.JPY")}
-	}
-	for _, t := range spec.Tags {
-		if !watchers.TagPattern.MatchString(t) {
-			return nil, &watchers.FieldError{Field: "tags", Err: fmt.Errorf("bad tag %q: use lowercase letters, digits, - and _", t)}
-		}
 	}
 	prog, numeric, err := Compile(spec.Condition)
 	if err != nil {

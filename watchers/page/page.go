@@ -33,11 +33,8 @@ const diffLimit = 1500
 // New builds a page watcher from spec; it is a watchers.Factory.
 // deps.Fetcher may be nil when only validating a config.
 func New(spec watchers.Spec, deps watchers.Deps) (watchers.Watcher, error) {
-	if err := fetch.ValidateURL(spec.URL); err != nil {
-		return nil, &watchers.FieldError{Field: "url", Err: err}
-	}
-	if err := fetch.ValidateOptions(spec.Fetch); err != nil {
-		return nil, &watchers.FieldError{Field: "fetch", Err: err}
+	if err := fetch.CheckSpec(spec); err != nil {
+		return nil, err
 	}
 	if strings.TrimSpace(spec.Selector) == "" {
 		return nil, &watchers.FieldError{Field: "selector", Err: errors.New("required")}
