@@ -25,6 +25,7 @@ import (
 
 	"github.com/policyteam/alertbot/bot"
 	"github.com/policyteam/alertbot/bot/discord/discordtest"
+	"github.com/policyteam/alertbot/watchers/sharedtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -228,26 +229,7 @@ func strOpt(name, value string) opt { return opt{Name: name, Type: 3, Value: val
 // sharedTestdata returns /work/shared/testdata/discord/<rel> found from the
 // repository root (the directory holding go.mod), skipping when absent.
 func sharedTestdata(t testing.TB, rel string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "testdata", "discord", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared test data absent: %v", err)
-	}
-	return p
+	return sharedtest.Path(t, "discord", rel)
 }
 
 // golden compares got with testdata/name, or rewrites it with -update.

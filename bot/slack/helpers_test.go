@@ -5,37 +5,18 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/watchers/sharedtest"
 )
 
 // sharedTestdata returns a path under ../shared/testdata (next to the
 // repository root), skipping the test when that material is absent.
 func sharedTestdata(t testing.TB, parts ...string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(append([]string{dir, "..", "shared", "testdata"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared test material absent: %s", p)
-	}
-	return p
+	return sharedtest.Path(t, parts...)
 }
 
 // fakeHandler is a bot.Handler that records requests and answers with

@@ -5,14 +5,13 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/policyteam/alertbot/watchers"
 	"github.com/policyteam/alertbot/watchers/fetch"
+	"github.com/policyteam/alertbot/watchers/sharedtest"
 )
 
 // source is a loopback server standing in for a calendar feed. It
@@ -93,24 +92,5 @@ func tokyo(t testing.TB) *time.Location {
 // testdataDir returns ../shared/testdata/<sub> from the repository root,
 // skipping the test when it is absent.
 func testdataDir(t testing.TB, sub string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "testdata", sub)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared test data absent: %v", err)
-	}
-	return p
+	return sharedtest.Path(t, sub)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/policyteam/alertbot/watchers"
 	"github.com/policyteam/alertbot/watchers/fetch"
+	"github.com/policyteam/alertbot/watchers/sharedtest"
 )
 
 var now = time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)
@@ -473,12 +474,7 @@ func TestTextReduction(t *testing.T) {
 
 // testdataDir is ../shared/testdata/feeds from the repo root.
 func testdataDir(t testing.TB) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "testdata", "feeds")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared test data absent: %v", err)
-	}
-	return dir
+	return sharedtest.Path(t, "feeds")
 }
 
 // parseBounded runs parseFeed with a time bound, so a hang fails the test
