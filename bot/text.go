@@ -4,29 +4,13 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/policyteam/alertbot/watchers"
 )
 
-// Truncate cuts s to at most max runes on a rune boundary, ending with an
-// ellipsis when it cut. It reports whether it cut.
-func Truncate(s string, max int) (string, bool) {
-	if max <= 0 {
-		return "", s != ""
-	}
-	if utf8.RuneCountInString(s) <= max {
-		return s, false
-	}
-	n := 0
-	for i := range s {
-		if n == max-1 {
-			return s[:i] + "…", true
-		}
-		n++
-	}
-	return s, false
-}
+// Truncate cuts s to at most max runes with an ellipsis; see
+// watchers.Truncate, the one rule for every limit.
+func Truncate(s string, max int) (string, bool) { return watchers.Truncate(s, max) }
 
 // Countdown describes how far t is from now for people: "today",
 // "tomorrow", "in 4 days", "2 days ago", "in 3 hours". Day counts are local
