@@ -60,7 +60,7 @@ func (r *Router) table() []*command {
 	}
 }
 
-func (r *Router) loc() *time.Location { return r.b.config().Location }
+func (r *Router) loc() *time.Location { return r.config().Location }
 
 func (r *Router) fmtTime(t time.Time) string {
 	if t.IsZero() {
@@ -88,11 +88,11 @@ func (r *Router) upcoming(ctx context.Context, c *call) (string, error) {
 			within = d
 		}
 	}
-	if err := r.b.refresh(ctx, c.now); err != nil {
+	if err := refreshEvents(ctx, r.eventStore, c.now, r.loc(), r.log); err != nil {
 		return "", err
 	}
 	const limit = 20
-	evs, err := r.b.store.Events(ctx, EventFilter{From: c.now, To: c.now.Add(within), Tag: tag, Active: true, Limit: limit + 1})
+	evs, err := r.eventStore.Events(ctx, EventFilter{From: c.now, To: c.now.Add(within), Tag: tag, Active: true, Limit: limit + 1})
 	if err != nil {
 		return "", err
 	}
@@ -106,7 +106,7 @@ func (r *Router) upcoming(ctx context.Context, c *call) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Upcoming events %s:\n", scope)
 	for i, e := range evs {
-		r.b.localize(&e)
+		localize(&e, r.loc())
 		if i == limit {
 			b.WriteString("… and more; narrow it with #tag or a shorter window.\n")
 			break
@@ -117,7 +117,7 @@ func (r *Router) upcoming(ctx context.Context, c *call) (string, error) {
 }
 
 func (r *Router) getEvent(ctx context.Context, id string) (EventRecord, error) {
-	rec, err := r.b.store.Event(ctx, id)
+	rec, err := r.eventStore.Event(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return rec, userErr("No event %q. See /alerts upcoming 9999d for ids.", id)
 	}
@@ -128,7 +128,7 @@ func (r *Router) event(ctx context.Context, c *call) (string, error) {
 	if err := needArgs(c, 1, 1); err != nil {
 		return "", err
 	}
-	if err := r.b.refresh(ctx, c.now); err != nil {
+	if err := refreshEvents(ctx, r.eventStore, c.now, r.loc(), r.log); err != nil {
 		return "", err
 	}
 	rec, err := r.getEvent(ctx, c.args[0])
@@ -165,7 +165,7 @@ func (r *Router) event(ctx context.Context, c *call) (string, error) {
 	}
 	leads := rec.LeadTimes
 	if leads == nil {
-		leads = r.b.config().LeadTimes
+		leads = r.config().LeadTimes
 	}
 	ls := make([]string, len(leads))
 	for i, l := range leads {
@@ -212,14 +212,14 @@ func (r *Router) event(ctx context.Context, c *call) (string, error) {
 			fmt.Fprintf(&b, "  %s%s — %s (by %s)\n", ch.At.In(loc).Format("2006-01-02 15:04 MST"), planned, strings.Join(parts, "; "), ch.By)
 		}
 	}
-	if r.b.nextAlert != nil {
-		if at, what, ok := r.b.nextAlert(&rec.Event, c.now); ok {
+	if r.nextAlert != nil {
+		if at, what, ok := r.nextAlert(&rec.Event, c.now); ok {
 			fmt.Fprintf(&b, "Next alert: %s, %s (%s)\n", what, at.In(loc).Format("Mon 2 Jan 2006 15:04 MST"), Countdown(c.now, at, loc))
 		} else {
 			b.WriteString("Next alert: none planned\n")
 		}
 	}
-	alerts, err := r.b.store.AlertsForEvent(ctx, rec.ID, 5)
+	alerts, err := r.historyStore.AlertsForEvent(ctx, rec.ID, 5)
 	if err != nil {
 		return "", err
 	}
@@ -248,7 +248,7 @@ func (r *Router) history(ctx context.Context, c *call) (string, error) {
 		}
 		n = v
 	}
-	items, err := r.b.store.ChannelHistory(ctx, c.req.Channel, n)
+	items, err := r.historyStore.ChannelHistory(ctx, c.req.Channel, n)
 	if err != nil {
 		return "", err
 	}
@@ -270,7 +270,7 @@ func (r *Router) history(ctx context.Context, c *call) (string, error) {
 }
 
 func (r *Router) watchers(ctx context.Context, c *call) (string, error) {
-	ws, err := r.b.store.Watchers(ctx)
+	ws, err := r.watcherStore.Watchers(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -288,8 +288,8 @@ func (r *Router) watchers(ctx context.Context, c *call) (string, error) {
 		}
 		fmt.Fprintf(&b, "• %s — %s, %q, %s\n", w.Spec.ID, w.Spec.Kind, w.Spec.Schedule, state)
 		fmt.Fprintf(&b, "    last run %s, last success %s", r.fmtTime(w.LastRun), r.fmtTime(w.LastSuccess))
-		if st, ok := r.b.runner.Status(w.Spec.ID); ok && !w.Spec.Paused && !st.Next.IsZero() {
-			fmt.Fprintf(&b, ", next run %s", r.fmtTime(st.Next))
+		if next, ok := r.schedules.NextRun(w.Spec.ID); ok && !w.Spec.Paused {
+			fmt.Fprintf(&b, ", next run %s", r.fmtTime(next))
 		}
 		b.WriteString("\n")
 		if w.LastError != "" {
@@ -313,7 +313,7 @@ func (r *Router) checkTarget(ctx context.Context, s string) (string, error) {
 			return "", err
 		}
 	case "watcher":
-		if _, err := r.b.store.Watcher(ctx, id); errors.Is(err, ErrNotFound) {
+		if _, err := r.watcherStore.Watcher(ctx, id); errors.Is(err, ErrNotFound) {
 			return "", userErr("No watcher %q. See /alerts watchers.", id)
 		} else if err != nil {
 			return "", err
@@ -340,7 +340,7 @@ func (r *Router) subscribe(ctx context.Context, c *call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	added, err := r.b.store.Subscribe(ctx, Subscription{Channel: c.req.Channel, Target: t, Origin: "chat", Created: c.now})
+	added, err := r.channelStore.Subscribe(ctx, Subscription{Channel: c.req.Channel, Target: t, Origin: "chat", Created: c.now})
 	if err != nil {
 		return "", err
 	}
@@ -359,7 +359,7 @@ func (r *Router) unsubscribe(ctx context.Context, c *call) (string, error) {
 	if err != nil {
 		return "", userErr("%s.", strings.TrimSuffix(err.Error(), "."))
 	}
-	removed, err := r.b.store.Unsubscribe(ctx, c.req.Channel, t)
+	removed, err := r.channelStore.Unsubscribe(ctx, c.req.Channel, t)
 	if err != nil {
 		return "", err
 	}
@@ -371,11 +371,11 @@ func (r *Router) unsubscribe(ctx context.Context, c *call) (string, error) {
 }
 
 func (r *Router) subscriptions(ctx context.Context, c *call) (string, error) {
-	subs, err := r.b.store.Subscriptions(ctx)
+	subs, err := r.channelStore.Subscriptions(ctx)
 	if err != nil {
 		return "", err
 	}
-	mutes, err := r.b.store.Mutes(ctx, c.now)
+	mutes, err := r.channelStore.Mutes(ctx, c.now)
 	if err != nil {
 		return "", err
 	}
@@ -415,7 +415,7 @@ func (r *Router) mute(ctx context.Context, c *call) (string, error) {
 		return "", userErr("Mutes last at most a year; unsubscribe instead.")
 	}
 	until := c.now.Add(d)
-	if err := r.b.store.Mute(ctx, Mute{Channel: c.req.Channel, Target: t, Until: until, By: c.req.User}); err != nil {
+	if err := r.channelStore.Mute(ctx, Mute{Channel: c.req.Channel, Target: t, Until: until, By: c.req.User}); err != nil {
 		return "", err
 	}
 	r.audit(ctx, c, "mute", t, "", "until "+until.UTC().Format(time.RFC3339))
@@ -430,7 +430,7 @@ func (r *Router) unmute(ctx context.Context, c *call) (string, error) {
 	if err != nil {
 		return "", userErr("%s.", strings.TrimSuffix(err.Error(), "."))
 	}
-	removed, err := r.b.store.Unmute(ctx, c.req.Channel, t)
+	removed, err := r.channelStore.Unmute(ctx, c.req.Channel, t)
 	if err != nil {
 		return "", err
 	}
@@ -479,7 +479,7 @@ func (r *Router) eventAdd(ctx context.Context, c *call) (string, error) {
 	if _, err := watchers.ParseDue(due, r.loc()); err != nil {
 		return "", userErr("%v.", err)
 	}
-	if _, err := r.b.store.Event(ctx, id); err == nil {
+	if _, err := r.eventStore.Event(ctx, id); err == nil {
 		return "", userErr("Event %q already exists; change it with /alerts event set.", id)
 	} else if !errors.Is(err, ErrNotFound) {
 		return "", err
@@ -488,14 +488,14 @@ func (r *Router) eventAdd(ctx context.Context, c *call) (string, error) {
 		ID: id, Title: strings.Join(title, " "), Due: due, Tags: tags,
 		Origin: "chat", CreatedAt: c.now,
 	}, UpdatedAt: c.now, UpdatedBy: c.req.User}
-	if err := r.b.materialize(&rec, c.now); err != nil {
+	if err := Materialize(&rec, c.now, r.loc()); err != nil {
 		return "", userErr("%v.", err)
 	}
-	if err := r.b.store.SaveEvent(ctx, rec); err != nil {
+	if err := r.eventStore.SaveEvent(ctx, rec); err != nil {
 		return "", err
 	}
 	r.audit(ctx, c, "event add", id, "", eventJSON(rec))
-	r.b.nudgeDateWatchers()
+	r.schedules.EventsChanged()
 	return fmt.Sprintf("Created event %s: %s — %s [%s].", id, rec.Current.Title, DueText(rec.Current, c.now), rec.Current.Status), nil
 }
 
@@ -566,14 +566,14 @@ func (r *Router) eventSet(ctx context.Context, c *call) (string, error) {
 		rec.Changes = append(rec.Changes, ch)
 	}
 	rec.UpdatedAt, rec.UpdatedBy = c.now, c.req.User
-	if err := r.b.materialize(&rec, c.now); err != nil {
+	if err := Materialize(&rec, c.now, r.loc()); err != nil {
 		return "", userErr("%v.", err)
 	}
-	if err := r.b.store.SaveEvent(ctx, rec); err != nil {
+	if err := r.eventStore.SaveEvent(ctx, rec); err != nil {
 		return "", err
 	}
 	r.audit(ctx, c, "event set", rec.ID, before, eventJSON(rec))
-	r.b.nudgeDateWatchers()
+	r.schedules.EventsChanged()
 	return fmt.Sprintf("Updated %s: %s — %s [%s].", rec.ID, rec.Current.Title, DueText(rec.Current, c.now), rec.Current.Status), nil
 }
 
@@ -585,7 +585,7 @@ func (r *Router) eventRemove(ctx context.Context, c *call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := r.b.store.DeleteEvent(ctx, rec.ID); err != nil {
+	if err := r.eventStore.DeleteEvent(ctx, rec.ID); err != nil {
 		return "", err
 	}
 	r.audit(ctx, c, "event remove", rec.ID, eventJSON(rec), "")
@@ -701,14 +701,14 @@ func applySpec(spec *watchers.Spec, kv map[string]string, order []string) error 
 }
 
 // validateSpec checks a spec exactly as the config loader does.
-func (b *Bot) validateSpec(spec watchers.Spec) error {
+func (r *Router) validateSpec(spec watchers.Spec) error {
 	if err := watchers.ValidID("watcher", spec.ID); err != nil {
 		return err
 	}
-	f, ok := b.factories[spec.Kind]
+	f, ok := r.factories[spec.Kind]
 	if !ok {
-		kinds := make([]string, 0, len(b.factories))
-		for k := range b.factories {
+		kinds := make([]string, 0, len(r.factories))
+		for k := range r.factories {
 			kinds = append(kinds, k)
 		}
 		sort.Strings(kinds)
@@ -720,7 +720,7 @@ func (b *Bot) validateSpec(spec watchers.Spec) error {
 	if _, err := watchers.ParseSchedule(spec.Schedule); err != nil {
 		return err
 	}
-	_, err := f(spec, watchers.Deps{Defaults: b.config().Defaults()})
+	_, err := f(spec, watchers.Deps{Defaults: r.config().Defaults()})
 	return err
 }
 
@@ -733,7 +733,7 @@ func (r *Router) watcherAdd(ctx context.Context, c *call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := r.b.store.Watcher(ctx, id); err == nil {
+	if _, err := r.watcherStore.Watcher(ctx, id); err == nil {
 		return "", userErr("Watcher %q already exists; change it with /alerts watcher set.", id)
 	} else if !errors.Is(err, ErrNotFound) {
 		return "", err
@@ -743,14 +743,15 @@ func (r *Router) watcherAdd(ctx context.Context, c *call) (string, error) {
 		return "", err
 	}
 	spec.ID, spec.Kind = id, kind
-	if err := r.b.validateSpec(spec); err != nil {
+	if err := r.validateSpec(spec); err != nil {
 		return "", userErr("%v.", err)
 	}
-	rec := WatcherRecord{Spec: spec, Origin: "chat", UpdatedAt: c.now, UpdatedBy: c.req.User}
-	if err := r.b.store.SaveWatcher(ctx, rec); err != nil {
+	rec := WatcherRecord{Spec: spec, Origin: "chat", UpdatedAt: c.now, UpdatedBy: c.req.User,
+		Dated: Dated(r.factories, spec, r.config().Defaults())}
+	if err := r.watcherStore.SaveWatcher(ctx, rec); err != nil {
 		return "", err
 	}
-	if err := r.b.runner.Add(id, spec.Schedule); err != nil {
+	if err := r.schedules.Schedule(id, spec.Schedule); err != nil {
 		return "", err
 	}
 	r.audit(ctx, c, "watcher add", id, "", specJSON(spec))
@@ -758,7 +759,7 @@ func (r *Router) watcherAdd(ctx context.Context, c *call) (string, error) {
 }
 
 func (r *Router) getWatcher(ctx context.Context, id string) (WatcherRecord, error) {
-	rec, err := r.b.store.Watcher(ctx, id)
+	rec, err := r.watcherStore.Watcher(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return rec, userErr("No watcher %q. See /alerts watchers.", id)
 	}
@@ -782,14 +783,15 @@ func (r *Router) watcherSet(ctx context.Context, c *call) (string, error) {
 	if err := applySpec(&spec, kv, order); err != nil {
 		return "", err
 	}
-	if err := r.b.validateSpec(spec); err != nil {
+	if err := r.validateSpec(spec); err != nil {
 		return "", userErr("%v.", err)
 	}
 	rec.Spec, rec.UpdatedAt, rec.UpdatedBy = spec, c.now, c.req.User
-	if err := r.b.store.SaveWatcher(ctx, rec); err != nil {
+	rec.Dated = Dated(r.factories, spec, r.config().Defaults())
+	if err := r.watcherStore.SaveWatcher(ctx, rec); err != nil {
 		return "", err
 	}
-	if err := r.b.runner.Add(spec.ID, spec.Schedule); err != nil {
+	if err := r.schedules.Schedule(spec.ID, spec.Schedule); err != nil {
 		return "", err
 	}
 	r.audit(ctx, c, "watcher set", spec.ID, before, specJSON(spec))
@@ -812,7 +814,7 @@ func (r *Router) watcherPause(pause bool) func(ctx context.Context, c *call) (st
 		before := specJSON(rec.Spec)
 		rec.Spec.Paused = pause
 		rec.UpdatedAt, rec.UpdatedBy = c.now, c.req.User
-		if err := r.b.store.SaveWatcher(ctx, rec); err != nil {
+		if err := r.watcherStore.SaveWatcher(ctx, rec); err != nil {
 			return "", err
 		}
 		r.audit(ctx, c, "watcher "+map[bool]string{true: "pause", false: "resume"}[pause], rec.Spec.ID, before, specJSON(rec.Spec))
@@ -832,14 +834,14 @@ func (r *Router) watcherRun(ctx context.Context, c *call) (string, error) {
 		return "", userErr("Watcher %s is paused; /alerts watcher resume %s first.", rec.Spec.ID, rec.Spec.ID)
 	}
 	r.audit(ctx, c, "watcher run", rec.Spec.ID, "", "")
-	if err := r.b.runner.RunNow(ctx, rec.Spec.ID); err != nil {
-		found := r.b.LastFound(rec.Spec.ID)
+	found, err := r.schedules.RunNow(ctx, rec.Spec.ID)
+	if err != nil {
 		if found == "" {
 			found = err.Error()
 		}
 		return fmt.Sprintf("Watcher %s: %s", rec.Spec.ID, found), nil
 	}
-	return fmt.Sprintf("Watcher %s checked: %s", rec.Spec.ID, r.b.LastFound(rec.Spec.ID)), nil
+	return fmt.Sprintf("Watcher %s checked: %s", rec.Spec.ID, found), nil
 }
 
 func (r *Router) watcherRemove(ctx context.Context, c *call) (string, error) {
@@ -850,10 +852,10 @@ func (r *Router) watcherRemove(ctx context.Context, c *call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := r.b.store.DeleteWatcher(ctx, rec.Spec.ID); err != nil {
+	if err := r.watcherStore.DeleteWatcher(ctx, rec.Spec.ID); err != nil {
 		return "", err
 	}
-	r.b.runner.Remove(rec.Spec.ID)
+	r.schedules.Unschedule(rec.Spec.ID)
 	r.audit(ctx, c, "watcher remove", rec.Spec.ID, specJSON(rec.Spec), "")
 	return fmt.Sprintf("Removed watcher %s; its alert history stays.", rec.Spec.ID), nil
 }

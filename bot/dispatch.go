@@ -23,6 +23,19 @@ const (
 	idlePoll    = time.Minute
 )
 
+// Outbox is the delivery side of the store: the workers read due
+// deliveries from it and record each outcome.
+type Outbox interface {
+	// PendingDeliveries returns up to limit of platform's deliveries due
+	// at now, in order (by channel, then creation).
+	PendingDeliveries(ctx context.Context, platform string, now time.Time, limit int) ([]DeliveryRecord, error)
+	// NextDelivery returns when platform's next pending delivery is due.
+	NextDelivery(ctx context.Context, platform string) (time.Time, bool, error)
+	MarkSent(ctx context.Context, id int64, messageID string, at time.Time) error
+	MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, errText string) error
+	MarkFailed(ctx context.Context, id int64, attempts int, errText string) error
+}
+
 // Backoff returns the wait before retry number attempt (1-based):
 // exponential from one second, capped at ten minutes, with ±20 % jitter so
 // that many failed deliveries do not retry in lockstep; never less than
@@ -53,7 +66,7 @@ func (b *Bot) deliverLoop(ctx context.Context, p Platform) {
 			continue
 		}
 		wait := idlePoll
-		if next, ok, err := b.store.NextDelivery(ctx, name); err == nil && ok {
+		if next, ok, err := b.outbox.NextDelivery(ctx, name); err == nil && ok {
 			wait = min(max(next.Sub(b.now()), 10*time.Millisecond), idlePoll)
 		}
 		t := time.NewTimer(wait)
@@ -81,7 +94,7 @@ type ParallelSender interface {
 // it handled. Each channel's deliveries go in order; after a failure the
 // channel's later deliveries wait for its retry.
 func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
-	ds, err := b.store.PendingDeliveries(ctx, p.Name(), b.now(), batchSize)
+	ds, err := b.outbox.PendingDeliveries(ctx, p.Name(), b.now(), batchSize)
 	if err != nil || len(ds) == 0 {
 		return 0, err
 	}
@@ -152,7 +165,7 @@ func (b *Bot) deliver(ctx context.Context, p Platform, d DeliveryRecord) bool {
 	name := p.Name()
 	if err == nil {
 		b.metrics.DeliverySent(name)
-		if err := b.store.MarkSent(rctx, d.ID, msgID, now); err != nil {
+		if err := b.outbox.MarkSent(rctx, d.ID, msgID, now); err != nil {
 			b.log.Error("delivery sent but not recorded", "delivery", d.ID, "err", err)
 		}
 		return true
@@ -164,14 +177,14 @@ func (b *Bot) deliver(ctx context.Context, p Platform, d DeliveryRecord) bool {
 		b.metrics.DeliveryRetried(name)
 		wait := Backoff(attempts, after)
 		log.Warn("delivery failed, will retry", "err", err, "retry_in", wait)
-		if err := b.store.MarkRetry(rctx, d.ID, attempts, now.Add(wait), err.Error()); err != nil {
+		if err := b.outbox.MarkRetry(rctx, d.ID, attempts, now.Add(wait), err.Error()); err != nil {
 			log.Error("delivery retry not recorded", "err", err)
 		}
 		return false
 	}
 	b.metrics.DeliveryFailed(name)
 	log.Error("delivery failed permanently", "err", err)
-	if err := b.store.MarkFailed(rctx, d.ID, attempts, err.Error()); err != nil {
+	if err := b.outbox.MarkFailed(rctx, d.ID, attempts, err.Error()); err != nil {
 		log.Error("delivery failure not recorded", "err", err)
 	}
 	b.reportFailure(rctx, d, err, now)
@@ -188,7 +201,7 @@ func Nonce(deliveryID int64) string {
 // than the failing one) that a channel cannot be reached — once per channel
 // and day, so a dead channel does not flood them.
 func (b *Bot) reportFailure(ctx context.Context, d DeliveryRecord, sendErr error, now time.Time) {
-	rt, err := b.routes(ctx, now)
+	rt, err := loadRoutes(ctx, b.pipe.store, now, b.enabled)
 	if err != nil {
 		b.log.Error("delivery failure not reported", "err", err)
 		return
@@ -202,16 +215,7 @@ func (b *Bot) reportFailure(ctx context.Context, d DeliveryRecord, sendErr error
 		Text:     fmt.Sprintf("%q was not delivered and will not be retried: %v. Invite the bot to the channel or remove its subscriptions.", d.Alert.Title, sendErr),
 		Severity: watchers.Warning,
 	}
-	var chans []string
-	for _, s := range rt.subs {
-		if s.Target == "all" && s.Channel != d.Channel {
-			p, _, _ := strings.Cut(s.Channel, ":")
-			if _, ok := b.platforms[p]; ok {
-				chans = append(chans, s.Channel)
-			}
-		}
-	}
-	created, err := b.store.CommitRun(ctx, RunRecord{At: now, Alerts: []NewAlert{{Alert: a, Channels: chans}}})
+	created, err := b.pipe.store.CommitRun(ctx, RunRecord{At: now, Alerts: []NewAlert{{Alert: a, Channels: rt.admins(d.Channel)}}})
 	if err != nil {
 		b.log.Error("delivery failure not reported", "err", err)
 		return

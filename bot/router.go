@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/policyteam/alertbot/watchers"
 )
 
 // UserError is a mistake of the caller: its message is shown as is, with
@@ -51,19 +53,102 @@ func (c *command) usage() string {
 	return "/alerts " + c.name + " " + c.args
 }
 
+// AuditLog records who changed what; every admin command, every
+// subscription change and every refused attempt is written to it.
+type AuditLog interface {
+	Audit(ctx context.Context, e AuditEntry) error
+	AuditLog(ctx context.Context, n int) ([]AuditEntry, error)
+}
+
+// HistoryStore answers what was alerted: an event's alerts and a channel's
+// deliveries.
+type HistoryStore interface {
+	AlertsForEvent(ctx context.Context, event string, n int) ([]AlertRecord, error)
+	ChannelHistory(ctx context.Context, channel string, n int) ([]HistoryItem, error)
+}
+
+// Schedules is what the commands need of the engine that runs watchers;
+// *Bot implements it.
+type Schedules interface {
+	// Schedule (re)schedules watcher id on a cron spec.
+	Schedule(id, schedule string) error
+	// Unschedule stops scheduling watcher id.
+	Unschedule(id string)
+	// RunNow checks watcher id at once and returns what it found.
+	RunNow(ctx context.Context, id string) (found string, err error)
+	// NextRun returns the watcher's next scheduled run.
+	NextRun(id string) (time.Time, bool)
+	// EventsChanged tells the date watchers that an event changed.
+	EventsChanged()
+}
+
+// RouterOptions are what a Router is built from: the stores it reads and
+// changes, the engine's schedules, and the config and admin rules in force.
+type RouterOptions struct {
+	Events    EventStore
+	Watchers  WatcherStore
+	History   HistoryStore
+	Channels  ChannelStore
+	Audit     AuditLog
+	Schedules Schedules
+	// Config returns the config in force; IsAdmin says who is an admin.
+	Config  func() *Config
+	IsAdmin func(user string) bool
+	// Factories validate watcher specs typed in chat exactly as the
+	// config loader does.
+	Factories map[string]watchers.Factory
+	// NextAlert, when set, tells "/alerts event" the next alert planned
+	// for an event (wired by cmd to the countdown planner).
+	NextAlert func(ev *watchers.Event, now time.Time) (at time.Time, what string, ok bool)
+	Now       func() time.Time
+	Metrics   *Metrics
+	Logger    *slog.Logger
+}
+
 // Router answers /alerts commands from every platform.
 type Router struct {
-	b        *Bot
-	commands []*command
-	log      *slog.Logger
+	eventStore   EventStore
+	watcherStore WatcherStore
+	historyStore HistoryStore
+	channelStore ChannelStore
+	auditLog     AuditLog
+	schedules    Schedules
+	config       func() *Config
+	isAdmin      func(string) bool
+	factories    map[string]watchers.Factory
+	nextAlert    func(ev *watchers.Event, now time.Time) (time.Time, string, bool)
+	now          func() time.Time
+	metrics      *Metrics
+	log          *slog.Logger
+	commands     []*command
 }
 
 var _ Handler = (*Router)(nil)
 
-func newRouter(b *Bot) *Router {
-	r := &Router{b: b, log: b.log.With("component", "router")}
+// NewRouter builds a router; every store, Schedules, Config and IsAdmin
+// are required.
+func NewRouter(o RouterOptions) (*Router, error) {
+	if o.Events == nil || o.Watchers == nil || o.History == nil || o.Channels == nil || o.Audit == nil ||
+		o.Schedules == nil || o.Config == nil || o.IsAdmin == nil {
+		return nil, errors.New("bot: router: every store, the schedules, Config and IsAdmin are required")
+	}
+	r := &Router{
+		eventStore: o.Events, watcherStore: o.Watchers, historyStore: o.History, channelStore: o.Channels, auditLog: o.Audit,
+		schedules: o.Schedules, config: o.Config, isAdmin: o.IsAdmin, factories: o.Factories,
+		nextAlert: o.NextAlert, now: o.Now, metrics: o.Metrics, log: o.Logger,
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.metrics == nil {
+		r.metrics = NewMetrics(nil)
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	r.log = r.log.With("component", "router")
 	r.commands = r.table()
-	return r
+	return r, nil
 }
 
 // Tokenize splits command text into words. Double quotes (straight or
@@ -158,7 +243,7 @@ func (r *Router) Handle(ctx context.Context, req Request) (reply Reply) {
 			r.log.Error("command panicked", "text", req.Text, "panic", p)
 			reply = Reply{Text: "Internal error.", Error: true}
 		}
-		r.b.metrics.Command(req.Platform, time.Since(start))
+		r.metrics.Command(req.Platform, time.Since(start))
 	}()
 	words, err := r.words(req)
 	if err != nil {
@@ -171,8 +256,8 @@ func (r *Router) Handle(ctx context.Context, req Request) (reply Reply) {
 	if cmd == nil {
 		return Reply{Text: fmt.Sprintf("Unknown command %q.\n\n%s", strings.Join(words[:min(2, len(words))], " "), r.help(req, nil)), Error: true}
 	}
-	c := &call{req: req, cmd: cmd, args: args, now: r.b.now()}
-	if cmd.admin && !r.b.IsAdmin(req.User) {
+	c := &call{req: req, cmd: cmd, args: args, now: r.now()}
+	if cmd.admin && !r.isAdmin(req.User) {
 		r.audit(ctx, c, "denied: "+cmd.name, strings.Join(args, " "), "", "")
 		return Reply{Text: fmt.Sprintf("Only admins may use /alerts %s. Ask an admin, or see /alerts help.", cmd.name), Error: true}
 	}
@@ -194,15 +279,15 @@ func (r *Router) Complete(ctx context.Context, what, prefix string) []string {
 	var err error
 	switch what {
 	case "event":
-		all, err = r.b.store.AllEventIDs(ctx)
+		all, err = r.eventStore.AllEventIDs(ctx)
 	case "watcher":
 		var ws []WatcherRecord
-		ws, err = r.b.store.Watchers(ctx)
+		ws, err = r.watcherStore.Watchers(ctx)
 		for _, w := range ws {
 			all = append(all, w.Spec.ID)
 		}
 	case "tag":
-		all, err = r.b.store.Tags(ctx)
+		all, err = r.eventStore.Tags(ctx)
 	}
 	if err != nil {
 		r.log.Warn("autocomplete failed", "what", what, "err", err)
@@ -233,7 +318,7 @@ func (r *Router) Complete(ctx context.Context, what, prefix string) []string {
 
 // help lists the commands the caller may use, or one command in detail.
 func (r *Router) help(req Request, topic []string) string {
-	admin := r.b.IsAdmin(req.User)
+	admin := r.isAdmin(req.User)
 	if len(topic) > 0 {
 		name := strings.ToLower(strings.Join(topic, " "))
 		var found []*command
@@ -276,7 +361,7 @@ func (r *Router) help(req Request, topic []string) string {
 // audit writes one audit entry; failures are logged, not returned, since
 // the action itself already happened.
 func (r *Router) audit(ctx context.Context, c *call, action, target, before, after string) {
-	err := r.b.store.Audit(ctx, AuditEntry{
+	err := r.auditLog.Audit(ctx, AuditEntry{
 		At: c.now, Who: c.req.User, Channel: c.req.Channel,
 		Action: action, Target: target, Before: before, After: after,
 	})

@@ -103,7 +103,7 @@ func TestRouteTableChannels(t *testing.T) {
 	if diff := cmp.Diff([]string{"discord:2", "slack:C1"}, rt.channels(a)); diff != "" {
 		t.Errorf("channels (-want +got):\n%s", diff)
 	}
-	rt.enabled = map[string]Platform{"slack": nil}
+	rt.enabled = map[string]bool{"slack": true}
 	if diff := cmp.Diff([]string{"slack:C1"}, rt.channels(a)); diff != "" {
 		t.Errorf("channels on enabled platforms (-want +got):\n%s", diff)
 	}

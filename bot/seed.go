@@ -26,7 +26,7 @@ type SeedReport struct {
 func (b *Bot) Seed(ctx context.Context) (SeedReport, error) {
 	var rep SeedReport
 	now := b.now()
-	for _, ce := range b.config().Events {
+	for _, ce := range b.Config().Events {
 		created, updated, err := b.seedEvent(ctx, ce, now)
 		if err != nil {
 			return rep, err
@@ -38,25 +38,42 @@ func (b *Bot) Seed(ctx context.Context) (SeedReport, error) {
 			rep.EventsUpdated++
 		}
 	}
-	for _, cw := range b.config().Watchers {
-		old, err := b.store.Watcher(ctx, cw.Spec.ID)
+	defaults := b.Config().Defaults()
+	for _, cw := range b.Config().Watchers {
+		old, err := b.watchers.Watcher(ctx, cw.Spec.ID)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			rep.WatchersCreated++
-			err = b.store.SaveWatcher(ctx, WatcherRecord{Spec: cw.Spec, Origin: "config", Hash: cw.Hash, UpdatedAt: now, UpdatedBy: "config"})
+			err = b.watchers.SaveWatcher(ctx, WatcherRecord{Spec: cw.Spec, Origin: "config", Hash: cw.Hash, UpdatedAt: now, UpdatedBy: "config",
+				Dated: Dated(b.factories, cw.Spec, defaults)})
 		case err != nil:
 		case old.Hash != cw.Hash:
 			rep.WatchersUpdated++
 			old.Spec, old.Origin, old.Hash, old.UpdatedAt, old.UpdatedBy = cw.Spec, "config", cw.Hash, now, "config"
-			err = b.store.SaveWatcher(ctx, old)
+			old.Dated = Dated(b.factories, cw.Spec, defaults)
+			err = b.watchers.SaveWatcher(ctx, old)
 		}
 		if err != nil {
 			return rep, fmt.Errorf("seed watcher %s: %w", cw.Spec.ID, err)
 		}
 	}
-	for _, cs := range b.config().Subscriptions {
+	// A database written before watchers recorded their capability, or a
+	// kind that changed it, is brought up to date here.
+	ws, err := b.watchers.Watchers(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("seed: %w", err)
+	}
+	for _, w := range ws {
+		if d := Dated(b.factories, w.Spec, defaults); d != w.Dated {
+			w.Dated = d
+			if err := b.watchers.SaveWatcher(ctx, w); err != nil {
+				return rep, fmt.Errorf("seed watcher %s: %w", w.Spec.ID, err)
+			}
+		}
+	}
+	for _, cs := range b.Config().Subscriptions {
 		for _, t := range cs.To {
-			added, err := b.store.Subscribe(ctx, Subscription{Channel: cs.Channel, Target: t, Origin: "config", Created: now})
+			added, err := b.channels.Subscribe(ctx, Subscription{Channel: cs.Channel, Target: t, Origin: "config", Created: now})
 			if err != nil {
 				return rep, fmt.Errorf("seed subscription %s → %s: %w", cs.Channel, t, err)
 			}
@@ -67,22 +84,22 @@ func (b *Bot) Seed(ctx context.Context) (SeedReport, error) {
 	}
 	if rep != (SeedReport{}) {
 		after, _ := json.Marshal(rep)
-		_ = b.store.Audit(ctx, AuditEntry{At: now, Who: "config", Action: "seed", Target: b.config().Path, After: string(after)})
+		_ = b.audit.Audit(ctx, AuditEntry{At: now, Who: "config", Action: "seed", Target: b.Config().Path, After: string(after)})
 	}
 	return rep, nil
 }
 
 func (b *Bot) seedEvent(ctx context.Context, ce ConfigEvent, now time.Time) (created, updated bool, err error) {
-	old, err := b.store.Event(ctx, ce.Event.ID)
+	old, err := b.events.Event(ctx, ce.Event.ID)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		rec := EventRecord{Event: ce.Event, Hash: ce.Hash, UpdatedAt: now, UpdatedBy: "config"}
 		rec.Origin = "config"
 		rec.CreatedAt = now
-		if err := b.materialize(&rec, now); err != nil {
+		if err := Materialize(&rec, now, b.Config().Location); err != nil {
 			return false, false, err
 		}
-		return true, false, b.store.SaveEvent(ctx, rec)
+		return true, false, b.events.SaveEvent(ctx, rec)
 	case err != nil:
 		return false, false, fmt.Errorf("seed event %s: %w", ce.Event.ID, err)
 	case old.Hash == ce.Hash:
@@ -100,7 +117,7 @@ func (b *Bot) seedEvent(ctx context.Context, ce ConfigEvent, now time.Time) (cre
 	}
 	// An edit of the top-level fields is history from now on, not a
 	// rewrite of the past: record it as a change.
-	loc, err := file.Location(b.config().Location)
+	loc, err := file.Location(b.Config().Location)
 	if err != nil {
 		return false, false, err
 	}
@@ -136,13 +153,8 @@ func (b *Bot) seedEvent(ctx context.Context, ce ConfigEvent, now time.Time) (cre
 	rec.Changes = changes
 	rec.Zone, rec.Tags, rec.LeadTimes = file.Zone, file.Tags, file.LeadTimes
 	rec.Origin, rec.Hash, rec.UpdatedAt, rec.UpdatedBy = "config", ce.Hash, now, "config"
-	if err := b.materialize(&rec, now); err != nil {
+	if err := Materialize(&rec, now, b.Config().Location); err != nil {
 		return false, false, err
 	}
-	return false, true, b.store.SaveEvent(ctx, rec)
-}
-
-func specJSON(s watchers.Spec) string {
-	data, _ := json.Marshal(s)
-	return string(data)
+	return false, true, b.events.SaveEvent(ctx, rec)
 }

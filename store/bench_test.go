@@ -103,7 +103,7 @@ func benchDB(b *testing.B) *DB {
 			benchErr = err
 			return
 		}
-		if benchErr = db.SaveWatcher(ctx, mkWatcher("deadlines", "countdown")); benchErr != nil {
+		if benchErr = db.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); benchErr != nil {
 			return
 		}
 		if benchErr = seedEvents(ctx, db, evs); benchErr != nil {

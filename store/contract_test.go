@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -46,8 +47,11 @@ func materialize(t testing.TB, ev watchers.Event) bot.EventRecord {
 	return rec
 }
 
+// mkWatcher makes a watcher record; kind "dates" stands for a date watcher
+// (Dated), any other for a source watcher.
 func mkWatcher(id, kind string) bot.WatcherRecord {
 	return bot.WatcherRecord{
+		Dated: kind == "dates",
 		Spec: watchers.Spec{ID: id, Kind: kind, Schedule: "@every 1m", Tags: []string{"japan"},
 			URL: "https://example.org/" + id + ".rss", Match: []string{"Japan", "Ishiba"},
 			Fetch: watchers.Fetch{MaxBytes: 1 << 20, Timeout: "10s"}},
@@ -69,13 +73,27 @@ func mkAlert(key, event string) watchers.Alert {
 	}
 }
 
-func TestContractSQLite(t *testing.T) {
-	runStoreContract(t, func(t *testing.T, now time.Time) bot.Store { return openTest(t, now) })
+// backend is every store interface of package bot together: what a
+// storage backend implements, and what the contract suite checks.
+type backend interface {
+	bot.EventStore
+	bot.WatcherStore
+	bot.RunStore
+	bot.Outbox
+	bot.ChannelStore
+	bot.AuditLog
+	bot.HistoryStore
+	CountEvents(ctx context.Context) (int, error)
+	DeliveryCounts(ctx context.Context) (map[string]int, error)
 }
 
-// runStoreContract checks the behaviour every bot.Store must have. open
+func TestContractSQLite(t *testing.T) {
+	runStoreContract(t, func(t *testing.T, now time.Time) backend { return openTest(t, now) })
+}
+
+// runStoreContract checks the behaviour every backend must have. open
 // returns an empty store whose clock reads now.
-func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) bot.Store) {
+func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) backend) {
 	t.Run("EventRoundTrip", func(t *testing.T) { contractEvents(t, open(t, testNow)) })
 	t.Run("EventsFilter", func(t *testing.T) { contractEventsFilter(t, open(t, testNow)) })
 	t.Run("Watchers", func(t *testing.T) { contractWatchers(t, open(t, testNow)) })
@@ -96,7 +114,7 @@ func wantNotFound(t *testing.T, what string, err error, mention string) {
 	}
 }
 
-func contractEvents(t *testing.T, s bot.Store) {
+func contractEvents(t *testing.T, s backend) {
 	ctx := testCtx(t)
 	withChanges := watchers.Event{
 		ID: "upper-house", Title: "House of Councillors election", Due: "2025-07", Zone: "Asia/Tokyo",
@@ -252,7 +270,7 @@ func eventIDs(evs []bot.EventRecord) []string {
 	return out
 }
 
-func contractEventsFilter(t *testing.T, s bot.Store) {
+func contractEventsFilter(t *testing.T, s backend) {
 	ctx := testCtx(t)
 	for _, ev := range []bot.EventRecord{
 		mkEventStatus(t, "a-day", "2025-02-01", "", "japan"),
@@ -307,9 +325,9 @@ func contractEventsFilter(t *testing.T, s bot.Store) {
 	}
 }
 
-func contractWatchers(t *testing.T, s bot.Store) {
+func contractWatchers(t *testing.T, s backend) {
 	ctx := testCtx(t)
-	ws := []bot.WatcherRecord{mkWatcher("feeds", "feed"), mkWatcher("deadlines", "countdown")}
+	ws := []bot.WatcherRecord{mkWatcher("feeds", "feed"), mkWatcher("deadlines", "dates")}
 	ws[1].State = nil
 	for _, w := range ws {
 		if err := s.SaveWatcher(ctx, w); err != nil {
@@ -351,7 +369,7 @@ func contractWatchers(t *testing.T, s bot.Store) {
 	}
 }
 
-func contractCommitRun(t *testing.T, s bot.Store) {
+func contractCommitRun(t *testing.T, s backend) {
 	ctx := testCtx(t)
 	w := mkWatcher("feeds", "feed")
 	if err := s.SaveWatcher(ctx, w); err != nil {
@@ -472,7 +490,7 @@ func plannedIDs(ps []watchers.PlannedEvent) []string {
 	return out
 }
 
-func contractDueEvents(t *testing.T, s bot.Store) {
+func contractDueEvents(t *testing.T, s backend) {
 	ctx := testCtx(t)
 	e1 := mkEvent(t, "e1", "2025-03-31", "japan")
 	e1.Changes = []watchers.Change{{At: testNow.Add(-time.Hour), Note: "confirmed", By: "config"}}
@@ -485,7 +503,7 @@ func contractDueEvents(t *testing.T, s bot.Store) {
 	if err := s.SaveWatcher(ctx, mkWatcher("feeds", "feed")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "countdown")); err != nil {
+	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
 		t.Fatal(err)
 	}
 	due := func(w string, now time.Time) []watchers.PlannedEvent {
@@ -557,7 +575,7 @@ func contractDueEvents(t *testing.T, s bot.Store) {
 	if ps := due("deadlines", testNow.AddDate(50, 0, 0)); len(ps) != 0 {
 		t.Errorf("DueEvents of a deleted watcher = %v, want none", plannedIDs(ps))
 	}
-	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "countdown")); err != nil {
+	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
 		t.Fatal(err)
 	}
 	if ids := plannedIDs(due("deadlines", testNow)); !cmp.Equal(ids, []string{"e1", "e2"}) {
@@ -565,9 +583,9 @@ func contractDueEvents(t *testing.T, s bot.Store) {
 	}
 }
 
-func contractDeliveries(t *testing.T, s bot.Store) {
+func contractDeliveries(t *testing.T, s backend) {
 	ctx := testCtx(t)
-	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "countdown")); err != nil {
+	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
 		t.Fatal(err)
 	}
 	t0, t1 := testNow.Add(-time.Hour), testNow.Add(-time.Minute)
@@ -682,7 +700,7 @@ func contractDeliveries(t *testing.T, s bot.Store) {
 	wantNotFound(t, "MarkFailed(missing)", s.MarkFailed(ctx, 999999, 1, "x"), "delivery 999999")
 }
 
-func contractSubscriptions(t *testing.T, s bot.Store) {
+func contractSubscriptions(t *testing.T, s backend) {
 	ctx := testCtx(t)
 	subs := []bot.Subscription{
 		{Channel: "slack:C1", Target: "tag:budget", Origin: "config", Created: testNow.Add(-time.Hour)},
@@ -722,7 +740,7 @@ func contractSubscriptions(t *testing.T, s bot.Store) {
 	}
 }
 
-func contractMutes(t *testing.T, s bot.Store) {
+func contractMutes(t *testing.T, s backend) {
 	ctx := testCtx(t)
 	live := bot.Mute{Channel: "slack:C1", Target: "tag:budget", Until: testNow.Add(time.Hour), By: "slack:U1"}
 	expired := bot.Mute{Channel: "slack:C1", Target: "all", Until: testNow.Add(-time.Minute), By: "slack:U1"}
@@ -762,7 +780,7 @@ func contractMutes(t *testing.T, s bot.Store) {
 	}
 }
 
-func contractAudit(t *testing.T, s bot.Store) {
+func contractAudit(t *testing.T, s backend) {
 	ctx := testCtx(t)
 	es := []bot.AuditEntry{
 		{At: testNow.Add(-time.Hour), Who: "config", Action: "event add", Target: "jp-budget", After: `{"due":"2025-03-31"}`},

@@ -133,7 +133,7 @@ const (
 	// "WHERE true" keeps SQLite's parser from reading ON CONFLICT as a
 	// join constraint of the SELECT.
 	sqlResetSchedule = `INSERT INTO schedule (watcher_id, event_id, next_at)
-	SELECT id, $1, 0 FROM watchers WHERE kind = 'countdown'
+	SELECT id, $1, 0 FROM watchers WHERE dated = 1
 	ON CONFLICT (watcher_id, event_id) DO UPDATE SET next_at = 0`
 )
 

@@ -43,7 +43,7 @@ func TestCommitRunIdempotentAcrossRestart(t *testing.T) {
 	ctx := testCtx(t)
 	path := filepath.Join(t.TempDir(), "a.db")
 	db := openAt(t, path, testNow)
-	if err := db.SaveWatcher(ctx, mkWatcher("deadlines", "countdown")); err != nil {
+	if err := db.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
 		t.Fatal(err)
 	}
 	run := runWithKeys("deadlines", 0, 10)
@@ -81,7 +81,7 @@ func TestCommitRunConcurrentHandles(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "a.db")
 	db1 := openAt(t, path, testNow)
 	db2 := openAt(t, path, testNow)
-	if err := db1.SaveWatcher(ctx, mkWatcher("deadlines", "countdown")); err != nil {
+	if err := db1.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
 		t.Fatal(err)
 	}
 	// Several rounds of two processes' overlapping runs: keys 0-29 and 15-44, …
@@ -140,7 +140,7 @@ func TestSaveEventKeepsCreatedAtAndResetsSchedule(t *testing.T) {
 	clock := testNow
 	db := openTest(t, testNow)
 	db.Now = func() time.Time { return clock }
-	for _, w := range []bot.WatcherRecord{mkWatcher("deadlines", "countdown"), mkWatcher("other-dates", "countdown"), mkWatcher("feeds", "feed")} {
+	for _, w := range []bot.WatcherRecord{mkWatcher("deadlines", "dates"), mkWatcher("other-dates", "dates"), mkWatcher("feeds", "feed")} {
 		if err := db.SaveWatcher(ctx, w); err != nil {
 			t.Fatal(err)
 		}

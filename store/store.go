@@ -1,7 +1,7 @@
 // Package store keeps alertbot's state in SQLite (modernc.org/sqlite): the
 // events with their materialized current state, watchers and their
 // schedule, alerts and the delivery outbox, subscriptions, mutes and the
-// audit log. *DB implements bot.Store.
+// audit log. *DB implements every store interface of package bot.
 //
 // The queries keep to what SQLite and PostgreSQL share ($1 placeholders,
 // ON CONFLICT … DO UPDATE, RETURNING, integer times) so that a PostgreSQL
@@ -27,7 +27,15 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-var _ bot.Store = (*DB)(nil)
+var (
+	_ bot.EventStore   = (*DB)(nil)
+	_ bot.WatcherStore = (*DB)(nil)
+	_ bot.RunStore     = (*DB)(nil)
+	_ bot.Outbox       = (*DB)(nil)
+	_ bot.ChannelStore = (*DB)(nil)
+	_ bot.AuditLog     = (*DB)(nil)
+	_ bot.HistoryStore = (*DB)(nil)
+)
 
 // pragmas are put in the DSN so that every pooled connection gets them;
 // Open reads them back because the driver ignores unknown parameters.

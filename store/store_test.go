@@ -223,7 +223,7 @@ func TestReopenKeepsData(t *testing.T) {
 	if err := db.SaveEvent(ctx, ev); err != nil {
 		t.Fatal(err)
 	}
-	w := mkWatcher("deadlines", "countdown")
+	w := mkWatcher("deadlines", "dates")
 	if err := db.SaveWatcher(ctx, w); err != nil {
 		t.Fatal(err)
 	}
@@ -274,14 +274,14 @@ func TestBackup(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		read func(s bot.Store) (any, error)
+		read func(s backend) (any, error)
 	}{
-		{"events", func(s bot.Store) (any, error) { return s.Events(ctx, bot.EventFilter{}) }},
-		{"watchers", func(s bot.Store) (any, error) { return s.Watchers(ctx) }},
-		{"history", func(s bot.Store) (any, error) { return s.ChannelHistory(ctx, "slack:C1", 0) }},
-		{"subscriptions", func(s bot.Store) (any, error) { return s.Subscriptions(ctx) }},
-		{"audit", func(s bot.Store) (any, error) { return s.AuditLog(ctx, 0) }},
-		{"deliveries", func(s bot.Store) (any, error) { return s.DeliveryCounts(ctx) }},
+		{"events", func(s backend) (any, error) { return s.Events(ctx, bot.EventFilter{}) }},
+		{"watchers", func(s backend) (any, error) { return s.Watchers(ctx) }},
+		{"history", func(s backend) (any, error) { return s.ChannelHistory(ctx, "slack:C1", 0) }},
+		{"subscriptions", func(s backend) (any, error) { return s.Subscriptions(ctx) }},
+		{"audit", func(s backend) (any, error) { return s.AuditLog(ctx, 0) }},
+		{"deliveries", func(s backend) (any, error) { return s.DeliveryCounts(ctx) }},
 	} {
 		want, err := tc.read(db)
 		if err != nil {
@@ -304,7 +304,7 @@ func TestBackup(t *testing.T) {
 func seedSmall(t *testing.T, db *DB) {
 	t.Helper()
 	ctx := testCtx(t)
-	if err := db.SaveWatcher(ctx, mkWatcher("deadlines", "countdown")); err != nil {
+	if err := db.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
 		t.Fatal(err)
 	}
 	for _, ev := range []bot.EventRecord{

@@ -13,11 +13,12 @@ import (
 	"github.com/policyteam/alertbot/watchers"
 )
 
-const watcherCols = `id, spec, origin, hash, state, last_run, last_success, last_error, failures, failing, updated_at, updated_by`
+const watcherCols = `id, spec, origin, hash, state, last_run, last_success, last_error, failures, failing, updated_at, updated_by, dated`
 
 // SaveWatcher creates or replaces a watcher, including its run status as
-// given. A countdown watcher gets a schedule row for every event it lacks
-// one for, so that it looks at all of them on its next tick.
+// given. A dated watcher (WatcherRecord.Dated) gets a schedule row for
+// every event it lacks one for, so that it looks at all of them on its
+// next tick.
 func (db *DB) SaveWatcher(ctx context.Context, w bot.WatcherRecord) error {
 	if w.Spec.ID == "" {
 		return errors.New("save watcher: empty watcher id")
@@ -31,17 +32,17 @@ func (db *DB) SaveWatcher(ctx context.Context, w bot.WatcherRecord) error {
 	}
 	err = db.inTx(ctx, func(t *tx) error {
 		if _, err := t.ExecContext(ctx, `INSERT INTO watchers (id, kind, spec, origin, hash, state, last_run, last_success,
-				last_error, failures, failing, updated_at, updated_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+				last_error, failures, failing, updated_at, updated_by, dated)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 			ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, spec = excluded.spec, origin = excluded.origin,
 			hash = excluded.hash, state = excluded.state, last_run = excluded.last_run,
 			last_success = excluded.last_success, last_error = excluded.last_error, failures = excluded.failures,
-			failing = excluded.failing, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+			failing = excluded.failing, updated_at = excluded.updated_at, updated_by = excluded.updated_by, dated = excluded.dated`,
 			w.Spec.ID, w.Spec.Kind, string(spec), w.Origin, w.Hash, w.State, ms(w.LastRun), ms(w.LastSuccess),
-			w.LastError, w.Failures, w.Failing, ms(orNow(w.UpdatedAt, t.now)), w.UpdatedBy); err != nil {
+			w.LastError, w.Failures, w.Failing, ms(orNow(w.UpdatedAt, t.now)), w.UpdatedBy, w.Dated); err != nil {
 			return err
 		}
-		if w.Spec.Kind != "countdown" {
+		if !w.Dated {
 			return nil
 		}
 		// A new or changed spec (tags, lead times) plans every event
@@ -64,7 +65,7 @@ func scanWatcher(s scanner) (bot.WatcherRecord, error) {
 		lastRun, lastSuccess, updatedAtMilli int64
 	)
 	if err := s.Scan(&id, &spec, &w.Origin, &w.Hash, &w.State, &lastRun, &lastSuccess, &w.LastError,
-		&w.Failures, &w.Failing, &updatedAtMilli, &w.UpdatedBy); err != nil {
+		&w.Failures, &w.Failing, &updatedAtMilli, &w.UpdatedBy, &w.Dated); err != nil {
 		return w, err
 	}
 	if err := json.Unmarshal([]byte(spec), &w.Spec); err != nil {

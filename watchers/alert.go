@@ -142,6 +142,17 @@ type Watcher interface {
 	Check(ctx context.Context, in Input) (Result, error)
 }
 
+// DateDriven is implemented by watchers that look at events on dates they
+// plan themselves (Deps.Events in, Result.Next out) rather than at outside
+// sources. The capability, not a kind name, decides what the bot does
+// with them: replay runs them on its virtual clock, an edited event wakes
+// them at once, and the store schedules every event for them.
+type DateDriven interface {
+	Watcher
+	// DateDriven marks the capability; it does nothing.
+	DateDriven()
+}
+
 // PlannedEvent is an event handed to a date watcher with the time from
 // which it has not yet been looked at (zero: never).
 type PlannedEvent struct {

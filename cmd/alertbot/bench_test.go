@@ -65,13 +65,13 @@ func BenchmarkUpcoming100k(b *testing.B) {
 	seedEvents(b, tb, 100_000, now)
 	ctx := context.Background()
 	req := bot.Request{Platform: "console", User: member, Channel: channel, Text: "upcoming #budget"}
-	if r := tb.Router().Handle(ctx, req); r.Error || !strings.Contains(r.Text, "Event ") {
+	if r := tb.router.Handle(ctx, req); r.Error || !strings.Contains(r.Text, "Event ") {
 		b.Fatalf("upcoming: %+v", r)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		tb.Router().Handle(ctx, req)
+		tb.router.Handle(ctx, req)
 	}
 }
 
@@ -114,7 +114,7 @@ func BenchmarkResident100k(b *testing.B) {
 	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 	for b.Loop() {
 		tb.tick(b, "deadlines")
-		tb.Router().Handle(context.Background(), bot.Request{Platform: "console", User: member, Channel: channel, Text: "upcoming"})
+		tb.router.Handle(context.Background(), bot.Request{Platform: "console", User: member, Channel: channel, Text: "upcoming"})
 	}
 	runtime.GC()
 	debug.FreeOSMemory()

@@ -113,32 +113,61 @@ func nextAlert(cfg *bot.Config) func(ev *watchers.Event, now time.Time) (time.Ti
 	}
 }
 
-// openBot opens the database and builds a bot on it (not started).
-func (m *Main) openBot(ctx context.Context, c common, cfg *bot.Config, platforms []bot.Platform, opts func(*bot.Options)) (*bot.Bot, *store.DB, error) {
-	log, err := m.logger(c)
+// app is a bot wired on an open database: the engine and its router.
+type app struct {
+	db     *store.DB
+	bot    *bot.Bot
+	router *bot.Router
+}
+
+// wire builds the engine and the router on db; this and the factories
+// table are the one place that knows every concrete type.
+func wire(db *store.DB, o bot.Options) (*bot.Bot, *bot.Router, error) {
+	o.Events, o.Watchers, o.Runs, o.Outbox, o.Channels, o.Audit = db, db, db, db, db, db
+	if o.Factories == nil {
+		o.Factories = factories
+	}
+	b, err := bot.New(o)
 	if err != nil {
 		return nil, nil, err
 	}
+	r, err := bot.NewRouter(bot.RouterOptions{
+		Events: db, Watchers: db, History: db, Channels: db, Audit: db,
+		Schedules: b, Config: b.Config, IsAdmin: b.IsAdmin, Factories: o.Factories,
+		NextAlert: nextAlert(o.Config), Now: o.Now, Metrics: o.Metrics, Logger: o.Logger,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, r, nil
+}
+
+// openBot opens the database and builds a bot on it (not started).
+func (m *Main) openBot(ctx context.Context, c common, cfg *bot.Config, platforms []bot.Platform, opts func(*bot.Options)) (*app, error) {
+	log, err := m.logger(c)
+	if err != nil {
+		return nil, err
+	}
 	db, err := store.Open(ctx, c.db, store.WithLogger(log), store.WithNow(m.now))
 	if err != nil {
-		return nil, nil, &exitError{1, "alertbot: " + err.Error()}
+		return nil, &exitError{1, "alertbot: " + err.Error()}
 	}
 	fo := fetch.DefaultOptions()
 	fo.UserAgent = fetch.UserAgent(Version)
 	fo.Logger = log.With("component", "fetch")
 	o := bot.Options{
-		Store: db, Config: cfg, Factories: factories, Platforms: platforms, Fetcher: fetch.New(fo),
-		Logger: log, Now: m.now, LocalAdmin: console.Address, NextAlert: nextAlert(cfg),
+		Config: cfg, Factories: factories, Platforms: platforms, Fetcher: fetch.New(fo),
+		Logger: log, Now: m.now, LocalAdmin: console.Address,
 	}
 	if opts != nil {
 		opts(&o)
 	}
-	b, err := bot.New(o)
+	b, r, err := wire(db, o)
 	if err != nil {
 		db.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	return b, db, nil
+	return &app{db: db, bot: b, router: r}, nil
 }
 
 func (m *Main) exec(ctx context.Context, args []string) error {
@@ -154,11 +183,12 @@ func (m *Main) exec(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	b, db, err := m.openBot(ctx, c, cfg, nil, nil)
+	a, err := m.openBot(ctx, c, cfg, nil, nil)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer a.db.Close()
+	b, db := a.bot, a.db
 	// Seed from an explicit config, or from the example into an empty
 	// database, so `alertbot exec -- upcoming` works on a fresh checkout
 	// without overwriting a database seeded from another file.
@@ -179,7 +209,7 @@ func (m *Main) exec(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	reply := b.Router().Handle(ctx, bot.Request{Platform: "exec", User: *as, Channel: *channel, Text: text})
+	reply := a.router.Handle(ctx, bot.Request{Platform: "exec", User: *as, Channel: *channel, Text: text})
 	fmt.Fprintln(m.Stdout, reply.Text)
 	if reply.Error {
 		return &exitError{1, ""}

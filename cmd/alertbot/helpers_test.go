@@ -66,11 +66,12 @@ func (c *clock) Set(t time.Time) {
 // embedded example when cfgText is "").
 type testBot struct {
 	*bot.Bot
-	db    *store.DB
-	cfg   *bot.Config
-	clock *clock
-	plat  *memPlatform
-	path  string
+	router *bot.Router
+	db     *store.DB
+	cfg    *bot.Config
+	clock  *clock
+	plat   *memPlatform
+	path   string
 }
 
 func newTestBot(t testing.TB, cfgText string, now time.Time, platforms ...bot.Platform) *testBot {
@@ -99,9 +100,9 @@ func openTestBot(t testing.TB, path, cfgText string, now time.Time, platforms ..
 	if len(platforms) == 0 {
 		platforms = []bot.Platform{plat}
 	}
-	b, err := bot.New(bot.Options{
-		Store: db, Config: cfg, Factories: factories, Platforms: platforms,
-		Now: clk.Now, LocalAdmin: "console:local", NextAlert: nextAlert(cfg),
+	b, r, err := wire(db, bot.Options{
+		Config: cfg, Platforms: platforms,
+		Now: clk.Now, LocalAdmin: "console:local",
 		// No per-host pacing: tests poll one loopback server many times.
 		Fetcher: fetch.New(fetch.Options{Timeout: 10 * time.Second}),
 	})
@@ -111,13 +112,13 @@ func openTestBot(t testing.TB, path, cfgText string, now time.Time, platforms ..
 	if _, err := b.Seed(context.Background()); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
-	return &testBot{Bot: b, db: db, cfg: cfg, clock: clk, plat: plat, path: path}
+	return &testBot{Bot: b, router: r, db: db, cfg: cfg, clock: clk, plat: plat, path: path}
 }
 
 // run runs a command as user in channel.
 func (tb *testBot) run(t testing.TB, user, channel, text string) bot.Reply {
 	t.Helper()
-	return tb.Router().Handle(context.Background(), bot.Request{Platform: "console", User: user, Channel: channel, Text: text})
+	return tb.router.Handle(context.Background(), bot.Request{Platform: "console", User: user, Channel: channel, Text: text})
 }
 
 // tick runs a watcher at the clock's time.

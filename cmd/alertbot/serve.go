@@ -74,7 +74,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := bot.NewMetrics(reg)
-	b, db, err := m.openBot(ctx, c, cfg, platforms, func(o *bot.Options) {
+	a, err := m.openBot(ctx, c, cfg, platforms, func(o *bot.Options) {
 		o.Metrics = metrics
 		if m.Getenv("ALERTBOT_TEST_CRASH") == "after-commit" {
 			// Test hook for crash-safety tests: die the hard way right
@@ -86,8 +86,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	proxy.h = b.Router()
+	defer a.db.Close()
+	b, db := a.bot, a.db
+	proxy.h = a.router
 	rep, err := b.Seed(ctx)
 	if err != nil {
 		return &exitError{1, "alertbot: seed: " + err.Error()}

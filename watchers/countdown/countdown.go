@@ -13,7 +13,10 @@ import (
 // maxReported caps the unreadable events named in Found.
 const maxReported = 3
 
-var _ watchers.Factory = New
+var (
+	_ watchers.Factory    = New
+	_ watchers.DateDriven = (*watcher)(nil)
+)
 
 // New builds a countdown watcher. spec.LeadTimes overrides the configured
 // default leads; spec.Tags narrows it to events having any of those tags.
@@ -85,6 +88,9 @@ type watcher struct {
 	cfg    Config
 	events watchers.EventSource
 }
+
+// DateDriven marks the countdown as a date watcher (watchers.DateDriven).
+func (w *watcher) DateDriven() {}
 
 // Check plans every event that is due for a look and returns the alerts to
 // send now and when each event next needs a look. Events outside the

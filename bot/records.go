@@ -1,14 +1,19 @@
+// This file holds the records the bot keeps; the interfaces that keep
+// them are declared next to their consumers (EventStore in events.go,
+// RunStore in pipeline.go, ChannelStore in routes.go, Outbox in
+// dispatch.go, WatcherStore in bot.go, AuditLog and HistoryStore in
+// router.go). Package store implements them all.
+
 package bot
 
 import (
-	"context"
 	"errors"
 	"time"
 
 	"github.com/policyteam/alertbot/watchers"
 )
 
-// ErrNotFound is returned by Store lookups of ids that do not exist.
+// ErrNotFound is returned by the store interfaces' lookups of ids that do not exist.
 var ErrNotFound = errors.New("not found")
 
 // EventRecord is an event as stored, with its state materialized at the
@@ -43,6 +48,10 @@ type WatcherRecord struct {
 	Failing     bool // a watcher_failing alert went out for the current streak
 	UpdatedAt   time.Time
 	UpdatedBy   string
+	// Dated is set by the bot from its watcher's capability
+	// (watchers.DateDriven): the store gives a dated watcher a schedule row
+	// for every event.
+	Dated bool
 }
 
 // AlertRecord is a stored alert.
@@ -132,49 +141,4 @@ type AuditEntry struct {
 type HistoryItem struct {
 	Alert    watchers.Alert
 	Delivery DeliveryRecord
-}
-
-// Store is the persistence alertbot needs; store.DB implements it on
-// SQLite. Methods return ErrNotFound (wrapped) for missing ids.
-type Store interface {
-	watchers.EventSource
-
-	SaveEvent(ctx context.Context, ev EventRecord) error
-	Event(ctx context.Context, id string) (EventRecord, error)
-	DeleteEvent(ctx context.Context, id string) error
-	Events(ctx context.Context, f EventFilter) ([]EventRecord, error)
-	AllEventIDs(ctx context.Context) ([]string, error)
-	EventsChangingBy(ctx context.Context, t time.Time) ([]EventRecord, error)
-	CountEvents(ctx context.Context) (int, error)
-	Tags(ctx context.Context) ([]string, error)
-
-	SaveWatcher(ctx context.Context, w WatcherRecord) error
-	Watcher(ctx context.Context, id string) (WatcherRecord, error)
-	Watchers(ctx context.Context) ([]WatcherRecord, error)
-	DeleteWatcher(ctx context.Context, id string) error
-
-	CommitRun(ctx context.Context, run RunRecord) ([]AlertRecord, error)
-	AlertsForEvent(ctx context.Context, event string, n int) ([]AlertRecord, error)
-
-	PendingDeliveries(ctx context.Context, platform string, now time.Time, limit int) ([]DeliveryRecord, error)
-	NextDelivery(ctx context.Context, platform string) (time.Time, bool, error)
-	MarkSent(ctx context.Context, id int64, messageID string, at time.Time) error
-	MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, errText string) error
-	MarkFailed(ctx context.Context, id int64, attempts int, errText string) error
-	ChannelHistory(ctx context.Context, channel string, n int) ([]HistoryItem, error)
-	DeliveryCounts(ctx context.Context) (map[string]int, error)
-
-	Subscribe(ctx context.Context, s Subscription) (added bool, err error)
-	Unsubscribe(ctx context.Context, channel, target string) (removed bool, err error)
-	Subscriptions(ctx context.Context) ([]Subscription, error)
-
-	Mute(ctx context.Context, m Mute) error
-	Unmute(ctx context.Context, channel, target string) (removed bool, err error)
-	Mutes(ctx context.Context, now time.Time) ([]Mute, error)
-
-	Audit(ctx context.Context, e AuditEntry) error
-	AuditLog(ctx context.Context, n int) ([]AuditEntry, error)
-
-	Backup(ctx context.Context, path string) error
-	Close() error
 }

@@ -1,0 +1,110 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/policyteam/alertbot/watchers"
+)
+
+// EventStore keeps events; the commands, the seeder and the event book
+// use it. Lookups of unknown ids return ErrNotFound (wrapped).
+type EventStore interface {
+	SaveEvent(ctx context.Context, ev EventRecord) error
+	Event(ctx context.Context, id string) (EventRecord, error)
+	DeleteEvent(ctx context.Context, id string) error
+	Events(ctx context.Context, f EventFilter) ([]EventRecord, error)
+	AllEventIDs(ctx context.Context) ([]string, error)
+	// EventsChangingBy returns the events whose next dated change is at
+	// or before t.
+	EventsChangingBy(ctx context.Context, t time.Time) ([]EventRecord, error)
+	Tags(ctx context.Context) ([]string, error)
+}
+
+// eventReader is the part of an EventStore that keeping materialized
+// states fresh needs; replay's memory implements it too.
+type eventReader interface {
+	Event(ctx context.Context, id string) (EventRecord, error)
+	EventsChangingBy(ctx context.Context, t time.Time) ([]EventRecord, error)
+	SaveEvent(ctx context.Context, ev EventRecord) error
+}
+
+// Materialize sets rec's current state and next change as of now; def is
+// the zone of events that name none.
+func Materialize(rec *EventRecord, now time.Time, def *time.Location) error {
+	loc, err := rec.Location(def)
+	if err != nil {
+		return err
+	}
+	st, err := rec.StateAt(now, loc)
+	if err != nil {
+		return err
+	}
+	rec.Current = st
+	rec.NextChange = time.Time{}
+	for _, c := range rec.Changes {
+		if c.At.After(now) {
+			rec.NextChange = c.At
+			break
+		}
+	}
+	return nil
+}
+
+// localize puts rec's current window back into the event's zone (the
+// store keeps instants in UTC), so dates read as the event's local dates.
+func localize(rec *EventRecord, def *time.Location) {
+	loc, err := rec.Location(def)
+	if err != nil {
+		return
+	}
+	rec.Current.Due.Start = rec.Current.Due.Start.In(loc)
+	rec.Current.Due.End = rec.Current.Due.End.In(loc)
+}
+
+// refreshEvents re-materializes the events whose next change came due by
+// now, so that "current" in upcoming and event is current.
+func refreshEvents(ctx context.Context, st eventReader, now time.Time, def *time.Location, log *slog.Logger) error {
+	evs, err := st.EventsChangingBy(ctx, now)
+	if err != nil {
+		return fmt.Errorf("refresh events: %w", err)
+	}
+	for i := range evs {
+		if err := Materialize(&evs[i], now, def); err != nil {
+			log.Warn("event state not refreshed", "event", evs[i].ID, "err", err)
+			continue
+		}
+		if err := st.SaveEvent(ctx, evs[i]); err != nil {
+			return fmt.Errorf("refresh event %s: %w", evs[i].ID, err)
+		}
+	}
+	return nil
+}
+
+// mergeSourceEvent turns an event reported by a source watcher into the
+// record to store: new events are created as reported; for known events
+// the reported changes are appended to the history.
+func mergeSourceEvent(ctx context.Context, st eventReader, ev watchers.Event, now time.Time, def *time.Location) (EventRecord, error) {
+	rec, err := st.Event(ctx, ev.ID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		rec = EventRecord{Event: ev}
+		rec.CreatedAt = now
+	case err != nil:
+		return EventRecord{}, err
+	default:
+		rec.Changes = append(slices.Clone(rec.Changes), ev.Changes...)
+		sort.SliceStable(rec.Changes, func(i, j int) bool { return rec.Changes[i].At.Before(rec.Changes[j].At) })
+		rec.Tags = ev.Tags
+	}
+	rec.UpdatedAt, rec.UpdatedBy = now, ev.Origin
+	if err := Materialize(&rec, now, def); err != nil {
+		return EventRecord{}, err
+	}
+	return rec, nil
+}

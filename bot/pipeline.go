@@ -1,0 +1,225 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/policyteam/alertbot/watchers"
+)
+
+// RunStore is what one run of a watcher reads and commits to: the database
+// when serving, replay's memory on a virtual clock. Methods return
+// ErrNotFound (wrapped) for unknown ids.
+type RunStore interface {
+	watchers.EventSource
+	eventReader
+	routeReader
+	Watcher(ctx context.Context, id string) (WatcherRecord, error)
+	// CommitRun stores a run in one transaction: the watcher's status, its
+	// new alerts with their deliveries (alerts whose key exists are left
+	// alone), events and next looks. It returns the alerts it created.
+	CommitRun(ctx context.Context, run RunRecord) ([]AlertRecord, error)
+}
+
+// pipeline turns one check of a watcher into a run record — alerts with
+// their channels, skipped milestones, state, next looks, events — and
+// commits it to its RunStore. serve and replay both run watchers through
+// it, so "replay is exactly the bot" holds by construction.
+type pipeline struct {
+	store     RunStore
+	factories map[string]watchers.Factory
+	fetcher   watchers.Fetcher
+	config    func() *Config
+	enabled   map[string]bool // platforms that get deliveries; nil: all
+	metrics   *Metrics
+	log       *slog.Logger
+
+	mu        sync.Mutex
+	instances map[string]instance // built watchers by id
+}
+
+type instance struct {
+	spec string // JSON of the spec it was built from
+	w    watchers.Watcher
+}
+
+// outcome is what one run did.
+type outcome struct {
+	Found   string        // one-line summary for "/alerts watcher run"
+	More    bool          // the check stopped at a batch limit: run again
+	Created []AlertRecord // alerts that did not exist before
+	Next    time.Time     // earliest next look the check planned; zero: none
+}
+
+func newPipeline(st RunStore, factories map[string]watchers.Factory, fetcher watchers.Fetcher, config func() *Config,
+	enabled map[string]bool, metrics *Metrics, log *slog.Logger) *pipeline {
+	return &pipeline{store: st, factories: factories, fetcher: fetcher, config: config, enabled: enabled,
+		metrics: metrics, log: log, instances: map[string]instance{}}
+}
+
+func specJSON(s watchers.Spec) string {
+	data, _ := json.Marshal(s)
+	return string(data)
+}
+
+// instance returns the built watcher for spec, rebuilding it when the spec
+// changed.
+func (p *pipeline) instance(spec watchers.Spec) (watchers.Watcher, error) {
+	key := specJSON(spec)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if in, ok := p.instances[spec.ID]; ok && in.spec == key {
+		return in.w, nil
+	}
+	f, ok := p.factories[spec.Kind]
+	if !ok {
+		return nil, fmt.Errorf("unknown watcher kind %q", spec.Kind)
+	}
+	w, err := f(spec, watchers.Deps{Defaults: p.config().Defaults(), Events: p.store, Fetcher: p.fetcher})
+	if err != nil {
+		return nil, err
+	}
+	p.instances[spec.ID] = instance{spec: key, w: w}
+	return w, nil
+}
+
+// dated reports whether spec's watcher plans by dates (watchers.DateDriven).
+func (p *pipeline) dated(spec watchers.Spec) bool {
+	w, err := p.instance(spec)
+	if err != nil {
+		return false
+	}
+	_, ok := w.(watchers.DateDriven)
+	return ok
+}
+
+func keyTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.999Z07:00") }
+
+// check runs one check of rec's watcher at now and returns the run record
+// to commit. A failed check is a record too (its error, the failure
+// streak, and a watcher_failing alert when the streak reaches fail_after);
+// the returned error is only for what stops the run itself.
+func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time) (RunRecord, watchers.Result, error) {
+	id := rec.Spec.ID
+	run := RunRecord{Watcher: id, At: now}
+	var res watchers.Result
+	w, err := p.instance(rec.Spec)
+	if err == nil {
+		if _, ok := w.(watchers.DateDriven); ok {
+			// Changes that came due since the last look change what
+			// "current" means for upcoming and event; refresh them first.
+			if rerr := refreshEvents(ctx, p.store, now, p.config().Location, p.log); rerr != nil {
+				return run, res, rerr
+			}
+		}
+		res, err = w.Check(ctx, watchers.Input{Now: now, State: rec.State})
+	}
+	p.metrics.WatcherRun(rec.Spec.Kind, err)
+	routes, rerr := loadRoutes(ctx, p.store, now, p.enabled)
+	if rerr != nil {
+		return run, res, rerr
+	}
+	add := func(a watchers.Alert) {
+		run.Alerts = append(run.Alerts, NewAlert{Alert: a, Channels: routes.channels(a)})
+	}
+	if err != nil {
+		run.Err = err.Error()
+		run.Failures = rec.Failures + 1
+		run.Failing = rec.Failing
+		limit := rec.Spec.FailAfter
+		if limit <= 0 {
+			limit = DefaultFailAfter
+		}
+		if run.Failures >= limit && !rec.Failing {
+			run.Failing = true
+			add(watchers.Alert{
+				Key:      fmt.Sprintf("%s/watcher_failing@%s", id, keyTime(now)),
+				Kind:     watchers.KindWatcherFailing,
+				Watcher:  id,
+				At:       now,
+				Title:    fmt.Sprintf("Watcher %s is failing", id),
+				Text:     fmt.Sprintf("%d checks in a row failed. Last error: %s", run.Failures, err),
+				Severity: watchers.Warning,
+			})
+		}
+		p.log.Warn("watcher check failed", "watcher", id, "failures", run.Failures, "err", err)
+		return run, res, nil
+	}
+	run.UpdateState = true
+	run.State = res.State
+	if rec.Failing {
+		add(watchers.Alert{
+			Key:      fmt.Sprintf("%s/watcher_recovered@%s", id, keyTime(now)),
+			Kind:     watchers.KindWatcherRecovered,
+			Watcher:  id,
+			At:       now,
+			Title:    fmt.Sprintf("Watcher %s recovered", id),
+			Text:     fmt.Sprintf("It works again after %d failed checks.", rec.Failures),
+			Severity: watchers.Notice,
+		})
+	}
+	for _, a := range res.Alerts {
+		add(a)
+	}
+	// Record as skipped only what was really missed (within catch_up); an
+	// event's older history never was going to be sent, and writing it
+	// would make a first start over many events slow.
+	catchUp := p.config().CatchUp
+	if catchUp <= 0 {
+		catchUp = 7 * 24 * time.Hour
+	}
+	for _, a := range res.Skipped {
+		if now.Sub(a.At) <= catchUp {
+			run.Alerts = append(run.Alerts, NewAlert{Alert: a, Skipped: true})
+		}
+	}
+	run.Next = res.Next
+	for _, ev := range res.Events {
+		er, err := mergeSourceEvent(ctx, p.store, ev, now, p.config().Location)
+		if err != nil {
+			p.log.Warn("watcher event not saved", "watcher", id, "event", ev.ID, "err", err)
+			continue
+		}
+		run.Events = append(run.Events, er)
+	}
+	return run, res, nil
+}
+
+// run checks watcher id at now and commits what it found. A paused
+// watcher is not checked.
+func (p *pipeline) run(ctx context.Context, id string, now time.Time) (outcome, error) {
+	rec, err := p.store.Watcher(ctx, id)
+	if err != nil {
+		return outcome{}, fmt.Errorf("watcher %s: %w", id, err)
+	}
+	if rec.Spec.Paused {
+		return outcome{Found: "paused"}, nil
+	}
+	run, res, err := p.check(ctx, rec, now)
+	if err != nil {
+		return outcome{}, err
+	}
+	created, err := p.store.CommitRun(ctx, run)
+	if err != nil {
+		return outcome{}, fmt.Errorf("watcher %s: commit: %w", id, err)
+	}
+	for _, a := range created {
+		p.metrics.AlertCreated(a.Alert.Kind)
+	}
+	out := outcome{Found: res.Found, More: res.More, Created: created}
+	for _, n := range run.Next {
+		if !n.At.IsZero() && (out.Next.IsZero() || n.At.Before(out.Next)) {
+			out.Next = n.At
+		}
+	}
+	if run.Err != "" {
+		out.Found, out.More = "check failed: "+run.Err, false
+		return out, errors.New(run.Err)
+	}
+	return out, nil
+}
