@@ -44,6 +44,26 @@ type router interface {
 	Routes(mux *http.ServeMux)
 }
 
+// testOptions, when set (by a _test.go file only), adjusts the bot's
+// options; crash tests use it to kill the process at a chosen point, and
+// the production binary does not carry that code.
+var testOptions func(m *Main, o *bot.Options)
+
+// server is a running `alertbot serve`: opened piece by piece by
+// openServer and closed in reverse by Close, so a failed start closes
+// what it had opened and a shutdown stops taking requests before the bot
+// stops.
+type server struct {
+	log     *slog.Logger
+	app     *app
+	console *console.Console
+	srv     *http.Server
+	ln      net.Listener
+	cancel  context.CancelFunc // ends the bot's and the platforms' loops
+	started bool               // the bot was started: Close stops it
+	bg      sync.WaitGroup     // platform loops and the console
+}
+
 func (m *Main) serve(ctx context.Context, args []string) error {
 	var c common
 	fs := m.flags("serve", &c, true)
@@ -61,35 +81,59 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	s := &server{log: log}
+	if err := m.openServer(ctx, s, c, cfg); err != nil {
+		s.Close()
+		return err
+	}
+	defer s.Close()
+	// SIGHUP re-reads the config file and seeds what changed.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if m.Ready != nil {
+		m.Ready <- s.ln.Addr().String()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down")
+			return nil
+		case <-hup:
+			m.reload(ctx, c, s.app.bot, log)
+		}
+	}
+}
+
+// openServer opens the database, seeds it, listens, and starts the bot and
+// the platforms, recording each piece in s as it goes so that Close can
+// undo whatever was opened.
+func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Config) error {
+	log := s.log
 	proxy := &handlerProxy{}
 	platforms, err := m.platforms(cfg, log, proxy)
 	if err != nil {
 		return &exitError{1, "alertbot: " + err.Error()}
 	}
-	var con *console.Console
 	if len(platforms) == 0 {
-		con = console.New(m.Stdout, cfg.Location)
-		platforms = append(platforms, con)
+		s.console = console.New(m.Stdout, cfg.Location)
+		platforms = append(platforms, s.console)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := bot.NewMetrics(reg)
-	a, err := m.openBot(ctx, c, cfg, platforms, func(o *bot.Options) {
+	s.app, err = m.openBot(ctx, c, cfg, platforms, func(o *bot.Options) {
 		o.Metrics = metrics
-		if m.Getenv("ALERTBOT_TEST_CRASH") == "after-commit" {
-			// Test hook for crash-safety tests: die the hard way right
-			// after a check committed alerts and their deliveries, before
-			// any is sent.
-			o.AfterCommit = func(int) { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL) }
+		if testOptions != nil {
+			testOptions(m, o)
 		}
 	})
 	if err != nil {
 		return err
 	}
-	defer a.db.Close()
-	b, db := a.bot, a.db
+	a := s.app
 	proxy.h = a.router
-	rep, err := b.Seed(ctx)
+	rep, err := a.bot.Seed(ctx)
 	if err != nil {
 		return &exitError{1, "alertbot: seed: " + err.Error()}
 	}
@@ -98,12 +142,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if err := db.Ping(r.Context()); err != nil {
+		if err := a.db.Ping(r.Context()); err != nil {
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "ok schema=%d\n", db.Version())
+		fmt.Fprintf(w, "ok schema=%d\n", a.db.Version())
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	for _, p := range platforms {
@@ -111,70 +155,70 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 			r.Routes(mux)
 		}
 	}
-	ln, err := net.Listen("tcp", c.http)
+	s.ln, err = net.Listen("tcp", c.http)
 	if err != nil {
 		return &exitError{1, fmt.Sprintf("alertbot: listen on %s: %v (set --http or ALERTBOT_HTTP)", c.http, err)}
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
 		}
 	}()
-	log.Info("http listening", "addr", ln.Addr().String())
+	log.Info("http listening", "addr", s.ln.Addr().String())
 
 	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if err := b.Start(runCtx); err != nil {
+	s.cancel = cancel
+	if err := a.bot.Start(runCtx); err != nil {
 		return &exitError{1, "alertbot: " + err.Error()}
 	}
-	var bg sync.WaitGroup
+	s.started = true
 	for _, p := range platforms {
 		if r, ok := p.(runner); ok {
-			bg.Add(1)
+			s.bg.Add(1)
 			go func() {
-				defer bg.Done()
+				defer s.bg.Done()
 				if err := r.Run(runCtx); err != nil {
 					log.Error("platform stopped", "platform", p.Name(), "err", err)
 				}
 			}()
 		}
 	}
-	if con != nil {
-		con.Println(m.banner(runCtx, b, db, cfg))
-		bg.Add(1)
+	if s.console != nil {
+		s.console.Println(m.banner(runCtx, a.bot, a.db, cfg))
+		s.bg.Add(1)
 		go func() {
-			defer bg.Done()
-			if err := con.Serve(runCtx, m.Stdin, proxy); err != nil {
+			defer s.bg.Done()
+			if err := s.console.Serve(runCtx, m.Stdin, a.router); err != nil {
 				log.Warn("console input ended", "err", err)
 			}
 		}()
 	}
-	// SIGHUP re-reads the config file and seeds what changed.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	if m.Ready != nil {
-		m.Ready <- ln.Addr().String()
-	}
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			break loop
-		case <-hup:
-			m.reload(ctx, c, b, log)
-		}
-	}
-	log.Info("shutting down")
-	cancel()
-	b.Stop()
-	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer scancel()
-	_ = srv.Shutdown(sctx)
-	bg.Wait()
-	log.Info("stopped")
 	return nil
+}
+
+// Close stops what openServer started, in reverse: the HTTP listener
+// first, so no request arrives at a stopping bot; then the bot (in-flight
+// sends finish, bounded); then the platform loops; then the database.
+func (s *server) Close() {
+	if s.srv != nil {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = s.srv.Shutdown(sctx)
+		scancel()
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	if s.started {
+		s.app.bot.Stop()
+	}
+	s.bg.Wait()
+	if s.app != nil {
+		s.app.db.Close()
+	}
+	if s.srv != nil {
+		s.log.Info("stopped")
+	}
 }
 
 func cfgName(path string) string {
