@@ -158,7 +158,18 @@ func TestNonce(t *testing.T) {
 	if n := Nonce(1<<62 - 1); len(n) > 25 {
 		t.Errorf("nonce %q longer than 25", n)
 	}
-	if Nonce(7) == Nonce(8) || Nonce(7) != Nonce(7) {
-		t.Error("nonce not a function of the delivery id")
+	// The same delivery id always gives the same nonce (so a retry is
+	// recognised), and different ids give different nonces.
+	ids := []int64{0, 1, 7, 8, 35, 36, 1<<62 - 1}
+	seen := make(map[string]int64, len(ids))
+	for _, id := range ids {
+		n := Nonce(id)
+		if again := Nonce(id); again != n {
+			t.Errorf("Nonce(%d) = %q, then %q", id, n, again)
+		}
+		if other, dup := seen[n]; dup {
+			t.Errorf("Nonce(%d) = Nonce(%d) = %q", id, other, n)
+		}
+		seen[n] = id
 	}
 }

@@ -176,7 +176,7 @@ func parseDue(s, raw string, loc *time.Location) (Due, error) {
 		d.End = d.Start.AddDate(1, 0, 0)
 		d.Raw = up
 		return d, nil
-	case strings.IndexAny(raw, "Tt") >= 0:
+	case strings.ContainsAny(raw, "Tt"):
 		t, err := parseInstant(raw, loc)
 		if err != nil {
 			return bad(err.Error())

@@ -19,8 +19,7 @@ func TestGateway(t *testing.T) {
 			name = "GatewayURL override"
 		}
 		t.Run(name, func(t *testing.T) {
-			var e *env
-			e = newEnv(t, func(c *Config) {
+			e := newEnv(t, func(c *Config) {
 				c.Gateway = true
 				c.PublicKey = ""
 			})

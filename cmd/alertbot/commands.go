@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -241,6 +240,3 @@ func (m *Main) backup(ctx context.Context, args []string) error {
 	fmt.Fprintf(m.Stdout, "backed up %s to %s\n", c.db, fs.Arg(0))
 	return nil
 }
-
-// errNoPlatform explains what is missing for a platform command.
-var errNoPlatform = errors.New("not configured")
