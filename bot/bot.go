@@ -86,6 +86,10 @@ type Bot struct {
 
 	wakes   map[string]chan struct{} // per platform worker
 	workers sync.WaitGroup
+
+	heldMu sync.Mutex
+	held   map[string][]heldSend // per platform: sends confirmed but not yet recorded
+	health health
 }
 
 var _ Schedules = (*Bot)(nil)
@@ -114,6 +118,7 @@ func New(opts Options) (*Bot, error) {
 		nudge:     make(chan struct{}, 1),
 		found:     map[string]string{},
 		wakes:     map[string]chan struct{}{},
+		held:      map[string][]heldSend{},
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
@@ -141,6 +146,7 @@ func New(opts Options) (*Bot, error) {
 		timeout = 2 * time.Minute
 	}
 	b.pipe = newPipeline(opts.Runs, opts.Factories, opts.Fetcher, b.Config, b.enabled, b.metrics, b.log)
+	b.pipe.wrote = b.health.set
 	b.runner = watchers.NewRunner(b.runJob, b.log, watchers.WithRunTimeout(timeout), watchers.WithClock(b.now), watchers.WithLocation(opts.Config.Location))
 	return b, nil
 }
@@ -261,6 +267,17 @@ func (b *Bot) RunWatcher(ctx context.Context, id string, now time.Time) (string,
 			b.mu.Unlock()
 		}
 		if err != nil || !out.More || batches > 10_000 {
+			// Wake again when the next planned milestone comes, not only
+			// at the next cron tick (DESIGN §5 "On time").
+			if err == nil {
+				at := out.Next
+				if !at.IsZero() && !at.After(now) {
+					// An event changed while the check ran: look again
+					// shortly rather than at the next tick.
+					at = now.Add(time.Second)
+				}
+				b.runner.WakeAt(id, at)
+			}
 			return found, err
 		}
 	}

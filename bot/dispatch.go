@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -21,7 +22,52 @@ const (
 	backoffMax  = 10 * time.Minute
 	batchSize   = 256
 	idlePoll    = time.Minute
+	// writeRetryMax caps the wait between attempts to record sends while
+	// the database refuses writes, so delivery resumes soon after it heals.
+	writeRetryMax = 5 * time.Second
 )
+
+// heldSend is a send the platform confirmed but the outbox could not
+// record yet. It is kept in memory and only its record is retried: sending
+// it again would post it twice (DESIGN §5 "Exactly once").
+type heldSend struct {
+	id        int64
+	messageID string
+	at        time.Time
+}
+
+// hold keeps a confirmed, unrecorded send of platform.
+func (b *Bot) hold(platform string, h heldSend) {
+	b.heldMu.Lock()
+	defer b.heldMu.Unlock()
+	b.held[platform] = append(b.held[platform], h)
+}
+
+// holding reports whether platform has confirmed sends not yet recorded;
+// while it has, nothing else is sent on it.
+func (b *Bot) holding(platform string) bool {
+	b.heldMu.Lock()
+	defer b.heldMu.Unlock()
+	return len(b.held[platform]) > 0
+}
+
+// recordHeld retries the records of platform's held sends, in order, and
+// fails with the first that still cannot be written.
+func (b *Bot) recordHeld(ctx context.Context, platform string) error {
+	b.heldMu.Lock()
+	defer b.heldMu.Unlock()
+	for len(b.held[platform]) > 0 {
+		h := b.held[platform][0]
+		if err := b.outbox.MarkSent(ctx, h.id, h.messageID, h.at); err != nil {
+			b.health.set("outbox", err)
+			return fmt.Errorf("record delivery %d sent as %s: %w", h.id, h.messageID, err)
+		}
+		b.held[platform] = b.held[platform][1:]
+		b.log.Info("delivery recorded after a failed write", "platform", platform, "delivery", h.id)
+	}
+	b.health.set("outbox", nil)
+	return nil
+}
 
 // Outbox is the delivery side of the store: the workers read due
 // deliveries from it and record each outcome.
@@ -54,20 +100,28 @@ func Backoff(attempt int, retryAfter time.Duration) time.Duration {
 func (b *Bot) deliverLoop(ctx context.Context, p Platform) {
 	name := p.Name()
 	log := b.log.With("platform", name)
+	failures := 0 // passes in a row that could not write
 	for {
 		n, err := b.DeliverPending(ctx, p)
-		if err != nil && ctx.Err() == nil {
-			log.Error("delivery pass failed", "err", err)
-		}
 		if ctx.Err() != nil {
 			return
 		}
-		if n > 0 {
-			continue
-		}
 		wait := idlePoll
-		if next, ok, err := b.outbox.NextDelivery(ctx, name); err == nil && ok {
-			wait = min(max(next.Sub(b.now()), 10*time.Millisecond), idlePoll)
+		switch {
+		case err != nil:
+			// The database takes no writes (a full disk, say): wait and
+			// try again; nothing is sent meanwhile.
+			failures++
+			wait = min(Backoff(failures, 0), writeRetryMax)
+			log.Error("delivery pass failed", "err", err, "retry_in", wait)
+		case n > 0:
+			failures = 0
+			continue
+		default:
+			failures = 0
+			if next, ok, err := b.outbox.NextDelivery(ctx, name); err == nil && ok {
+				wait = min(max(next.Sub(b.now()), 10*time.Millisecond), idlePoll)
+			}
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -93,7 +147,13 @@ type ParallelSender interface {
 // DeliverPending sends one batch of p's due deliveries and returns how many
 // it handled. Each channel's deliveries go in order; after a failure the
 // channel's later deliveries wait for its retry.
+//
+// Sends the platform confirmed but the outbox could not record are
+// recorded first; until they are, nothing is sent and an error returned.
 func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
+	if err := b.recordHeld(ctx, p.Name()); err != nil {
+		return 0, err
+	}
 	ds, err := b.outbox.PendingDeliveries(ctx, p.Name(), b.now(), batchSize)
 	if err != nil || len(ds) == 0 {
 		return 0, err
@@ -105,7 +165,7 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 	if parallel == 1 {
 		blocked := map[string]bool{}
 		for _, d := range ds {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || b.holding(p.Name()) {
 				break
 			}
 			if !blocked[d.Channel] && !b.deliver(ctx, p, d) {
@@ -134,13 +194,16 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			for _, d := range list {
-				if ctx.Err() != nil || !b.deliver(ctx, p, d) {
+				if ctx.Err() != nil || b.holding(p.Name()) || !b.deliver(ctx, p, d) {
 					return
 				}
 			}
 		}(byChannel[ch])
 	}
 	wg.Wait()
+	if b.holding(p.Name()) {
+		return len(ds), errors.New("sends confirmed but not recorded; sending paused until the database takes writes")
+	}
 	return len(ds), nil
 }
 
@@ -166,8 +229,15 @@ func (b *Bot) deliver(ctx context.Context, p Platform, d DeliveryRecord) bool {
 	if err == nil {
 		b.metrics.DeliverySent(name)
 		if err := b.outbox.MarkSent(rctx, d.ID, msgID, now); err != nil {
-			b.log.Error("delivery sent but not recorded", "delivery", d.ID, "err", err)
+			// Never send it again: keep the confirmation and retry only
+			// the write; the platform sends nothing else meanwhile.
+			b.log.Error("delivery sent but not recorded; holding it and pausing sends until the write works",
+				"platform", name, "delivery", d.ID, "message", msgID, "err", err)
+			b.health.set("outbox", err)
+			b.hold(name, heldSend{id: d.ID, messageID: msgID, at: now})
+			return false
 		}
+		b.health.set("outbox", nil)
 		return true
 	}
 	retry, after := classify(err)
@@ -177,16 +247,20 @@ func (b *Bot) deliver(ctx context.Context, p Platform, d DeliveryRecord) bool {
 		b.metrics.DeliveryRetried(name)
 		wait := Backoff(attempts, after)
 		log.Warn("delivery failed, will retry", "err", err, "retry_in", wait)
-		if err := b.outbox.MarkRetry(rctx, d.ID, attempts, now.Add(wait), err.Error()); err != nil {
-			log.Error("delivery retry not recorded", "err", err)
+		werr := b.outbox.MarkRetry(rctx, d.ID, attempts, now.Add(wait), err.Error())
+		if werr != nil {
+			log.Error("delivery retry not recorded", "err", werr)
 		}
+		b.health.set("outbox", werr)
 		return false
 	}
 	b.metrics.DeliveryFailed(name)
 	log.Error("delivery failed permanently", "err", err)
-	if err := b.outbox.MarkFailed(rctx, d.ID, attempts, err.Error()); err != nil {
-		log.Error("delivery failure not recorded", "err", err)
+	werr := b.outbox.MarkFailed(rctx, d.ID, attempts, err.Error())
+	if werr != nil {
+		log.Error("delivery failure not recorded", "err", werr)
 	}
+	b.health.set("outbox", werr)
 	b.reportFailure(rctx, d, err, now)
 	return true
 }

@@ -139,6 +139,17 @@ func (m *memStore) CommitRun(ctx context.Context, run RunRecord) ([]AlertRecord,
 	return created, nil
 }
 
+// NextLook returns watcher's first planned look.
+func (m *memStore) NextLook(_ context.Context, watcher string) (time.Time, bool, error) {
+	var best time.Time
+	for k, t := range m.next {
+		if k[0] == watcher && (best.IsZero() || t.Before(best)) {
+			best = t
+		}
+	}
+	return best, !best.IsZero(), nil
+}
+
 // earliest returns the first planned look of any watcher.
 func (m *memStore) earliest() (time.Time, bool) {
 	var best time.Time

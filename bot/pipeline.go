@@ -20,6 +20,9 @@ type RunStore interface {
 	eventReader
 	routeReader
 	Watcher(ctx context.Context, id string) (WatcherRecord, error)
+	// NextLook returns the earliest time a date watcher planned to look
+	// at any event; false when it planned none.
+	NextLook(ctx context.Context, watcher string) (time.Time, bool, error)
 	// CommitRun stores a run in one transaction: the watcher's status, its
 	// new alerts with their deliveries (alerts whose key exists are left
 	// alone), events and next looks. It returns the alerts it created.
@@ -38,6 +41,8 @@ type pipeline struct {
 	enabled   map[string]bool // platforms that get deliveries; nil: all
 	metrics   *Metrics
 	log       *slog.Logger
+	// wrote, when set, hears whether each commit worked (the bot's health).
+	wrote func(what string, err error)
 
 	mu        sync.Mutex
 	instances map[string]instance // built watchers by id
@@ -53,7 +58,7 @@ type outcome struct {
 	Found   string        // one-line summary for "/alerts watcher run"
 	More    bool          // the check stopped at a batch limit: run again
 	Created []AlertRecord // alerts that did not exist before
-	Next    time.Time     // earliest next look the check planned; zero: none
+	Next    time.Time     // a date watcher's earliest planned look; zero: none
 }
 
 func newPipeline(st RunStore, factories map[string]watchers.Factory, fetcher watchers.Fetcher, config func() *Config,
@@ -205,6 +210,9 @@ func (p *pipeline) run(ctx context.Context, id string, now time.Time) (outcome, 
 		return outcome{}, err
 	}
 	created, err := p.store.CommitRun(ctx, run)
+	if p.wrote != nil {
+		p.wrote("watcher runs", err)
+	}
 	if err != nil {
 		return outcome{}, fmt.Errorf("watcher %s: commit: %w", id, err)
 	}
@@ -212,9 +220,15 @@ func (p *pipeline) run(ctx context.Context, id string, now time.Time) (outcome, 
 		p.metrics.AlertCreated(a.Alert.Kind)
 	}
 	out := outcome{Found: res.Found, More: res.More, Created: created}
-	for _, n := range run.Next {
-		if !n.At.IsZero() && (out.Next.IsZero() || n.At.Before(out.Next)) {
-			out.Next = n.At
+	if w, err := p.instance(rec.Spec); err == nil {
+		if _, ok := w.(watchers.DateDriven); ok {
+			next, ok, err := p.store.NextLook(ctx, id)
+			if err != nil {
+				return out, fmt.Errorf("watcher %s: %w", id, err)
+			}
+			if ok {
+				out.Next = next
+			}
 		}
 	}
 	if run.Err != "" {

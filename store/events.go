@@ -656,6 +656,22 @@ func (db *DB) DueEvents(ctx context.Context, watcher string, now time.Time) ([]w
 	return out, nil
 }
 
+// NextLook returns the earliest time watcher planned to look at any event
+// (the start of the epoch when an event is new or changed), and false when
+// it planned none. The runner wakes then, so alerts fire on time.
+func (db *DB) NextLook(ctx context.Context, watcher string) (time.Time, bool, error) {
+	var next int64
+	err := db.read.QueryRowContext(ctx, `SELECT next_at FROM schedule WHERE watcher_id = $1 AND next_at < $2
+		ORDER BY next_at LIMIT 1`, watcher, never).Scan(&next)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next look of %q: %w", watcher, err)
+	}
+	return time.UnixMilli(next), true, nil
+}
+
 // dueBatch bounds one DueEvents call (watchers.DueBatch), written into
 // the query as a literal so the statement stays cached.
 var dueBatch = strconv.Itoa(watchers.DueBatch)

@@ -139,7 +139,14 @@ type Runner struct {
 	schedules map[string]cron.Schedule
 	status    map[string]*RunStatus
 	busy      map[string]bool
-	wg        sync.WaitGroup // runs in flight, scheduled or not
+	wakes     map[string]*wake // one-shot runs asked for by WakeAt
+	wg        sync.WaitGroup   // runs in flight, scheduled or not
+}
+
+// wake is one pending WakeAt run.
+type wake struct {
+	at    time.Time
+	timer *time.Timer
 }
 
 // NewRunner returns a runner that calls run for each watcher when its
@@ -158,6 +165,7 @@ func NewRunner(run RunFunc, logger *slog.Logger, opts ...RunnerOption) *Runner {
 		schedules: map[string]cron.Schedule{},
 		status:    map[string]*RunStatus{},
 		busy:      map[string]bool{},
+		wakes:     map[string]*wake{},
 	}
 	for _, o := range opts {
 		o(r)
@@ -205,6 +213,44 @@ func (r *Runner) Remove(id string) {
 	delete(r.entries, id)
 	delete(r.schedules, id)
 	delete(r.status, id)
+	r.cancelWake(id)
+}
+
+// WakeAt asks for one run of watcher id at t besides its cron schedule:
+// a date watcher reports when it next needs to look, and waking then
+// posts an alert on its second instead of at the next tick. A later call
+// replaces the earlier time; a zero t cancels it. Wakes fire only between
+// Start and Stop; a wake that finds the watcher running is skipped, since
+// that run plans the next wake itself.
+func (r *Runner) WakeAt(id string, t time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cancelWake(id)
+	if t.IsZero() || r.stopped {
+		return
+	}
+	w := &wake{at: t}
+	w.timer = time.AfterFunc(max(t.Sub(r.now()), 0), func() {
+		r.mu.Lock()
+		current := r.wakes[id] == w
+		if current {
+			delete(r.wakes, id)
+		}
+		ready := r.started && !r.stopped
+		r.mu.Unlock()
+		if current && ready {
+			r.scheduled(id)
+		}
+	})
+	r.wakes[id] = w
+}
+
+// cancelWake stops watcher id's pending wake; r.mu is held.
+func (r *Runner) cancelWake(id string) {
+	if w := r.wakes[id]; w != nil {
+		w.timer.Stop()
+		delete(r.wakes, id)
+	}
 }
 
 // Start starts the schedules. Runs get their contexts from ctx: cancelling
@@ -224,6 +270,9 @@ func (r *Runner) Start(ctx context.Context) {
 func (r *Runner) Stop() context.Context {
 	r.mu.Lock()
 	r.stopped = true
+	for id := range r.wakes {
+		r.cancelWake(id)
+	}
 	r.mu.Unlock()
 	cronDone := r.cron.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -285,6 +334,9 @@ func (r *Runner) snapshot(id string, st *RunStatus) RunStatus {
 		} else if sched := r.schedules[id]; sched != nil {
 			s.Next = sched.Next(r.now().In(r.loc))
 		}
+	}
+	if w := r.wakes[id]; w != nil && !r.stopped && (s.Next.IsZero() || w.at.Before(s.Next)) {
+		s.Next = w.at
 	}
 	return s
 }
