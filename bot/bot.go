@@ -214,6 +214,18 @@ func (b *Bot) Start(ctx context.Context) error {
 		}
 	}
 	b.runner.Start(ctx)
+	// Date watchers wake at their next planned look from the start, not
+	// at their first tick, which may be an hour away.
+	for _, w := range ws {
+		if !w.Dated || w.Spec.Paused {
+			continue
+		}
+		if next, ok, err := b.pipe.store.NextLook(ctx, w.Spec.ID); err != nil {
+			return fmt.Errorf("start: watcher %s: %w", w.Spec.ID, err)
+		} else if ok {
+			b.runner.WakeAt(w.Spec.ID, next)
+		}
+	}
 	b.workers.Add(1)
 	go func() {
 		defer b.workers.Done()

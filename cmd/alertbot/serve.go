@@ -62,6 +62,8 @@ type server struct {
 	cancel  context.CancelFunc // ends the bot's and the platforms' loops
 	started bool               // the bot was started: Close stops it
 	bg      sync.WaitGroup     // platform loops and the console
+	owner   *ownership         // the database's owner lease
+	lost    chan error         // the lease passed to another process
 }
 
 func (m *Main) serve(ctx context.Context, args []string) error {
@@ -81,7 +83,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	s := &server{log: log}
+	s := &server{log: log, lost: make(chan error, 1)}
 	if err := m.openServer(ctx, s, c, cfg); err != nil {
 		s.Close()
 		return err
@@ -99,6 +101,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		case <-ctx.Done():
 			log.Info("shutting down")
 			return nil
+		case err := <-s.lost:
+			log.Error("shutting down", "err", err)
+			return &exitError{1, "alertbot: " + err.Error()}
 		case <-hup:
 			m.reload(ctx, c, s.app.bot, log)
 		}
@@ -133,6 +138,10 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 	}
 	a := s.app
 	proxy.h = a.router
+	// One owner per database (DESIGN §5): taken before the first write.
+	if s.owner, err = acquireOwnership(ctx, a.db, c.db, log); err != nil {
+		return err
+	}
 	rep, err := a.bot.Seed(ctx)
 	if err != nil {
 		return &exitError{1, "alertbot: seed: " + err.Error()}
@@ -146,8 +155,12 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 			return
 		}
+		if err := a.bot.Health(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "ok schema=%d\n", a.db.Version())
+		fmt.Fprintf(w, "ok schema=%d role=leader\n", a.db.Version())
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	for _, p := range platforms {
@@ -173,6 +186,11 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 		return &exitError{1, "alertbot: " + err.Error()}
 	}
 	s.started = true
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.owner.keep(runCtx, a.bot, s.lost)
+	}()
 	for _, p := range platforms {
 		if r, ok := p.(runner); ok {
 			s.bg.Add(1)
@@ -213,6 +231,9 @@ func (s *server) Close() {
 		s.app.bot.Stop()
 	}
 	s.bg.Wait()
+	if s.owner != nil {
+		s.owner.release()
+	}
 	if s.app != nil {
 		s.app.db.Close()
 	}
