@@ -25,6 +25,10 @@ import (
 // drops out and comes back (feeds reorder) is still not posted twice.
 const maxSeen = 2000
 
+// untitledLimit is how many runes of an item's text stand in for a
+// missing title.
+const untitledLimit = 80
+
 // New builds a feed watcher from spec; it is a watchers.Factory.
 // deps.Fetcher may be nil when only validating a config.
 func New(spec watchers.Spec, deps watchers.Deps) (watchers.Watcher, error) {
@@ -149,7 +153,8 @@ func (w *Watcher) alerts(p *parsed, fresh []item, in watchers.Input) []watchers.
 		}
 		title := it.Title
 		if title == "" {
-			title = cmp.Or(cut(strings.ReplaceAll(it.Text, "\n", " "), 80), it.Link, "(untitled item)")
+			short, _ := watchers.Truncate(strings.ReplaceAll(it.Text, "\n", " "), untitledLimit)
+			title = cmp.Or(short, it.Link, "(untitled item)")
 		}
 		a := watchers.Alert{
 			Key:     w.spec.ID + "/feed_item/" + it.Key,

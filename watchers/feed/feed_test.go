@@ -244,6 +244,31 @@ func TestRestartPostsNothingTwice(t *testing.T) {
 	}
 }
 
+func TestUntitledItem(t *testing.T) {
+	long := strings.Repeat("予算 ", 30) + "\n" + strings.Repeat("budget ", 20)
+	src := newSource(t, rss())
+	w := newWatcher(t, spec(src.URL))
+	st := check(t, w, nil).State
+	src.Set(rss(rssItem{guid: "u", link: "https://example.org/u", desc: long}, rssItem{guid: "v", link: "https://example.org/v"}))
+	res := check(t, w, st)
+	titles := map[string]string{}
+	for _, a := range res.Alerts {
+		titles[a.Link] = a.Title
+	}
+	if len(titles) != 2 {
+		t.Fatalf("alerts %+v, want 2", res.Alerts)
+	}
+	// The text stands in for a missing title, on one line and cut by the
+	// one rule; without text, the link does.
+	want, _ := watchers.Truncate(strings.ReplaceAll(strings.TrimSpace(long), "\n", " "), untitledLimit)
+	if got := titles["https://example.org/u"]; got != want || utf8.RuneCountInString(got) != untitledLimit {
+		t.Errorf("title %q, want %q", got, want)
+	}
+	if got := titles["https://example.org/v"]; got != "https://example.org/v" {
+		t.Errorf("title without text %q, want the link", got)
+	}
+}
+
 func TestItemWithoutGUID(t *testing.T) {
 	noGUID := func(title, date string) rssItem {
 		return rssItem{title: title, link: "https://example.org/same", desc: "d", date: date}
@@ -383,8 +408,11 @@ func TestSeenSetBounded(t *testing.T) {
 
 func TestTextReduction(t *testing.T) {
 	long := strings.Repeat("日本の予算。", 200) // 1200 runes
-	got := toText("<p>"+long+"</p>", false)
-	if cutText := cut(got, textLimit); utf8.RuneCountInString(cutText) != textLimit || !strings.HasSuffix(cutText, "…") || !utf8.ValidString(cutText) {
+	p, err := parseFeed([]byte(rss(rssItem{guid: "long", title: "t", desc: "&lt;p&gt;" + long + "&lt;/p&gt;"})), "", "https://example.org/")
+	if err != nil || len(p.Items) != 1 {
+		t.Fatalf("parse: %v", err)
+	}
+	if cutText := p.Items[0].Text; utf8.RuneCountInString(cutText) != textLimit || !strings.HasSuffix(cutText, "…") || !utf8.ValidString(cutText) {
 		t.Errorf("cut to %d runes, valid %v", utf8.RuneCountInString(cutText), utf8.ValidString(cutText))
 	}
 	for in, want := range map[string]string{

@@ -27,6 +27,10 @@ import (
 // maxConditionLen bounds a condition's source; conditions are one-liners.
 const maxConditionLen = 1000
 
+// shownLimit is how many runes of a value's text an alert or error shows:
+// a path may pick a whole object.
+const shownLimit = 80
+
 // env is what a condition sees: value (the number at the path), previous
 // (the value at the last check; on the first check, value itself) and
 // text (the value as written in the document).
@@ -165,7 +169,8 @@ func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result
 	}
 	value, isNum := number(r)
 	if !isNum && w.numeric {
-		return watchers.Result{}, fmt.Errorf("jsonapi %s: value at %q is not a number: %s", w.spec.ID, w.path, clip(r.Raw, 80))
+		shown, _ := watchers.Truncate(r.Raw, shownLimit)
+		return watchers.Result{}, fmt.Errorf("jsonapi %s: value at %q is not a number: %s", w.spec.ID, w.path, shown)
 	}
 	previous := value
 	if !first && prev.Value != nil {
@@ -224,7 +229,7 @@ func derefOr(p *float64) float64 {
 
 // show writes a value for people, with its unit.
 func (w *Watcher) show(value float64, text string, isNum bool) string {
-	s := clip(text, 80)
+	s, _ := watchers.Truncate(text, shownLimit)
 	if isNum {
 		s = strconv.FormatFloat(value, 'f', -1, 64)
 	}
@@ -266,15 +271,4 @@ func (w *Watcher) alert(at time.Time, n int, now bool, shown, was string) watche
 		a.Severity = watchers.Info
 	}
 	return a
-}
-
-// clip cuts s to n bytes on a rune boundary, with an ellipsis.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }

@@ -322,23 +322,18 @@ func withNewline(s string) string {
 	return s + "\n"
 }
 
-// cutLines shortens s to at most n runes ending in "…", preferring a line
-// end and always on a rune boundary.
-func cutLines(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
+// cutLines cuts s to at most max runes by watchers.Truncate, but ends
+// the cut at the last line end that fits when that keeps more than half
+// of it, so that a diff does not stop in the middle of a line.
+func cutLines(s string, max int) string {
+	out, cut := watchers.Truncate(s, max)
+	if !cut {
+		return out
 	}
-	end, count := 0, 0
-	for i := range s {
-		if count == n-1 {
-			end = i
-			break
-		}
-		count++
+	if nl := strings.LastIndexByte(out, '\n'); nl > len(out)/2 {
+		// Keeping the runes up to and including that newline leaves
+		// Truncate exactly one rune for its ellipsis.
+		out, _ = watchers.Truncate(s, utf8.RuneCountInString(out[:nl+1])+1)
 	}
-	head := s[:end]
-	if nl := strings.LastIndexByte(head, '\n'); nl > len(head)/2 {
-		return head[:nl+1] + "…"
-	}
-	return head + "…"
+	return out
 }

@@ -294,6 +294,10 @@ func TestDiffCut(t *testing.T) {
 	if n := utf8.RuneCountInString(diff); n > diffLimit || !strings.HasSuffix(diff, "…") || !utf8.ValidString(diff) {
 		t.Errorf("diff of %d runes, valid %v, ends %q", n, utf8.ValidString(diff), diff[len(diff)-10:])
 	}
+	// Cut at a line end, not inside a line.
+	if !strings.HasSuffix(diff, "\n…") {
+		t.Errorf("diff not cut at a line end: ends %q", diff[len(diff)-20:])
+	}
 	for _, l := range strings.Split(strings.TrimSuffix(diff, "…"), "\n") {
 		if l != "" && l[0] != '+' && l[0] != '-' {
 			t.Errorf("line %q is neither added nor removed", l)
