@@ -58,90 +58,76 @@ func New(t testing.TB, contentType, body string) *Source {
 // Set serves body from now on with the validators as they are set, and
 // ends a failure or redirect.
 func (s *Source) Set(body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.body, s.status, s.location = []byte(body), 0, ""
+	s.update(func() { s.body, s.status, s.location = []byte(body), 0, "" })
 }
 
 // SetContentType sets the Content-Type header of the document; "" sends
 // none, leaving the client to sniff.
 func (s *Source) SetContentType(ct string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.contentType = ct
+	s.update(func() { s.contentType = ct })
 }
 
 // SetETag gives the document a fixed ETag (quoted, as on the wire), or
 // none with "": a test picks when the tag changes, also for one body.
 func (s *Source) SetETag(etag string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.etag, s.hashETag = etag, false
+	s.update(func() { s.etag, s.hashETag = etag, false })
 }
 
 // HashETag makes the ETag a hash of the body from now on, so that it
 // changes exactly when the body does, as most servers compute it.
 // SetETag ends it.
 func (s *Source) HashETag() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.etag, s.hashETag = "", true
+	s.update(func() { s.etag, s.hashETag = "", true })
 }
 
 // SetLastModified gives the document a Last-Modified date (HTTP date
 // format), or none with "".
 func (s *Source) SetLastModified(date string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.lastModified = date
+	s.update(func() { s.lastModified = date })
 }
 
 // ValidatorsOn304 makes a 304 repeat the document's validators, as RFC
 // 9110 asks of a server; off (the default), a 304 is bare, as some
 // servers send it, and the client must keep the validators it sent.
 func (s *Source) ValidatorsOn304(on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.validators304 = on
+	s.update(func() { s.validators304 = on })
 }
 
 // Fail answers every request with status and a short text body until
 // Set is called; Fail(0) serves the document again.
 func (s *Source) Fail(status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.status, s.location = status, ""
+	s.update(func() { s.status, s.location = status, "" })
 }
 
 // Redirect answers every request with status (a 3xx) and location,
 // written as given so that a test can send targets a client must refuse,
 // until Set or Fail(0).
 func (s *Source) Redirect(status int, location string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.status, s.location = status, location
+	s.update(func() { s.status, s.location = status, location })
 }
 
 // Requests reports how many requests the server answered.
-func (s *Source) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
+func (s *Source) Requests() int { return s.count(&s.requests) }
 
 // Conditional reports how many requests carried If-None-Match or
 // If-Modified-Since, whatever the answer.
-func (s *Source) Conditional() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.conditional
-}
+func (s *Source) Conditional() int { return s.count(&s.conditional) }
 
 // NotModified reports how many requests were answered 304.
-func (s *Source) NotModified() int {
+func (s *Source) NotModified() int { return s.count(&s.notModified) }
+
+// update changes the Source under its lock.
+func (s *Source) update(change func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.notModified
+	change()
+}
+
+// count reads one of the Source's counters under its lock.
+func (s *Source) count(n *int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return *n
 }
 
 // LastHeader returns a copy of the last request's header (nil before
