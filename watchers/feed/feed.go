@@ -8,7 +8,6 @@ package feed
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -66,17 +65,10 @@ type state struct {
 // not seen before.
 func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result, error) {
 	var st state
-	first, err := fetch.LoadState(in.State, &st)
+	resp, first, err := fetch.Begin(ctx, w.fetcher, w.spec, in.State, &st)
 	if err != nil {
 		return watchers.Result{}, err
 	}
-	// Validators only with a seen set to compare against: a 304 on a
-	// first run would leave nothing recorded.
-	resp, v, err := fetch.Get(ctx, w.fetcher, w.spec.URL, w.spec.Fetch, st.Validators, !first)
-	if err != nil {
-		return watchers.Result{}, err
-	}
-	st.Validators = v
 	if resp.NotModified {
 		return w.result(st, nil, "not modified")
 	}
@@ -132,9 +124,9 @@ func (w *Watcher) result(st state, alerts []watchers.Alert, found string) (watch
 	if st.Seen == nil {
 		st.Seen = []string{}
 	}
-	b, err := json.Marshal(st)
+	b, err := fetch.SaveState(st)
 	if err != nil {
-		return watchers.Result{}, fmt.Errorf("write state: %w", err)
+		return watchers.Result{}, err
 	}
 	return watchers.Result{Alerts: alerts, State: b, Found: found}, nil
 }

@@ -6,7 +6,6 @@ package jsonapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -145,13 +144,9 @@ type state struct {
 // A string holding a number ("161.2") counts as a number.
 func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result, error) {
 	var prev state
-	first, err := fetch.LoadState(in.State, &prev)
+	resp, first, err := fetch.Begin(ctx, w.fetcher, w.spec, in.State, &prev)
 	if err != nil {
 		return watchers.Result{}, fmt.Errorf("jsonapi %s: %w", w.spec.ID, err)
-	}
-	resp, v, err := fetch.Get(ctx, w.fetcher, w.spec.URL, w.spec.Fetch, prev.Validators, !first)
-	if err != nil {
-		return watchers.Result{}, fmt.Errorf("jsonapi %s: fetch: %w", w.spec.ID, err)
 	}
 	if resp.NotModified {
 		return watchers.Result{State: in.State, Found: "not modified"}, nil
@@ -182,7 +177,7 @@ func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result
 	}
 	now, _ := out.(bool)
 
-	next := state{Validators: v, Text: text, True: now, Edges: prev.Edges}
+	next := state{Validators: prev.Validators, Text: text, True: now, Edges: prev.Edges}
 	if isNum {
 		next.Value = &value
 	}
@@ -196,9 +191,9 @@ func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result
 		next.Edges++
 		res.Alerts = append(res.Alerts, w.alert(in.Now, next.Edges, now, shown, was))
 	}
-	data, err := json.Marshal(next)
+	data, err := fetch.SaveState(next)
 	if err != nil {
-		return watchers.Result{}, fmt.Errorf("jsonapi %s: write state: %w", w.spec.ID, err)
+		return watchers.Result{}, fmt.Errorf("jsonapi %s: %w", w.spec.ID, err)
 	}
 	res.State = data
 	res.Found = fmt.Sprintf("%s %s: condition `%s` is %t", w.label, shown, w.condition, now)

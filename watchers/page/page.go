@@ -7,7 +7,6 @@ package page
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -94,15 +93,10 @@ type state struct {
 // compares it with the last one.
 func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result, error) {
 	var st state
-	first, err := fetch.LoadState(in.State, &st)
+	resp, first, err := fetch.Begin(ctx, w.fetcher, w.spec, in.State, &st)
 	if err != nil {
 		return watchers.Result{}, err
 	}
-	resp, v, err := fetch.Get(ctx, w.fetcher, w.spec.URL, w.spec.Fetch, st.Validators, !first)
-	if err != nil {
-		return watchers.Result{}, err
-	}
-	st.Validators = v
 	if resp.NotModified {
 		return result(st, nil, "not modified")
 	}
@@ -148,9 +142,9 @@ func cmpOr(a, b string) string {
 }
 
 func result(st state, alerts []watchers.Alert, found string) (watchers.Result, error) {
-	b, err := json.Marshal(st)
+	b, err := fetch.SaveState(st)
 	if err != nil {
-		return watchers.Result{}, fmt.Errorf("write state: %w", err)
+		return watchers.Result{}, err
 	}
 	return watchers.Result{Alerts: alerts, State: b, Found: found}, nil
 }
