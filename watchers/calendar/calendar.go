@@ -7,7 +7,6 @@ package calendar
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -134,9 +133,9 @@ func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result
 		HorizonEnd: now.Add(w.horizon),
 		Events:     d.events,
 	}
-	data, err := json.Marshal(next)
+	data, err := fetch.SaveState(next)
 	if err != nil {
-		return watchers.Result{}, fmt.Errorf("calendar %s: write state: %w", w.spec.ID, err)
+		return watchers.Result{}, fmt.Errorf("calendar %s: %w", w.spec.ID, err)
 	}
 	res := watchers.Result{State: data, Events: d.out, Alerts: d.alerts}
 	if first {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/policyteam/alertbot/watchers"
+	"github.com/policyteam/alertbot/watchers/sourcetest"
 )
 
 // ics joins lines with CRLF into a calendar body.
@@ -66,10 +67,10 @@ func cat(parts ...[]string) []string {
 
 var t0 = time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC) // 09:00 in Tokyo
 
-func newTestWatcher(t *testing.T, src *source, mod func(*watchers.Spec)) watchers.Watcher {
+func newTestWatcher(t *testing.T, src *sourcetest.Source, mod func(*watchers.Spec)) watchers.Watcher {
 	t.Helper()
 	spec := watchers.Spec{
-		ID: "diet-cal", Kind: "calendar", URL: src.srv.URL + "/cal.ics", Tags: []string{"japan"},
+		ID: "diet-cal", Kind: "calendar", URL: src.URL + "/cal.ics", Tags: []string{"japan"},
 		Fetch: watchers.Fetch{AllowPrivate: true},
 	}
 	if mod != nil {
@@ -80,17 +81,6 @@ func newTestWatcher(t *testing.T, src *source, mod func(*watchers.Spec)) watcher
 		t.Fatal(err)
 	}
 	return w
-}
-
-func check(t *testing.T, w watchers.Watcher, now time.Time, state []byte) watchers.Result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	res, err := w.Check(ctx, watchers.Input{Now: now, State: state})
-	if err != nil {
-		t.Fatalf("check at %v: %v", now, err)
-	}
-	return res
 }
 
 func dues(evs []watchers.Event) map[string]string {
@@ -106,7 +96,7 @@ func TestFirstRunChangesAndRestart(t *testing.T) {
 	w := newTestWatcher(t, src, nil)
 
 	// First run: every instance, no alerts.
-	r1 := check(t, w, t0, nil)
+	r1 := sourcetest.Check(t, w, t0, nil)
 	if len(r1.Alerts) != 0 {
 		t.Fatalf("first run posted %d alerts", len(r1.Alerts))
 	}
@@ -143,19 +133,19 @@ func TestFirstRunChangesAndRestart(t *testing.T) {
 	}
 
 	// Unchanged source: 304, nothing posted, state kept.
-	r2 := check(t, w, t0.Add(time.Hour), r1.State)
+	r2 := sourcetest.Check(t, w, t0.Add(time.Hour), r1.State)
 	if len(r2.Alerts)+len(r2.Events) != 0 || string(r2.State) != string(r1.State) {
 		t.Fatalf("304 check returned %d alerts, %d events, state changed %v", len(r2.Alerts), len(r2.Events), string(r2.State) != string(r1.State))
 	}
-	if _, nm := src.counts(); nm != 1 {
+	if nm := src.NotModified(); nm != 1 {
 		t.Errorf("server answered %d 304s, want 1", nm)
 	}
 
 	// Changes: the summit moves, one briefing is cancelled, the hearing
 	// disappears and a budget deadline is added.
-	src.set(vcal(cat(summitMoved, election, briefing, briefingCancel, budget)...))
+	src.Set(vcal(cat(summitMoved, election, briefing, briefingCancel, budget)...))
 	now3 := t0.Add(2 * time.Hour)
-	r3 := check(t, w, now3, r2.State)
+	r3 := sourcetest.Check(t, w, now3, r2.State)
 	type got struct{ Key, Text string }
 	var alerts []got
 	for _, a := range r3.Alerts {
@@ -193,22 +183,22 @@ func TestFirstRunChangesAndRestart(t *testing.T) {
 	}
 
 	// Unchanged body served without validators: nothing new.
-	src.noETag = true
-	r4 := check(t, w, now3.Add(time.Hour), r3.State)
+	src.SetETag("")
+	r4 := sourcetest.Check(t, w, now3.Add(time.Hour), r3.State)
 	if len(r4.Alerts)+len(r4.Events) != 0 {
 		t.Errorf("unchanged body posted %d alerts, %d events", len(r4.Alerts), len(r4.Events))
 	}
 
 	// Restart: a new instance with the stored state posts nothing again.
 	w2 := newTestWatcher(t, src, nil)
-	r5 := check(t, w2, now3.Add(2*time.Hour), r4.State)
+	r5 := sourcetest.Check(t, w2, now3.Add(2*time.Hour), r4.State)
 	if len(r5.Alerts)+len(r5.Events) != 0 {
 		t.Errorf("after restart: %d alerts, %d events", len(r5.Alerts), len(r5.Events))
 	}
 
 	// The cancelled briefing returns: restored.
-	src.set(vcal(cat(summitMoved, election, briefing, budget)...))
-	r6 := check(t, w2, now3.Add(3*time.Hour), r5.State)
+	src.Set(vcal(cat(summitMoved, election, briefing, budget)...))
+	r6 := sourcetest.Check(t, w2, now3.Add(3*time.Hour), r5.State)
 	if len(r6.Alerts) != 1 || r6.Alerts[0].Key != "diet-cal/calendar_changed/"+bID("20250715t1500")+"/restored@scheduled" {
 		t.Errorf("restore alerts = %+v", r6.Alerts)
 	}
@@ -217,31 +207,31 @@ func TestFirstRunChangesAndRestart(t *testing.T) {
 func TestFailuresKeepState(t *testing.T) {
 	src := newSource(t, vcal(cat(summit, election)...))
 	w := newTestWatcher(t, src, nil)
-	r1 := check(t, w, t0, nil)
+	r1 := sourcetest.Check(t, w, t0, nil)
 
-	src.fail(http.StatusInternalServerError)
+	src.Fail(http.StatusInternalServerError)
 	_, err := w.Check(context.Background(), watchers.Input{Now: t0.Add(time.Hour), State: r1.State})
 	if err == nil || !strings.Contains(err.Error(), "500") {
 		t.Errorf("500: err = %v", err)
 	}
 
-	src.fail(0)
-	src.set("<html>this is not a calendar</html>")
+	src.Fail(0)
+	src.Set("<html>this is not a calendar</html>")
 	_, err = w.Check(context.Background(), watchers.Input{Now: t0.Add(2 * time.Hour), State: r1.State})
 	if err == nil || !strings.Contains(err.Error(), "not an iCalendar file") {
 		t.Errorf("garbage: err = %v", err)
 	}
 
 	// An empty calendar would cancel everything: refused.
-	src.set(vcal())
+	src.Set(vcal())
 	_, err = w.Check(context.Background(), watchers.Input{Now: t0.Add(3 * time.Hour), State: r1.State})
 	if err == nil || !strings.Contains(err.Error(), "no events") {
 		t.Errorf("empty calendar: err = %v", err)
 	}
 
 	// Recovery with the last good state: nothing to post.
-	src.set(vcal(cat(summit, election)...))
-	r2 := check(t, w, t0.Add(4*time.Hour), r1.State)
+	src.Set(vcal(cat(summit, election)...))
+	r2 := sourcetest.Check(t, w, t0.Add(4*time.Hour), r1.State)
 	if len(r2.Alerts)+len(r2.Events) != 0 {
 		t.Errorf("after recovery: %d alerts, %d events", len(r2.Alerts), len(r2.Events))
 	}
@@ -252,13 +242,13 @@ func TestHorizonSlidesQuietly(t *testing.T) {
 		"DTSTART;TZID=Asia/Tokyo:20250701T100000", "RRULE:FREQ=WEEKLY", "END:VEVENT")
 	src := newSource(t, weekly)
 	w := newTestWatcher(t, src, func(s *watchers.Spec) { s.Horizon = "30d" })
-	r1 := check(t, w, t0, nil)
+	r1 := sourcetest.Check(t, w, t0, nil)
 	if len(r1.Events) != 5 { // Jul 1, 8, 15, 22, 29
 		t.Fatalf("first run: %d events, want 5", len(r1.Events))
 	}
 	// A week later the 304 is bypassed (a day has passed), and the new
 	// instance at the end of the horizon arrives without an alert.
-	r2 := check(t, w, t0.Add(7*24*time.Hour), r1.State)
+	r2 := sourcetest.Check(t, w, t0.Add(7*24*time.Hour), r1.State)
 	if len(r2.Alerts) != 0 {
 		t.Errorf("sliding horizon posted %+v", r2.Alerts)
 	}
@@ -298,7 +288,7 @@ func TestNewValidates(t *testing.T) {
 func TestStateIsCompact(t *testing.T) {
 	src := newSource(t, vcal(cat(summit, election, briefing)...))
 	w := newTestWatcher(t, src, nil)
-	r := check(t, w, t0, nil)
+	r := sourcetest.Check(t, w, t0, nil)
 	var st state
 	if err := json.Unmarshal(r.State, &st); err != nil {
 		t.Fatal(err)

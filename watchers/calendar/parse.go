@@ -90,7 +90,8 @@ func expand(ctx context.Context, data []byte, opt expandOptions) (exp expansion,
 			return expansion{}, fmt.Errorf("expand: %w", err)
 		}
 		if err := x.series(s); err != nil {
-			exp.skipped = append(exp.skipped, fmt.Sprintf("%s: %v", clip(s.uid, 60), err))
+			shown, _ := watchers.Truncate(s.uid, 60)
+			exp.skipped = append(exp.skipped, fmt.Sprintf("%s: %v", shown, err))
 		}
 		if len(x.out) > maxOccurrences {
 			return expansion{}, fmt.Errorf("more than %d instances within the horizon", maxOccurrences)
@@ -185,7 +186,8 @@ func groupSeries(cal *ics.Calendar, exp *expansion) []*series {
 		} else if s.master == nil {
 			s.master = ev
 		} else {
-			exp.skipped = append(exp.skipped, clip(uid, 60)+": duplicate UID, later copy ignored")
+			shown, _ := watchers.Truncate(uid, 60)
+			exp.skipped = append(exp.skipped, shown+": duplicate UID, later copy ignored")
 		}
 	}
 	return out

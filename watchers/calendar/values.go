@@ -9,6 +9,8 @@ import (
 
 	ics "github.com/arran4/golang-ical"
 	"github.com/teambition/rrule-go"
+
+	"github.com/policyteam/alertbot/watchers"
 )
 
 // Limits that keep a hostile or broken calendar from costing unbounded
@@ -78,7 +80,8 @@ type icalTime struct {
 func parseTimeValue(v string) (icalTime, error) {
 	v = strings.ToUpper(strings.TrimSpace(v))
 	bad := func() (icalTime, error) {
-		return icalTime{}, fmt.Errorf("bad date-time %q (want 20250720, 20250720T100000 or 20250720T100000Z)", clip(v, 40))
+		shown, _ := watchers.Truncate(v, 40)
+		return icalTime{}, fmt.Errorf("bad date-time %q (want 20250720, 20250720T100000 or 20250720T100000Z)", shown)
 	}
 	if len(v) < 8 || !digits(v[:8]) {
 		return bad()
@@ -172,7 +175,8 @@ func parseTimeList(p *ics.IANAProperty) ([]icalTime, error) {
 func parseDuration(s string) (time.Duration, error) {
 	orig := s
 	bad := func() (time.Duration, error) {
-		return 0, fmt.Errorf("bad duration %q (want e.g. PT1H, P1D or P1W)", clip(orig, 40))
+		shown, _ := watchers.Truncate(orig, 40)
+		return 0, fmt.Errorf("bad duration %q (want e.g. PT1H, P1D or P1W)", shown)
 	}
 	s = strings.ToUpper(strings.TrimSpace(s))
 	neg := false
@@ -237,7 +241,10 @@ func parseDuration(s string) (time.Duration, error) {
 // seconds east of UTC.
 func parseOffset(s string) (int, error) {
 	s = strings.TrimSpace(s)
-	bad := func() (int, error) { return 0, fmt.Errorf("bad UTC offset %q (want e.g. +0900)", clip(s, 20)) }
+	bad := func() (int, error) {
+		shown, _ := watchers.Truncate(s, 20)
+		return 0, fmt.Errorf("bad UTC offset %q (want e.g. +0900)", shown)
+	}
 	if len(s) != 5 && len(s) != 7 || (s[0] != '+' && s[0] != '-') || !digits(s[1:]) {
 		return bad()
 	}
@@ -279,7 +286,8 @@ func parseRule(value string, dtstart time.Time, allDay bool, untilWall func(time
 		}
 		k, v, ok := strings.Cut(part, "=")
 		if !ok {
-			return nil, fmt.Errorf("bad RRULE part %q", clip(part, 40))
+			shown, _ := watchers.Truncate(part, 40)
+			return nil, fmt.Errorf("bad RRULE part %q", shown)
 		}
 		k = strings.ToUpper(strings.TrimSpace(k))
 		v = strings.ToUpper(strings.TrimSpace(v))
@@ -297,12 +305,14 @@ func parseRule(value string, dtstart time.Time, allDay bool, untilWall func(time
 			case "HOURLY", "MINUTELY", "SECONDLY":
 				return nil, errSubDaily
 			default:
-				return nil, fmt.Errorf("bad RRULE FREQ %q", clip(v, 20))
+				shown, _ := watchers.Truncate(v, 20)
+				return nil, fmt.Errorf("bad RRULE FREQ %q", shown)
 			}
 		case "INTERVAL":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > maxInterval {
-				return nil, fmt.Errorf("bad RRULE INTERVAL %q (want 1-%d)", clip(v, 20), maxInterval)
+				shown, _ := watchers.Truncate(v, 20)
+				return nil, fmt.Errorf("bad RRULE INTERVAL %q (want 1-%d)", shown, maxInterval)
 			}
 		case "BYEASTER", "DTSTART":
 			return nil, fmt.Errorf("RRULE %s is not supported", k)
@@ -311,7 +321,8 @@ func parseRule(value string, dtstart time.Time, allDay bool, untilWall func(time
 	}
 	opt, err := rrule.StrToROption(strings.Join(parts, ";"))
 	if err != nil {
-		return nil, fmt.Errorf("bad RRULE %q: %w", clip(value, 60), err)
+		shown, _ := watchers.Truncate(value, 60)
+		return nil, fmt.Errorf("bad RRULE %q: %w", shown, err)
 	}
 	opt.Dtstart = dtstart
 	if hasUntil {
@@ -326,10 +337,12 @@ func parseRule(value string, dtstart time.Time, allDay bool, untilWall func(time
 		opt.Until = u
 	}
 	if !possible(opt) {
-		return nil, fmt.Errorf("RRULE %q never occurs", clip(value, 60))
+		shown, _ := watchers.Truncate(value, 60)
+		return nil, fmt.Errorf("RRULE %q never occurs", shown)
 	}
 	if _, err := rrule.NewRRule(*opt); err != nil {
-		return nil, fmt.Errorf("bad RRULE %q: %w", clip(value, 60), err)
+		shown, _ := watchers.Truncate(value, 60)
+		return nil, fmt.Errorf("bad RRULE %q: %w", shown, err)
 	}
 	return opt, nil
 }
@@ -442,16 +455,4 @@ func digits(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// clip cuts s to n bytes for error messages, so that a hostile value
-// does not flood the log.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }

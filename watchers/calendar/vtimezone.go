@@ -2,6 +2,7 @@ package calendar
 
 import (
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -126,34 +127,27 @@ func (v *vtimezone) build(limit time.Time) *vtzZone {
 }
 
 func (z *vtzZone) fromWall(w time.Time) time.Time {
-	loc := z.initial
 	// The last transition whose onset, read on the wall clock, is not
 	// after w. Onsets are sorted by instant, which orders them on the
 	// wall clock too except inside the overlap an onset creates.
-	i, _ := slices.BinarySearchFunc(z.trans, w, func(t transition, w time.Time) int {
-		if t.wall.After(w) {
-			return 1
-		}
-		return -1
-	})
-	if i > 0 {
-		loc = z.trans[i-1].loc
-	}
+	loc := z.zoneBefore(func(t transition) bool { return t.wall.After(w) })
 	return time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, loc)
 }
 
 func (z *vtzZone) in(t time.Time) time.Time {
-	loc := z.initial
-	i, _ := slices.BinarySearchFunc(z.trans, t, func(tr transition, t time.Time) int {
-		if tr.instant.After(t) {
-			return 1
-		}
-		return -1
-	})
-	if i > 0 {
-		loc = z.trans[i-1].loc
+	return t.In(z.zoneBefore(func(tr transition) bool { return tr.instant.After(t) }))
+}
+
+// zoneBefore returns the zone in force just before the first transition
+// (in their sorted order, found by binary search) that after reports true
+// for: the offset the transition ahead of it set, or the initial offset
+// when there is none.
+func (z *vtzZone) zoneBefore(after func(transition) bool) *time.Location {
+	i := sort.Search(len(z.trans), func(i int) bool { return after(z.trans[i]) })
+	if i == 0 {
+		return z.initial
 	}
-	return t.In(loc)
+	return z.trans[i-1].loc
 }
 
 func (z *vtzZone) name() string { return "" }

@@ -8,7 +8,6 @@ package feed
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -24,6 +23,10 @@ import (
 // beyond those in it, so that the state stays bounded while an item that
 // drops out and comes back (feeds reorder) is still not posted twice.
 const maxSeen = 2000
+
+// untitledLimit is how many runes of an item's text stand in for a
+// missing title.
+const untitledLimit = 80
 
 // New builds a feed watcher from spec; it is a watchers.Factory.
 // deps.Fetcher may be nil when only validating a config.
@@ -62,17 +65,10 @@ type state struct {
 // not seen before.
 func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result, error) {
 	var st state
-	first, err := fetch.LoadState(in.State, &st)
+	resp, first, err := fetch.Begin(ctx, w.fetcher, w.spec, in.State, &st)
 	if err != nil {
 		return watchers.Result{}, err
 	}
-	// Validators only with a seen set to compare against: a 304 on a
-	// first run would leave nothing recorded.
-	resp, v, err := fetch.Get(ctx, w.fetcher, w.spec.URL, w.spec.Fetch, st.Validators, !first)
-	if err != nil {
-		return watchers.Result{}, err
-	}
-	st.Validators = v
 	if resp.NotModified {
 		return w.result(st, nil, "not modified")
 	}
@@ -128,9 +124,9 @@ func (w *Watcher) result(st state, alerts []watchers.Alert, found string) (watch
 	if st.Seen == nil {
 		st.Seen = []string{}
 	}
-	b, err := json.Marshal(st)
+	b, err := fetch.SaveState(st)
 	if err != nil {
-		return watchers.Result{}, fmt.Errorf("write state: %w", err)
+		return watchers.Result{}, err
 	}
 	return watchers.Result{Alerts: alerts, State: b, Found: found}, nil
 }
@@ -149,7 +145,8 @@ func (w *Watcher) alerts(p *parsed, fresh []item, in watchers.Input) []watchers.
 		}
 		title := it.Title
 		if title == "" {
-			title = cmp.Or(cut(strings.ReplaceAll(it.Text, "\n", " "), 80), it.Link, "(untitled item)")
+			short, _ := watchers.Truncate(strings.ReplaceAll(it.Text, "\n", " "), untitledLimit)
+			title = cmp.Or(short, it.Link, "(untitled item)")
 		}
 		a := watchers.Alert{
 			Key:     w.spec.ID + "/feed_item/" + it.Key,

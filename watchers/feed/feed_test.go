@@ -1,16 +1,12 @@
 package feed
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -20,68 +16,14 @@ import (
 	"github.com/policyteam/alertbot/watchers"
 	"github.com/policyteam/alertbot/watchers/fetch"
 	"github.com/policyteam/alertbot/watchers/sharedtest"
+	"github.com/policyteam/alertbot/watchers/sourcetest"
 )
 
 var now = time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)
 
-// source is a loopback feed server whose body can be changed, honouring
-// If-None-Match like a real server when etag is set.
-type source struct {
-	srv *httptest.Server
-
-	mu          sync.Mutex
-	body        []byte
-	contentType string
-	etag        string
-	status      int
-	hits        int
-	conditional int // requests that carried If-None-Match
-}
-
-func newSource(t *testing.T) *source {
-	t.Helper()
-	s := &source{contentType: "application/rss+xml"}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.hits++
-		if r.Header.Get("If-None-Match") != "" {
-			s.conditional++
-		}
-		if s.status != 0 {
-			w.WriteHeader(s.status)
-			return
-		}
-		if s.etag != "" {
-			if r.Header.Get("If-None-Match") == s.etag {
-				w.WriteHeader(http.StatusNotModified)
-				return
-			}
-			w.Header().Set("ETag", s.etag)
-		}
-		w.Header().Set("Content-Type", s.contentType)
-		w.Write(s.body)
-	}))
-	t.Cleanup(s.srv.Close)
-	return s
-}
-
-func (s *source) set(body string, etag string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.body, s.etag, s.status = []byte(body), etag, 0
-}
-
-func (s *source) fail(status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.status = status
-}
-
-func (s *source) counts() (hits, conditional int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.hits, s.conditional
+// newSource serves body as an RSS feed from a loopback server.
+func newSource(t testing.TB, body string) *sourcetest.Source {
+	return sourcetest.New(t, "application/rss+xml", body)
 }
 
 func spec(url string) watchers.Spec {
@@ -105,16 +47,7 @@ func newWatcher(t *testing.T, sp watchers.Spec) watchers.Watcher {
 
 func check(t *testing.T, w watchers.Watcher, state []byte) watchers.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	res, err := w.Check(ctx, watchers.Input{Now: now, State: state})
-	if err != nil {
-		t.Fatalf("check: %v", err)
-	}
-	if res.State == nil {
-		t.Fatal("successful check returned no state")
-	}
-	return res
+	return sourcetest.Check(t, w, now, state)
 }
 
 type rssItem struct{ guid, title, link, desc, date string }
@@ -146,16 +79,15 @@ var (
 )
 
 func TestFirstRunThenNewItem(t *testing.T) {
-	src := newSource(t)
-	src.set(rss(itemB, itemA), "")
-	w := newWatcher(t, spec(src.srv.URL))
+	src := newSource(t, rss(itemB, itemA))
+	w := newWatcher(t, spec(src.URL))
 
 	res := check(t, w, nil)
 	if len(res.Alerts) != 0 || res.Found != "first run: 2 items recorded" {
 		t.Fatalf("first run: %d alerts, found %q", len(res.Alerts), res.Found)
 	}
 
-	src.set(rss(itemC, itemB, itemA), "")
+	src.Set(rss(itemC, itemB, itemA))
 	res = check(t, w, res.State)
 	if res.Found != "1 new items, 1 posted" {
 		t.Errorf("found %q", res.Found)
@@ -189,11 +121,10 @@ func TestFirstRunThenNewItem(t *testing.T) {
 var cmpTime = cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })
 
 func TestNewItemsOldestFirst(t *testing.T) {
-	src := newSource(t)
-	src.set(rss(itemA), "")
-	w := newWatcher(t, spec(src.srv.URL))
+	src := newSource(t, rss(itemA))
+	w := newWatcher(t, spec(src.URL))
 	st := check(t, w, nil).State
-	src.set(rss(itemB, itemC, itemA), "") // not in date order
+	src.Set(rss(itemB, itemC, itemA)) // not in date order
 	res := check(t, w, st)
 	var got []string
 	for _, a := range res.Alerts {
@@ -205,9 +136,9 @@ func TestNewItemsOldestFirst(t *testing.T) {
 }
 
 func TestNotModified(t *testing.T) {
-	src := newSource(t)
-	src.set(rss(itemA), `"v1"`)
-	w := newWatcher(t, spec(src.srv.URL))
+	src := newSource(t, rss(itemA))
+	src.SetETag(`"v1"`)
+	w := newWatcher(t, spec(src.URL))
 	st := check(t, w, nil).State
 	if !strings.Contains(string(st), `"etag":"\"v1\""`) {
 		t.Fatalf("state does not keep the ETag: %s", st)
@@ -217,11 +148,12 @@ func TestNotModified(t *testing.T) {
 	if len(res.Alerts) != 0 || res.Found != "not modified" {
 		t.Fatalf("304: %d alerts, found %q", len(res.Alerts), res.Found)
 	}
-	if _, cond := src.counts(); cond != 1 {
+	if cond := src.Conditional(); cond != 1 {
 		t.Errorf("%d conditional requests, want 1", cond)
 	}
 	// The validators survive a 304, so the next change is still seen.
-	src.set(rss(itemB, itemA), `"v2"`)
+	src.Set(rss(itemB, itemA))
+	src.SetETag(`"v2"`)
 	res = check(t, w, res.State)
 	if len(res.Alerts) != 1 || res.Alerts[0].Link != itemB.link {
 		t.Fatalf("after 304 a new item was missed: %+v", res.Alerts)
@@ -229,9 +161,8 @@ func TestNotModified(t *testing.T) {
 }
 
 func TestUnchangedBodyWithoutValidators(t *testing.T) {
-	src := newSource(t)
-	src.set(rss(itemB, itemA), "")
-	w := newWatcher(t, spec(src.srv.URL))
+	src := newSource(t, rss(itemB, itemA))
+	w := newWatcher(t, spec(src.URL))
 	st := check(t, w, nil).State
 	for range 3 {
 		res := check(t, w, st)
@@ -240,7 +171,7 @@ func TestUnchangedBodyWithoutValidators(t *testing.T) {
 		}
 		st = res.State
 	}
-	if _, cond := src.counts(); cond != 0 {
+	if cond := src.Conditional(); cond != 0 {
 		t.Errorf("sent If-None-Match without an ETag %d times", cond)
 	}
 }
@@ -262,17 +193,16 @@ func TestFailures(t *testing.T) {
 	}
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			src := newSource(t)
-			src.set(rss(itemA), "")
-			w := newWatcher(t, spec(src.srv.URL))
+			src := newSource(t, rss(itemA))
+			w := newWatcher(t, spec(src.URL))
 			st := check(t, w, nil).State
 
 			if tt.status != 0 {
-				src.fail(tt.status)
+				src.Fail(tt.status)
 			} else {
-				src.set(tt.body, "")
+				src.Set(tt.body)
 				if tt.ctype != "" {
-					src.contentType = tt.ctype
+					src.SetContentType(tt.ctype)
 				}
 			}
 			res, err := w.Check(t.Context(), watchers.Input{Now: now, State: st})
@@ -283,7 +213,7 @@ func TestFailures(t *testing.T) {
 				t.Errorf("a failed check returned state or alerts: %+v", res)
 			}
 			// Recovery: the old state still works and nothing is reposted.
-			src.set(rss(itemA), "")
+			src.Set(rss(itemA))
 			if res := check(t, w, st); len(res.Alerts) != 0 {
 				t.Errorf("after recovery %d alerts", len(res.Alerts))
 			}
@@ -292,12 +222,13 @@ func TestFailures(t *testing.T) {
 }
 
 func TestRestartPostsNothingTwice(t *testing.T) {
-	src := newSource(t)
-	src.set(rss(itemA), `"1"`)
-	st := check(t, newWatcher(t, spec(src.srv.URL)), nil).State
+	src := newSource(t, rss(itemA))
+	src.SetETag(`"1"`)
+	st := check(t, newWatcher(t, spec(src.URL)), nil).State
 
-	src.set(rss(itemB, itemA), `"2"`)
-	res := check(t, newWatcher(t, spec(src.srv.URL)), st)
+	src.Set(rss(itemB, itemA))
+	src.SetETag(`"2"`)
+	res := check(t, newWatcher(t, spec(src.URL)), st)
 	if len(res.Alerts) != 1 {
 		t.Fatalf("second instance: %d alerts, want 1", len(res.Alerts))
 	}
@@ -306,10 +237,35 @@ func TestRestartPostsNothingTwice(t *testing.T) {
 	if err := json.Unmarshal(res.State, &raw); err != nil {
 		t.Fatal(err)
 	}
-	src.set(rss(itemB, itemA), `"3"`) // new ETag, same items
-	res = check(t, newWatcher(t, spec(src.srv.URL)), raw)
+	src.SetETag(`"3"`) // new ETag, same items
+	res = check(t, newWatcher(t, spec(src.URL)), raw)
 	if len(res.Alerts) != 0 {
 		t.Fatalf("third instance reposted %d alerts", len(res.Alerts))
+	}
+}
+
+func TestUntitledItem(t *testing.T) {
+	long := strings.Repeat("予算 ", 30) + "\n" + strings.Repeat("budget ", 20)
+	src := newSource(t, rss())
+	w := newWatcher(t, spec(src.URL))
+	st := check(t, w, nil).State
+	src.Set(rss(rssItem{guid: "u", link: "https://example.org/u", desc: long}, rssItem{guid: "v", link: "https://example.org/v"}))
+	res := check(t, w, st)
+	titles := map[string]string{}
+	for _, a := range res.Alerts {
+		titles[a.Link] = a.Title
+	}
+	if len(titles) != 2 {
+		t.Fatalf("alerts %+v, want 2", res.Alerts)
+	}
+	// The text stands in for a missing title, on one line and cut by the
+	// one rule; without text, the link does.
+	want, _ := watchers.Truncate(strings.ReplaceAll(strings.TrimSpace(long), "\n", " "), untitledLimit)
+	if got := titles["https://example.org/u"]; got != want || utf8.RuneCountInString(got) != untitledLimit {
+		t.Errorf("title %q, want %q", got, want)
+	}
+	if got := titles["https://example.org/v"]; got != "https://example.org/v" {
+		t.Errorf("title without text %q, want the link", got)
 	}
 }
 
@@ -317,13 +273,12 @@ func TestItemWithoutGUID(t *testing.T) {
 	noGUID := func(title, date string) rssItem {
 		return rssItem{title: title, link: "https://example.org/same", desc: "d", date: date}
 	}
-	src := newSource(t)
-	src.set(rss(noGUID("Budget vote", "Mon, 31 Mar 2025 06:00:00 GMT")), "")
-	w := newWatcher(t, spec(src.srv.URL))
+	src := newSource(t, rss(noGUID("Budget vote", "Mon, 31 Mar 2025 06:00:00 GMT")))
+	w := newWatcher(t, spec(src.URL))
 	st := check(t, w, nil).State
 
 	// Same link, different title: a different item.
-	src.set(rss(noGUID("Budget passed", "Mon, 31 Mar 2025 08:00:00 GMT"), noGUID("Budget vote", "Mon, 31 Mar 2025 06:00:00 GMT")), "")
+	src.Set(rss(noGUID("Budget passed", "Mon, 31 Mar 2025 08:00:00 GMT"), noGUID("Budget vote", "Mon, 31 Mar 2025 06:00:00 GMT")))
 	res := check(t, w, st)
 	if len(res.Alerts) != 1 || res.Alerts[0].Title != "Budget passed" {
 		t.Fatalf("alerts %+v, want the one new item", res.Alerts)
@@ -362,13 +317,12 @@ func TestMatchExclude(t *testing.T) {
 	}
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			src := newSource(t)
-			src.set(rss(), "")
-			sp := spec(src.srv.URL)
+			src := newSource(t, rss())
+			sp := spec(src.URL)
 			sp.Match, sp.Exclude = tt.match, tt.exclude
 			w := newWatcher(t, sp)
 			st := check(t, w, nil).State
-			src.set(rss(items...), "")
+			src.Set(rss(items...))
 			res := check(t, w, st)
 			got := map[string]bool{}
 			for _, a := range res.Alerts {
@@ -432,14 +386,13 @@ func TestBadState(t *testing.T) {
 }
 
 func TestSeenSetBounded(t *testing.T) {
-	src := newSource(t)
-	src.set(rss(itemA, itemB), "")
+	src := newSource(t, rss(itemA, itemB))
 	old := state{}
 	for i := range 2500 {
 		old.Seen = append(old.Seen, shortHash(fmt.Sprint("old", i)))
 	}
 	st, _ := json.Marshal(old)
-	res := check(t, newWatcher(t, spec(src.srv.URL)), st)
+	res := check(t, newWatcher(t, spec(src.URL)), st)
 	var got state
 	if err := json.Unmarshal(res.State, &got); err != nil {
 		t.Fatal(err)
@@ -455,8 +408,11 @@ func TestSeenSetBounded(t *testing.T) {
 
 func TestTextReduction(t *testing.T) {
 	long := strings.Repeat("日本の予算。", 200) // 1200 runes
-	got := toText("<p>"+long+"</p>", false)
-	if cutText := cut(got, textLimit); utf8.RuneCountInString(cutText) != textLimit || !strings.HasSuffix(cutText, "…") || !utf8.ValidString(cutText) {
+	p, err := parseFeed([]byte(rss(rssItem{guid: "long", title: "t", desc: "&lt;p&gt;" + long + "&lt;/p&gt;"})), "", "https://example.org/")
+	if err != nil || len(p.Items) != 1 {
+		t.Fatalf("parse: %v", err)
+	}
+	if cutText := p.Items[0].Text; utf8.RuneCountInString(cutText) != textLimit || !strings.HasSuffix(cutText, "…") || !utf8.ValidString(cutText) {
 		t.Errorf("cut to %d runes, valid %v", utf8.RuneCountInString(cutText), utf8.ValidString(cutText))
 	}
 	for in, want := range map[string]string{
@@ -621,10 +577,9 @@ func TestRealWorldEncodings(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Through the real fetcher and watcher, as served.
-			src := newSource(t)
-			src.set(string(body), "")
-			src.contentType = cmpOr(tt.contentType, "application/xml")
-			w := newWatcher(t, spec(src.srv.URL))
+			src := newSource(t, string(body))
+			src.SetContentType(cmpOr(tt.contentType, "application/xml"))
+			w := newWatcher(t, spec(src.URL))
 			if res := check(t, w, nil); !strings.HasPrefix(res.Found, "first run: ") {
 				t.Errorf("found %q", res.Found)
 			}
@@ -661,14 +616,13 @@ func TestJapaneseFeedEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := newSource(t)
-	src.set(rss(), "")
-	src.contentType = "application/atom+xml" // no charset: sniffed
-	sp := spec(src.srv.URL)
+	src := newSource(t, rss())
+	src.SetContentType("application/atom+xml") // no charset: sniffed
+	sp := spec(src.URL)
 	sp.Match = []string{"記事投稿"}
 	w := newWatcher(t, sp)
 	st := check(t, w, nil).State
-	src.set(string(body), "")
+	src.Set(string(body))
 	res := check(t, w, st)
 	if len(res.Alerts) != 1 || !strings.Contains(res.Alerts[0].Title, "記事投稿が反映されない") {
 		t.Fatalf("alerts %+v", res.Alerts)
@@ -681,9 +635,8 @@ func TestGiantFeedThroughWatcher(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := newSource(t)
-	src.set(string(body), "")
-	w := newWatcher(t, spec(src.srv.URL))
+	src := newSource(t, string(body))
+	w := newWatcher(t, spec(src.URL))
 	res := check(t, w, nil)
 	if res.Found != "first run: 730 items recorded" || len(res.Alerts) != 0 {
 		t.Fatalf("found %q, %d alerts", res.Found, len(res.Alerts))

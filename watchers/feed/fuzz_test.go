@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,19 +59,13 @@ func FuzzFeedParse(f *testing.F) {
 // loopback server answering 304; one op is the whole 1,000.
 func BenchmarkPoll304(b *testing.B) {
 	const n = 1000
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("If-None-Match") == `"same"` {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		http.Error(w, "unexpected unconditional request", http.StatusBadRequest)
-	}))
-	defer srv.Close()
+	src := newSource(b, rss(itemA))
+	src.SetETag(`"same"`)
 	client := fetch.New(fetch.Options{}) // PerHostInterval 0: pacing off
 	st, _ := json.Marshal(state{Validators: fetch.Validators{ETag: `"same"`}, Seen: []string{shortHash("guid:a")}})
 	ws := make([]watchers.Watcher, n)
 	for i := range ws {
-		sp := spec(fmt.Sprintf("%s/feed/%d.rss", srv.URL, i))
+		sp := spec(fmt.Sprintf("%s/feed/%d.rss", src.URL, i))
 		sp.ID = fmt.Sprint("w", i)
 		w, err := New(sp, watchers.Deps{Fetcher: client})
 		if err != nil {
@@ -115,6 +107,9 @@ func BenchmarkPoll304(b *testing.B) {
 			wg.Wait()
 		}
 	})
+	if r, c := src.Requests(), src.Conditional(); r != c {
+		b.Errorf("%d of %d requests were unconditional", r-c, r)
+	}
 }
 
 // BenchmarkFeedParse measures decode and extraction of the 1.6 MB,

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/text/encoding/charmap"
 
+	"github.com/policyteam/alertbot/watchers"
 	"github.com/policyteam/alertbot/watchers/fetch"
 )
 
@@ -73,10 +74,11 @@ func parseFeed(body []byte, contentType, base string) (p *parsed, err error) {
 		if strings.TrimSpace(summary) == "" {
 			summary = it.Content
 		}
+		text, _ := watchers.Truncate(toText(summary, false), textLimit)
 		x := item{
 			Key:   key,
 			Title: toText(it.Title, true),
-			Text:  cut(toText(summary, false), textLimit),
+			Text:  text,
 			Link:  resolve(baseURL, strings.TrimSpace(it.Link)),
 		}
 		switch {
@@ -194,21 +196,4 @@ func demoronize(r rune) rune {
 		return m
 	}
 	return -1 // an unassigned control: drop it
-}
-
-// cut shortens s to at most n runes, on a rune boundary, ending in "…"
-// when anything was cut.
-func cut(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	i, count := 0, 0
-	for j := range s {
-		if count == n-1 {
-			i = j
-			break
-		}
-		count++
-	}
-	return strings.TrimRightFunc(s[:i], func(r rune) bool { return r == ' ' || r == '\n' }) + "…"
 }

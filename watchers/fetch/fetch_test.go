@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/policyteam/alertbot/watchers"
+	"github.com/policyteam/alertbot/watchers/sourcetest"
 )
 
 // private lets a fetch reach the loopback httptest servers.
@@ -29,18 +31,12 @@ func testCtx(t *testing.T) context.Context {
 }
 
 func TestFetchOK(t *testing.T) {
-	var ua atomic.Value
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ua.Store(r.Header.Get("User-Agent"))
-		w.Header().Set("Content-Type", "application/rss+xml; charset=utf-8")
-		w.Header().Set("ETag", `"v1"`)
-		w.Header().Set("Last-Modified", "Mon, 02 Jun 2025 10:00:00 GMT")
-		fmt.Fprint(w, "<rss/>")
-	}))
-	defer srv.Close()
+	src := sourcetest.New(t, "application/rss+xml; charset=utf-8", "<rss/>")
+	src.SetETag(`"v1"`)
+	src.SetLastModified("Mon, 02 Jun 2025 10:00:00 GMT")
 
 	c := New(Options{})
-	got, err := c.Fetch(testCtx(t), watchers.FetchRequest{URL: srv.URL + "/feed", Options: private})
+	got, err := c.Fetch(testCtx(t), watchers.FetchRequest{URL: src.URL + "/feed", Options: private})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,24 +46,22 @@ func TestFetchOK(t *testing.T) {
 	if got.ETag != `"v1"` || got.LastModified != "Mon, 02 Jun 2025 10:00:00 GMT" {
 		t.Errorf("validators %q %q", got.ETag, got.LastModified)
 	}
-	if got.ContentType != "application/rss+xml; charset=utf-8" || got.FinalURL != srv.URL+"/feed" {
+	if got.ContentType != "application/rss+xml; charset=utf-8" || got.FinalURL != src.URL+"/feed" {
 		t.Errorf("content type %q final %q", got.ContentType, got.FinalURL)
 	}
-	if s, _ := ua.Load().(string); !strings.HasPrefix(s, "alertbot/") || !strings.Contains(s, "github.com/policyteam/alertbot") {
+	if s := src.LastHeader().Get("User-Agent"); !strings.HasPrefix(s, "alertbot/") || !strings.Contains(s, "github.com/policyteam/alertbot") {
 		t.Errorf("User-Agent %q does not name alertbot", s)
 	}
 }
 
 func TestRedirectToFileRefused(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "file:///etc/passwd", http.StatusFound)
-	}))
-	defer srv.Close()
-	_, err := New(Options{}).Fetch(testCtx(t), watchers.FetchRequest{URL: srv.URL, Options: private})
+	src := sourcetest.New(t, "", "")
+	src.Redirect(http.StatusFound, "file:///etc/passwd")
+	_, err := New(Options{}).Fetch(testCtx(t), watchers.FetchRequest{URL: src.URL, Options: private})
 	if !errors.Is(err, ErrScheme) {
 		t.Fatalf("err = %v, want ErrScheme", err)
 	}
-	if !strings.HasPrefix(err.Error(), "fetch "+srv.URL) || !strings.Contains(err.Error(), "file:///etc/passwd") {
+	if !strings.HasPrefix(err.Error(), "fetch "+src.URL) || !strings.Contains(err.Error(), "file:///etc/passwd") {
 		t.Errorf("error %q should name the url and the redirect target", err)
 	}
 }
@@ -75,12 +69,9 @@ func TestRedirectToFileRefused(t *testing.T) {
 func TestRedirectToOtherSchemeRefused(t *testing.T) {
 	for _, target := range []string{"ftp://example.org/x", "gopher://example.org/", "javascript:alert(1)"} {
 		t.Run(target, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Location", target)
-				w.WriteHeader(http.StatusMovedPermanently)
-			}))
-			defer srv.Close()
-			_, err := New(Options{}).Fetch(testCtx(t), watchers.FetchRequest{URL: srv.URL, Options: private})
+			src := sourcetest.New(t, "", "")
+			src.Redirect(http.StatusMovedPermanently, target)
+			_, err := New(Options{}).Fetch(testCtx(t), watchers.FetchRequest{URL: src.URL, Options: private})
 			if !errors.Is(err, ErrScheme) {
 				t.Fatalf("err = %v, want ErrScheme", err)
 			}
@@ -276,50 +267,47 @@ func TestRealDialerRefusesMetadataLiteral(t *testing.T) {
 }
 
 func TestRedirectToMetadataRefused(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "http://169.254.169.254/latest/", http.StatusFound)
-	}))
-	defer srv.Close()
-	_, err := New(Options{}).Fetch(testCtx(t), watchers.FetchRequest{URL: srv.URL, Options: private})
+	src := sourcetest.New(t, "", "")
+	src.Redirect(http.StatusFound, "http://169.254.169.254/latest/")
+	_, err := New(Options{}).Fetch(testCtx(t), watchers.FetchRequest{URL: src.URL, Options: private})
 	if !errors.Is(err, ErrForbiddenAddress) {
 		t.Fatalf("err = %v, want ErrForbiddenAddress", err)
 	}
 }
 
 func TestLoopbackRefusedUnlessAllowed(t *testing.T) {
-	var hits atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		fmt.Fprint(w, "ok")
-	}))
-	defer srv.Close()
-	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	src := sourcetest.New(t, "text/plain", "ok")
+	u, err := url.Parse(src.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := u.Port()
 	c := New(Options{})
 	ctx := testCtx(t)
 
 	// Literal address: refused before dialling.
-	_, err := c.Fetch(ctx, watchers.FetchRequest{URL: srv.URL})
+	_, err = c.Fetch(ctx, watchers.FetchRequest{URL: src.URL})
 	if !errors.Is(err, ErrForbiddenAddress) || !strings.Contains(err.Error(), "loopback") {
 		t.Fatalf("literal: err = %v, want loopback refused", err)
 	}
 	// A name resolving to loopback: refused at dial time on the resolved
 	// address, the check DNS rebinding cannot dodge.
-	_, err = c.Fetch(ctx, watchers.FetchRequest{URL: fmt.Sprintf("http://localhost:%d/", port)})
+	_, err = c.Fetch(ctx, watchers.FetchRequest{URL: "http://localhost:" + port + "/"})
 	if !errors.Is(err, ErrForbiddenAddress) {
 		t.Fatalf("name: err = %v, want ErrForbiddenAddress", err)
 	}
-	if n := hits.Load(); n != 0 {
+	if n := src.Requests(); n != 0 {
 		t.Fatalf("server reached %d times while refused", n)
 	}
 	// Allowed: works, and a later strict fetch does not reuse the
 	// connection the allowed one left open.
-	if _, err := c.Fetch(ctx, watchers.FetchRequest{URL: srv.URL, Options: private}); err != nil {
+	if _, err := c.Fetch(ctx, watchers.FetchRequest{URL: src.URL, Options: private}); err != nil {
 		t.Fatalf("allowed: %v", err)
 	}
-	if _, err := c.Fetch(ctx, watchers.FetchRequest{URL: fmt.Sprintf("http://localhost:%d/", port)}); !errors.Is(err, ErrForbiddenAddress) {
+	if _, err := c.Fetch(ctx, watchers.FetchRequest{URL: "http://localhost:" + port + "/"}); !errors.Is(err, ErrForbiddenAddress) {
 		t.Fatalf("after allowed fetch: err = %v, want ErrForbiddenAddress", err)
 	}
-	if n := hits.Load(); n != 1 {
+	if n := src.Requests(); n != 1 {
 		t.Errorf("server reached %d times, want 1", n)
 	}
 }
@@ -338,31 +326,23 @@ func TestRedirectToPrivateChecksDial(t *testing.T) {
 
 func TestConditionalGet(t *testing.T) {
 	const etag, lm = `"abc"`, "Tue, 03 Jun 2025 08:00:00 GMT"
-	var sendValidators atomic.Bool
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("If-None-Match") == etag && r.Header.Get("If-Modified-Since") == lm {
-			if sendValidators.Load() {
-				w.Header().Set("ETag", `"abc"`)
-			}
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		w.Header().Set("ETag", etag)
-		w.Header().Set("Last-Modified", lm)
-		fmt.Fprint(w, "fresh")
-	}))
-	defer srv.Close()
+	src := sourcetest.New(t, "text/plain", "fresh")
+	src.SetETag(etag)
+	src.SetLastModified(lm)
 	c := New(Options{})
 	ctx := testCtx(t)
-	first, err := c.Fetch(ctx, watchers.FetchRequest{URL: srv.URL, Options: private})
+	first, err := c.Fetch(ctx, watchers.FetchRequest{URL: src.URL, Options: private})
 	if err != nil || first.NotModified || string(first.Body) != "fresh" {
 		t.Fatalf("first: %+v %v", first, err)
 	}
 	for _, send := range []bool{false, true} {
-		sendValidators.Store(send)
-		got, err := c.Fetch(ctx, watchers.FetchRequest{URL: srv.URL, ETag: first.ETag, LastModified: first.LastModified, Options: private})
+		src.ValidatorsOn304(send)
+		got, err := c.Fetch(ctx, watchers.FetchRequest{URL: src.URL, ETag: first.ETag, LastModified: first.LastModified, Options: private})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if h := src.LastHeader(); h.Get("If-None-Match") != etag || h.Get("If-Modified-Since") != lm {
+			t.Errorf("send=%v: request validators %q %q, want both", send, h.Get("If-None-Match"), h.Get("If-Modified-Since"))
 		}
 		if !got.NotModified || got.Body != nil || got.ETag != etag || got.LastModified != lm {
 			t.Errorf("send=%v: got %+v, want NotModified with validators kept", send, got)
@@ -371,16 +351,14 @@ func TestConditionalGet(t *testing.T) {
 }
 
 func TestStatusError(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "boom", http.StatusInternalServerError)
-	}))
-	defer srv.Close()
-	_, err := New(Options{}).Fetch(testCtx(t), watchers.FetchRequest{URL: srv.URL + "/x?token=s3cret", Options: private})
+	src := sourcetest.New(t, "", "")
+	src.Fail(http.StatusInternalServerError)
+	_, err := New(Options{}).Fetch(testCtx(t), watchers.FetchRequest{URL: src.URL + "/x?token=s3cret", Options: private})
 	var se *StatusError
 	if !errors.As(err, &se) || se.Code != 500 {
 		t.Fatalf("err = %v, want StatusError 500", err)
 	}
-	if want := "fetch " + srv.URL + "/x?…: http status 500 Internal Server Error"; err.Error() != want {
+	if want := "fetch " + src.URL + "/x?…: http status 500 Internal Server Error"; err.Error() != want {
 		t.Errorf("error %q, want %q", err, want)
 	}
 }
@@ -413,13 +391,9 @@ func TestBadRequests(t *testing.T) {
 }
 
 func TestPacingHonoursContext(t *testing.T) {
-	var hits atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-	}))
-	defer srv.Close()
+	src := sourcetest.New(t, "", "")
 	c := New(Options{PerHostInterval: time.Hour})
-	if _, err := c.Fetch(testCtx(t), watchers.FetchRequest{URL: srv.URL, Options: private}); err != nil {
+	if _, err := c.Fetch(testCtx(t), watchers.FetchRequest{URL: src.URL, Options: private}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -427,7 +401,7 @@ func TestPacingHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(testCtx(t))
 	errc := make(chan error, 1)
 	go func() {
-		_, err := c.Fetch(ctx, watchers.FetchRequest{URL: srv.URL + "/again", Options: private})
+		_, err := c.Fetch(ctx, watchers.FetchRequest{URL: src.URL + "/again", Options: private})
 		errc <- err
 	}()
 	cancel()
@@ -438,16 +412,15 @@ func TestPacingHonoursContext(t *testing.T) {
 	// A deadline shorter than the wait fails at once rather than sleeping.
 	dctx, dcancel := context.WithTimeout(testCtx(t), 5*time.Second)
 	defer dcancel()
-	if _, err := c.Fetch(dctx, watchers.FetchRequest{URL: srv.URL, Options: private}); err == nil || !strings.Contains(err.Error(), "pacing") {
+	if _, err := c.Fetch(dctx, watchers.FetchRequest{URL: src.URL, Options: private}); err == nil || !strings.Contains(err.Error(), "pacing") {
 		t.Fatalf("err = %v, want a pacing error", err)
 	}
-	if n := hits.Load(); n != 1 {
+	if n := src.Requests(); n != 1 {
 		t.Errorf("server saw %d requests, want 1", n)
 	}
 
 	// Another host has its own limiter.
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	defer other.Close()
+	other := sourcetest.New(t, "", "")
 	if _, err := c.Fetch(testCtx(t), watchers.FetchRequest{URL: other.URL, Options: private}); err != nil {
 		t.Fatalf("other host: %v", err)
 	}

@@ -17,6 +17,12 @@ type Validators struct {
 	LastModified string `json:"last_modified,omitempty"`
 }
 
+func (v *Validators) validators() *Validators { return v }
+
+// State is a source watcher's state as Begin reads it: a pointer to a
+// struct that embeds Validators, which is the only way to implement it.
+type State interface{ validators() *Validators }
+
 // ErrNoFetcher is returned by Get when a watcher was built without a
 // fetcher, as the config checker builds them.
 var ErrNoFetcher = errors.New("no fetcher configured")
@@ -56,6 +62,31 @@ func LoadState(data []byte, st any) (first bool, err error) {
 		return false, fmt.Errorf("read state: %w", err)
 	}
 	return false, nil
+}
+
+// SaveState encodes a watcher's state for its Result, as LoadState
+// decodes it.
+func SaveState(st any) ([]byte, error) {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("write state: %w", err)
+	}
+	return b, nil
+}
+
+// Begin starts a source watcher's check the way they all start: it
+// decodes state into st (see LoadState), fetches spec.URL with Get,
+// conditionally on st's validators unless this is the first check (a 304
+// then would leave nothing to compare with), and keeps the validators to
+// store in st. first reports the first check.
+func Begin(ctx context.Context, f watchers.Fetcher, spec watchers.Spec, state []byte, st State) (resp watchers.FetchResponse, first bool, err error) {
+	first, err = LoadState(state, st)
+	if err != nil {
+		return watchers.FetchResponse{}, first, err
+	}
+	v := st.validators()
+	resp, *v, err = Get(ctx, f, spec.URL, spec.Fetch, *v, !first)
+	return resp, first, err
 }
 
 // CheckSpec validates the fields every source watcher shares: url (http or

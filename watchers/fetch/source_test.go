@@ -56,3 +56,38 @@ func TestLoadState(t *testing.T) {
 		t.Error("corrupt state accepted")
 	}
 }
+
+func TestBeginAndSaveState(t *testing.T) {
+	type state struct {
+		Validators
+		N int `json:"n"`
+	}
+	ctx := context.Background()
+	spec := watchers.Spec{URL: "https://example.org/a"}
+
+	// First check: unconditional, validators kept in the state.
+	f := &fixed{resp: watchers.FetchResponse{Body: []byte("x"), ETag: `"v1"`}}
+	var st state
+	_, first, err := Begin(ctx, f, spec, nil, &st)
+	if err != nil || !first || f.got.ETag != "" || st.ETag != `"v1"` {
+		t.Fatalf("first: first %v, request %+v, state %+v, err %v", first, f.got, st, err)
+	}
+	st.N = 7
+	data, err := SaveState(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Later check: conditional on the saved validators; a bare 304
+	// keeps them, and the rest of the state comes back.
+	f = &fixed{resp: watchers.FetchResponse{NotModified: true}}
+	var next state
+	resp, first, err := Begin(ctx, f, spec, data, &next)
+	if err != nil || first || !resp.NotModified || f.got.ETag != `"v1"` || next.ETag != `"v1"` || next.N != 7 {
+		t.Fatalf("later: first %v, request %+v, state %+v, err %v", first, f.got, next, err)
+	}
+
+	if _, _, err := Begin(ctx, f, spec, []byte("{"), &next); err == nil {
+		t.Error("corrupt state accepted")
+	}
+}

@@ -6,7 +6,6 @@ package jsonapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -26,6 +25,10 @@ import (
 
 // maxConditionLen bounds a condition's source; conditions are one-liners.
 const maxConditionLen = 1000
+
+// shownLimit is how many runes of a value's text an alert or error shows:
+// a path may pick a whole object.
+const shownLimit = 80
 
 // env is what a condition sees: value (the number at the path), previous
 // (the value at the last check; on the first check, value itself) and
@@ -141,13 +144,9 @@ type state struct {
 // A string holding a number ("161.2") counts as a number.
 func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result, error) {
 	var prev state
-	first, err := fetch.LoadState(in.State, &prev)
+	resp, first, err := fetch.Begin(ctx, w.fetcher, w.spec, in.State, &prev)
 	if err != nil {
 		return watchers.Result{}, fmt.Errorf("jsonapi %s: %w", w.spec.ID, err)
-	}
-	resp, v, err := fetch.Get(ctx, w.fetcher, w.spec.URL, w.spec.Fetch, prev.Validators, !first)
-	if err != nil {
-		return watchers.Result{}, fmt.Errorf("jsonapi %s: fetch: %w", w.spec.ID, err)
 	}
 	if resp.NotModified {
 		return watchers.Result{State: in.State, Found: "not modified"}, nil
@@ -165,7 +164,8 @@ func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result
 	}
 	value, isNum := number(r)
 	if !isNum && w.numeric {
-		return watchers.Result{}, fmt.Errorf("jsonapi %s: value at %q is not a number: %s", w.spec.ID, w.path, clip(r.Raw, 80))
+		shown, _ := watchers.Truncate(r.Raw, shownLimit)
+		return watchers.Result{}, fmt.Errorf("jsonapi %s: value at %q is not a number: %s", w.spec.ID, w.path, shown)
 	}
 	previous := value
 	if !first && prev.Value != nil {
@@ -177,7 +177,7 @@ func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result
 	}
 	now, _ := out.(bool)
 
-	next := state{Validators: v, Text: text, True: now, Edges: prev.Edges}
+	next := state{Validators: prev.Validators, Text: text, True: now, Edges: prev.Edges}
 	if isNum {
 		next.Value = &value
 	}
@@ -191,9 +191,9 @@ func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result
 		next.Edges++
 		res.Alerts = append(res.Alerts, w.alert(in.Now, next.Edges, now, shown, was))
 	}
-	data, err := json.Marshal(next)
+	data, err := fetch.SaveState(next)
 	if err != nil {
-		return watchers.Result{}, fmt.Errorf("jsonapi %s: write state: %w", w.spec.ID, err)
+		return watchers.Result{}, fmt.Errorf("jsonapi %s: %w", w.spec.ID, err)
 	}
 	res.State = data
 	res.Found = fmt.Sprintf("%s %s: condition `%s` is %t", w.label, shown, w.condition, now)
@@ -224,7 +224,7 @@ func derefOr(p *float64) float64 {
 
 // show writes a value for people, with its unit.
 func (w *Watcher) show(value float64, text string, isNum bool) string {
-	s := clip(text, 80)
+	s, _ := watchers.Truncate(text, shownLimit)
 	if isNum {
 		s = strconv.FormatFloat(value, 'f', -1, 64)
 	}
@@ -266,15 +266,4 @@ func (w *Watcher) alert(at time.Time, n int, now bool, shown, was string) watche
 		a.Severity = watchers.Info
 	}
 	return a
-}
-
-// clip cuts s to n bytes on a rune boundary, with an ellipsis.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }

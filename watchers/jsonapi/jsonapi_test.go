@@ -2,13 +2,8 @@ package jsonapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,55 +11,22 @@ import (
 
 	"github.com/policyteam/alertbot/watchers"
 	"github.com/policyteam/alertbot/watchers/fetch"
+	"github.com/policyteam/alertbot/watchers/sourcetest"
 )
 
-// source is a loopback JSON API answering conditional requests.
-type source struct {
-	srv    *httptest.Server
-	mu     sync.Mutex
-	body   string
-	status int
-	noETag bool
-	notMod int
-}
-
-func newSource(t *testing.T, body string) *source {
+// newSource serves body as a JSON API from a loopback server, with an
+// ETag that follows the body.
+func newSource(t *testing.T, body string) *sourcetest.Source {
 	t.Helper()
-	s := &source{body: body}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.status != 0 {
-			http.Error(w, "boom", s.status)
-			return
-		}
-		sum := sha256.Sum256([]byte(s.body))
-		etag := `"` + hex.EncodeToString(sum[:8]) + `"`
-		if !s.noETag {
-			if r.Header.Get("If-None-Match") == etag {
-				s.notMod++
-				w.WriteHeader(http.StatusNotModified)
-				return
-			}
-			w.Header().Set("ETag", etag)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(s.body))
-	}))
-	t.Cleanup(s.srv.Close)
+	s := sourcetest.New(t, "application/json", body)
+	s.HashETag()
 	return s
 }
 
-func (s *source) set(body string, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.body, s.status = body, status
-}
-
-func newWatcher(t *testing.T, src *source, mod func(*watchers.Spec)) watchers.Watcher {
+func newWatcher(t *testing.T, src *sourcetest.Source, mod func(*watchers.Spec)) watchers.Watcher {
 	t.Helper()
 	spec := watchers.Spec{
-		ID: "usdjpy", Kind: "jsonapi", URL: src.srv.URL + "/rates", Path: "rates.JPY",
+		ID: "usdjpy", Kind: "jsonapi", URL: src.URL + "/rates", Path: "rates.JPY",
 		Condition: "value > 160", Label: "USD/JPY", Unit: "yen", Tags: []string{"fx"},
 		Fetch: watchers.Fetch{AllowPrivate: true},
 	}
@@ -80,15 +42,10 @@ func newWatcher(t *testing.T, src *source, mod func(*watchers.Spec)) watchers.Wa
 
 var t0 = time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
 
+// check runs the n-th check, an hour after the one before.
 func check(t *testing.T, w watchers.Watcher, n int, state []byte) watchers.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	res, err := w.Check(ctx, watchers.Input{Now: t0.Add(time.Duration(n) * time.Hour), State: state})
-	if err != nil {
-		t.Fatalf("check %d: %v", n, err)
-	}
-	return res
+	return sourcetest.Check(t, w, t0.Add(time.Duration(n)*time.Hour), state)
 }
 
 func rates(v string) string { return `{"base":"USD","rates":{"EUR":0.92,"JPY":` + v + `}}` }
@@ -104,11 +61,11 @@ func TestEdgeTriggered(t *testing.T) {
 	}
 	// Unchanged: 304, state kept.
 	r2 := check(t, w, 1, r.State)
-	if len(r2.Alerts) != 0 || string(r2.State) != string(r.State) || src.notMod != 1 {
-		t.Fatalf("304: alerts %d, state kept %v, 304s %d", len(r2.Alerts), string(r2.State) == string(r.State), src.notMod)
+	if len(r2.Alerts) != 0 || string(r2.State) != string(r.State) || src.NotModified() != 1 {
+		t.Fatalf("304: alerts %d, state kept %v, 304s %d", len(r2.Alerts), string(r2.State) == string(r.State), src.NotModified())
 	}
 	// Crossed: one alert.
-	src.set(rates("161.2"), 0)
+	src.Set(rates("161.2"))
 	r3 := check(t, w, 2, r2.State)
 	if len(r3.Alerts) != 1 {
 		t.Fatalf("crossing posted %d alerts", len(r3.Alerts))
@@ -118,7 +75,7 @@ func TestEdgeTriggered(t *testing.T) {
 		Key: "usdjpy/threshold/1", Kind: watchers.KindThreshold, Watcher: "usdjpy", Tags: []string{"fx"},
 		At: t0.Add(2 * time.Hour), Title: "USD/JPY: threshold crossed",
 		Text:     "USD/JPY 161.2 yen (was 158.9 yen): condition `value > 160` is now true",
-		Link:     src.srv.URL + "/rates",
+		Link:     src.URL + "/rates",
 		Fields:   []watchers.Field{{Name: "USD/JPY", Value: "161.2 yen"}, {Name: "Condition", Value: "value > 160"}, {Name: "Previous", Value: "158.9 yen"}},
 		Severity: watchers.Warning,
 	}
@@ -126,9 +83,9 @@ func TestEdgeTriggered(t *testing.T) {
 		t.Errorf("crossing alert (-want +got):\n%s", diff)
 	}
 	// Stays true with a new value: nothing, whether the body changes or not.
-	src.set(rates("162.0"), 0)
+	src.Set(rates("162.0"))
 	r4 := check(t, w, 3, r3.State)
-	src.noETag = true
+	src.SetETag("")
 	r5 := check(t, w, 4, r4.State)
 	if len(r4.Alerts)+len(r5.Alerts) != 0 {
 		t.Errorf("still true posted %d + %d alerts", len(r4.Alerts), len(r5.Alerts))
@@ -140,7 +97,7 @@ func TestEdgeTriggered(t *testing.T) {
 		t.Errorf("restart posted %+v", r6.Alerts)
 	}
 	// Back below: one recovery.
-	src.set(rates("159.5"), 0)
+	src.Set(rates("159.5"))
 	r7 := check(t, w2, 6, r6.State)
 	if len(r7.Alerts) != 1 {
 		t.Fatalf("recovery posted %d alerts", len(r7.Alerts))
@@ -151,7 +108,7 @@ func TestEdgeTriggered(t *testing.T) {
 		t.Errorf("recovery = %+v", rec)
 	}
 	// Crossing again gets a new key.
-	src.set(rates("165"), 0)
+	src.Set(rates("165"))
 	r8 := check(t, w2, 7, r7.State)
 	if len(r8.Alerts) != 1 || r8.Alerts[0].Key != "usdjpy/threshold/3" {
 		t.Errorf("second crossing = %+v", r8.Alerts)
@@ -180,14 +137,15 @@ func TestFailuresKeepState(t *testing.T) {
 		"no path":     {`{"rates":{}}`, 0, `path "rates.JPY" not found`},
 		"not numeric": {`{"rates":{"JPY":"n/a"}}`, 0, "not a number"},
 	} {
-		src.set(tc.body, tc.status)
+		src.Set(tc.body)
+		src.Fail(tc.status)
 		_, err := w.Check(context.Background(), watchers.Input{Now: t0.Add(time.Hour), State: r.State})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want %q", name, err, tc.want)
 		}
 	}
 	// Recovery from the last good state: the crossing is seen once.
-	src.set(rates("170"), 0)
+	src.Set(rates("170"))
 	r2 := check(t, w, 2, r.State)
 	if len(r2.Alerts) != 1 || !strings.Contains(r2.Alerts[0].Text, "(was 158 yen)") {
 		t.Errorf("after recovery: %+v", r2.Alerts)

@@ -7,7 +7,6 @@ package page
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -94,15 +93,10 @@ type state struct {
 // compares it with the last one.
 func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result, error) {
 	var st state
-	first, err := fetch.LoadState(in.State, &st)
+	resp, first, err := fetch.Begin(ctx, w.fetcher, w.spec, in.State, &st)
 	if err != nil {
 		return watchers.Result{}, err
 	}
-	resp, v, err := fetch.Get(ctx, w.fetcher, w.spec.URL, w.spec.Fetch, st.Validators, !first)
-	if err != nil {
-		return watchers.Result{}, err
-	}
-	st.Validators = v
 	if resp.NotModified {
 		return result(st, nil, "not modified")
 	}
@@ -148,9 +142,9 @@ func cmpOr(a, b string) string {
 }
 
 func result(st state, alerts []watchers.Alert, found string) (watchers.Result, error) {
-	b, err := json.Marshal(st)
+	b, err := fetch.SaveState(st)
 	if err != nil {
-		return watchers.Result{}, fmt.Errorf("write state: %w", err)
+		return watchers.Result{}, err
 	}
 	return watchers.Result{Alerts: alerts, State: b, Found: found}, nil
 }
@@ -322,23 +316,18 @@ func withNewline(s string) string {
 	return s + "\n"
 }
 
-// cutLines shortens s to at most n runes ending in "…", preferring a line
-// end and always on a rune boundary.
-func cutLines(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
+// cutLines cuts s to at most max runes by watchers.Truncate, but ends
+// the cut at the last line end that fits when that keeps more than half
+// of it, so that a diff does not stop in the middle of a line.
+func cutLines(s string, max int) string {
+	out, cut := watchers.Truncate(s, max)
+	if !cut {
+		return out
 	}
-	end, count := 0, 0
-	for i := range s {
-		if count == n-1 {
-			end = i
-			break
-		}
-		count++
+	if nl := strings.LastIndexByte(out, '\n'); nl > len(out)/2 {
+		// Keeping the runes up to and including that newline leaves
+		// Truncate exactly one rune for its ellipsis.
+		out, _ = watchers.Truncate(s, utf8.RuneCountInString(out[:nl+1])+1)
 	}
-	head := s[:end]
-	if nl := strings.LastIndexByte(head, '\n'); nl > len(head)/2 {
-		return head[:nl+1] + "…"
-	}
-	return head + "…"
+	return out
 }

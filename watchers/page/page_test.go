@@ -1,14 +1,10 @@
 package page
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -19,60 +15,14 @@ import (
 
 	"github.com/policyteam/alertbot/watchers"
 	"github.com/policyteam/alertbot/watchers/fetch"
+	"github.com/policyteam/alertbot/watchers/sourcetest"
 )
 
 var now = time.Date(2025, 7, 3, 9, 0, 0, 0, time.UTC)
 
-// site is a loopback web page whose body can be changed; it answers 304
-// to a matching If-None-Match when etag is set.
-type site struct {
-	srv *httptest.Server
-
-	mu          sync.Mutex
-	body        []byte
-	contentType string
-	etag        string
-	status      int
-	conditional int
-}
-
-func newSite(t *testing.T) *site {
-	t.Helper()
-	s := &site{contentType: "text/html; charset=utf-8"}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if r.Header.Get("If-None-Match") != "" {
-			s.conditional++
-		}
-		if s.status != 0 {
-			w.WriteHeader(s.status)
-			return
-		}
-		if s.etag != "" {
-			if r.Header.Get("If-None-Match") == s.etag {
-				w.WriteHeader(http.StatusNotModified)
-				return
-			}
-			w.Header().Set("ETag", s.etag)
-		}
-		w.Header().Set("Content-Type", s.contentType)
-		w.Write(s.body)
-	}))
-	t.Cleanup(s.srv.Close)
-	return s
-}
-
-func (s *site) set(body, etag string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.body, s.etag, s.status = []byte(body), etag, 0
-}
-
-func (s *site) fail(status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.status = status
+// newSite serves body as an HTML page from a loopback server.
+func newSite(t *testing.T, body string) *sourcetest.Source {
+	return sourcetest.New(t, "text/html; charset=utf-8", body)
 }
 
 func spec(url string) watchers.Spec {
@@ -95,18 +45,9 @@ func newWatcher(t *testing.T, sp watchers.Spec) watchers.Watcher {
 	return w
 }
 
-func check(t *testing.T, w watchers.Watcher, st []byte) watchers.Result {
+func check(t *testing.T, w watchers.Watcher, state []byte) watchers.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	res, err := w.Check(ctx, watchers.Input{Now: now, State: st})
-	if err != nil {
-		t.Fatalf("check: %v", err)
-	}
-	if res.State == nil {
-		t.Fatal("no state")
-	}
-	return res
+	return sourcetest.Check(t, w, now, state)
 }
 
 func page(schedule string) string {
@@ -127,16 +68,15 @@ const (
 )
 
 func TestFirstRunThenChange(t *testing.T) {
-	s := newSite(t)
-	s.set(page(tentative), "")
-	w := newWatcher(t, spec(s.srv.URL))
+	s := newSite(t, page(tentative))
+	w := newWatcher(t, spec(s.URL))
 
 	res := check(t, w, nil)
 	if len(res.Alerts) != 0 || res.Found != "first run: 4 lines recorded" {
 		t.Fatalf("first run: %d alerts, found %q", len(res.Alerts), res.Found)
 	}
 
-	s.set(page(announced), "")
+	s.Set(page(announced))
 	res = check(t, w, res.State)
 	want := []watchers.Alert{{
 		Key:     "election-page/page_changed/1",
@@ -147,7 +87,7 @@ func TestFirstRunThenChange(t *testing.T) {
 		Title:   "Page changed: House of Councillors election",
 		Text: "-Election: July 2025 (tentative)\n-Campaign starts: TBD\n" +
 			"+Election: July 20, 2025\n+Campaign starts: July 3, 2025",
-		Link:   s.srv.URL,
+		Link:   s.URL,
 		Fields: []watchers.Field{{Name: "Lines", Value: "+2 −2"}},
 	}}
 	if diff := cmp.Diff(want, res.Alerts); diff != "" {
@@ -159,7 +99,7 @@ func TestFirstRunThenChange(t *testing.T) {
 	if len(res.Alerts) != 0 || res.Found != "no change" {
 		t.Fatalf("unchanged: %d alerts, %q", len(res.Alerts), res.Found)
 	}
-	s.set(page(announced+"<li>Results: July 21</li>"), "")
+	s.Set(page(announced + "<li>Results: July 21</li>"))
 	res = check(t, w, res.State)
 	if len(res.Alerts) != 1 || res.Alerts[0].Key != "election-page/page_changed/2" || res.Alerts[0].Text != "+Results: July 21" {
 		t.Fatalf("second change: %+v", res.Alerts)
@@ -167,42 +107,40 @@ func TestFirstRunThenChange(t *testing.T) {
 }
 
 func TestNoiseIgnored(t *testing.T) {
-	s := newSite(t)
-	s.set(page(tentative), "")
-	sp := spec(s.srv.URL)
+	s := newSite(t, page(tentative))
+	sp := spec(s.URL)
 	sp.Ignore = []string{`Last updated: \d{4}-\d{2}-\d{2} \d{2}:\d{2}`, `/\d+ views/`}
 	w := newWatcher(t, sp)
 	st := check(t, w, nil).State
 
 	// Only the noise changes.
 	noisy := strings.Replace(page(tentative), "2025-07-01 10:00 · 1234 views", "2025-07-02 18:45 · 98765 views", 1)
-	s.set(noisy, "")
+	s.Set(noisy)
 	res := check(t, w, st)
 	if len(res.Alerts) != 0 {
 		t.Fatalf("noise posted: %+v", res.Alerts)
 	}
 	// Markup and whitespace changes alone are not changes either.
-	s.set(strings.ReplaceAll(noisy, "<li>", "<li class='new'>\n\n   "), "")
+	s.Set(strings.ReplaceAll(noisy, "<li>", "<li class='new'>\n\n   "))
 	if res = check(t, w, res.State); len(res.Alerts) != 0 {
 		t.Fatalf("whitespace posted: %+v", res.Alerts)
 	}
 	// Without the ignore rules the same noise is a change.
-	plain := newWatcher(t, spec(s.srv.URL))
-	s.set(page(tentative), "")
+	plain := newWatcher(t, spec(s.URL))
+	s.Set(page(tentative))
 	st = check(t, plain, nil).State
-	s.set(noisy, "")
+	s.Set(noisy)
 	if res = check(t, plain, st); len(res.Alerts) != 1 {
 		t.Fatalf("without ignore: %d alerts, want 1", len(res.Alerts))
 	}
 }
 
 func TestSelectorNoLongerMatches(t *testing.T) {
-	s := newSite(t)
-	s.set(page(tentative), "")
-	w := newWatcher(t, spec(s.srv.URL))
+	s := newSite(t, page(tentative))
+	w := newWatcher(t, spec(s.URL))
 	st := check(t, w, nil).State
 
-	s.set(strings.Replace(page(tentative), `id="schedule"`, `id="redesigned"`, 1), "")
+	s.Set(strings.Replace(page(tentative), `id="schedule"`, `id="redesigned"`, 1))
 	res, err := w.Check(t.Context(), watchers.Input{Now: now, State: st})
 	if !errors.Is(err, errNoMatch) || !strings.Contains(err.Error(), `selector "#schedule": matched nothing`) {
 		t.Fatalf("err = %v, want a no-match failure", err)
@@ -211,52 +149,49 @@ func TestSelectorNoLongerMatches(t *testing.T) {
 		t.Errorf("failure returned %+v", res)
 	}
 	// Back as before: the kept state shows no change.
-	s.set(page(tentative), "")
+	s.Set(page(tentative))
 	if res := check(t, w, st); len(res.Alerts) != 0 {
 		t.Errorf("after recovery: %+v", res.Alerts)
 	}
 }
 
 func TestNotModified(t *testing.T) {
-	s := newSite(t)
-	s.set(page(tentative), `"e1"`)
-	w := newWatcher(t, spec(s.srv.URL))
+	s := newSite(t, page(tentative))
+	s.SetETag(`"e1"`)
+	w := newWatcher(t, spec(s.URL))
 	st := check(t, w, nil).State
 	res := check(t, w, st)
-	s.mu.Lock()
-	cond := s.conditional
-	s.mu.Unlock()
+	cond := s.Conditional()
 	if len(res.Alerts) != 0 || res.Found != "not modified" || cond != 1 {
 		t.Fatalf("304: %d alerts, %q, %d conditional", len(res.Alerts), res.Found, cond)
 	}
 	// The kept text and validators still catch the next real change.
-	s.set(page(announced), `"e2"`)
+	s.Set(page(announced))
+	s.SetETag(`"e2"`)
 	if res = check(t, w, res.State); len(res.Alerts) != 1 {
 		t.Fatalf("change after 304: %d alerts", len(res.Alerts))
 	}
 }
 
 func TestFetchFailure(t *testing.T) {
-	s := newSite(t)
-	s.set(page(tentative), "")
-	w := newWatcher(t, spec(s.srv.URL))
+	s := newSite(t, page(tentative))
+	w := newWatcher(t, spec(s.URL))
 	st := check(t, w, nil).State
-	s.fail(503)
+	s.Fail(503)
 	if _, err := w.Check(t.Context(), watchers.Input{Now: now, State: st}); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Fatalf("err = %v, want the status", err)
 	}
 }
 
 func TestRestart(t *testing.T) {
-	s := newSite(t)
-	s.set(page(tentative), "")
-	st := check(t, newWatcher(t, spec(s.srv.URL)), nil).State
-	s.set(page(announced), "")
-	res := check(t, newWatcher(t, spec(s.srv.URL)), st)
+	s := newSite(t, page(tentative))
+	st := check(t, newWatcher(t, spec(s.URL)), nil).State
+	s.Set(page(announced))
+	res := check(t, newWatcher(t, spec(s.URL)), st)
 	if len(res.Alerts) != 1 {
 		t.Fatalf("%d alerts, want 1", len(res.Alerts))
 	}
-	if res = check(t, newWatcher(t, spec(s.srv.URL)), res.State); len(res.Alerts) != 0 {
+	if res = check(t, newWatcher(t, spec(s.URL)), res.State); len(res.Alerts) != 0 {
 		t.Fatalf("restart reposted %d", len(res.Alerts))
 	}
 }
@@ -268,13 +203,12 @@ func TestShiftJISPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newSite(t)
-	s.contentType = "text/html" // charset only in the meta tag
-	s.set(sjis, "")
-	w := newWatcher(t, spec(s.srv.URL))
+	s := newSite(t, sjis)
+	s.SetContentType("text/html") // charset only in the meta tag
+	w := newWatcher(t, spec(s.URL))
 	st := check(t, w, nil).State
 	changed, _ := japanese.ShiftJIS.NewEncoder().String(strings.Replace(html, "1月24日", "1月27日", 1))
-	s.set(changed, "")
+	s.Set(changed)
 	res := check(t, w, st)
 	if len(res.Alerts) != 1 || res.Alerts[0].Text != "-第217回 令和7年1月24日\n+第217回 令和7年1月27日" || res.Alerts[0].Title != "Page changed: 会期" {
 		t.Fatalf("alerts %+v", res.Alerts)
@@ -359,6 +293,10 @@ func TestDiffCut(t *testing.T) {
 	}
 	if n := utf8.RuneCountInString(diff); n > diffLimit || !strings.HasSuffix(diff, "…") || !utf8.ValidString(diff) {
 		t.Errorf("diff of %d runes, valid %v, ends %q", n, utf8.ValidString(diff), diff[len(diff)-10:])
+	}
+	// Cut at a line end, not inside a line.
+	if !strings.HasSuffix(diff, "\n…") {
+		t.Errorf("diff not cut at a line end: ends %q", diff[len(diff)-20:])
 	}
 	for _, l := range strings.Split(strings.TrimSuffix(diff, "…"), "\n") {
 		if l != "" && l[0] != '+' && l[0] != '-' {
