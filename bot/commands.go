@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,46 +15,29 @@ import (
 	"github.com/policyteam/alertbot/watchers"
 )
 
-func (r *Router) table() []*command {
-	return []*command{
-		{name: "help", args: "[command]", summary: "usage of every command you may use", examples: []string{"help", "help mute"},
-			run: func(ctx context.Context, c *call) (string, error) { return r.help(c.req, c.args), nil }},
-		{name: "upcoming", args: "[#tag] [within]", summary: "next events (default within 90d)", examples: []string{"upcoming", "upcoming #budget", "upcoming #election 400d"},
-			run: r.upcoming},
-		{name: "event", args: "<id>", summary: "details, sources, history and next reminder of an event", examples: []string{"event upper-house-election-2025"},
-			run: r.event},
-		{name: "history", args: "[n]", summary: "this channel's last n alerts (default 10) with delivery state", examples: []string{"history", "history 25"},
-			run: r.history},
-		{name: "watchers", summary: "each watcher: kind, schedule, last run, last error, next run",
-			run: r.watchers},
-		{name: "subscribe", args: "<target>", summary: "send this channel the target's alerts", public: true, examples: []string{"subscribe #budget", "subscribe event:ishiba-trump-summit", "subscribe all"},
-			run: r.subscribe},
-		{name: "unsubscribe", args: "<target>", summary: "stop sending this channel the target's alerts", public: true, examples: []string{"unsubscribe #budget"},
-			run: r.unsubscribe},
-		{name: "subscriptions", summary: "this channel's subscriptions and mutes",
-			run: r.subscriptions},
-		{name: "mute", args: "<target> <duration>", summary: "silence the target's alerts in this channel for a while", public: true, examples: []string{"mute #budget 1d", "mute all 2h"},
-			run: r.mute},
-		{name: "unmute", args: "<target>", summary: "end a mute in this channel", public: true, examples: []string{"unmute #budget"},
-			run: r.unmute},
-		{name: "event add", args: "<id> <due> <title…> [#tag…]", summary: "create an event", admin: true,
-			examples: []string{`event add diet-session-2026 2026-01 Ordinary Diet session convenes #japan #diet`},
-			run:      r.eventAdd},
-		{name: "event set", args: "<id> key=value…", summary: "change due, status, title, tags, lead_times, source (and note); alerts `changed`", admin: true,
-			examples: []string{"event set upper-house-election-2028 due=2028-07-23 status=scheduled note=\"announced\"", "event set ishiba-trump-summit status=postponed"},
-			run:      r.eventSet},
-		{name: "event remove", args: "<id>", summary: "delete an event (its alert history stays)", admin: true,
-			run: r.eventRemove},
-		{name: "watcher add", args: "<kind> <id> key=value…", summary: "create a watcher (same fields as the config file)", admin: true, slow: true,
-			examples: []string{`watcher add feed crs-japan url=https://example.org/crs.rss schedule="*/30 * * * *" match=Japan,Ishiba`},
-			run:      r.watcherAdd},
-		{name: "watcher set", args: "<id> key=value…", summary: "change a watcher's fields", admin: true,
-			examples: []string{`watcher set crs-japan schedule="@every 15m"`},
-			run:      r.watcherSet},
-		{name: "watcher pause", args: "<id>", summary: "stop running a watcher", admin: true, run: r.watcherPause(true)},
-		{name: "watcher resume", args: "<id>", summary: "run a paused watcher again", admin: true, run: r.watcherPause(false)},
-		{name: "watcher run", args: "<id>", summary: "check now and report what it found", admin: true, slow: true, run: r.watcherRun},
-		{name: "watcher remove", args: "<id>", summary: "delete a watcher (its alert history stays)", admin: true, run: r.watcherRemove},
+// handlers binds each command of the table (Commands) to the method that
+// runs it; NewRouter refuses a name in one and not the other.
+func (r *Router) handlers() map[string]handler {
+	return map[string]handler{
+		"help":           func(ctx context.Context, c *call) (string, error) { return r.help(c.req, c.args), nil },
+		"upcoming":       r.upcoming,
+		"event":          r.event,
+		"history":        r.history,
+		"watchers":       r.watchers,
+		"subscribe":      r.subscribe,
+		"unsubscribe":    r.unsubscribe,
+		"subscriptions":  r.subscriptions,
+		"mute":           r.mute,
+		"unmute":         r.unmute,
+		"event add":      r.eventAdd,
+		"event set":      r.eventSet,
+		"event remove":   r.eventRemove,
+		"watcher add":    r.watcherAdd,
+		"watcher set":    r.watcherSet,
+		"watcher pause":  r.watcherPause(true),
+		"watcher resume": r.watcherPause(false),
+		"watcher run":    r.watcherRun,
+		"watcher remove": r.watcherRemove,
 	}
 }
 
@@ -125,9 +106,6 @@ func (r *Router) getEvent(ctx context.Context, id string) (EventRecord, error) {
 }
 
 func (r *Router) event(ctx context.Context, c *call) (string, error) {
-	if err := needArgs(c, 1, 1); err != nil {
-		return "", err
-	}
 	if err := refreshEvents(ctx, r.eventStore, c.now, r.loc(), r.log); err != nil {
 		return "", err
 	}
@@ -237,14 +215,11 @@ func (r *Router) event(ctx context.Context, c *call) (string, error) {
 }
 
 func (r *Router) history(ctx context.Context, c *call) (string, error) {
-	if err := needArgs(c, 0, 1); err != nil {
-		return "", err
-	}
 	n := 10
 	if len(c.args) == 1 {
-		v, err := strconv.Atoi(c.args[0])
-		if err != nil || v < 1 || v > 100 {
-			return "", userErr("n must be a number from 1 to 100, got %q.", c.args[0])
+		v, err := intArg(c, "n", c.args[0])
+		if err != nil {
+			return "", err
 		}
 		n = v
 	}
@@ -333,9 +308,6 @@ func showTarget(t string) string {
 }
 
 func (r *Router) subscribe(ctx context.Context, c *call) (string, error) {
-	if err := needArgs(c, 1, 1); err != nil {
-		return "", err
-	}
 	t, err := r.checkTarget(ctx, c.args[0])
 	if err != nil {
 		return "", err
@@ -352,9 +324,6 @@ func (r *Router) subscribe(ctx context.Context, c *call) (string, error) {
 }
 
 func (r *Router) unsubscribe(ctx context.Context, c *call) (string, error) {
-	if err := needArgs(c, 1, 1); err != nil {
-		return "", err
-	}
 	t, err := NormalizeTarget(c.args[0])
 	if err != nil {
 		return "", userErr("%s.", strings.TrimSuffix(err.Error(), "."))
@@ -400,9 +369,6 @@ func (r *Router) subscriptions(ctx context.Context, c *call) (string, error) {
 }
 
 func (r *Router) mute(ctx context.Context, c *call) (string, error) {
-	if err := needArgs(c, 2, 2); err != nil {
-		return "", err
-	}
 	t, err := r.checkTarget(ctx, c.args[0])
 	if err != nil {
 		return "", err
@@ -423,9 +389,6 @@ func (r *Router) mute(ctx context.Context, c *call) (string, error) {
 }
 
 func (r *Router) unmute(ctx context.Context, c *call) (string, error) {
-	if err := needArgs(c, 1, 1); err != nil {
-		return "", err
-	}
 	t, err := NormalizeTarget(c.args[0])
 	if err != nil {
 		return "", userErr("%s.", strings.TrimSuffix(err.Error(), "."))
@@ -451,9 +414,6 @@ func eventJSON(rec EventRecord) string {
 }
 
 func (r *Router) eventAdd(ctx context.Context, c *call) (string, error) {
-	if len(c.args) < 3 {
-		return "", userErr("Missing arguments.")
-	}
 	id, due := strings.ToLower(c.args[0]), c.args[1]
 	if err := watchers.ValidID("event", id); err != nil {
 		return "", userErr("%v.", err)
@@ -499,8 +459,6 @@ func (r *Router) eventAdd(ctx context.Context, c *call) (string, error) {
 	return fmt.Sprintf("Created event %s: %s — %s [%s].", id, rec.Current.Title, DueText(rec.Current, c.now), rec.Current.Status), nil
 }
 
-var eventSetKeys = []string{"due", "status", "title", "tags", "lead_times", "source", "note"}
-
 func (r *Router) eventSet(ctx context.Context, c *call) (string, error) {
 	if len(c.args) < 2 {
 		return "", userErr("Give the event id and at least one key=value.")
@@ -509,7 +467,7 @@ func (r *Router) eventSet(ctx context.Context, c *call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	kv, _, err := keyValues(c.args[1:], eventSetKeys)
+	kv, _, err := keyValues(c.args[1:], c.spec.fields())
 	if err != nil {
 		return "", err
 	}
@@ -578,9 +536,6 @@ func (r *Router) eventSet(ctx context.Context, c *call) (string, error) {
 }
 
 func (r *Router) eventRemove(ctx context.Context, c *call) (string, error) {
-	if err := needArgs(c, 1, 1); err != nil {
-		return "", err
-	}
 	rec, err := r.getEvent(ctx, c.args[0])
 	if err != nil {
 		return "", err
@@ -707,12 +662,7 @@ func (r *Router) validateSpec(spec watchers.Spec) error {
 	}
 	f, ok := r.factories[spec.Kind]
 	if !ok {
-		kinds := make([]string, 0, len(r.factories))
-		for k := range r.factories {
-			kinds = append(kinds, k)
-		}
-		sort.Strings(kinds)
-		return fmt.Errorf("unknown kind %q (want %s)", spec.Kind, strings.Join(kinds, ", "))
+		return fmt.Errorf("unknown kind %q (want %s)", spec.Kind, strings.Join(kinds(r.factories), ", "))
 	}
 	if spec.Schedule == "" {
 		return errors.New("schedule is required, e.g. schedule=\"@every 30m\"")
@@ -725,11 +675,8 @@ func (r *Router) validateSpec(spec watchers.Spec) error {
 }
 
 func (r *Router) watcherAdd(ctx context.Context, c *call) (string, error) {
-	if len(c.args) < 2 {
-		return "", userErr("Give the kind and id, then key=value fields.")
-	}
 	kind, id := strings.ToLower(c.args[0]), strings.ToLower(c.args[1])
-	kv, order, err := keyValues(c.args[2:], nil)
+	kv, order, err := keyValues(c.args[2:], c.spec.fields())
 	if err != nil {
 		return "", err
 	}
@@ -774,7 +721,7 @@ func (r *Router) watcherSet(ctx context.Context, c *call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	kv, order, err := keyValues(c.args[1:], nil)
+	kv, order, err := keyValues(c.args[1:], c.spec.fields())
 	if err != nil {
 		return "", err
 	}
@@ -800,9 +747,6 @@ func (r *Router) watcherSet(ctx context.Context, c *call) (string, error) {
 
 func (r *Router) watcherPause(pause bool) func(ctx context.Context, c *call) (string, error) {
 	return func(ctx context.Context, c *call) (string, error) {
-		if err := needArgs(c, 1, 1); err != nil {
-			return "", err
-		}
 		rec, err := r.getWatcher(ctx, c.args[0])
 		if err != nil {
 			return "", err
@@ -823,9 +767,6 @@ func (r *Router) watcherPause(pause bool) func(ctx context.Context, c *call) (st
 }
 
 func (r *Router) watcherRun(ctx context.Context, c *call) (string, error) {
-	if err := needArgs(c, 1, 1); err != nil {
-		return "", err
-	}
 	rec, err := r.getWatcher(ctx, c.args[0])
 	if err != nil {
 		return "", err
@@ -845,9 +786,6 @@ func (r *Router) watcherRun(ctx context.Context, c *call) (string, error) {
 }
 
 func (r *Router) watcherRemove(ctx context.Context, c *call) (string, error) {
-	if err := needArgs(c, 1, 1); err != nil {
-		return "", err
-	}
 	rec, err := r.getWatcher(ctx, c.args[0])
 	if err != nil {
 		return "", err

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -28,30 +30,16 @@ func userErr(format string, args ...any) error {
 // call is one command being run.
 type call struct {
 	req  Request
-	cmd  *command
+	spec CommandSpec
 	args []string // words after the command name
 	now  time.Time
 }
 
-// command is a row of the declarative command table; the same table drives
-// dispatch, admin checks and help.
-type command struct {
-	name     string // one or two words: "upcoming", "event add"
-	args     string // usage after the name: "<id> <due> <title…> [#tag…]"
-	summary  string
-	examples []string
-	admin    bool
-	public   bool // the reply changes the channel: show it there
-	slow     bool // may exceed a platform's acknowledgement deadline
-	run      func(ctx context.Context, c *call) (string, error)
-}
+// handler runs one command of the table.
+type handler func(ctx context.Context, c *call) (string, error)
 
-func (c *command) usage() string {
-	if c.args == "" {
-		return "/alerts " + c.name
-	}
-	return "/alerts " + c.name + " " + c.args
-}
+// usage is the usage line shown in help and after a mistake.
+func usage(s CommandSpec) string { return "/alerts " + s.Usage() }
 
 // AuditLog records who changed what; every admin command, every
 // subscription change and every refused attempt is written to it.
@@ -120,13 +108,15 @@ type Router struct {
 	now          func() time.Time
 	metrics      *Metrics
 	log          *slog.Logger
-	commands     []*command
+	specs        []CommandSpec      // the command table, in help order
+	runs         map[string]handler // by command name
 }
 
 var _ Handler = (*Router)(nil)
 
 // NewRouter builds a router; every store, Schedules, Config and IsAdmin
-// are required.
+// are required. Its command table is Commands with the kinds of
+// Factories; it fails if a command has no handler or a handler no command.
 func NewRouter(o RouterOptions) (*Router, error) {
 	if o.Events == nil || o.Watchers == nil || o.History == nil || o.Channels == nil || o.Audit == nil ||
 		o.Schedules == nil || o.Config == nil || o.IsAdmin == nil {
@@ -147,8 +137,46 @@ func NewRouter(o RouterOptions) (*Router, error) {
 		r.log = slog.New(slog.DiscardHandler)
 	}
 	r.log = r.log.With("component", "router")
-	r.commands = r.table()
+	r.specs = Commands(kinds(o.Factories))
+	if err := checkCommands(r.specs); err != nil {
+		return nil, fmt.Errorf("bot: router: %w", err)
+	}
+	runs, err := bind(r.specs, r.handlers())
+	if err != nil {
+		return nil, fmt.Errorf("bot: router: %w", err)
+	}
+	r.runs = runs
 	return r, nil
+}
+
+// Commands returns the command table the router dispatches on, for
+// platforms to build their command lists from.
+func (r *Router) Commands() []CommandSpec { return slices.Clone(r.specs) }
+
+// bind pairs every command with its handler by name. A command without a
+// handler, or a handler without a command, is a mistake in the table.
+func bind(specs []CommandSpec, handlers map[string]handler) (map[string]handler, error) {
+	var errs []error
+	runs := make(map[string]handler, len(specs))
+	for _, s := range specs {
+		h := handlers[s.Name]
+		if h == nil {
+			errs = append(errs, fmt.Errorf("command %q has no handler", s.Name))
+			continue
+		}
+		runs[s.Name] = h
+	}
+	for _, name := range slices.Sorted(maps.Keys(handlers)) {
+		if _, ok := runs[name]; !ok && handlers[name] != nil {
+			errs = append(errs, fmt.Errorf("handler %q has no command in the table", name))
+		}
+	}
+	return runs, errors.Join(errs...)
+}
+
+// kinds returns the watcher kinds of a wiring table, sorted.
+func kinds(factories map[string]watchers.Factory) []string {
+	return slices.Sorted(maps.Keys(factories))
 }
 
 // Tokenize splits command text into words. Double quotes (straight or
@@ -194,37 +222,14 @@ func Tokenize(s string) ([]string, error) {
 	return out, nil
 }
 
-// find returns the command named by the first words of words, longest
-// name first, and the remaining words.
-func (r *Router) find(words []string) (*command, []string) {
-	if len(words) == 0 {
-		return nil, nil
-	}
-	first := strings.ToLower(words[0])
-	if len(words) >= 2 {
-		two := first + " " + strings.ToLower(words[1])
-		for _, c := range r.commands {
-			if c.name == two {
-				return c, words[2:]
-			}
-		}
-	}
-	for _, c := range r.commands {
-		if c.name == first {
-			return c, words[1:]
-		}
-	}
-	return nil, nil
-}
-
 // Slow reports whether req may take longer than a platform's ack deadline.
 func (r *Router) Slow(req Request) bool {
 	words, err := r.words(req)
 	if err != nil {
 		return false
 	}
-	c, _ := r.find(words)
-	return c != nil && c.slow
+	s, _, ok := FindCommand(r.specs, words)
+	return ok && s.Slow
 }
 
 func (r *Router) words(req Request) ([]string, error) {
@@ -252,25 +257,29 @@ func (r *Router) Handle(ctx context.Context, req Request) (reply Reply) {
 	if len(words) == 0 {
 		return Reply{Text: r.help(req, nil)}
 	}
-	cmd, args := r.find(words)
-	if cmd == nil {
+	spec, args, ok := FindCommand(r.specs, words)
+	if !ok {
 		return Reply{Text: fmt.Sprintf("Unknown command %q.\n\n%s", strings.Join(words[:min(2, len(words))], " "), r.help(req, nil)), Error: true}
 	}
-	c := &call{req: req, cmd: cmd, args: args, now: r.now()}
-	if cmd.admin && !r.isAdmin(req.User) {
-		r.audit(ctx, c, "denied: "+cmd.name, strings.Join(args, " "), "", "")
-		return Reply{Text: fmt.Sprintf("Only admins may use /alerts %s. Ask an admin, or see /alerts help.", cmd.name), Error: true}
+	c := &call{req: req, spec: spec, args: args, now: r.now()}
+	if spec.Admin && !r.isAdmin(req.User) {
+		r.audit(ctx, c, "denied: "+spec.Name, strings.Join(args, " "), "", "")
+		return Reply{Text: fmt.Sprintf("Only admins may use /alerts %s. Ask an admin, or see /alerts help.", spec.Name), Error: true}
 	}
-	text, err := cmd.run(ctx, c)
+	err = checkArity(c)
+	text := ""
+	if err == nil {
+		text, err = r.runs[spec.Name](ctx, c)
+	}
 	if err != nil {
 		var ue *UserError
 		if errors.As(err, &ue) {
-			return Reply{Text: ue.Msg + "\nUsage: " + cmd.usage(), Error: true}
+			return Reply{Text: ue.Msg + "\nUsage: " + usage(spec), Error: true}
 		}
-		r.log.Error("command failed", "command", cmd.name, "user", req.User, "err", err)
+		r.log.Error("command failed", "command", spec.Name, "user", req.User, "err", err)
 		return Reply{Text: "Internal error.", Error: true}
 	}
-	return Reply{Text: text, Public: cmd.public}
+	return Reply{Text: text, Public: spec.Public}
 }
 
 // Complete returns up to 25 ids for autocomplete.
@@ -278,15 +287,15 @@ func (r *Router) Complete(ctx context.Context, what, prefix string) []string {
 	var all []string
 	var err error
 	switch what {
-	case "event":
+	case CompleteEvent:
 		all, err = r.eventStore.AllEventIDs(ctx)
-	case "watcher":
+	case CompleteWatcher:
 		var ws []WatcherRecord
 		ws, err = r.watcherStore.Watchers(ctx)
 		for _, w := range ws {
 			all = append(all, w.Spec.ID)
 		}
-	case "tag":
+	case CompleteTag:
 		all, err = r.eventStore.Tags(ctx)
 	}
 	if err != nil {
@@ -316,39 +325,44 @@ func (r *Router) Complete(ctx context.Context, what, prefix string) []string {
 	return out
 }
 
-// help lists the commands the caller may use, or one command in detail.
+// help lists the commands the caller may use, or one command in detail
+// with its options, as Discord shows them.
 func (r *Router) help(req Request, topic []string) string {
 	admin := r.isAdmin(req.User)
 	if len(topic) > 0 {
 		name := strings.ToLower(strings.Join(topic, " "))
-		var found []*command
-		for _, c := range r.commands {
-			if c.name == name || strings.HasPrefix(c.name, name+" ") {
-				found = append(found, c)
+		var b strings.Builder
+		for _, s := range r.specs {
+			if s.Name != name && !strings.HasPrefix(s.Name, name+" ") {
+				continue
 			}
-		}
-		if len(found) > 0 {
-			var b strings.Builder
-			for _, c := range found {
-				fmt.Fprintf(&b, "%s\n  %s", c.usage(), c.summary)
-				if c.admin {
-					b.WriteString(" (admins only)")
+			fmt.Fprintf(&b, "%s\n  %s", usage(s), s.Summary)
+			if s.Admin {
+				b.WriteString(" (admins only)")
+			}
+			b.WriteString("\n")
+			for _, o := range s.Options {
+				fmt.Fprintf(&b, "  %s: %s", o.token(), o.Desc)
+				if len(o.Choices) > 0 {
+					fmt.Fprintf(&b, " (%s)", strings.Join(o.Choices, ", "))
 				}
 				b.WriteString("\n")
-				for _, ex := range c.examples {
-					fmt.Fprintf(&b, "  e.g. /alerts %s\n", ex)
-				}
 			}
+			for _, ex := range s.Examples {
+				fmt.Fprintf(&b, "  e.g. /alerts %s\n", ex)
+			}
+		}
+		if b.Len() > 0 {
 			return strings.TrimRight(b.String(), "\n")
 		}
 	}
 	var b strings.Builder
 	b.WriteString("alertbot commands:\n")
-	for _, c := range r.commands {
-		if c.admin && !admin {
+	for _, s := range r.specs {
+		if s.Admin && !admin {
 			continue
 		}
-		fmt.Fprintf(&b, "  %-52s %s\n", c.usage(), c.summary)
+		fmt.Fprintf(&b, "  %-52s %s\n", usage(s), s.Summary)
 	}
 	if !admin {
 		b.WriteString("(Admins have more commands for events and watchers.)\n")
@@ -370,8 +384,10 @@ func (r *Router) audit(ctx context.Context, c *call, action, target, before, aft
 	}
 }
 
-// needArgs checks the count of positional words.
-func needArgs(c *call, lo, hi int) error {
+// checkArity checks the count of words against the command's options, so
+// handlers see at least their required words and no stray ones.
+func checkArity(c *call) error {
+	lo, hi := c.spec.arity()
 	if len(c.args) < lo {
 		return userErr("Missing arguments.")
 	}
@@ -379,6 +395,19 @@ func needArgs(c *call, lo, hi int) error {
 		return userErr("Too many arguments: %q.", strings.Join(c.args[hi:], " "))
 	}
 	return nil
+}
+
+// intArg reads word as the integer option name, within its bounds.
+func intArg(c *call, name, word string) (int, error) {
+	o, _ := c.spec.option(name)
+	v, err := strconv.Atoi(word)
+	switch {
+	case o.Max > 0 && (err != nil || v < o.Min || v > o.Max):
+		return 0, userErr("%s must be a number from %d to %d, got %q.", name, o.Min, o.Max, word)
+	case err != nil:
+		return 0, userErr("%s must be a whole number, got %q.", name, word)
+	}
+	return v, nil
 }
 
 // keyValues parses key=value words, refusing keys not in allowed.

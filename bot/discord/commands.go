@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
+
+	"github.com/policyteam/alertbot/bot"
 )
 
 // Command names registered with Discord.
@@ -16,32 +18,27 @@ const (
 	CommandAdmin  = "alerts-admin"
 )
 
-// form says how an option becomes words of the router's request.
-type form int
-
-const (
-	positional form = iota // the value as one word
-	hashTag                // "#"+value (upcoming's tag)
-	tagWords               // tags split on spaces/commas, each "#"+tag
-	keyValue               // name=value
-	tagList                // name=t1,t2 (tags and lead_times of event set)
-	freeText               // "key=value key=value", split into words (quotes keep spaces)
-)
+// adminDescription describes /alerts-admin: Discord sets permissions per
+// command, so the admin commands of the table form a command of their own.
+const adminDescription = "alertbot administration: events and watchers (admins only)"
 
 // what autocomplete suggests for an option.
 const (
-	completeEvent   = "event"
-	completeWatcher = "watcher"
-	completeTag     = "tag"
-	completeTarget  = "target"
+	completeEvent   = bot.CompleteEvent
+	completeWatcher = bot.CompleteWatcher
+	completeTag     = bot.CompleteTag
+	completeTarget  = bot.CompleteTarget
 )
 
+// option, subcommand and command are the table (bot.CommandSpec) as
+// Discord sees it; build derives them, and both the registration and the
+// mapping of interactions back to router words read them.
 type option struct {
 	name     string
 	desc     string
 	kind     discordgo.ApplicationCommandOptionType
 	required bool
-	form     form
+	form     bot.Form
 	complete string   // "", or one of the complete* names
 	choices  []string // fixed choices (not with complete)
 	min, max float64  // integer bounds when max > 0
@@ -61,104 +58,55 @@ type command struct {
 	subs  []subcommand
 }
 
-func str(name, desc string, required bool) option {
-	return option{name: name, desc: desc, kind: discordgo.ApplicationCommandOptionString, required: required}
+// SubcommandName is the Discord subcommand of a command of the table:
+// "event add" is /alerts-admin event-add.
+func SubcommandName(spec bot.CommandSpec) string { return strings.ReplaceAll(spec.Name, " ", "-") }
+
+// CommandName is the Discord command a command of the table is listed
+// under: CommandAdmin for admin commands, else CommandAlerts.
+func CommandName(spec bot.CommandSpec) string {
+	if spec.Admin {
+		return CommandAdmin
+	}
+	return CommandAlerts
 }
 
-func (o option) as(f form) option        { o.form = f; return o }
-func (o option) auto(what string) option { o.complete = what; return o }
-
-var (
-	eventID   = str("id", "Event id", true).auto(completeEvent)
-	watcherID = str("id", "Watcher id", true).auto(completeWatcher)
-	target    = str("target", "all, #tag, event:<id> or watcher:<id>", true).auto(completeTarget)
-)
-
-// commands is the declarative table behind Commands() and the mapping of
-// interactions to router words (DESIGN §6).
-var commands = []command{
-	{
-		name: CommandAlerts,
-		desc: "U.S.–Japan alert bot: upcoming events, history, subscriptions",
-		subs: []subcommand{
-			{name: "help", desc: "How to use the commands you may use", words: []string{"help"},
-				options: []option{str("command", "Command to explain, e.g. upcoming", false)}},
-			{name: "upcoming", desc: "Next events with due dates and countdowns", words: []string{"upcoming"},
-				options: []option{
-					str("tag", "Only events with this tag", false).as(hashTag).auto(completeTag),
-					str("within", "How far ahead, e.g. 30d or 12w (default 90d)", false),
-				}},
-			{name: "event", desc: "Details and history of one event", words: []string{"event"},
-				options: []option{eventID}},
-			{name: "history", desc: "This channel's latest alerts", words: []string{"history"},
-				options: []option{{name: "n", desc: "How many (default 10)", kind: discordgo.ApplicationCommandOptionInteger, min: 1, max: 100}}},
-			{name: "watchers", desc: "Every watcher: kind, schedule, last and next run", words: []string{"watchers"}},
-			{name: "subscribe", desc: "Send this channel alerts for a target", words: []string{"subscribe"},
-				options: []option{target}},
-			{name: "unsubscribe", desc: "Stop this channel's alerts for a target", words: []string{"unsubscribe"},
-				options: []option{target}},
-			{name: "subscriptions", desc: "What this channel is subscribed to", words: []string{"subscriptions"}},
-			{name: "mute", desc: "Mute this channel's alerts for a target for a while", words: []string{"mute"},
-				options: []option{target, str("duration", "For how long, e.g. 1d, 12h or 2w", true)}},
-			{name: "unmute", desc: "Unmute a target in this channel", words: []string{"unmute"},
-				options: []option{target}},
-		},
-	},
-	{
-		name:  CommandAdmin,
-		desc:  "alertbot administration: events and watchers (admins only)",
-		admin: true,
-		subs: []subcommand{
-			{name: "event-add", desc: "Create an event", words: []string{"event", "add"},
-				options: []option{
-					str("id", "New event id: a-z, 0-9 and -", true),
-					str("due", "Due date: 2025-07-20, 2025-07, 2025-Q3, JFY2025 or 2025-02-07T10:30", true),
-					str("title", "Title of the event", true),
-					str("tags", "Tags, separated by spaces or commas", false).as(tagWords),
-				}},
-			{name: "event-set", desc: "Change an event (fires a changed alert)", words: []string{"event", "set"},
-				options: []option{
-					eventID,
-					str("due", "New due date", false).as(keyValue),
-					{name: "status", desc: "New status", kind: discordgo.ApplicationCommandOptionString, form: keyValue,
-						choices: []string{"tentative", "scheduled", "happened", "postponed", "cancelled"}},
-					str("title", "New title", false).as(keyValue),
-					str("tags", "New tags, separated by spaces or commas", false).as(tagList),
-					str("lead_times", "Reminder offsets, e.g. 30d 7d 1d 0d", false).as(tagList),
-					str("source", "Source URL", false).as(keyValue),
-					str("note", "Why it changed (shown in the changed alert)", false).as(keyValue),
-				}},
-			{name: "event-remove", desc: "Remove an event", words: []string{"event", "remove"},
-				options: []option{eventID}},
-			{name: "watcher-add", desc: "Create a watcher", words: []string{"watcher", "add"},
-				options: []option{
-					{name: "kind", desc: "Kind of watcher", kind: discordgo.ApplicationCommandOptionString, required: true,
-						choices: []string{"countdown", "feed", "page", "calendar", "jsonapi"}},
-					str("id", "New watcher id: a-z, 0-9 and -", true),
-					str("schedule", "Cron spec, e.g. */30 * * * * or @every 1h", false).as(keyValue),
-					str("url", "Source URL (feed, page, calendar, jsonapi)", false).as(keyValue),
-					str("options", "More fields: key=value key=value, lists with commas: match=Japan,Ishiba", false).as(freeText),
-				}},
-			{name: "watcher-set", desc: "Change a watcher", words: []string{"watcher", "set"},
-				options: []option{
-					watcherID,
-					str("schedule", "New cron spec", false).as(keyValue),
-					str("url", "New source URL", false).as(keyValue),
-					str("options", "Fields as key=value key=value", false).as(freeText),
-				}},
-			{name: "watcher-pause", desc: "Pause a watcher", words: []string{"watcher", "pause"}, options: []option{watcherID}},
-			{name: "watcher-resume", desc: "Resume a paused watcher", words: []string{"watcher", "resume"}, options: []option{watcherID}},
-			{name: "watcher-run", desc: "Run a watcher now and report what it found", words: []string{"watcher", "run"}, options: []option{watcherID}},
-			{name: "watcher-remove", desc: "Remove a watcher", words: []string{"watcher", "remove"}, options: []option{watcherID}},
-		},
-	},
+// build groups the table into /alerts and /alerts-admin.
+func build(specs []bot.CommandSpec) []command {
+	out := []command{
+		{name: CommandAlerts, desc: bot.CommandDescription},
+		{name: CommandAdmin, desc: adminDescription, admin: true},
+	}
+	for _, s := range specs {
+		sub := subcommand{name: SubcommandName(s), desc: s.Summary, words: strings.Fields(s.Name)}
+		for _, o := range s.Options {
+			opt := option{name: o.Name, desc: o.Desc, kind: discordgo.ApplicationCommandOptionString, required: o.Required,
+				form: o.Form, complete: o.Complete, choices: o.Choices}
+			if o.Type == bot.IntegerOption {
+				opt.kind = discordgo.ApplicationCommandOptionInteger
+				opt.min, opt.max = float64(o.Min), float64(o.Max)
+			}
+			sub.options = append(sub.options, opt)
+		}
+		i := 0
+		if s.Admin {
+			i = 1
+		}
+		out[i].subs = append(out[i].subs, sub)
+	}
+	return out
 }
 
 // Commands returns the definitions of /alerts and /alerts-admin for a bulk
-// overwrite. /alerts-admin has default_member_permissions "0", so Discord
-// shows it only to server administrators; the router still checks its own
-// admin list.
-func Commands() []*discordgo.ApplicationCommand {
+// overwrite, built from the command table. /alerts-admin has
+// default_member_permissions "0", so Discord shows it only to server
+// administrators; the router still checks its own admin list.
+func Commands(specs []bot.CommandSpec) []*discordgo.ApplicationCommand {
+	return schema(build(specs))
+}
+
+// schema renders commands as Discord's application commands.
+func schema(commands []command) []*discordgo.ApplicationCommand {
 	out := make([]*discordgo.ApplicationCommand, 0, len(commands))
 	for _, c := range commands {
 		ac := &discordgo.ApplicationCommand{
@@ -206,7 +154,8 @@ func Commands() []*discordgo.ApplicationCommand {
 	return out
 }
 
-func findCommand(name string) *command {
+// findCommand returns the command of commands called name.
+func findCommand(commands []command, name string) *command {
 	for i := range commands {
 		if commands[i].name == name {
 			return &commands[i]
@@ -230,8 +179,8 @@ var errUnknown = errors.New("unknown command")
 
 // args maps an application command interaction to the words a Slack user
 // would type after /alerts.
-func args(data discordgo.ApplicationCommandInteractionData) ([]string, error) {
-	c := findCommand(data.Name)
+func args(commands []command, data discordgo.ApplicationCommandInteractionData) ([]string, error) {
+	c := findCommand(commands, data.Name)
 	if c == nil || data.CommandType > discordgo.ChatApplicationCommand || len(data.Options) != 1 {
 		return nil, errUnknown
 	}
@@ -270,19 +219,21 @@ func args(data discordgo.ApplicationCommandInteractionData) ([]string, error) {
 			continue
 		}
 		switch o.form {
-		case positional:
+		case bot.FormWord, bot.FormText:
+			// A Discord value is one router word even with spaces
+			// inside: the router joins a title's words anyway.
 			words = append(words, v)
-		case hashTag:
+		case bot.FormTag:
 			words = append(words, "#"+strings.TrimPrefix(v, "#"))
-		case tagWords:
+		case bot.FormTags:
 			for _, t := range splitList(v) {
 				words = append(words, "#"+t)
 			}
-		case keyValue:
+		case bot.FormKeyValue:
 			words = append(words, o.name+"="+v)
-		case tagList:
+		case bot.FormList:
 			words = append(words, o.name+"="+strings.Join(splitList(v), ","))
-		case freeText:
+		case bot.FormFields:
 			w, err := splitWords(v)
 			if err != nil {
 				return nil, fmt.Errorf("option %s: %w", o.name, err)

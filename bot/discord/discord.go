@@ -61,6 +61,10 @@ type Config struct {
 	// GlobalRate is the request rate waited on before each REST call
 	// (default DefaultGlobalRate; NoLimit for none).
 	GlobalRate rate.Limit
+	// Commands is the command table (bot.Commands with the wiring table's
+	// watcher kinds): what Register registers and what interactions map
+	// back to. Required to answer interactions or to register.
+	Commands []bot.CommandSpec
 }
 
 // Adapter is the Discord platform.
@@ -75,6 +79,9 @@ type Adapter struct {
 	global  *rate.Limiter
 	limits  *buckets
 	flight  inflight
+
+	// commands is Config.Commands as Discord sees it.
+	commands []command
 }
 
 var _ bot.Platform = (*Adapter)(nil)
@@ -96,6 +103,7 @@ func New(cfg Config) (*Adapter, error) {
 		gateway: cfg.Gateway,
 		limits:  newBuckets(),
 	}
+	a.commands = build(cfg.Commands)
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -126,6 +134,9 @@ func New(cfg Config) (*Adapter, error) {
 		if err != nil || (g.Scheme != "ws" && g.Scheme != "wss") || g.Host == "" {
 			return nil, fmt.Errorf("discord: gateway url %q: want ws(s)://host", cfg.GatewayURL)
 		}
+	}
+	if (a.pub != nil || cfg.Gateway) && len(cfg.Commands) == 0 {
+		return nil, errors.New("discord: the command table (Config.Commands) is needed to answer interactions")
 	}
 	limit := cfg.GlobalRate
 	if limit == 0 {
@@ -225,16 +236,20 @@ func (a *Adapter) drain() {
 	}
 }
 
-// Register bulk-overwrites the application's commands with Commands():
-// globally, or in one guild when guildID is set (instant; for testing).
+// Register bulk-overwrites the application's commands with Commands of
+// Config.Commands: globally, or in one guild when guildID is set (instant;
+// for testing).
 func (a *Adapter) Register(ctx context.Context, guildID string) error {
 	if a.appID == "" {
 		return errors.New("discord: register: application id is empty (set DISCORD_APP_ID)")
 	}
+	if len(a.commands[0].subs)+len(a.commands[1].subs) == 0 {
+		return errors.New("discord: register: the command table (Config.Commands) is empty")
+	}
 	if err := a.global.Wait(ctx); err != nil {
 		return fmt.Errorf("discord: register: %w", err)
 	}
-	cmds, err := a.session.ApplicationCommandBulkOverwrite(a.appID, guildID, Commands(), discordgo.WithContext(ctx))
+	cmds, err := a.session.ApplicationCommandBulkOverwrite(a.appID, guildID, schema(a.commands), discordgo.WithContext(ctx))
 	if err != nil {
 		return fmt.Errorf("discord: register commands: %w", err)
 	}

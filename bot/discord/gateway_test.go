@@ -27,7 +27,7 @@ func TestGateway(t *testing.T) {
 				// Rebuild with the override; the fake's REST lookup must
 				// then not be used.
 				a, err := New(Config{BotToken: "test-token", AppID: "1000", APIURL: e.fake.URL, Handler: e.handler,
-					Logger: testLogger(t), Now: func() time.Time { return testNow }, Gateway: true, GatewayURL: e.fake.GatewayURL()})
+					Logger: testLogger(t), Now: func() time.Time { return testNow }, Gateway: true, GatewayURL: e.fake.GatewayURL(), Commands: testSpecs})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -111,6 +111,7 @@ func newEnv(t testing.TB, mod func(*Config)) *env {
 		PublicKey: hex.EncodeToString(pub),
 		APIURL:    e.fake.URL,
 		Handler:   e.handler,
+		Commands:  testSpecs,
 		Logger:    testLogger(t),
 		Now:       func() time.Time { return testNow },
 	}

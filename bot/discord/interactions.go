@@ -199,7 +199,7 @@ func (a *Adapter) interact(ctx context.Context, in *discordgo.Interaction) (*dis
 		if !ok {
 			return nil, nil
 		}
-		words, err := args(data)
+		words, err := args(a.commands, data)
 		req := a.request(in)
 		switch {
 		case errors.Is(err, errUnknown):
@@ -315,7 +315,7 @@ func contentOf(reply bot.Reply) string {
 // complete answers an autocomplete interaction for the focused option.
 func (a *Adapter) complete(ctx context.Context, data discordgo.ApplicationCommandInteractionData) []*discordgo.ApplicationCommandOptionChoice {
 	choices := []*discordgo.ApplicationCommandOptionChoice{}
-	c := findCommand(data.Name)
+	c := findCommand(a.commands, data.Name)
 	if c == nil || len(data.Options) != 1 || data.Options[0] == nil {
 		return choices
 	}

@@ -262,14 +262,14 @@ func TestEscape(t *testing.T) {
 }
 
 func TestCommandsGolden(t *testing.T) {
-	golden(t, "commands.json", marshalIndent(t, Commands()))
+	golden(t, "commands.json", marshalIndent(t, Commands(testSpecs)))
 }
 
 var nameRE = regexp.MustCompile(`^[-_a-z0-9]{1,32}$`)
 
 // TestCommandsRules holds Commands() to Discord's registration rules.
 func TestCommandsRules(t *testing.T) {
-	cmds := Commands()
+	cmds := Commands(testSpecs)
 	if len(cmds) != 2 {
 		t.Fatalf("%d commands, want 2", len(cmds))
 	}
@@ -376,7 +376,7 @@ func TestArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := args(tt.in)
+			got, err := args(testTable, tt.in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -400,7 +400,7 @@ func TestArgs(t *testing.T) {
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := args(tt.in)
+			_, err := args(testTable, tt.in)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("args error %v, want %q", err, tt.want)
 			}
@@ -411,7 +411,7 @@ func TestArgs(t *testing.T) {
 	for _, tt := range tests {
 		covered[tt.in.Name+" "+tt.in.Options[0].Name] = true
 	}
-	for _, c := range commands {
+	for _, c := range testTable {
 		for _, s := range c.subs {
 			if !covered[c.name+" "+s.name] {
 				t.Errorf("no mapping test for /%s %s", c.name, s.name)

@@ -271,7 +271,7 @@ func TestRegister(t *testing.T) {
 	if err := e.adapter.Register(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
-	want, err := json.Marshal(Commands())
+	want, err := json.Marshal(Commands(testSpecs))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/policyteam/alertbot/bot"
 )
 
 // manifest is the part of Slack's app manifest alertbot fills in.
@@ -47,6 +50,10 @@ type slashCommand struct {
 	ShouldEscape bool   `yaml:"should_escape"`
 }
 
+// maxUsageHint is the longest usage_hint a manifest may carry
+// (https://github.com/slackapi/manifest-schema, features.slash_commands).
+const maxUsageHint = 1000
+
 // BotScopes are the OAuth scopes alertbot needs: the slash command, posting,
 // and posting to public channels it was not invited to.
 var BotScopes = []string{"commands", "chat:write", "chat:write.public"}
@@ -54,8 +61,13 @@ var BotScopes = []string{"commands", "chat:write", "chat:write.public"}
 // Manifest returns a Slack app manifest (YAML) for alertbot. In HTTP mode
 // the slash command and interactivity point at baseURL + "/slack/commands"
 // and "/slack/interactions"; with socketMode the manifest has no URLs and
-// baseURL may be empty.
-func Manifest(baseURL string, socketMode bool) ([]byte, error) {
+// baseURL may be empty. The command's usage hint comes from the command
+// table cmds (bot.Commands).
+func Manifest(baseURL string, socketMode bool, cmds []bot.CommandSpec) ([]byte, error) {
+	hint, err := usageHint(cmds)
+	if err != nil {
+		return nil, err
+	}
 	var m manifest
 	m.DisplayInformation.Name = "alertbot"
 	m.DisplayInformation.Description = "Dated-event alerts for the U.S.–Japan policy team"
@@ -66,8 +78,8 @@ func Manifest(baseURL string, socketMode bool) ([]byte, error) {
 	m.Features.BotUser.AlwaysOnline = true
 	cmd := slashCommand{
 		Command:      "/alerts",
-		Description:  "Upcoming events, subscriptions and alerts",
-		UsageHint:    "upcoming [#tag] [within] | subscribe #tag | mute <target> 1d | help",
+		Description:  bot.CommandDescription,
+		UsageHint:    hint,
 		ShouldEscape: false,
 	}
 	m.OAuthConfig.Scopes.Bot = append([]string(nil), BotScopes...)
@@ -87,6 +99,25 @@ func Manifest(baseURL string, socketMode bool) ([]byte, error) {
 		return nil, fmt.Errorf("slack manifest: %w", err)
 	}
 	return out, nil
+}
+
+// usageHint lists the commands everyone may use, as Slack shows them under
+// /alerts while typing; admins find theirs with /alerts help.
+func usageHint(cmds []bot.CommandSpec) (string, error) {
+	var parts []string
+	for _, c := range cmds {
+		if !c.Admin {
+			parts = append(parts, c.Usage())
+		}
+	}
+	hint := strings.Join(parts, " | ")
+	switch n := utf8.RuneCountInString(hint); {
+	case n == 0:
+		return "", fmt.Errorf("slack manifest: no commands for the usage hint")
+	case n > maxUsageHint:
+		return "", fmt.Errorf("slack manifest: usage hint of %d characters, limit %d", n, maxUsageHint)
+	}
+	return hint, nil
 }
 
 // manifestBase checks the public base URL Slack will call.

@@ -6,10 +6,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/policyteam/alertbot/bot"
 )
 
+// testCommands is the command table, with cmd/alertbot's watcher kinds.
+var testCommands = bot.Commands([]string{"calendar", "countdown", "feed", "jsonapi", "page"})
+
 func TestManifestHTTP(t *testing.T) {
-	out, err := Manifest("https://alerts.example.org/", false)
+	out, err := Manifest("https://alerts.example.org/", false, testCommands)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +66,7 @@ func TestManifestHTTP(t *testing.T) {
 }
 
 func TestManifestSocketMode(t *testing.T) {
-	out, err := Manifest("", true)
+	out, err := Manifest("", true, testCommands)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,10 +92,44 @@ func TestManifestSocketMode(t *testing.T) {
 
 func TestManifestBadURL(t *testing.T) {
 	for _, u := range []string{"", "http://alerts.example.org", "alerts.example.org", "https://x/?a=1", "https://u:p@x", "https://"} {
-		if _, err := Manifest(u, false); err == nil {
+		if _, err := Manifest(u, false, testCommands); err == nil {
 			t.Errorf("Manifest(%q) accepted", u)
 		} else if !strings.HasPrefix(err.Error(), "slack manifest:") {
 			t.Errorf("Manifest(%q): error %q lacks context", u, err)
 		}
+	}
+}
+
+// TestManifestCommandFromTable: the slash command's description and usage
+// hint come from the command table: every command a member may use, and
+// no admin command.
+func TestManifestCommandFromTable(t *testing.T) {
+	out, err := Manifest("", true, testCommands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m manifest
+	if err := yaml.Unmarshal(out, &m); err != nil {
+		t.Fatal(err)
+	}
+	cmd := m.Features.SlashCommands[0]
+	if cmd.Description != bot.CommandDescription {
+		t.Errorf("description %q, want %q", cmd.Description, bot.CommandDescription)
+	}
+	got := strings.Split(cmd.UsageHint, " | ")
+	var want []string
+	for _, c := range testCommands {
+		if !c.Admin {
+			want = append(want, c.Usage())
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("usage hint (-want +got):\n%s", diff)
+	}
+	if n := len([]rune(cmd.UsageHint)); n > maxUsageHint {
+		t.Errorf("usage hint of %d characters, limit %d", n, maxUsageHint)
+	}
+	if _, err := Manifest("", true, nil); err == nil {
+		t.Error("manifest without commands accepted")
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +43,13 @@ var factories = map[string]watchers.Factory{
 	"page":      page.New,
 	"calendar":  calendar.New,
 	"jsonapi":   jsonapi.New,
+}
+
+// commandSpecs is the command table with the wiring table's kinds: what
+// the Discord commands and the Slack manifest are built from, as the
+// router builds its own from the same factories.
+func commandSpecs() []bot.CommandSpec {
+	return bot.Commands(slices.Sorted(maps.Keys(factories)))
 }
 
 // Main is the whole program, testable: tests run it with their own

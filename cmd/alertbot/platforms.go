@@ -61,7 +61,7 @@ func (m *Main) slackCmd(args []string) error {
 	if *url != "" && !strings.HasPrefix(*url, "https://") {
 		return &exitError{2, "alertbot slack manifest: --url must start with https:// (Slack calls only https URLs)"}
 	}
-	data, err := slack.Manifest(strings.TrimRight(*url, "/"), *socket)
+	data, err := slack.Manifest(strings.TrimRight(*url, "/"), *socket, commandSpecs())
 	if err != nil {
 		return err
 	}
@@ -83,6 +83,7 @@ func (m *Main) discordPlatform(log *slog.Logger, h bot.Handler) (bot.Platform, e
 		PublicKey: m.Getenv("DISCORD_PUBLIC_KEY"),
 		APIURL:    m.Getenv("DISCORD_API_URL"),
 		Handler:   h,
+		Commands:  commandSpecs(),
 		Logger:    log.With("platform", "discord"),
 		Now:       m.now,
 		// Interactions arrive over the gateway unless the application has
@@ -109,7 +110,8 @@ func (m *Main) discordCmd(ctx context.Context, args []string) error {
 	if tok == "" || app == "" {
 		return &exitError{2, "alertbot discord register: set DISCORD_BOT_TOKEN and DISCORD_APP_ID in the environment"}
 	}
-	a, err := discord.New(discord.Config{BotToken: tok, AppID: app, APIURL: m.Getenv("DISCORD_API_URL"), Now: m.now})
+	a, err := discord.New(discord.Config{BotToken: tok, AppID: app, APIURL: m.Getenv("DISCORD_API_URL"), Now: m.now,
+		Commands: commandSpecs()})
 	if err != nil {
 		return &exitError{1, "alertbot: discord: " + err.Error()}
 	}

@@ -1,0 +1,351 @@
+package bot
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/policyteam/alertbot/watchers"
+)
+
+// CommandDescription describes /alerts where a platform lists slash
+// commands (Slack's manifest, Discord's command picker).
+const CommandDescription = "Dated-event alerts: upcoming events, history, subscriptions and mutes"
+
+// CommandSpec is one row of the command table (DESIGN §6). The one table
+// generates help and usage lines, the router's dispatch, Discord's
+// application commands and Slack's usage hint, so they cannot disagree.
+type CommandSpec struct {
+	Name     string   // one or two words, as typed after /alerts: "upcoming", "event add"
+	Summary  string   // one line for help, and Discord's description (≤ 100 characters)
+	Examples []string // as typed after /alerts
+	Admin    bool     // only admins may run it; Discord lists it under /alerts-admin
+	Public   bool     // the reply changes the channel, so it is shown there
+	Slow     bool     // may exceed a platform's acknowledgement deadline
+	Options  []Option // in typed order: required ones first
+}
+
+// Option is one argument of a command: a typed option on Discord, one or
+// more words after the command name elsewhere.
+type Option struct {
+	Name     string // Discord's option name; also the key of key=value forms
+	Desc     string
+	Type     OptionType
+	Required bool
+	Form     Form
+	Complete string   // what autocomplete suggests: a Complete* constant, or ""
+	Choices  []string // the only values allowed, shown as a pick list
+	Min, Max int      // bounds of an integer option, checked when Max > 0
+}
+
+// OptionType is the type of an option's value.
+type OptionType int
+
+// Option types: what a form-based platform asks the user for.
+const (
+	StringOption OptionType = iota
+	IntegerOption
+)
+
+// Form says how an option's value is written in the typed command: it
+// drives the usage line, the router's word counts, and how Discord turns
+// an option back into router words.
+type Form int
+
+// Forms of an option in typed text.
+const (
+	FormWord     Form = iota // one word: <id>
+	FormTag                  // one word "#value": [#tag]
+	FormTags                 // one "#tag" word per tag of a space- or comma-separated list: [#tag…]
+	FormText                 // one Discord value; typed, the rest of the words: <title…>
+	FormKeyValue             // name=value: part of key=value…
+	FormList                 // name=a,b from a space- or comma-separated list: part of key=value…
+	FormFields               // free key=value text split into words, quotes keep spaces: key=value…
+)
+
+// What autocomplete suggests for an option; the first three are also the
+// what of Handler.Complete.
+const (
+	CompleteEvent   = "event"   // event ids
+	CompleteWatcher = "watcher" // watcher ids
+	CompleteTag     = "tag"     // tags
+	CompleteTarget  = "target"  // all, #tag, event:<id>, watcher:<id>
+)
+
+// stringOpt is a string option typed as one word; as changes its form and
+// auto adds autocomplete.
+func stringOpt(name, desc string, required bool) Option {
+	return Option{Name: name, Desc: desc, Required: required}
+}
+
+func (o Option) as(f Form) Option        { o.Form = f; return o }
+func (o Option) auto(what string) Option { o.Complete = what; return o }
+
+// Commands returns the command table. kinds are the watcher kinds of the
+// wiring table, offered as the choices of "watcher add"; with none, any
+// kind may be typed and the router checks it.
+func Commands(kinds []string) []CommandSpec {
+	var (
+		eventID   = stringOpt("id", "Event id", true).auto(CompleteEvent)
+		watcherID = stringOpt("id", "Watcher id", true).auto(CompleteWatcher)
+		target    = stringOpt("target", "all, #tag, event:<id> or watcher:<id>", true).auto(CompleteTarget)
+	)
+	statuses := make([]string, len(watchers.Statuses))
+	for i, s := range watchers.Statuses {
+		statuses[i] = string(s)
+	}
+	return []CommandSpec{
+		{Name: "help", Summary: "How to use the commands you may use, or one in detail",
+			Examples: []string{"help", "help mute"},
+			Options:  []Option{stringOpt("command", "Command to explain, e.g. upcoming", false).as(FormText)}},
+		{Name: "upcoming", Summary: "Next events with due dates and countdowns (default within 90d)",
+			Examples: []string{"upcoming", "upcoming #budget", "upcoming #election 400d"},
+			Options: []Option{
+				stringOpt("tag", "Only events with this tag", false).as(FormTag).auto(CompleteTag),
+				stringOpt("within", "How far ahead, e.g. 30d or 12w (default 90d)", false),
+			}},
+		{Name: "event", Summary: "Details, sources, history and next reminder of an event",
+			Examples: []string{"event upper-house-election-2025"},
+			Options:  []Option{eventID}},
+		{Name: "history", Summary: "This channel's last n alerts (default 10) with delivery state",
+			Examples: []string{"history", "history 25"},
+			Options:  []Option{{Name: "n", Desc: "How many (default 10)", Type: IntegerOption, Min: 1, Max: 100}}},
+		{Name: "watchers", Summary: "Every watcher: kind, schedule, last run, last error, next run"},
+		{Name: "subscribe", Summary: "Send this channel the target's alerts", Public: true,
+			Examples: []string{"subscribe #budget", "subscribe event:ishiba-trump-summit", "subscribe all"},
+			Options:  []Option{target}},
+		{Name: "unsubscribe", Summary: "Stop sending this channel the target's alerts", Public: true,
+			Examples: []string{"unsubscribe #budget"},
+			Options:  []Option{target}},
+		{Name: "subscriptions", Summary: "This channel's subscriptions and mutes"},
+		{Name: "mute", Summary: "Silence the target's alerts in this channel for a while", Public: true,
+			Examples: []string{"mute #budget 1d", "mute all 2h"},
+			Options:  []Option{target, stringOpt("duration", "For how long, e.g. 1d, 12h or 2w", true)}},
+		{Name: "unmute", Summary: "End a mute in this channel", Public: true,
+			Examples: []string{"unmute #budget"},
+			Options:  []Option{target}},
+		{Name: "event add", Summary: "Create an event", Admin: true,
+			Examples: []string{`event add diet-session-2026 2026-01 Ordinary Diet session convenes #japan #diet`},
+			Options: []Option{
+				stringOpt("id", "New event id: a-z, 0-9 and -", true),
+				stringOpt("due", "Due date: 2025-07-20, 2025-07, 2025-Q3, JFY2025 or 2025-02-07T10:30", true),
+				stringOpt("title", "Title of the event", true).as(FormText),
+				stringOpt("tags", "Tags, separated by spaces or commas", false).as(FormTags),
+			}},
+		{Name: "event set", Summary: "Change an event's due date, status, title, tags, lead times or source; alerts changed", Admin: true,
+			Examples: []string{`event set upper-house-election-2028 due=2028-07-23 status=scheduled note="announced"`, "event set ishiba-trump-summit status=postponed"},
+			Options: []Option{
+				eventID,
+				stringOpt("due", "New due date", false).as(FormKeyValue),
+				{Name: "status", Desc: "New status", Form: FormKeyValue, Choices: statuses},
+				stringOpt("title", "New title", false).as(FormKeyValue),
+				stringOpt("tags", "New tags, separated by commas", false).as(FormList),
+				stringOpt("lead_times", "Reminder offsets, e.g. 30d,7d,1d,0d", false).as(FormList),
+				stringOpt("source", "Source URL", false).as(FormKeyValue),
+				stringOpt("note", "Why it changed (shown in the changed alert)", false).as(FormKeyValue),
+			}},
+		{Name: "event remove", Summary: "Delete an event (its alert history stays)", Admin: true,
+			Options: []Option{eventID}},
+		{Name: "watcher add", Summary: "Create a watcher (same fields as the config file)", Admin: true, Slow: true,
+			Examples: []string{`watcher add feed crs-japan url=https://example.org/crs.rss schedule="*/30 * * * *" match=Japan,Ishiba`},
+			Options: []Option{
+				{Name: "kind", Desc: "Kind of watcher", Required: true, Choices: slices.Clone(kinds)},
+				stringOpt("id", "New watcher id: a-z, 0-9 and -", true),
+				stringOpt("schedule", "Cron spec, e.g. */30 * * * * or @every 1h", false).as(FormKeyValue),
+				stringOpt("url", "Source URL, for the kinds that fetch one", false).as(FormKeyValue),
+				stringOpt("options", "More fields: key=value key=value, lists with commas: match=Japan,Ishiba", false).as(FormFields),
+			}},
+		{Name: "watcher set", Summary: "Change a watcher's fields", Admin: true,
+			Examples: []string{`watcher set crs-japan schedule="@every 15m"`},
+			Options: []Option{
+				watcherID,
+				stringOpt("schedule", "New cron spec", false).as(FormKeyValue),
+				stringOpt("url", "New source URL", false).as(FormKeyValue),
+				stringOpt("options", "Fields as key=value key=value", false).as(FormFields),
+			}},
+		{Name: "watcher pause", Summary: "Stop running a watcher", Admin: true, Options: []Option{watcherID}},
+		{Name: "watcher resume", Summary: "Run a paused watcher again", Admin: true, Options: []Option{watcherID}},
+		{Name: "watcher run", Summary: "Check a watcher now and report what it found", Admin: true, Slow: true, Options: []Option{watcherID}},
+		{Name: "watcher remove", Summary: "Delete a watcher (its alert history stays)", Admin: true, Options: []Option{watcherID}},
+	}
+}
+
+// Usage is the command as typed after /alerts, with its arguments:
+// "event add <id> <due> <title…> [#tag…]". It is derived from the options,
+// so help cannot describe arguments the command does not take.
+func (s CommandSpec) Usage() string {
+	parts := []string{s.Name}
+	fields := false
+	for _, o := range s.Options {
+		if o.keyed() {
+			// All key=value options read as one "key=value…", once.
+			if !fields {
+				parts = append(parts, "key=value…")
+				fields = true
+			}
+			continue
+		}
+		if o.Required {
+			parts = append(parts, "<"+o.token()+">")
+		} else {
+			parts = append(parts, "["+o.token()+"]")
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// token is how the option reads in a usage line or in help.
+func (o Option) token() string {
+	switch o.Form {
+	case FormTag:
+		return "#" + o.Name
+	case FormTags:
+		return "#" + strings.TrimSuffix(o.Name, "s") + "…"
+	case FormText:
+		return o.Name + "…"
+	case FormKeyValue:
+		return o.Name + "=…"
+	case FormList:
+		return o.Name + "=a,b"
+	case FormFields:
+		return "key=value…"
+	}
+	return o.Name
+}
+
+// keyed reports whether the option is typed as key=value words.
+func (o Option) keyed() bool {
+	return o.Form == FormKeyValue || o.Form == FormList || o.Form == FormFields
+}
+
+// variadic reports whether the option may take any number of typed words.
+func (o Option) variadic() bool { return o.keyed() || o.Form == FormText || o.Form == FormTags }
+
+// arity is how many words may follow the command name: hi < 0 means no
+// limit.
+func (s CommandSpec) arity() (lo, hi int) {
+	for _, o := range s.Options {
+		if o.Required {
+			lo++
+		}
+		if o.variadic() {
+			hi = -1
+		} else if hi >= 0 {
+			hi++
+		}
+	}
+	return lo, hi
+}
+
+// fields are the keys the command's key=value words may use; nil when free
+// fields (FormFields) accept any key, to be checked later.
+func (s CommandSpec) fields() []string {
+	var keys []string
+	for _, o := range s.Options {
+		switch o.Form {
+		case FormFields:
+			return nil
+		case FormKeyValue, FormList:
+			keys = append(keys, o.Name)
+		}
+	}
+	return keys
+}
+
+// option returns the option called name.
+func (s CommandSpec) option(name string) (Option, bool) {
+	for _, o := range s.Options {
+		if o.Name == name {
+			return o, true
+		}
+	}
+	return Option{}, false
+}
+
+// FindCommand returns the command that words name, as the router reads
+// them: a two-word name before a one-word one, case-insensitively; rest
+// are the words after the name.
+func FindCommand(specs []CommandSpec, words []string) (spec CommandSpec, rest []string, ok bool) {
+	if len(words) == 0 {
+		return CommandSpec{}, nil, false
+	}
+	first := strings.ToLower(words[0])
+	if len(words) >= 2 {
+		two := first + " " + strings.ToLower(words[1])
+		for _, s := range specs {
+			if s.Name == two {
+				return s, words[2:], true
+			}
+		}
+	}
+	for _, s := range specs {
+		if s.Name == first {
+			return s, words[1:], true
+		}
+	}
+	return CommandSpec{}, nil, false
+}
+
+var (
+	commandNameRE = regexp.MustCompile(`^[a-z]+( [a-z]+)?$`)
+	optionNameRE  = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+)
+
+// checkCommands reports every mistake in a command table, so a bad row
+// stops the router at construction instead of confusing users.
+func checkCommands(specs []CommandSpec) error {
+	var errs []error
+	bad := func(s CommandSpec, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("command %q: %s", s.Name, fmt.Sprintf(format, args...)))
+	}
+	seen := map[string]bool{}
+	for _, s := range specs {
+		if !commandNameRE.MatchString(s.Name) {
+			bad(s, "name must be one or two lowercase words")
+		}
+		if seen[s.Name] {
+			bad(s, "listed twice")
+		}
+		seen[s.Name] = true
+		if strings.TrimSpace(s.Summary) == "" {
+			bad(s, "no summary")
+		}
+		names := map[string]bool{}
+		optional := false
+		for _, o := range s.Options {
+			if !optionNameRE.MatchString(o.Name) || names[o.Name] {
+				bad(s, "option %q: bad or repeated name", o.Name)
+			}
+			names[o.Name] = true
+			if strings.TrimSpace(o.Desc) == "" {
+				bad(s, "option %q: no description", o.Name)
+			}
+			// Typed words fill options in order, so an optional one
+			// cannot come before a required one.
+			if o.Required && optional {
+				bad(s, "option %q: required after an optional option", o.Name)
+			}
+			optional = optional || !o.Required
+			if o.Type != StringOption && (o.Form != FormWord || o.Complete != "") {
+				bad(s, "option %q: only string options have forms or autocomplete", o.Name)
+			}
+			if o.Type != IntegerOption && (o.Min != 0 || o.Max != 0) {
+				bad(s, "option %q: bounds on a non-integer option", o.Name)
+			}
+			if o.Max > 0 && o.Min > o.Max {
+				bad(s, "option %q: min %d above max %d", o.Name, o.Min, o.Max)
+			}
+			if o.Complete != "" && len(o.Choices) > 0 {
+				bad(s, "option %q: both autocomplete and choices", o.Name)
+			}
+			switch o.Complete {
+			case "", CompleteEvent, CompleteWatcher, CompleteTag, CompleteTarget:
+			default:
+				bad(s, "option %q: unknown autocomplete %q", o.Name, o.Complete)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
