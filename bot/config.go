@@ -294,7 +294,7 @@ func (p *configParser) parse(data []byte) *Config {
 	}
 	if e, ok := top["admins"]; ok {
 		for _, n := range p.list(e, "admins", "[slack:U0ADMIN1, console:local]") {
-			if err := checkConfigAddress(n.Value, "admin"); err != nil {
+			if _, _, err := parseAddress("admin", n.Value); err != nil {
 				p.errorf(n, "%v", err)
 			} else if !slices.Contains(cfg.Admins, n.Value) {
 				cfg.Admins = append(cfg.Admins, n.Value)
@@ -789,7 +789,7 @@ func (p *configParser) subscription(n *yaml.Node, events, wids map[string]int) (
 	s := ConfigSubscription{Line: n.Line}
 	if e, ok := f["channel"]; ok {
 		if ch, ok := p.scalar(e, "channel"); ok {
-			if err := checkConfigAddress(ch, "channel"); err != nil {
+			if _, _, err := parseAddress("channel", ch); err != nil {
 				p.errorf(e.val, "%v", err)
 			}
 			s.Channel = ch
@@ -922,29 +922,6 @@ func checkHTTPURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("bad URL %q (want an http:// or https:// address)", s)
-	}
-	return nil
-}
-
-var (
-	slackIDRE   = regexp.MustCompile(`^[A-Z0-9]{2,32}$`)
-	discordIDRE = regexp.MustCompile(`^[0-9]{1,20}$`)
-)
-
-// checkConfigAddress validates an admin ("admin") or channel ("channel")
-// address: slack:<id>, discord:<snowflake> or console:local.
-func checkConfigAddress(addr, what string) error {
-	platform, id, err := SplitAddress(addr)
-	if err != nil {
-		return fmt.Errorf("bad %s address %q (want slack:<id>, discord:<id> or console:local)", what, addr)
-	}
-	switch {
-	case platform == "slack" && !slackIDRE.MatchString(id):
-		return fmt.Errorf("bad %s address %q: a Slack id is uppercase letters and digits, e.g. slack:C0123ABCD", what, addr)
-	case platform == "discord" && !discordIDRE.MatchString(id):
-		return fmt.Errorf("bad %s address %q: a Discord id is a number, e.g. discord:80351110224678912", what, addr)
-	case platform == "console" && id != "local":
-		return fmt.Errorf("bad %s address %q: the console has only console:local", what, addr)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -116,21 +117,53 @@ type Handler interface {
 	Complete(ctx context.Context, what, prefix string) []string
 }
 
-// SplitAddress splits "slack:C0123" into platform and id.
+// Ids of each platform. Slack ids are uppercase letters and digits
+// (C0123ABCD, U0123ABCD); Discord ids are snowflakes, decimal uint64.
+var (
+	slackID   = regexp.MustCompile(`^[A-Z0-9]{2,32}$`)
+	discordID = regexp.MustCompile(`^[0-9]{1,20}$`)
+)
+
+// CheckID checks id as a channel or user id of platform ("slack",
+// "discord" or "console"), and says what a good one looks like when it is
+// not. It is the one rule for ids: config, the store, incoming requests and
+// the adapters' Send all use it, so an id that passes can go into an
+// address or a request path as it is.
+func CheckID(platform, id string) error {
+	switch platform {
+	case "slack":
+		if !slackID.MatchString(id) {
+			return errors.New("a Slack id is uppercase letters and digits, e.g. slack:C0123ABCD")
+		}
+	case "discord":
+		if !discordID.MatchString(id) {
+			return errors.New("a Discord id is a number, e.g. discord:80351110224678912")
+		}
+	case "console":
+		if id != "local" {
+			return errors.New("the console has only console:local")
+		}
+	default:
+		return fmt.Errorf("unknown platform %q (want slack, discord or console)", platform)
+	}
+	return nil
+}
+
+// SplitAddress splits a channel address such as "slack:C0123ABCD" into
+// platform and id, refusing any address whose id CheckID refuses.
 func SplitAddress(addr string) (platform, id string, err error) {
+	return parseAddress("channel", addr)
+}
+
+// parseAddress is SplitAddress for an address of the given kind ("channel",
+// "admin"), which its errors name.
+func parseAddress(kind, addr string) (platform, id string, err error) {
 	p, id, ok := strings.Cut(addr, ":")
 	if !ok || id == "" {
-		return "", "", fmt.Errorf("bad channel address %q (want slack:<channel id>, discord:<channel id> or console:local)", addr)
+		return "", "", fmt.Errorf("bad %s address %q (want slack:<id>, discord:<id> or console:local)", kind, addr)
 	}
-	switch p {
-	case "slack", "discord", "console":
-	default:
-		return "", "", fmt.Errorf("bad channel address %q: unknown platform %q (want slack, discord or console)", addr, p)
-	}
-	for _, r := range id {
-		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return "", "", fmt.Errorf("bad channel address %q: id may hold only letters, digits, - and _", addr)
-		}
+	if err := CheckID(p, id); err != nil {
+		return "", "", fmt.Errorf("bad %s address %q: %w", kind, addr, err)
 	}
 	return p, id, nil
 }

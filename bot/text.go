@@ -8,8 +8,9 @@ import (
 	"github.com/policyteam/alertbot/watchers"
 )
 
-// Truncate cuts s to at most max runes with an ellipsis; see
-// watchers.Truncate, the one rule for every limit.
+// Truncate cuts s to at most max runes with an ellipsis, without logging;
+// see watchers.Truncate, the one rule for every limit. Text fitted to a
+// platform limit goes through CutText instead, which logs the cut.
 func Truncate(s string, max int) (string, bool) { return watchers.Truncate(s, max) }
 
 // Countdown describes how far t is from now for people: "today",

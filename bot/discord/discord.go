@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -37,7 +36,7 @@ const DefaultGlobalRate rate.Limit = 50
 const NoLimit = rate.Inf
 
 // shutdownWait bounds how long Run waits for deferred interaction answers
-// still in flight when its context ends.
+// still running when its context ends.
 const shutdownWait = 10 * time.Second
 
 // Config configures an Adapter. Secrets come from the environment (DESIGN §2)
@@ -78,7 +77,7 @@ type Adapter struct {
 	gateway bool
 	global  *rate.Limiter
 	limits  *buckets
-	flight  inflight
+	bg      bot.Background // deferred interaction answers still being written
 
 	// commands is Config.Commands as Discord sees it.
 	commands []command
@@ -204,7 +203,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 		if ic.Interaction == nil {
 			return
 		}
-		a.gatewayInteraction(ctx, ic.Interaction)
+		a.bg.Go(func() { a.gatewayInteraction(ctx, ic.Interaction) })
 	})
 	defer remove()
 	removeConn := a.session.AddHandler(func(_ *discordgo.Session, _ *discordgo.Connect) {
@@ -231,7 +230,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 func (a *Adapter) drain() {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 	defer cancel()
-	if !a.flight.wait(ctx) {
+	if err := a.bg.Wait(ctx); err != nil {
 		a.log.Warn("deferred interaction answers still running at shutdown")
 	}
 }
@@ -255,47 +254,4 @@ func (a *Adapter) Register(ctx context.Context, guildID string) error {
 	}
 	a.log.Info("registered commands", "count", len(cmds), "guild", guildID)
 	return nil
-}
-
-// inflight counts background work (deferred interaction answers) so that
-// shutdown can wait for it without a WaitGroup's Add-during-Wait hazard.
-type inflight struct {
-	mu   sync.Mutex
-	n    int
-	idle chan struct{}
-}
-
-func (f *inflight) add() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.n == 0 {
-		f.idle = make(chan struct{})
-	}
-	f.n++
-}
-
-func (f *inflight) done() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.n--
-	if f.n == 0 {
-		close(f.idle)
-	}
-}
-
-// wait reports whether everything finished before ctx ended.
-func (f *inflight) wait(ctx context.Context) bool {
-	f.mu.Lock()
-	if f.n == 0 {
-		f.mu.Unlock()
-		return true
-	}
-	idle := f.idle
-	f.mu.Unlock()
-	select {
-	case <-idle:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -7,13 +7,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,14 +19,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/policyteam/alertbot/bot"
 	"github.com/policyteam/alertbot/bot/discord/discordtest"
 	"github.com/policyteam/alertbot/watchers/sharedtest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 // testNow is the adapter's clock in tests.
 var testNow = time.Date(2025, 7, 13, 0, 0, 0, 0, time.UTC)
@@ -231,28 +225,6 @@ func strOpt(name, value string) opt { return opt{Name: name, Type: 3, Value: val
 // repository root (the directory holding go.mod), skipping when absent.
 func sharedTestdata(t testing.TB, rel string) string {
 	return sharedtest.Path(t, "discord", rel)
-}
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("golden file: %v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
-	}
 }
 
 func ctxTimeout(t testing.TB) context.Context {

@@ -127,12 +127,10 @@ func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
 		// The request's context ends with the response; the follow-up has
 		// the token's lifetime instead.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), followupTimeout)
-		a.flight.add()
-		go func() {
-			defer a.flight.done()
+		a.bg.Go(func() {
 			defer cancel()
 			finish(ctx)
-		}()
+		})
 	}
 }
 
@@ -167,10 +165,9 @@ func parseInteraction(body []byte) (*discordgo.Interaction, error) {
 }
 
 // gatewayInteraction answers an INTERACTION_CREATE through the callback
-// endpoint, with the same code as the HTTP endpoint.
+// endpoint, with the same code as the HTTP endpoint. Run calls it through
+// a.bg, so shutdown waits for it.
 func (a *Adapter) gatewayInteraction(ctx context.Context, in *discordgo.Interaction) {
-	a.flight.add()
-	defer a.flight.done()
 	ctx, cancel := context.WithTimeout(ctx, gatewayTimeout)
 	defer cancel()
 	resp, finish := a.interact(ctx, in)
@@ -205,7 +202,7 @@ func (a *Adapter) interact(ctx context.Context, in *discordgo.Interaction) (*dis
 		case errors.Is(err, errUnknown):
 			req.Args = []string{"help"}
 		case err != nil:
-			return message(bot.Reply{Text: "That did not work: " + err.Error() + ". Try /alerts help.", Error: true}, false), nil
+			return a.message(bot.Reply{Text: "That did not work: " + err.Error() + ". Try /alerts help.", Error: true}, false), nil
 		default:
 			req.Args = words
 		}
@@ -218,7 +215,7 @@ func (a *Adapter) interact(ctx context.Context, in *discordgo.Interaction) (*dis
 		}
 		cmd, ok := strings.CutPrefix(data.CustomID, buttonPrefix)
 		if !ok || strings.TrimSpace(cmd) == "" {
-			return message(bot.Reply{Text: "This button is no longer supported."}, false), nil
+			return a.message(bot.Reply{Text: "This button is no longer supported."}, false), nil
 		}
 		req := a.request(in)
 		// The command is text as typed, so the router splits it as it
@@ -239,15 +236,21 @@ func (a *Adapter) interact(ctx context.Context, in *discordgo.Interaction) (*dis
 }
 
 // request is the router request of an interaction, without its words.
+// Only ids that bot.CheckID accepts become addresses, so nothing else can
+// be smuggled into one.
 func (a *Adapter) request(in *discordgo.Interaction) bot.Request {
 	req := bot.Request{Platform: "discord"}
+	var user string
 	switch {
 	case in.Member != nil && in.Member.User != nil && in.Member.User.ID != "":
-		req.User = "discord:" + in.Member.User.ID
+		user = in.Member.User.ID
 	case in.User != nil && in.User.ID != "":
-		req.User = "discord:" + in.User.ID
+		user = in.User.ID
 	}
-	if in.ChannelID != "" {
+	if bot.CheckID("discord", user) == nil {
+		req.User = "discord:" + user
+	}
+	if bot.CheckID("discord", in.ChannelID) == nil {
 		req.Channel = "discord:" + in.ChannelID
 	}
 	return req
@@ -257,13 +260,13 @@ func (a *Adapter) request(in *discordgo.Interaction) bot.Request {
 // Command replies follow Reply.Public; button replies stay with the caller.
 func (a *Adapter) run(ctx context.Context, in *discordgo.Interaction, req bot.Request, allowPublic bool) (*discordgo.InteractionResponse, func(context.Context)) {
 	if req.User == "" {
-		return message(bot.Reply{Text: "Discord did not say who you are; try again.", Error: true}, false), nil
+		return a.message(bot.Reply{Text: "Discord did not say who you are; try again.", Error: true}, false), nil
 	}
 	log := a.log.With("user", req.User, "channel", req.Channel)
 	if !a.handler.Slow(req) {
 		reply := a.handler.Handle(ctx, req)
 		log.Debug("interaction answered", "command", req.Text, "error", reply.Error)
-		return message(reply, allowPublic), nil
+		return a.message(reply, allowPublic), nil
 	}
 	deferred := &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
@@ -271,7 +274,7 @@ func (a *Adapter) run(ctx context.Context, in *discordgo.Interaction, req bot.Re
 	}
 	finish := func(ctx context.Context) {
 		reply := a.handler.Handle(ctx, req)
-		content := contentOf(reply)
+		content := a.contentOf(reply)
 		edit := &discordgo.WebhookEdit{
 			Content:         &content,
 			AllowedMentions: noMentions(),
@@ -290,9 +293,9 @@ func (a *Adapter) run(ctx context.Context, in *discordgo.Interaction, req bot.Re
 }
 
 // message is a type-4 response with the reply's text.
-func message(reply bot.Reply, allowPublic bool) *discordgo.InteractionResponse {
+func (a *Adapter) message(reply bot.Reply, allowPublic bool) *discordgo.InteractionResponse {
 	d := &discordgo.InteractionResponseData{
-		Content:         contentOf(reply),
+		Content:         a.contentOf(reply),
 		AllowedMentions: noMentions(),
 		Components:      []discordgo.MessageComponent{},
 		Embeds:          []*discordgo.MessageEmbed{},
@@ -303,13 +306,14 @@ func message(reply bot.Reply, allowPublic bool) *discordgo.InteractionResponse {
 	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource, Data: d}
 }
 
-func contentOf(reply bot.Reply) string {
+// contentOf is a reply's text as message content, escaped and cut to
+// Discord's limit.
+func (a *Adapter) contentOf(reply bot.Reply) string {
 	text := escape(reply.Text)
 	if strings.TrimSpace(text) == "" {
 		text = "Done."
 	}
-	out, _ := truncate(text, MaxContent)
-	return out
+	return bot.CutText(a.log, "reply content", text, MaxContent)
 }
 
 // complete answers an autocomplete interaction for the focused option.

@@ -387,3 +387,25 @@ func TestHikariChannelFallback(t *testing.T) {
 		t.Fatalf("type %v", in.Type)
 	}
 }
+
+// TestRequestIDs: interaction ids become addresses only when bot.CheckID
+// accepts them.
+func TestRequestIDs(t *testing.T) {
+	a := &Adapter{}
+	tests := []struct {
+		name          string
+		in            discordgo.Interaction
+		user, channel string
+	}{
+		{"guild", discordgo.Interaction{ChannelID: "400", Member: &discordgo.Member{User: &discordgo.User{ID: "500"}}}, "discord:500", "discord:400"},
+		{"direct message", discordgo.Interaction{ChannelID: "401", User: &discordgo.User{ID: "501"}}, "discord:501", "discord:401"},
+		{"not snowflakes", discordgo.Interaction{ChannelID: "400/../1", Member: &discordgo.Member{User: &discordgo.User{ID: "500:x"}}}, "", ""},
+		{"no ids", discordgo.Interaction{}, "", ""},
+	}
+	for _, tt := range tests {
+		req := a.request(&tt.in)
+		if req.Platform != "discord" || req.User != tt.user || req.Channel != tt.channel {
+			t.Errorf("%s: request %+v, want user %q channel %q", tt.name, req, tt.user, tt.channel)
+		}
+	}
+}

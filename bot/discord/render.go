@@ -54,10 +54,10 @@ const buttonPrefix = "cmd:"
 
 // Render turns a platform-neutral message into a Discord message: one embed
 // within Discord's limits, no mentions, and its buttons. A message that is
-// only text is sent as plain content. Cuts are not logged here; Send logs
-// them through the adapter's logger.
+// only text is sent as plain content. Render is a preview and logs
+// nothing; Send renders with the adapter's logger, which gets every cut.
 func Render(msg bot.Message) *discordgo.MessageSend {
-	return render(msg, nil)
+	return render(msg, slog.New(slog.DiscardHandler))
 }
 
 func render(msg bot.Message, log *slog.Logger) *discordgo.MessageSend {
@@ -78,36 +78,14 @@ func noMentions() *discordgo.MessageAllowedMentions {
 	return &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}
 }
 
-// cutter truncates text and logs every cut.
+// cutter fits a message's parts to Discord's limits and logs every cut
+// and every part it drops.
 type cutter struct {
 	log *slog.Logger
 }
 
-// cut shortens s to at most n runes, ending in "…" when it was cut.
-func (c cutter) cut(what, s string, n int) string {
-	out, cut := truncate(s, n)
-	if cut && c.log != nil {
-		c.log.Warn("text cut to discord limit", "part", what, "limit", n, "runes", utf8.RuneCountInString(s))
-	}
-	return out
-}
-
-// truncate cuts s on a rune boundary to at most n runes, the last one "…".
-func truncate(s string, n int) (string, bool) {
-	if n <= 0 {
-		return "", s != ""
-	}
-	if utf8.RuneCountInString(s) <= n {
-		return s, false
-	}
-	i, count := 0, 0
-	for i < len(s) && count < n-1 {
-		_, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		count++
-	}
-	return s[:i] + "…", true
-}
+// cut shortens s to at most n runes, logging the cut as what.
+func (c cutter) cut(what, s string, n int) string { return bot.CutText(c.log, what, s, n) }
 
 func runes(s string) int { return utf8.RuneCountInString(s) }
 
@@ -118,7 +96,7 @@ func (c cutter) embed(msg bot.Message) *discordgo.MessageEmbed {
 	e := &discordgo.MessageEmbed{Color: color(msg.Kind, msg.Severity)}
 	if u, ok := embedURL(msg.Link); ok {
 		e.URL = u
-	} else if msg.Link != "" && c.log != nil {
+	} else if msg.Link != "" {
 		c.log.Warn("link dropped: not an http(s) url within discord's limit")
 	}
 	e.Title = c.cut("title", escape(msg.Title), MaxEmbedTitle)
@@ -145,9 +123,7 @@ func (c cutter) embed(msg bot.Message) *discordgo.MessageEmbed {
 		fields = append(fields, field{"Tags", c.cut("tags", strings.Join(tags, " "), MaxFieldValue)})
 	}
 	if len(fields) > MaxEmbedFields {
-		if c.log != nil {
-			c.log.Warn("fields dropped over discord limit", "limit", MaxEmbedFields, "fields", len(fields))
-		}
+		c.log.Warn("fields dropped over discord limit", "limit", MaxEmbedFields, "fields", len(fields))
 		// Keep the tags field, which is last, over the fields just before it.
 		if len(msg.Tags) > 0 {
 			fields = append(fields[:MaxEmbedFields-1], fields[len(fields)-1])
@@ -166,9 +142,7 @@ func (c cutter) embed(msg bot.Message) *discordgo.MessageEmbed {
 	for i, f := range fields {
 		cost := runes(f.name) + runes(f.value)
 		if cost > avail {
-			if c.log != nil {
-				c.log.Warn("fields dropped over discord's 6000 total", "kept", i, "fields", len(fields))
-			}
+			c.log.Warn("fields dropped over discord's 6000 total", "kept", i, "fields", len(fields))
 			break
 		}
 		avail -= cost
@@ -233,27 +207,24 @@ func color(k watchers.Kind, s watchers.Severity) int {
 func (c cutter) buttons(bs []bot.Button) []discordgo.MessageComponent {
 	var rows []discordgo.MessageComponent
 	var row discordgo.ActionsRow
-	for _, b := range bs {
+	for i, b := range bs {
 		if b.AdminOnly {
 			continue
 		}
 		id := buttonPrefix + b.Command
 		if b.Command == "" || len(id) > MaxCustomID {
-			if c.log != nil {
-				c.log.Warn("button dropped: command empty or longer than discord's custom_id limit", "limit", MaxCustomID)
-			}
+			c.log.Warn("button dropped: command empty or longer than discord's custom_id limit", "limit", MaxCustomID)
 			continue
 		}
 		if len(rows) == MaxActionRows {
-			if c.log != nil {
-				c.log.Warn("button dropped: action rows full", "limit", MaxActionRows)
-			}
+			c.log.Warn("button dropped: action rows full", "limit", MaxActionRows)
 			break
 		}
-		label, _ := truncate(b.Label, MaxButtonLabel)
+		label := b.Label
 		if strings.TrimSpace(label) == "" {
-			label, _ = truncate(b.Command, MaxButtonLabel)
+			label = b.Command
 		}
+		label = c.cut(fmt.Sprintf("button %d label", i), label, MaxButtonLabel)
 		row.Components = append(row.Components, discordgo.Button{
 			Label:    label,
 			Style:    discordgo.SecondaryButton,

@@ -3,6 +3,7 @@ package discord
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/policyteam/alertbot/bot"
 	"github.com/policyteam/alertbot/watchers"
+	"github.com/policyteam/alertbot/watchers/sharedtest"
 )
 
 func marshalIndent(t *testing.T, v any) []byte {
@@ -63,7 +65,7 @@ func TestRenderGolden(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got := Render(tt.msg)
 			checkLimits(t, got)
-			golden(t, "render_"+tt.name+".json", marshalIndent(t, got))
+			sharedtest.Golden(t, filepath.Join("testdata", "render_"+tt.name+".json"), marshalIndent(t, got))
 		})
 	}
 }
@@ -222,29 +224,6 @@ func TestRenderLimits(t *testing.T) {
 	})
 }
 
-func TestTruncate(t *testing.T) {
-	tests := []struct {
-		in   string
-		n    int
-		want string
-		cut  bool
-	}{
-		{"abc", 3, "abc", false},
-		{"abcd", 3, "ab…", true},
-		{"日本語テキスト", 4, "日本語…", true},
-		{"🇯🇵🇺🇸", 3, "🇯🇵…", true},
-		{"", 0, "", false},
-		{"a", 0, "", true},
-		{"ab", 1, "…", true},
-	}
-	for _, tt := range tests {
-		got, cut := truncate(tt.in, tt.n)
-		if got != tt.want || cut != tt.cut {
-			t.Errorf("truncate(%q, %d) = %q, %v; want %q, %v", tt.in, tt.n, got, cut, tt.want, tt.cut)
-		}
-	}
-}
-
 func TestEscape(t *testing.T) {
 	tests := map[string]string{
 		"plain text":          "plain text",
@@ -262,7 +241,7 @@ func TestEscape(t *testing.T) {
 }
 
 func TestCommandsGolden(t *testing.T) {
-	golden(t, "commands.json", marshalIndent(t, Commands(testSpecs)))
+	sharedtest.Golden(t, filepath.Join("testdata", "commands.json"), marshalIndent(t, Commands(testSpecs)))
 }
 
 var nameRE = regexp.MustCompile(`^[-_a-z0-9]{1,32}$`)

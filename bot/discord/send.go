@@ -2,14 +2,11 @@ package discord
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -29,26 +26,21 @@ type messageCreate struct {
 	EnforceNonce bool   `json:"enforce_nonce,omitempty"`
 }
 
-// Nonce returns the nonce Send uses for out: out.Nonce when it fits
-// Discord's 25 characters, else a hash of it or of the delivery id, so that
-// a retry of the same delivery carries the same nonce. It is "" only for an
-// Outgoing with neither.
-func Nonce(out bot.Outgoing) string {
+// nonce returns the nonce Send uses for out: out.Nonce, or when that is
+// empty bot.Nonce of the delivery, so a retry of the same delivery carries
+// the same nonce; "" (no nonce) for an Outgoing with neither. A nonce over
+// Discord's 25 characters is refused rather than shortened: Discord would
+// refuse it too, and a changed nonce would no longer match a retry's.
+func nonce(out bot.Outgoing) (string, error) {
 	switch {
-	case out.Nonce != "" && len(out.Nonce) <= maxNonce:
-		return out.Nonce
+	case len(out.Nonce) > maxNonce:
+		return "", fmt.Errorf("discord: nonce %q is longer than %d characters", out.Nonce, maxNonce)
 	case out.Nonce != "":
-		return hashNonce("n:" + out.Nonce)
+		return out.Nonce, nil
 	case out.DeliveryID != 0:
-		return hashNonce("delivery:" + strconv.FormatInt(out.DeliveryID, 10))
+		return bot.Nonce(out.DeliveryID), nil
 	}
-	return ""
-}
-
-// hashNonce is 18 bytes of SHA-256 in URL-safe base64: 24 characters.
-func hashNonce(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return base64.RawURLEncoding.EncodeToString(sum[:18])
+	return "", nil
 }
 
 // Send posts one message to out.Channel and returns its message id. With a
@@ -57,7 +49,12 @@ func hashNonce(s string) string {
 // 5xx, network) or bot.Permanent (401, 403, 404, other 4xx, bad input).
 func (a *Adapter) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 	ch := out.Channel
-	if err := checkChannel(ch); err != nil {
+	// A checked id cannot change the request path.
+	if err := bot.CheckID("discord", ch); err != nil {
+		return "", bot.Permanent(fmt.Errorf("discord: bad channel id %q: %w", ch, err))
+	}
+	n, err := nonce(out)
+	if err != nil {
 		return "", bot.Permanent(err)
 	}
 	log := a.log.With("channel", ch, "delivery", out.DeliveryID)
@@ -66,7 +63,7 @@ func (a *Adapter) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 	for _, e := range ms.Embeds {
 		e.Timestamp = stamp
 	}
-	body := messageCreate{MessageSend: ms, Nonce: Nonce(out)}
+	body := messageCreate{MessageSend: ms, Nonce: n}
 	body.EnforceNonce = body.Nonce != ""
 
 	endpoint := discordgo.EndpointChannelMessages(ch)
@@ -99,22 +96,6 @@ func (a *Adapter) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 	}
 	log.Debug("sent", "message", m.ID)
 	return m.ID, nil
-}
-
-// checkChannel refuses ids that would change the request path.
-func checkChannel(ch string) error {
-	if ch == "" {
-		return errors.New("discord: empty channel id")
-	}
-	if len(ch) > 64 {
-		return fmt.Errorf("discord: channel id of %d bytes is too long", len(ch))
-	}
-	for _, r := range ch {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_') {
-			return fmt.Errorf("discord: bad channel id %q (want a snowflake such as 80351110224678912)", ch)
-		}
-	}
-	return nil
 }
 
 // classify turns a discordgo error into bot.Transient or bot.Permanent.

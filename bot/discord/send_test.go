@@ -61,8 +61,8 @@ func TestSend(t *testing.T) {
 	if id == "" || id != m.ID {
 		t.Errorf("Send returned id %q, the fake stored %q", id, m.ID)
 	}
-	if m.Nonce != Nonce(out) || len(m.Nonce) == 0 || len(m.Nonce) > 25 || !m.EnforceNonce {
-		t.Errorf("nonce %q enforce %v, want %q enforced", m.Nonce, m.EnforceNonce, Nonce(out))
+	if want := bot.Nonce(out.DeliveryID); m.Nonce != want || len(m.Nonce) == 0 || len(m.Nonce) > 25 || !m.EnforceNonce {
+		t.Errorf("nonce %q enforce %v, want %q enforced", m.Nonce, m.EnforceNonce, want)
 	}
 	if m.AllowedMentions == nil || m.AllowedMentions.Parse == nil || len(m.AllowedMentions.Parse) != 0 {
 		t.Errorf("allowed_mentions %s, want parse: []", m.Raw)
@@ -243,22 +243,62 @@ func TestSendBadChannel(t *testing.T) {
 	}
 }
 
+func TestSendLogsCuts(t *testing.T) {
+	var buf bytes.Buffer
+	e := newEnv(t, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&buf, nil)) })
+	msg := alertMessage()
+	msg.Title = strings.Repeat("x", MaxEmbedTitle+10)
+	if _, err := e.adapter.Send(ctxTimeout(t), bot.Outgoing{DeliveryID: 42, Channel: "9", Message: msg}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"part=title", "limit=256", "runes=266", "kept=256", "delivery=42", "platform=discord"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("cut not logged with %s: %s", want, out)
+		}
+	}
+}
+
 func TestNonce(t *testing.T) {
-	a := Nonce(bot.Outgoing{DeliveryID: 1})
-	b := Nonce(bot.Outgoing{DeliveryID: 2})
-	if a == b || a != Nonce(bot.Outgoing{DeliveryID: 1}) {
+	nonceOf := func(out bot.Outgoing) string {
+		t.Helper()
+		n, err := nonce(out)
+		if err != nil {
+			t.Fatalf("nonce(%+v): %v", out, err)
+		}
+		return n
+	}
+	a := nonceOf(bot.Outgoing{DeliveryID: 1})
+	b := nonceOf(bot.Outgoing{DeliveryID: 2})
+	if a == b || a != nonceOf(bot.Outgoing{DeliveryID: 1}) {
 		t.Errorf("nonces %q %q: want stable and distinct", a, b)
 	}
-	for _, n := range []string{a, b, Nonce(bot.Outgoing{Nonce: strings.Repeat("x", 40)})} {
+	if a != bot.Nonce(1) {
+		t.Errorf("nonce of delivery 1 is %q, want bot.Nonce(1) = %q", a, bot.Nonce(1))
+	}
+	for _, n := range []string{a, b, nonceOf(bot.Outgoing{DeliveryID: 1<<63 - 1})} {
 		if len(n) == 0 || len(n) > maxNonce {
 			t.Errorf("nonce %q has %d characters", n, len(n))
 		}
 	}
-	if got := Nonce(bot.Outgoing{DeliveryID: 1, Nonce: "d-1"}); got != "d-1" {
+	if got := nonceOf(bot.Outgoing{DeliveryID: 1, Nonce: "d-1"}); got != "d-1" {
 		t.Errorf("explicit nonce became %q", got)
 	}
-	if got := Nonce(bot.Outgoing{}); got != "" {
+	if got := nonceOf(bot.Outgoing{}); got != "" {
 		t.Errorf("nonce without delivery %q", got)
+	}
+	// Discord refuses a nonce over 25 characters; so does the adapter,
+	// before sending anything.
+	if n, err := nonce(bot.Outgoing{Nonce: strings.Repeat("x", 40)}); err == nil {
+		t.Errorf("40-character nonce accepted as %q", n)
+	}
+	e := newEnv(t, nil)
+	_, err := e.adapter.Send(ctxTimeout(t), bot.Outgoing{DeliveryID: 1, Channel: "9", Message: alertMessage(), Nonce: strings.Repeat("x", 40)})
+	if se := sendErr(t, err); se.Retry {
+		t.Errorf("long nonce: %v is transient, want permanent", err)
+	}
+	if n := len(e.fake.Requests()); n != 0 {
+		t.Errorf("a long nonce reached the fake %d times", n)
 	}
 }
 

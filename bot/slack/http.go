@@ -29,12 +29,12 @@ type response struct {
 }
 
 // replyPayload escapes and limits a router reply for Slack.
-func replyPayload(r bot.Reply) response {
+func (a *Adapter) replyPayload(r bot.Reply) response {
 	typ := "ephemeral"
 	if r.Public {
 		typ = "in_channel"
 	}
-	text, _ := truncateEscaped(Escape(r.Text), MaxMessageText)
+	text := cutEscaped(a.log, "reply text", Escape(r.Text), MaxMessageText)
 	if strings.TrimSpace(text) == "" {
 		text = "Done."
 	}
@@ -75,27 +75,14 @@ func (a *Adapter) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, bo
 	return body, true
 }
 
-// validID reports whether s looks like a Slack id, so it can be used in an
-// address ("slack:"+id) without smuggling anything else in.
-func validID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// commandRequest maps a slash command to a router request.
+// commandRequest maps a slash command to a router request. Its ids must
+// pass bot.CheckID, so they cannot smuggle anything into an address.
 func commandRequest(cmd slack.SlashCommand) (bot.Request, error) {
-	if !validID(cmd.UserID) {
-		return bot.Request{}, fmt.Errorf("bad or missing user_id")
+	if err := bot.CheckID("slack", cmd.UserID); err != nil {
+		return bot.Request{}, fmt.Errorf("bad or missing user_id: %w", err)
 	}
-	if !validID(cmd.ChannelID) {
-		return bot.Request{}, fmt.Errorf("bad or missing channel_id")
+	if err := bot.CheckID("slack", cmd.ChannelID); err != nil {
+		return bot.Request{}, fmt.Errorf("bad or missing channel_id: %w", err)
 	}
 	return bot.Request{
 		Platform: "slack",
@@ -156,45 +143,39 @@ func (a *Adapter) answer(ctx context.Context, req bot.Request, responseURL strin
 	// posted) even when the ack has already gone out.
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lateTimeout)
 	done := make(chan bot.Reply, 1)
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
+	a.bg.Go(func() {
 		defer cancel()
 		done <- a.handle(hctx, req)
-	}()
+	})
 	t := time.NewTimer(a.ackAfter)
 	defer t.Stop()
 	select {
 	case rep := <-done:
-		return replyPayload(rep)
+		return a.replyPayload(rep)
 	case <-t.C:
 	}
 	if !canLater {
 		a.log.Warn("slack: command overran the ack deadline and its reply cannot be delivered", "user", req.User)
 		return response{ResponseType: "ephemeral", Text: workingText}
 	}
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
+	a.bg.Go(func() {
 		rep := <-done
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
-		if err := a.postResponse(pctx, responseURL, replyPayload(rep)); err != nil {
+		if err := a.postResponse(pctx, responseURL, a.replyPayload(rep)); err != nil {
 			a.log.Warn("slack: late reply not delivered", "user", req.User, "err", err)
 		}
-	}()
+	})
 	return response{ResponseType: "ephemeral", Text: workingText}
 }
 
 // later runs req in the background and posts its reply to responseURL;
 // button replies keep the message they were pressed under.
 func (a *Adapter) later(ctx context.Context, req bot.Request, responseURL string, keepOriginal bool) {
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
+	a.bg.Go(func() {
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lateTimeout)
 		defer cancel()
-		p := replyPayload(a.handle(hctx, req))
+		p := a.replyPayload(a.handle(hctx, req))
 		if keepOriginal {
 			p.ResponseType = "ephemeral"
 			f := false
@@ -207,7 +188,7 @@ func (a *Adapter) later(ctx context.Context, req bot.Request, responseURL string
 		if err := a.postResponse(hctx, responseURL, p); err != nil {
 			a.log.Warn("slack: reply not delivered", "user", req.User, "err", err)
 		}
-	}()
+	})
 }
 
 // handle calls the router, turning a panic into an internal error so no

@@ -43,7 +43,7 @@ func newHTTPEnv(t *testing.T, h *fakeHandler) *httpEnv {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() {
-		a.waitBackground(10 * time.Second)
+		a.drain()
 		for _, s := range []string{testToken, testSecret} {
 			if strings.Contains(buf.String(), s) {
 				t.Errorf("secret %q logged", s)
@@ -373,7 +373,7 @@ func TestInteractionIgnoredAndRefused(t *testing.T) {
 	if resp, _ := e.post(t, "/slack/interactions", interactionBody(t, "U1", "C1", strings.Repeat("a", MaxButtonValue+1), e.fake.ResponseURL("x"))); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("long value: status %d", resp.StatusCode)
 	}
-	e.a.waitBackground(5 * time.Second)
+	e.a.drain()
 	if n := len(h.requests()); n != 0 {
 		t.Errorf("handler ran %d times", n)
 	}

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"unicode/utf8"
@@ -63,14 +64,6 @@ const (
 // minFieldRoom is the least text budget worth starting another field with.
 const minFieldRoom = 80
 
-// cut records one piece of text shortened or dropped to fit a limit, for the
-// adapter to log.
-type cut struct {
-	Part  string // e.g. "header", "field 3", "button 2 label"
-	Limit int
-	Was   int // runes before the cut; 0 when the part was dropped whole
-}
-
 // escaper escapes the three characters Slack treats as control sequences.
 // https://docs.slack.dev/messaging/formatting-message-text#escaping
 var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
@@ -80,16 +73,30 @@ func Escape(s string) string {
 	return escaper.Replace(strings.ToValidUTF8(s, "\uFFFD"))
 }
 
-// truncate cuts s to at most max runes, ending with "…" when it cut.
-func truncate(s string, max int) (string, bool) {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if utf8.RuneCountInString(s) <= max {
-		return s, false
+// fence closes a code block that a cut left open.
+const fence = "\n```"
+
+// cutEscaped is bot.CutText for text already escaped for Slack: the cut
+// never ends inside an entity such as "&amp;", and a code block it leaves
+// open is closed, so the rest of the message does not render as code.
+func cutEscaped(log *slog.Logger, what, s string, limit int) string {
+	if utf8.RuneCountInString(s) <= limit {
+		return s
 	}
-	if max <= 0 {
-		return "", true
+	keep := limit
+	if strings.Count(firstRunes(s, keep-1), "```")%2 == 1 {
+		keep -= len(fence) // room to close the block
 	}
-	return firstRunes(s, max-1) + "…", true
+	// Stop before a trailing partial entity: "&am" would show as text.
+	body := firstRunes(s, keep-1)
+	if i := strings.LastIndexByte(body, '&'); i >= 0 && len(body)-i < len("&amp;") && !strings.Contains(body[i:], ";") {
+		keep = utf8.RuneCountInString(body[:i]) + 1
+	}
+	out := bot.CutText(log, what, s, max(keep, min(limit, 1)))
+	if strings.Count(out, "```")%2 == 1 {
+		out += fence
+	}
+	return out
 }
 
 // firstRunes returns the first n runes of s.
@@ -107,63 +114,38 @@ func firstRunes(s string, n int) string {
 	return s
 }
 
-// truncateEscaped cuts already escaped text to max runes without leaving
-// half an entity such as "&am" at the end, and closes a code block the cut
-// left open so the rest of the message does not render as code.
-func truncateEscaped(s string, max int) (string, bool) {
-	if utf8.RuneCountInString(s) <= max {
-		return s, false
-	}
-	if max <= 1 {
-		return firstRunes("…", max), true
-	}
-	const fence = "\n```"
-	body := firstRunes(s, max-1)
-	if strings.Count(body, "```")%2 == 1 {
-		body = firstRunes(s, max-1-len(fence))
-	}
-	if i := strings.LastIndexByte(body, '&'); i >= 0 && len(body)-i < len("&amp;") && !strings.Contains(body[i:], ";") {
-		body = body[:i]
-	}
-	out := body + "…"
-	if strings.Count(body, "```")%2 == 1 {
-		out += fence
-	}
-	return out, true
-}
+// plain makes text for a plain_text object valid UTF-8, so cuts count
+// what Slack will show.
+func plain(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
 // Render turns a platform-neutral message into Block Kit blocks and the
 // plain-text fallback Slack shows in notifications. Every limit of Block
-// Kit is enforced; Send logs what had to be cut.
+// Kit is enforced. Render is a preview and logs nothing; Send renders with
+// the adapter's logger, which gets every cut and every part dropped.
 func Render(msg bot.Message) (blocks []slack.Block, fallback string) {
-	blocks, fallback, _ = render(msg)
-	return blocks, fallback
+	return render(msg, slog.New(slog.DiscardHandler))
 }
 
-func render(msg bot.Message) ([]slack.Block, string, []cut) {
-	var cuts []cut
-	note := func(part string, limit int, was string) {
-		cuts = append(cuts, cut{Part: part, Limit: limit, Was: utf8.RuneCountInString(was)})
+func render(msg bot.Message, log *slog.Logger) ([]slack.Block, string) {
+	drop := func(part string, limit int) {
+		log.Warn("slack: message part dropped to fit a limit", "part", part, "limit", limit)
+	}
+	used := 0 // runes of text in blocks so far, against MaxTotalBlockText
+	// section escapes text, cuts it to a section's limit and counts it.
+	section := func(part, text string) string {
+		t := cutEscaped(log, part, Escape(text), MaxSectionText)
+		used += utf8.RuneCountInString(t)
+		return t
 	}
 
-	used := 0 // runes of text in blocks so far, against MaxTotalBlockText
 	var head []slack.Block
 	if title := strings.TrimSpace(strings.Join(strings.Fields(msg.Title), " ")); title != "" {
-		text := severityEmoji(msg.Severity) + title
-		t, cutNow := truncate(text, MaxHeaderText)
-		if cutNow {
-			note("header", MaxHeaderText, text)
-		}
+		t := bot.CutText(log, "header", plain(severityEmoji(msg.Severity)+title), MaxHeaderText)
 		used += utf8.RuneCountInString(t)
 		head = append(head, slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, t, true, false)))
 	}
 	if strings.TrimSpace(msg.Text) != "" {
-		esc := Escape(msg.Text)
-		t, cutNow := truncateEscaped(esc, MaxSectionText)
-		if cutNow {
-			note("text", MaxSectionText, esc)
-		}
-		used += utf8.RuneCountInString(t)
+		t := section("text", msg.Text)
 		head = append(head, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, t, false, false), nil, nil))
 	}
 
@@ -177,12 +159,7 @@ func render(msg bot.Message) ([]slack.Block, string, []cut) {
 			}
 		}
 		if len(tags) > 0 {
-			esc := Escape(strings.Join(tags, " "))
-			t, cutNow := truncateEscaped(esc, MaxSectionText)
-			if cutNow {
-				note("tags", MaxSectionText, esc)
-			}
-			used += utf8.RuneCountInString(t)
+			t := section("tags", strings.Join(tags, " "))
 			meta = append(meta, slack.NewTextBlockObject(slack.MarkdownType, t, false, false))
 		}
 	}
@@ -191,19 +168,14 @@ func render(msg bot.Message) ([]slack.Block, string, []cut) {
 			used += utf8.RuneCountInString(link)
 			meta = append(meta, slack.NewTextBlockObject(slack.MarkdownType, link, false, false))
 		} else {
-			note("source link", MaxSectionText, "")
+			drop("source link", MaxSectionText)
 		}
 	}
 	if len(meta) > 0 {
 		tail = append(tail, slack.NewContextBlock("alertbot_meta", meta...))
 	}
 	if strings.TrimSpace(msg.Footer) != "" {
-		esc := Escape(msg.Footer)
-		t, cutNow := truncateEscaped(esc, MaxSectionText)
-		if cutNow {
-			note("footer", MaxSectionText, esc)
-		}
-		used += utf8.RuneCountInString(t)
+		t := section("footer", msg.Footer)
 		tail = append(tail, slack.NewContextBlock("alertbot_footer", slack.NewTextBlockObject(slack.MarkdownType, t, false, false)))
 	}
 
@@ -213,17 +185,14 @@ func render(msg bot.Message) ([]slack.Block, string, []cut) {
 		cmd := strings.TrimSpace(b.Command)
 		if cmd == "" || utf8.RuneCountInString(cmd) > MaxButtonValue || !utf8.ValidString(cmd) {
 			// A cut command would run something else: drop the button.
-			note(fmt.Sprintf("button %d", i+1), MaxButtonValue, "")
+			drop(fmt.Sprintf("button %d", i+1), MaxButtonValue)
 			continue
 		}
 		label := strings.TrimSpace(b.Label)
 		if label == "" {
 			label = cmd
 		}
-		l, cutNow := truncate(label, MaxButtonText)
-		if cutNow {
-			note(fmt.Sprintf("button %d label", i+1), MaxButtonText, label)
-		}
+		l := bot.CutText(log, fmt.Sprintf("button %d label", i+1), plain(label), MaxButtonText)
 		// The index keeps action_id unique within the message, as Slack requires.
 		btn := slack.NewButtonBlockElement(fmt.Sprintf("alertbot_button_%d", i), cmd, slack.NewTextBlockObject(slack.PlainTextType, l, true, false))
 		used += utf8.RuneCountInString(l)
@@ -245,13 +214,10 @@ func render(msg bot.Message) ([]slack.Block, string, []cut) {
 	for i, f := range msg.Fields {
 		room := min(MaxFieldText, budget)
 		if room < minFieldRoom {
-			note(fmt.Sprintf("fields %d to %d", i+1, len(msg.Fields)), MaxTotalBlockText, "")
+			drop(fmt.Sprintf("fields %d to %d", i+1, len(msg.Fields)), MaxTotalBlockText)
 			break
 		}
-		text, cutNow := fieldText(f, room)
-		if cutNow {
-			note(fmt.Sprintf("field %d", i+1), room, f.Name+f.Value)
-		}
+		text := fieldText(log, fmt.Sprintf("field %d", i+1), f, room)
 		if text == "" {
 			continue
 		}
@@ -270,12 +236,12 @@ func render(msg bot.Message) ([]slack.Block, string, []cut) {
 	// then as many field sections as still fit.
 	room := MaxBlocks - len(head) - len(tail)
 	if len(actions) > room {
-		note("actions blocks", MaxBlocks, "")
+		drop("actions blocks", MaxBlocks)
 		actions = actions[:room]
 	}
 	room -= len(actions)
 	if len(fieldSections) > room {
-		note("field sections", MaxBlocks, "")
+		drop("field sections", MaxBlocks)
 		fieldSections = fieldSections[:room]
 	}
 	blocks := make([]slack.Block, 0, len(head)+len(fieldSections)+len(tail)+len(actions))
@@ -284,42 +250,33 @@ func render(msg bot.Message) ([]slack.Block, string, []cut) {
 	blocks = append(blocks, tail...)
 	blocks = append(blocks, actions...)
 
-	fallback := fallbackText(msg)
-	fb, cutNow := truncateEscaped(fallback, MaxFallbackText)
-	if cutNow {
-		note("fallback text", MaxFallbackText, fallback)
-	}
-	return blocks, fb, cuts
+	return blocks, cutEscaped(log, "fallback text", fallbackText(msg), MaxFallbackText)
 }
 
 // fieldText renders one field as "*Name*\nValue" within max runes. A
 // field with a time shows it in each reader's own zone, with Value as the
-// fallback for clients that cannot.
-func fieldText(f watchers.Field, max int) (string, bool) {
+// fallback for clients that cannot. part names the field in logged cuts.
+func fieldText(log *slog.Logger, part string, f watchers.Field, max int) string {
 	name := Escape(strings.TrimSpace(f.Name))
 	value := Escape(f.Value)
 	if name == "" && value == "" && f.Time.IsZero() {
-		return "", false
+		return ""
 	}
-	cutAny := false
 	// The name gets at most a tenth of the room; the value the rest.
-	name, c := truncateEscaped(name, max/10)
-	cutAny = cutAny || c
+	name = cutEscaped(log, part+" name", name, max/10)
 	prefix := ""
 	if name != "" {
 		prefix = "*" + name + "*\n"
 	}
 	room := max - utf8.RuneCountInString(prefix)
 	if f.Time.IsZero() {
-		v, c := truncateEscaped(value, room)
-		return prefix + v, cutAny || c
+		return prefix + cutEscaped(log, part+" value", value, room)
 	}
 	if value == "" {
 		value = f.Time.UTC().Format("2006-01-02 15:04 UTC")
 	}
 	token := fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|", f.Time.Unix())
-	v, c := truncateEscaped(value, room-utf8.RuneCountInString(token)-1)
-	return prefix + token + v + ">", cutAny || c
+	return prefix + token + cutEscaped(log, part+" value", value, room-utf8.RuneCountInString(token)-1) + ">"
 }
 
 // fallbackText is the notification text: the title and the text, escaped.

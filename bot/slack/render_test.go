@@ -2,23 +2,22 @@ package slack
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/slack-go/slack"
 
 	"github.com/policyteam/alertbot/bot"
 	"github.com/policyteam/alertbot/watchers"
+	"github.com/policyteam/alertbot/watchers/sharedtest"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 var tokyo = time.FixedZone("JST", 9*3600)
 
@@ -90,20 +89,7 @@ func TestRenderGolden(t *testing.T) {
 			if err := enc.Encode(map[string]any{"fallback": fallback, "blocks": blocks}); err != nil {
 				t.Fatal(err)
 			}
-			got := buf.Bytes()
-			path := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create)", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("Render mismatch (-want +got):\n%s", diff)
-			}
+			sharedtest.Golden(t, filepath.Join("testdata", name+".golden"), buf.Bytes())
 			checkLimits(t, blocks)
 		})
 	}
@@ -202,6 +188,58 @@ func checkLimits(t *testing.T, blocks any) {
 	}
 }
 
+// renderCuts renders msg as Send does and returns, with the blocks and the
+// fallback, the part named by every cut or drop logged, in order.
+func renderCuts(msg bot.Message) ([]slack.Block, string, []string) {
+	h := &partsHandler{}
+	blocks, fallback := render(msg, slog.New(h))
+	return blocks, fallback, h.parts
+}
+
+// partsHandler is a slog.Handler that keeps the "part" of every record.
+type partsHandler struct{ parts []string }
+
+func (h *partsHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *partsHandler) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "part" {
+			h.parts = append(h.parts, a.Value.String())
+		}
+		return true
+	})
+	return nil
+}
+
+func (h *partsHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *partsHandler) WithGroup(string) slog.Handler      { return h }
+
+func TestCutEscaped(t *testing.T) {
+	tests := []struct {
+		in    string
+		limit int
+		want  string
+	}{
+		{"a&amp;b", 7, "a&amp;b"},
+		{"a&amp;b", 3, "a…"},
+		{"ab&lt;cd", 6, "ab…"},
+		{"&amp;&amp;", 7, "&amp;…"},
+		{"```\ncode here long", 10, "```\nc…\n```"},
+		{"abc", 1, "…"},
+		{"abc", 0, ""},
+	}
+	for _, tt := range tests {
+		h := &partsHandler{}
+		got := cutEscaped(slog.New(h), "text", tt.in, tt.limit)
+		if got != tt.want || utf8.RuneCountInString(got) > max(tt.limit, 0) {
+			t.Errorf("cutEscaped(%q, %d) = %q, want %q", tt.in, tt.limit, got, tt.want)
+		}
+		if cut := got != tt.in; cut != (len(h.parts) == 1) {
+			t.Errorf("cutEscaped(%q, %d): logged %v", tt.in, tt.limit, h.parts)
+		}
+	}
+}
+
 func TestRenderLimits(t *testing.T) {
 	many := func(n int, f func(i int) string) []string {
 		out := make([]string, n)
@@ -212,18 +250,18 @@ func TestRenderLimits(t *testing.T) {
 	}
 	long := strings.Repeat("日米", 5000) // 10,000 runes, 3 bytes each
 	t.Run("header", func(t *testing.T) {
-		blocks, _, cuts := render(bot.Message{Title: long})
+		blocks, _, cuts := renderCuts(bot.Message{Title: long})
 		checkLimits(t, blocks)
 		got := headerText(t, blocks)
 		if n := utf8.RuneCountInString(got); n != MaxHeaderText || !strings.HasSuffix(got, "…") {
 			t.Errorf("header %d runes, suffix %q", n, got[len(got)-3:])
 		}
-		if len(cuts) == 0 || cuts[0].Part != "header" {
+		if len(cuts) == 0 || cuts[0] != "header" {
 			t.Errorf("cut not reported: %+v", cuts)
 		}
 	})
 	t.Run("section", func(t *testing.T) {
-		blocks, fallback, cuts := render(bot.Message{Text: strings.Repeat("a&b", 2000)})
+		blocks, fallback, cuts := renderCuts(bot.Message{Text: strings.Repeat("a&b", 2000)})
 		checkLimits(t, blocks)
 		if n := utf8.RuneCountInString(fallback); n > MaxFallbackText {
 			t.Errorf("fallback %d runes", n)
@@ -237,7 +275,7 @@ func TestRenderLimits(t *testing.T) {
 		}
 	})
 	t.Run("code block closed", func(t *testing.T) {
-		blocks, _, _ := render(bot.Message{Text: "```\n" + long})
+		blocks, _ := Render(bot.Message{Text: "```\n" + long})
 		raw, _ := json.Marshal(blocks)
 		var bs []struct {
 			Text struct{ Text string } `json:"text"`
@@ -269,7 +307,7 @@ func TestRenderLimits(t *testing.T) {
 		for i := range 12 {
 			fs = append(fs, watchers.Field{Name: long, Value: long, Time: time.Unix(int64(i)*86400, 0)})
 		}
-		blocks, _, cuts := render(bot.Message{Title: "t", Text: long, Fields: fs})
+		blocks, _, cuts := renderCuts(bot.Message{Title: "t", Text: long, Fields: fs})
 		checkLimits(t, blocks)
 		if len(cuts) == 0 {
 			t.Error("no cut reported")
@@ -280,7 +318,7 @@ func TestRenderLimits(t *testing.T) {
 		for i, l := range many(30, func(i int) string { return fmt.Sprintf("%d %s", i, long) }) {
 			bs = append(bs, bot.Button{Label: l, Command: fmt.Sprintf("mute event:e%d 1d", i)})
 		}
-		blocks, _, cuts := render(bot.Message{Title: "t", Buttons: bs})
+		blocks, _, cuts := renderCuts(bot.Message{Title: "t", Buttons: bs})
 		checkLimits(t, blocks)
 		raw, _ := json.Marshal(blocks)
 		for i := range 30 {
@@ -293,7 +331,7 @@ func TestRenderLimits(t *testing.T) {
 		}
 	})
 	t.Run("button value over limit dropped", func(t *testing.T) {
-		blocks, _, cuts := render(bot.Message{Title: "t", Buttons: []bot.Button{{Label: "x", Command: strings.Repeat("a", MaxButtonValue+1)}}})
+		blocks, _, cuts := renderCuts(bot.Message{Title: "t", Buttons: []bot.Button{{Label: "x", Command: strings.Repeat("a", MaxButtonValue+1)}}})
 		checkLimits(t, blocks)
 		if len(blocks) != 1 || len(cuts) != 1 {
 			t.Errorf("%d blocks, cuts %+v", len(blocks), cuts)

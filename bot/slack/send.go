@@ -108,17 +108,13 @@ func (a *Adapter) pauseChannel(channel string, d time.Duration) {
 // Retry-After when Slack gave one); errors such as channel_not_found are
 // permanent.
 func (a *Adapter) Send(ctx context.Context, out bot.Outgoing) (string, error) {
-	if out.Channel == "" {
-		return "", bot.Permanent(errors.New("slack: send: empty channel id"))
+	if err := bot.CheckID("slack", out.Channel); err != nil {
+		return "", bot.Permanent(fmt.Errorf("slack: send: bad channel id %q: %w", out.Channel, err))
 	}
 	if err := a.wait(ctx, out.Channel); err != nil {
 		return "", bot.Transient(fmt.Errorf("slack: send to %s: wait: %w", out.Channel, err), 0)
 	}
-	blocks, fallback, cuts := render(out.Message)
-	for _, c := range cuts {
-		a.log.Warn("slack: message part cut to fit a limit",
-			"delivery_id", out.DeliveryID, "channel", out.Channel, "part", c.Part, "limit", c.Limit, "runes", c.Was)
-	}
+	blocks, fallback := render(out.Message, a.log.With("delivery_id", out.DeliveryID, "channel", out.Channel))
 	_, ts, err := a.api.PostMessageContext(ctx, out.Channel,
 		slack.MsgOptionBlocks(blocks...),
 		slack.MsgOptionText(fallback, false),

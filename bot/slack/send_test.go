@@ -164,6 +164,22 @@ func TestSendConnectionRefused(t *testing.T) {
 	}
 }
 
+func TestSendBadChannel(t *testing.T) {
+	fake := slacktest.NewServer()
+	defer fake.Close()
+	a, _ := newSendAdapter(t, fake, NoLimit, 0)
+	for _, ch := range []string{"", "general", "C1&text=x", "C1:x", strings.Repeat("C", 33)} {
+		_, err := a.Send(testCtx(t), bot.Outgoing{Channel: ch, Message: bot.Message{Title: "t"}})
+		var se *bot.SendError
+		if !errors.As(err, &se) || se.Retry {
+			t.Errorf("channel %q: err %v, want a permanent SendError", ch, err)
+		}
+	}
+	if n := len(fake.Attempts()); n != 0 {
+		t.Errorf("bad channels reached the fake %d times", n)
+	}
+}
+
 // TestLimiterMath drives the limiter with a virtual clock: the sleeps it
 // asks for are exactly the token-bucket schedule.
 func TestLimiterMath(t *testing.T) {

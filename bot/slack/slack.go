@@ -50,6 +50,9 @@ const (
 	lateTimeout = 5 * time.Minute
 	// workingText is the acknowledgement of a slow command.
 	workingText = "Working on it…"
+	// shutdownWait bounds how long Run waits for answers still running
+	// when its context ends.
+	shutdownWait = 10 * time.Second
 )
 
 // Config configures the Slack adapter. Secrets are never logged.
@@ -103,7 +106,7 @@ type Adapter struct {
 	mu       sync.Mutex
 	channels map[string]*channelState
 
-	wg sync.WaitGroup // answers still running in the background
+	bg bot.Background // answers still running after their acknowledgement
 }
 
 var _ bot.Platform = (*Adapter)(nil)
@@ -205,19 +208,15 @@ func (a *Adapter) Run(ctx context.Context) error {
 	} else {
 		<-ctx.Done()
 	}
-	a.waitBackground(10 * time.Second)
+	a.drain()
 	return err
 }
 
-// waitBackground waits up to d for background answers.
-func (a *Adapter) waitBackground(d time.Duration) {
-	done := make(chan struct{})
-	go func() { a.wg.Wait(); close(done) }()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
+// drain waits, bounded, for answers still running in the background.
+func (a *Adapter) drain() {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
+	defer cancel()
+	if err := a.bg.Wait(ctx); err != nil {
 		a.log.Warn("slack: background answers still running at shutdown")
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -83,7 +85,7 @@ func (a *Adapter) socketEvent(ctx context.Context, client *socketmode.Client, ev
 			if err != nil {
 				a.log.Warn("slack: socket mode: malformed slash command", "err", err)
 			} else {
-				payload = fitSocketPayload(a.answer(ctx, req, cmd.ResponseURL))
+				payload = fitSocketPayload(a.log, a.answer(ctx, req, cmd.ResponseURL))
 			}
 			a.ack(ctx, client, envelope, payload)
 		})
@@ -112,12 +114,10 @@ func (a *Adapter) spawn(ctx context.Context, sem chan struct{}, f func()) {
 	case <-ctx.Done():
 		return
 	}
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
+	a.bg.Go(func() {
 		defer func() { <-sem }()
 		f()
-	}()
+	})
 }
 
 // ack acknowledges an envelope. An ack later than Slack's 3 s is useless,
@@ -131,19 +131,28 @@ func (a *Adapter) ack(ctx context.Context, client *socketmode.Client, envelope s
 }
 
 // fitSocketPayload cuts the reply text until the payload, as slack-go will
-// marshal it, fits a Socket Mode frame.
-func fitSocketPayload(p response) response {
-	for range 8 {
+// marshal it, fits a Socket Mode frame. Trial cuts are not logged; the one
+// kept is.
+func fitSocketPayload(log *slog.Logger, p response) response {
+	text, keep := p.Text, -1
+	for i := 0; ; i++ {
 		b, err := json.Marshal(p)
 		if err != nil || len(b) <= socketAckBudget {
-			return p
+			break
 		}
-		runes := len([]rune(p.Text))
+		if i == 8 {
+			// Still too large: fall back to a length that fits whatever
+			// the characters are.
+			keep = socketAckBudget / 8
+			break
+		}
 		// Shrink in proportion to the overshoot, with a margin for
 		// multi-byte and escaped characters.
-		keep := runes * socketAckBudget / len(b) * 9 / 10
-		p.Text, _ = truncateEscaped(p.Text, keep)
+		keep = utf8.RuneCountInString(p.Text) * socketAckBudget / len(b) * 9 / 10
+		p.Text = cutEscaped(nil, "", text, keep)
 	}
-	p.Text, _ = truncateEscaped(p.Text, socketAckBudget/8)
+	if keep >= 0 {
+		p.Text = cutEscaped(log, "socket mode reply", text, keep)
+	}
 	return p
 }

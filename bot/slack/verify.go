@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/policyteam/alertbot/watchers"
 )
 
 // MaxSignatureAge is how far a request's timestamp may lie from now, either
@@ -40,7 +42,9 @@ func VerifySignature(secret string, header http.Header, body []byte, now time.Ti
 	}
 	ts, err := strconv.ParseInt(tsText, 10, 64)
 	if err != nil || ts <= 0 {
-		return fmt.Errorf("%w: timestamp %q is not unix seconds", ErrBadSignature, truncateBytes(tsText, 32))
+		// The timestamp is the sender's text: keep the error short.
+		short, _ := watchers.Truncate(tsText, 32)
+		return fmt.Errorf("%w: timestamp %q is not unix seconds", ErrBadSignature, short)
 	}
 	// Compare in seconds so huge timestamps cannot overflow a Duration.
 	age := now.Unix() - ts
@@ -76,13 +80,4 @@ func Sign(secret string, ts int64, body []byte) string {
 	fmt.Fprintf(mac, "v0:%d:", ts)
 	mac.Write(body)
 	return "v0=" + hex.EncodeToString(mac.Sum(nil))
-}
-
-// truncateBytes shortens attacker-supplied text before it goes into an
-// error message.
-func truncateBytes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -58,6 +58,8 @@ func TestVerifySignatureDocsVector(t *testing.T) {
 		{"missing signature", docsSecret, signedHeader(strconv.Itoa(docsTS), ""), body, now, "X-Slack-Signature"},
 		{"no headers", docsSecret, http.Header{}, body, now, "missing"},
 		{"bad timestamp", docsSecret, signedHeader("12e9", docsSig), body, now, "unix seconds"},
+		// The sender's text is cut on a rune boundary, not echoed whole.
+		{"long timestamp", docsSecret, signedHeader(strings.Repeat("日", 31)+"本本本", docsSig), body, now, `"` + strings.Repeat("日", 31) + `…"`},
 		{"huge timestamp", docsSecret, signedHeader("9223372036854775807", docsSig), body, now, "future"},
 		{"version v1", docsSecret, signedHeader(strconv.Itoa(docsTS), "v1="+docsSig[3:]), body, now, "version"},
 		{"not hex", docsSecret, signedHeader(strconv.Itoa(docsTS), "v0=zz"+docsSig[5:]), body, now, "hex"},

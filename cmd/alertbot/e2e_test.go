@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,9 +18,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/policyteam/alertbot/watchers/sharedtest"
+)
 
 // TestMain lets the test binary stand in for the alertbot binary: run with
 // ALERTBOT_TEST_MAIN=1 it is main(), so subprocess tests exercise the real
@@ -329,17 +328,7 @@ func TestReplayGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "replay_example.golden")
-	if *update {
-		writeFile(t, golden, out)
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), out); diff != "" {
-		t.Errorf("replay (-want +got):\n%s", diff)
-	}
+	sharedtest.Golden(t, filepath.Join("testdata", "replay_example.golden"), []byte(out))
 	// The replay touched no database file.
 	if _, err := os.Stat("alertbot.db"); err == nil {
 		t.Error("replay created alertbot.db")

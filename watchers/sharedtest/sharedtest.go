@@ -1,5 +1,6 @@
-// Package sharedtest finds the project's shared test material
-// (../shared/testdata beside the repository) for tests in any package.
+// Package sharedtest holds the test helpers every package shares: Path
+// finds the project's shared test material (../shared/testdata beside the
+// repository), and Golden checks output against golden files.
 package sharedtest
 
 import (
