@@ -2,7 +2,9 @@ package bot
 
 import (
 	"context"
+	"log/slog"
 	"sync"
+	"time"
 )
 
 // Background tracks work that outlives the request that started it, such
@@ -53,5 +55,19 @@ func (b *Background) Wait(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// Drain waits up to d for the work still running, as an adapter's Run does
+// when its context ends, and logs a warning when some is left: shutdown
+// must not hang on an answer that never finishes.
+func (b *Background) Drain(log *slog.Logger, d time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if err := b.Wait(ctx); err != nil {
+		b.mu.Lock()
+		n := b.n
+		b.mu.Unlock()
+		log.Warn("background work still running at shutdown", "running", n, "waited", d)
 	}
 }

@@ -1,8 +1,11 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,5 +40,23 @@ func TestBackground(t *testing.T) {
 	close(release)
 	if err := <-waited; err != nil || finished.Load() != 4 {
 		t.Errorf("after Wait: err %v, %d of 4 finished", err, finished.Load())
+	}
+}
+
+func TestBackgroundDrain(t *testing.T) {
+	var b Background
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	b.Drain(log, time.Second) // nothing running: returns at once, logs nothing
+	release := make(chan struct{})
+	defer close(release)
+	b.Go(func() { <-release })
+	start := time.Now()
+	b.Drain(log, 20*time.Millisecond)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Drain took %s, want about its bound", d)
+	}
+	if out := buf.String(); strings.Count(out, "still running at shutdown") != 1 || !strings.Contains(out, "running=1") {
+		t.Errorf("log %q, want one warning about one piece of work", out)
 	}
 }

@@ -194,7 +194,7 @@ func (a *Adapter) Name() string { return "discord" }
 // returns nil when ctx ends, after deferred interaction answers in flight
 // finished (bounded).
 func (a *Adapter) Run(ctx context.Context) error {
-	defer a.drain()
+	defer a.bg.Drain(a.log, shutdownWait)
 	if !a.gateway {
 		<-ctx.Done()
 		return nil
@@ -224,15 +224,6 @@ func (a *Adapter) Run(ctx context.Context) error {
 		a.log.Warn("close gateway", "err", err)
 	}
 	return nil
-}
-
-// drain waits, bounded, for deferred answers still being written.
-func (a *Adapter) drain() {
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
-	defer cancel()
-	if err := a.bg.Wait(ctx); err != nil {
-		a.log.Warn("deferred interaction answers still running at shutdown")
-	}
 }
 
 // Register bulk-overwrites the application's commands with Commands of

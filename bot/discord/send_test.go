@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/policyteam/alertbot/bot"
 	"github.com/policyteam/alertbot/watchers"
+	"github.com/policyteam/alertbot/watchers/sharedtest"
 )
 
 func alertMessage() bot.Message {
@@ -389,7 +389,7 @@ func TestNewChecksConfig(t *testing.T) {
 // with debug logging and checks that neither the bot token nor an
 // interaction token appears in the log or in errors.
 func TestSecretsNotLogged(t *testing.T) {
-	var buf syncBuffer
+	var buf sharedtest.Buffer
 	e := newEnv(t, func(c *Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
@@ -411,7 +411,7 @@ func TestSecretsNotLogged(t *testing.T) {
 	// A deferred answer whose follow-up fails.
 	e.fake.FailNext(http.StatusNotFound)
 	e.signedPost(t, commandBody(t, 2, "alerts-admin", "watcher-run", strOpt("id", "x")))
-	e.adapter.drain()
+	e.adapter.bg.Drain(e.adapter.log, shutdownWait)
 	e.post(t, []byte(`{"type":1}`), nil) // unsigned: logs a refusal
 	if len(errs) != 4 {
 		t.Fatalf("%d errors, want 4: %q", len(errs), errs)
@@ -425,22 +425,4 @@ func TestSecretsNotLogged(t *testing.T) {
 			t.Errorf("%q appears in the log or errors:\n%s", secret, all)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

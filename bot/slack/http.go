@@ -53,9 +53,11 @@ func encodeJSON(v any) ([]byte, error) {
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
-// readSigned reads a request body of at most MaxBodyBytes and checks its
-// signature, answering 413, 400 or 401 itself when it fails.
-func (a *Adapter) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+// readSignedForm reads a form body of at most MaxBodyBytes, checks its
+// signature and parses it, answering 413, 400 or 401 itself when it fails.
+// Both endpoints take forms: a slash command's fields, or an interaction's
+// JSON in the field "payload".
+func (a *Adapter) readSignedForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -72,7 +74,12 @@ func (a *Adapter) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, bo
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return nil, false
 	}
-	return body, true
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		http.Error(w, "malformed form body", http.StatusBadRequest)
+		return nil, false
+	}
+	return form, true
 }
 
 // commandRequest maps a slash command to a router request. Its ids must
@@ -94,13 +101,8 @@ func commandRequest(cmd slack.SlashCommand) (bot.Request, error) {
 
 // serveCommand answers POST /slack/commands.
 func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.readSigned(w, r)
+	form, ok := a.readSignedForm(w, r)
 	if !ok {
-		return
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		http.Error(w, "malformed form body", http.StatusBadRequest)
 		return
 	}
 	cmd := slack.SlashCommand{
@@ -116,7 +118,7 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := a.answer(r.Context(), req, cmd.ResponseURL)
-	body, err = encodeJSON(p)
+	body, err := encodeJSON(p)
 	if err != nil {
 		a.log.Error("slack: encode reply", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -273,13 +275,8 @@ func redactURLError(err error) error {
 // serveInteraction answers POST /slack/interactions: a button press runs
 // the button's command as the presser, in the message's channel.
 func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.readSigned(w, r)
+	form, ok := a.readSignedForm(w, r)
 	if !ok {
-		return
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		http.Error(w, "malformed form body", http.StatusBadRequest)
 		return
 	}
 	raw := form.Get("payload")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/policyteam/alertbot/bot"
 	"github.com/policyteam/alertbot/bot/slack/slacktest"
+	"github.com/policyteam/alertbot/watchers/sharedtest"
 )
 
 const testSecret = "test-signing-secret"
@@ -25,7 +26,7 @@ type httpEnv struct {
 	h    *fakeHandler
 	fake *slacktest.Server
 	srv  *httptest.Server
-	logs *syncBuffer
+	logs *sharedtest.Buffer
 }
 
 func newHTTPEnv(t *testing.T, h *fakeHandler) *httpEnv {
@@ -43,7 +44,7 @@ func newHTTPEnv(t *testing.T, h *fakeHandler) *httpEnv {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() {
-		a.drain()
+		a.bg.Drain(a.log, shutdownWait)
 		for _, s := range []string{testToken, testSecret} {
 			if strings.Contains(buf.String(), s) {
 				t.Errorf("secret %q logged", s)
@@ -373,7 +374,7 @@ func TestInteractionIgnoredAndRefused(t *testing.T) {
 	if resp, _ := e.post(t, "/slack/interactions", interactionBody(t, "U1", "C1", strings.Repeat("a", MaxButtonValue+1), e.fake.ResponseURL("x"))); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("long value: status %d", resp.StatusCode)
 	}
-	e.a.drain()
+	e.a.bg.Drain(e.a.log, shutdownWait)
 	if n := len(h.requests()); n != 0 {
 		t.Errorf("handler ran %d times", n)
 	}

@@ -14,11 +14,12 @@ import (
 
 	"github.com/policyteam/alertbot/bot"
 	"github.com/policyteam/alertbot/bot/slack/slacktest"
+	"github.com/policyteam/alertbot/watchers/sharedtest"
 )
 
 const testToken = "xoxb-1234-secret-token"
 
-func newSendAdapter(t *testing.T, fake *slacktest.Server, lim rate.Limit, burst int) (*Adapter, *syncBuffer) {
+func newSendAdapter(t *testing.T, fake *slacktest.Server, lim rate.Limit, burst int) (*Adapter, *sharedtest.Buffer) {
 	t.Helper()
 	log, buf := testLogger()
 	a, err := New(Config{BotToken: testToken, APIURL: strings.TrimSuffix(fake.URL, "/"), Logger: log, ChannelRate: lim, ChannelBurst: burst})

@@ -208,17 +208,8 @@ func (a *Adapter) Run(ctx context.Context) error {
 	} else {
 		<-ctx.Done()
 	}
-	a.drain()
+	a.bg.Drain(a.log, shutdownWait)
 	return err
-}
-
-// drain waits, bounded, for answers still running in the background.
-func (a *Adapter) drain() {
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
-	defer cancel()
-	if err := a.bg.Wait(ctx); err != nil {
-		a.log.Warn("slack: background answers still running at shutdown")
-	}
 }
 
 // sleepCtx waits d or until ctx is done.
