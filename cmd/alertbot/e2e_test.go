@@ -19,6 +19,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/watchers"
 	"github.com/policyteam/alertbot/watchers/sharedtest"
 )
 
@@ -227,14 +229,41 @@ func TestCrashBetweenCommitAndSend(t *testing.T) {
 
 	p2 := startProc(t, nil, "--config", cfg, "--db", db, "--http", "127.0.0.1:0")
 	p2.waitFor(t, "] Soon event")
-	// Let several more checks run; none may repeat the alert.
-	time.Sleep(2500 * time.Millisecond)
 	_ = p2.cmd.Process.Signal(syscall.SIGINT)
 	if err := p2.wait(t); err != nil {
 		t.Fatalf("second run: %v", err)
 	}
 	if n := strings.Count(p2.stdout(), "] Soon event"); n != 1 {
 		t.Errorf("alert printed %d times after restart, want 1:\n%s", n, p2.stdout())
+	}
+
+	// More checks, now and later, on the same database repeat nothing:
+	// the store holds the one alert and its one delivery, sent, and no
+	// delivery is left to send.
+	now := time.Now()
+	tb := openTestBot(t, db, soonConfig(due), now)
+	for _, at := range []time.Time{now, now.Add(time.Second), now.Add(10 * time.Minute)} {
+		tb.clock.Set(at)
+		tb.tick(t, "deadlines")
+	}
+	tb.drain(t, tb.plat)
+	if sent := tb.plat.Sent(); len(sent) != 0 {
+		t.Errorf("checks after the restart sent %d more messages: %+v", len(sent), sent)
+	}
+	ctx := context.Background()
+	alerts, err := tb.db.AlertsForEvent(ctx, "soon", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(alerts) != 1 || alerts[0].Skipped || alerts[0].Alert.Kind != watchers.KindReminder {
+		t.Fatalf("alerts of the event: %+v, want the one 1h reminder", alerts)
+	}
+	hist, err := tb.db.ChannelHistory(ctx, "console:local", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 || hist[0].Alert.Key != alerts[0].Alert.Key || hist[0].Delivery.State != bot.DeliverySent || hist[0].Delivery.Attempts != 1 {
+		t.Errorf("deliveries to the console: %+v, want the reminder's one, sent on the first attempt", hist)
 	}
 }
 

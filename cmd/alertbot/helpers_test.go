@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -11,6 +10,23 @@ import (
 	"github.com/policyteam/alertbot/bot"
 	"github.com/policyteam/alertbot/store"
 	"github.com/policyteam/alertbot/watchers/fetch"
+)
+
+var tokyo = mustZone("Asia/Tokyo")
+
+func mustZone(name string) *time.Location {
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
+// Users and channels of the tests; the console user is the local admin.
+const (
+	admin   = "console:local"
+	member  = "slack:U0MEMBER"
+	channel = "slack:C0BUDGET"
 )
 
 // memPlatform is an in-memory platform that records what it was sent and
@@ -145,5 +161,3 @@ func (tb *testBot) drain(t testing.TB, p bot.Platform) {
 	}
 	t.Fatal("deliveries never drained")
 }
-
-var errBoom = errors.New("boom")
