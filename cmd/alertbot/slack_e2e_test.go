@@ -24,6 +24,7 @@ import (
 	"github.com/policyteam/alertbot/bot/slack"
 	"github.com/policyteam/alertbot/bot/slack/slacktest"
 	"github.com/policyteam/alertbot/store"
+	"github.com/policyteam/alertbot/watchers/sharedtest"
 )
 
 // These tests run the whole program (Main.Run "serve") against the fake
@@ -60,24 +61,6 @@ func (c *e2eClock) Advance(d time.Duration) {
 	c.off += d
 }
 
-// e2eLog collects the program's output; safe for concurrent writes.
-type e2eLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *e2eLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *e2eLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // e2eEnv is a Getenv over a map.
 func e2eEnv(env map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
@@ -86,7 +69,7 @@ func e2eEnv(env map[string]string) func(string) string {
 // e2eServer is an in-process `alertbot serve`.
 type e2eServer struct {
 	addr    string
-	log     *e2eLog
+	log     *sharedtest.Buffer
 	cancel  context.CancelFunc
 	done    chan error
 	once    sync.Once
@@ -99,7 +82,7 @@ func startServe(t *testing.T, cfg, db string, env map[string]string, clk *e2eClo
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
-	s := &e2eServer{log: &e2eLog{}, cancel: cancel, done: make(chan error, 1), secrets: secrets}
+	s := &e2eServer{log: &sharedtest.Buffer{}, cancel: cancel, done: make(chan error, 1), secrets: secrets}
 	m := &Main{
 		Args:   []string{"serve", "--config", cfg, "--db", db, "--http", "127.0.0.1:0", "--log-level", "debug"},
 		Stdout: s.log, Stderr: s.log,
