@@ -167,3 +167,25 @@ func parseAddress(kind, addr string) (platform, id string, err error) {
 	}
 	return p, id, nil
 }
+
+// Unconfirmed asks a platform whether deliveries to one channel were
+// posted: their sends began (the first at Since) but no outcome was
+// recorded, because the process died or the request timed out.
+type Unconfirmed struct {
+	Channel    string    // the platform's channel id, as in Outgoing
+	Since      time.Time // when the earliest of the sends may have been posted
+	Now        time.Time // the bot's clock, for windows such as Discord's nonce
+	Deliveries []int64   // delivery ids, as in Outgoing.DeliveryID
+}
+
+// Resolver is implemented by platforms that can find out whether a send of
+// unknown outcome was posted, so it is resolved before any resend and
+// never posted twice (DESIGN §5 "Exactly once"). Resolve returns the
+// message id of each delivery it found. A delivery not in the map was not
+// posted, or may be sent again safely (a Discord resend with the same
+// nonce inside the nonce window). A permanent error (*SendError with Retry
+// false, e.g. Slack's missing_scope) means the platform cannot tell: the
+// bot warns and resends; other errors postpone the deliveries.
+type Resolver interface {
+	Resolve(ctx context.Context, q Unconfirmed) (map[int64]string, error)
+}
