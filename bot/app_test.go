@@ -164,16 +164,6 @@ func (p *recordingPlatform) sentTo(ch string) []string {
 
 var errBoom = errors.New("boom")
 
-// knownBug skips a test that shows a bug not fixed yet, unless
-// ALERTBOT_KNOWN_BUGS is set: the test states the right behaviour and
-// fails until the bug is fixed. Remove the call with the fix.
-func knownBug(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv("ALERTBOT_KNOWN_BUGS") == "" {
-		t.Skipf("known bug: %s (ALERTBOT_KNOWN_BUGS=1 runs this test)", bug)
-	}
-}
-
 // app is a bot and its router wired on a real SQLite file, with a test
 // clock and one recording platform per platform name.
 type app struct {

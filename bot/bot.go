@@ -7,6 +7,8 @@ package bot
 
 import (
 	"context"
+	cryptorand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -48,6 +50,10 @@ type Options struct {
 	// LocalAdmin is the user address of the console operator, who is an
 	// admin of a local bot ("console:local").
 	LocalAdmin string
+	// Owner names this process on its delivery claims (the lease holder,
+	// say); a claim by any other owner is resolved before a resend.
+	// Default: a random name, new with each process.
+	Owner string
 	// RunTimeout bounds one watcher check (default 2m).
 	RunTimeout time.Duration
 	// AfterCommit, when set, is called after a check committed new
@@ -87,9 +93,11 @@ type Bot struct {
 	wakes   map[string]chan struct{} // per platform worker
 	workers sync.WaitGroup
 
-	heldMu sync.Mutex
-	held   map[string][]heldSend // per platform: sends confirmed but not yet recorded
-	health health
+	heldMu  sync.Mutex
+	held    map[string][]heldSend // per platform: sends confirmed but not yet recorded
+	unknown map[int64]bool        // deliveries sent with no known outcome
+	owner   string                // this process's name on its delivery claims
+	health  health
 }
 
 var _ Schedules = (*Bot)(nil)
@@ -119,6 +127,11 @@ func New(opts Options) (*Bot, error) {
 		found:     map[string]string{},
 		wakes:     map[string]chan struct{}{},
 		held:      map[string][]heldSend{},
+		unknown:   map[int64]bool{},
+		owner:     opts.Owner,
+	}
+	if b.owner == "" {
+		b.owner = "bot-" + randomID()
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
@@ -385,4 +398,12 @@ func Dated(factories map[string]watchers.Factory, spec watchers.Spec, d watchers
 	}
 	_, ok = w.(watchers.DateDriven)
 	return ok
+}
+
+// randomID returns 16 random hex digits, for names that must differ
+// between processes.
+func randomID() string {
+	var b [8]byte
+	_, _ = cryptorand.Read(b[:]) // never fails (crypto/rand docs)
+	return hex.EncodeToString(b[:])
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -521,7 +522,10 @@ func (r *Router) eventSet(ctx context.Context, c *call) (string, error) {
 		rec.LeadTimes = leads
 	}
 	if ch.Due != "" || ch.Status != "" || ch.Title != "" || ch.Source != "" || ch.Note != "" {
-		rec.Changes = append(rec.Changes, ch)
+		// Changes are kept in order of time; planned (future) changes of
+		// the event stay after the one made now.
+		i := sort.Search(len(rec.Changes), func(i int) bool { return rec.Changes[i].At.After(ch.At) })
+		rec.Changes = slices.Insert(rec.Changes, i, ch)
 	}
 	rec.UpdatedAt, rec.UpdatedBy = c.now, c.req.User
 	if err := Materialize(&rec, c.now, r.loc()); err != nil {

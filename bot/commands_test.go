@@ -608,7 +608,6 @@ watchers:
 // dated change still ahead; the change made now comes first in its
 // history and the planned one stays planned.
 func TestEventSetWithPlannedChange(t *testing.T) {
-	knownBug(t, `event set appends its change after the event's planned (future) changes; the store refuses changes out of order and the admin gets "Internal error."`)
 	a := newApp(t, seedConfig, seedNow)
 	r := a.do(admin, channel, `event set e2 title="Event two, renamed"`)
 	if r.Error || !strings.Contains(r.Text, "Updated e2: Event two, renamed") {

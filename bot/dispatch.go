@@ -75,6 +75,11 @@ type Outbox interface {
 	// PendingDeliveries returns up to limit of platform's deliveries due
 	// at now, in order (by channel, then creation).
 	PendingDeliveries(ctx context.Context, platform string, now time.Time, limit int) ([]DeliveryRecord, error)
+	// ClaimDeliveries claims for owner what PendingDeliveries would return
+	// and returns it, each delivery with the claim it had before; a
+	// delivery claimed before by another owner, or by this one for a send
+	// whose outcome it does not know, may have been posted.
+	ClaimDeliveries(ctx context.Context, platform, owner string, now time.Time, limit int) ([]DeliveryRecord, error)
 	// NextDelivery returns when platform's next pending delivery is due.
 	NextDelivery(ctx context.Context, platform string) (time.Time, bool, error)
 	MarkSent(ctx context.Context, id int64, messageID string, at time.Time) error
@@ -135,11 +140,11 @@ func (b *Bot) deliverLoop(ctx context.Context, p Platform) {
 	}
 }
 
-// ParallelSender is implemented by platforms whose sends are idempotent,
-// such as Discord with enforce_nonce: a send interrupted by a crash and
-// repeated after the restart cannot post twice, so several channels may be
-// in flight at once. Other platforms send one message at a time, so that a
-// crash can repeat at most the one send that was in flight.
+// ParallelSender is implemented by platforms that may send to several
+// channels at once. A crash then leaves several sends of unknown outcome,
+// so a platform should offer it only when it can resolve them (Resolver)
+// or its sends are idempotent (Discord's enforce_nonce); each channel's
+// deliveries still go one at a time, in order.
 type ParallelSender interface {
 	ParallelSends() int
 }
@@ -150,14 +155,25 @@ type ParallelSender interface {
 //
 // Sends the platform confirmed but the outbox could not record are
 // recorded first; until they are, nothing is sent and an error returned.
+// Deliveries whose earlier send has an unknown outcome are resolved with
+// the platform before any resend (DESIGN §5 "Exactly once").
 func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
-	if err := b.recordHeld(ctx, p.Name()); err != nil {
+	name := p.Name()
+	if err := b.recordHeld(ctx, name); err != nil {
 		return 0, err
 	}
-	ds, err := b.outbox.PendingDeliveries(ctx, p.Name(), b.now(), batchSize)
-	if err != nil || len(ds) == 0 {
+	ds, err := b.outbox.ClaimDeliveries(ctx, name, b.owner, b.now(), batchSize)
+	if err != nil {
+		// Nothing is sent without a claim on record: the claim is what
+		// tells a later process to look before it resends.
+		b.health.set("outbox", err)
 		return 0, err
 	}
+	if len(ds) == 0 {
+		return 0, nil
+	}
+	n := len(ds)
+	ds = b.settle(ctx, p, ds)
 	parallel := 1
 	if ps, ok := p.(ParallelSender); ok {
 		parallel = max(1, ps.ParallelSends())
@@ -165,46 +181,198 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 	if parallel == 1 {
 		blocked := map[string]bool{}
 		for _, d := range ds {
-			if ctx.Err() != nil || b.holding(p.Name()) {
+			if ctx.Err() != nil || b.holding(name) {
 				break
 			}
 			if !blocked[d.Channel] && !b.deliver(ctx, p, d) {
 				blocked[d.Channel] = true
 			}
 		}
-		return len(ds), nil
+	} else {
+		byChannel, order := byChannel(ds)
+		sem := make(chan struct{}, parallel)
+		var wg sync.WaitGroup
+		for _, ch := range order {
+			if ctx.Err() != nil {
+				break
+			}
+			sem <- struct{}{}
+			wg.Add(1)
+			go func(list []DeliveryRecord) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				for _, d := range list {
+					if ctx.Err() != nil || b.holding(name) || !b.deliver(ctx, p, d) {
+						return
+					}
+				}
+			}(byChannel[ch])
+		}
+		wg.Wait()
 	}
-	byChannel := map[string][]DeliveryRecord{}
+	if b.holding(name) {
+		return n, errors.New("sends confirmed but not recorded; sending paused until the database takes writes")
+	}
+	return n, nil
+}
+
+// byChannel groups deliveries by channel, keeping their order, and returns
+// the channels in order of their first delivery.
+func byChannel(ds []DeliveryRecord) (map[string][]DeliveryRecord, []string) {
+	groups := map[string][]DeliveryRecord{}
 	var order []string
 	for _, d := range ds {
-		if _, ok := byChannel[d.Channel]; !ok {
+		if _, ok := groups[d.Channel]; !ok {
 			order = append(order, d.Channel)
 		}
-		byChannel[d.Channel] = append(byChannel[d.Channel], d)
+		groups[d.Channel] = append(groups[d.Channel], d)
 	}
-	sem := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
-	for _, ch := range order {
-		if ctx.Err() != nil {
-			break
+	return groups, order
+}
+
+// uncertain reports whether d's message may already have been posted: a
+// previous process claimed it (and may have died mid-send), or this one
+// sent it without learning the outcome.
+func (b *Bot) uncertain(d DeliveryRecord) bool {
+	if d.ClaimedAt.IsZero() {
+		return false
+	}
+	if d.ClaimOwner != b.owner {
+		return true
+	}
+	b.heldMu.Lock()
+	defer b.heldMu.Unlock()
+	return b.unknown[d.ID]
+}
+
+// setUnknown records whether this process sent delivery id without
+// learning whether it was posted.
+func (b *Bot) setUnknown(id int64, unknown bool) {
+	b.heldMu.Lock()
+	defer b.heldMu.Unlock()
+	if unknown {
+		b.unknown[id] = true
+	} else {
+		delete(b.unknown, id)
+	}
+}
+
+// settle resolves the deliveries of ds that may have been posted before
+// they are sent again, and returns what is left to send. Those found
+// posted are recorded as sent; when the platform cannot answer now, the
+// channel's deliveries wait for a retry, so order holds; when it can never
+// answer (a missing permission, a platform without lookups), they are
+// sent again, with a warning, rather than lost.
+func (b *Bot) settle(ctx context.Context, p Platform, ds []DeliveryRecord) []DeliveryRecord {
+	name := p.Name()
+	res, canResolve := p.(Resolver)
+	var doubtful []DeliveryRecord
+	for _, d := range ds {
+		if b.uncertain(d) {
+			doubtful = append(doubtful, d)
 		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(list []DeliveryRecord) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			for _, d := range list {
-				if ctx.Err() != nil || b.holding(p.Name()) || !b.deliver(ctx, p, d) {
-					return
-				}
+	}
+	if len(doubtful) == 0 {
+		return ds
+	}
+	if !canResolve {
+		b.log.Warn("resending deliveries whose earlier send has an unknown outcome; this platform cannot look them up",
+			"platform", name, "deliveries", len(doubtful))
+		return ds
+	}
+	groups, order := byChannel(doubtful)
+	drop := map[int64]bool{}     // found posted, or postponed
+	blocked := map[string]bool{} // channels waiting for a lookup retry
+	for _, ch := range order {
+		list := groups[ch]
+		q := Unconfirmed{Now: b.now()}
+		_, q.Channel, _ = strings.Cut(ch, ":")
+		for _, d := range list {
+			q.Deliveries = append(q.Deliveries, d.ID)
+			if q.Since.IsZero() || d.ClaimedAt.Before(q.Since) {
+				q.Since = d.ClaimedAt
 			}
-		}(byChannel[ch])
+		}
+		log := b.log.With("platform", name, "channel", ch)
+		found, err := b.resolve(ctx, res, q)
+		if err != nil {
+			if retry, after := classify(err); retry {
+				log.Warn("cannot tell yet whether deliveries were posted; they wait", "deliveries", len(list), "err", err)
+				for _, d := range list {
+					b.postpone(ctx, name, d, after, fmt.Errorf("look up earlier send: %w", err))
+				}
+				blocked[ch] = true
+				continue
+			}
+			log.Warn("cannot tell whether deliveries were posted; sending them again, which may post them twice",
+				"deliveries", len(list), "err", err)
+			continue
+		}
+		for _, d := range list {
+			msgID, ok := found[d.ID]
+			if !ok {
+				continue
+			}
+			log.Info("delivery was posted before; recorded without sending again", "delivery", d.ID, "message", msgID)
+			drop[d.ID] = true
+			if !b.recordSent(ctx, name, d, msgID) {
+				blocked[ch] = true
+			}
+		}
 	}
-	wg.Wait()
-	if b.holding(p.Name()) {
-		return len(ds), errors.New("sends confirmed but not recorded; sending paused until the database takes writes")
+	out := ds[:0:0]
+	for _, d := range ds {
+		if !drop[d.ID] && !blocked[d.Channel] {
+			out = append(out, d)
+		}
 	}
-	return len(ds), nil
+	return out
+}
+
+// resolve asks the platform about q within one send's timeout.
+func (b *Bot) resolve(ctx context.Context, r Resolver, q Unconfirmed) (map[int64]string, error) {
+	rctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	return r.Resolve(rctx, q)
+}
+
+// postpone puts d back for a retry after a failure that may pass.
+func (b *Bot) postpone(ctx context.Context, platform string, d DeliveryRecord, after time.Duration, cause error) {
+	attempts := d.Attempts + 1
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	var err error
+	if attempts < maxAttempts {
+		b.metrics.DeliveryRetried(platform)
+		err = b.outbox.MarkRetry(wctx, d.ID, attempts, b.now().Add(Backoff(attempts, after)), cause.Error())
+	} else {
+		b.metrics.DeliveryFailed(platform)
+		err = b.outbox.MarkFailed(wctx, d.ID, attempts, cause.Error())
+	}
+	if err != nil {
+		b.log.Error("delivery retry not recorded", "platform", platform, "delivery", d.ID, "err", err)
+	}
+	b.health.set("outbox", err)
+}
+
+// recordSent records d as posted as msgID. When the write fails the
+// confirmation is held and retried (never sent again); it reports whether
+// the channel may go on.
+func (b *Bot) recordSent(ctx context.Context, platform string, d DeliveryRecord, msgID string) bool {
+	// Record with a context that survives shutdown: the send happened.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	now := b.now()
+	if err := b.outbox.MarkSent(rctx, d.ID, msgID, now); err != nil {
+		b.log.Error("delivery sent but not recorded; holding it and pausing sends until the write works",
+			"platform", platform, "delivery", d.ID, "message", msgID, "err", err)
+		b.health.set("outbox", err)
+		b.hold(platform, heldSend{id: d.ID, messageID: msgID, at: now})
+		return false
+	}
+	b.setUnknown(d.ID, false)
+	b.health.set("outbox", nil)
+	return true
 }
 
 // deliver sends one delivery and records the outcome. It reports whether
@@ -221,26 +389,20 @@ func (b *Bot) deliver(ctx context.Context, p Platform, d DeliveryRecord) bool {
 	_, chID, _ := strings.Cut(d.Channel, ":")
 	out := Outgoing{DeliveryID: d.ID, Channel: chID, Message: MessageFor(d.Alert), Nonce: Nonce(d.ID)}
 	msgID, err := p.Send(sctx, out)
-	// Record with a context that survives shutdown: the send happened.
-	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer rcancel()
-	now := b.now()
 	name := p.Name()
 	if err == nil {
 		b.metrics.DeliverySent(name)
-		if err := b.outbox.MarkSent(rctx, d.ID, msgID, now); err != nil {
-			// Never send it again: keep the confirmation and retry only
-			// the write; the platform sends nothing else meanwhile.
-			b.log.Error("delivery sent but not recorded; holding it and pausing sends until the write works",
-				"platform", name, "delivery", d.ID, "message", msgID, "err", err)
-			b.health.set("outbox", err)
-			b.hold(name, heldSend{id: d.ID, messageID: msgID, at: now})
-			return false
-		}
-		b.health.set("outbox", nil)
-		return true
+		return b.recordSent(ctx, name, d, msgID)
 	}
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer rcancel()
+	now := b.now()
 	retry, after := classify(err)
+	if retry && after == 0 {
+		// A send refused with a wait (429) was not posted; any other
+		// failure that may pass (a timeout, a 5xx) may have been.
+		b.setUnknown(d.ID, true)
+	}
 	attempts := d.Attempts + 1
 	log := b.log.With("platform", name, "delivery", d.ID, "channel", d.Channel, "attempt", attempts)
 	if retry && attempts < maxAttempts {
@@ -255,6 +417,7 @@ func (b *Bot) deliver(ctx context.Context, p Platform, d DeliveryRecord) bool {
 		return false
 	}
 	b.metrics.DeliveryFailed(name)
+	b.setUnknown(d.ID, false)
 	log.Error("delivery failed permanently", "err", err)
 	werr := b.outbox.MarkFailed(rctx, d.ID, attempts, err.Error())
 	if werr != nil {

@@ -109,7 +109,6 @@ func TestDeliveryOrderPerChannel(t *testing.T) {
 // channel's later alerts wait for the retry (DeliverPending's contract),
 // in a later pass as in the same one; other channels go on.
 func TestDeliveryOrderAfterTransientFailure(t *testing.T) {
-	knownBug(t, "DeliverPending blocks a channel after a failed send only within one pass; the next pass sends its later deliveries ahead of the retry")
 	a := newApp(t, dispatchConfig, dispatchNow)
 	a.commitAlerts(newAlert("k1", "slack:C1"), newAlert("k2", "slack:C1", "slack:C2"), newAlert("k3", "slack:C1"))
 	p := a.plat["slack"]

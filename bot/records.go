@@ -83,6 +83,11 @@ type DeliveryRecord struct {
 	MessageID string
 	Created   time.Time
 	SentAt    time.Time
+	// ClaimedAt and ClaimOwner are the delivery's claim: the first time a
+	// worker took it to send, and the process that holds it. A pending
+	// delivery claimed by another process may have been posted.
+	ClaimedAt  time.Time
+	ClaimOwner string
 }
 
 // NewAlert is an alert to create together with its deliveries.

@@ -100,6 +100,7 @@ func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) backe
 	t.Run("CommitRun", func(t *testing.T) { contractCommitRun(t, open(t, testNow)) })
 	t.Run("DueEvents", func(t *testing.T) { contractDueEvents(t, open(t, testNow)) })
 	t.Run("Deliveries", func(t *testing.T) { contractDeliveries(t, open(t, testNow)) })
+	t.Run("Claims", func(t *testing.T) { contractClaims(t, open(t, testNow)) })
 	t.Run("Subscriptions", func(t *testing.T) { contractSubscriptions(t, open(t, testNow)) })
 	t.Run("Mutes", func(t *testing.T) { contractMutes(t, open(t, testNow)) })
 	t.Run("Audit", func(t *testing.T) { contractAudit(t, open(t, testNow)) })
@@ -583,6 +584,75 @@ func contractDueEvents(t *testing.T, s backend) {
 	}
 }
 
+// contractClaims: a claim records its owner and keeps its first time; each
+// claim returns the claim the delivery had before, so a worker can tell a
+// delivery another process may have posted; claims follow the order rules
+// of PendingDeliveries.
+func contractClaims(t *testing.T, s backend) {
+	ctx := testCtx(t)
+	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CommitRun(ctx, bot.RunRecord{Watcher: "deadlines", At: testNow, Alerts: []bot.NewAlert{
+		{Alert: mkAlert("k/1", "ev"), Channels: []string{"slack:C1", "slack:C2"}},
+		{Alert: mkAlert("k/2", "ev"), Channels: []string{"slack:C1"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	type claim struct {
+		Channel, Owner string
+		At             time.Time
+	}
+	claimAll := func(owner string, now time.Time, limit int) []claim {
+		t.Helper()
+		ds, err := s.ClaimDeliveries(ctx, "slack", owner, now, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []claim
+		for _, d := range ds {
+			out = append(out, claim{d.Channel, d.ClaimOwner, d.ClaimedAt})
+		}
+		return out
+	}
+	t1, t2 := testNow.Add(time.Second), testNow.Add(time.Minute)
+	// The first claim takes only the first delivery (limit 1); none had a
+	// claim before.
+	if diff := cmp.Diff([]claim{{"slack:C1", "", time.Time{}}}, claimAll("p1", t1, 1)); diff != "" {
+		t.Errorf("first claim (-want +got):\n%s", diff)
+	}
+	// The same owner again: the first delivery shows its claim (time t1),
+	// the others none.
+	want := []claim{{"slack:C1", "p1", t1}, {"slack:C2", "", time.Time{}}, {"slack:C1", "", time.Time{}}}
+	if diff := cmp.Diff(want, claimAll("p1", t2, 10)); diff != "" {
+		t.Errorf("second claim by the same owner (-want +got):\n%s", diff)
+	}
+	// Another owner (a restarted process) sees p1's claims, each at its
+	// first time, and takes them over.
+	want = []claim{{"slack:C1", "p1", t1}, {"slack:C2", "p1", t2}, {"slack:C1", "p1", t2}}
+	if diff := cmp.Diff(want, claimAll("p2", t2.Add(time.Hour), 10)); diff != "" {
+		t.Errorf("claim by another owner (-want +got):\n%s", diff)
+	}
+	ds, err := s.PendingDeliveries(ctx, "slack", t2.Add(time.Hour), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		if d.ClaimOwner != "p2" {
+			t.Errorf("delivery %d claimed by %q after p2's claim", d.ID, d.ClaimOwner)
+		}
+	}
+	// A sent delivery is no longer claimed; the channel's next one is.
+	if err := s.MarkSent(ctx, ds[0].ID, "1.2", t2); err != nil {
+		t.Fatal(err)
+	}
+	if got := claimAll("p2", t2.Add(2*time.Hour), 10); len(got) != 2 {
+		t.Errorf("claims after one was sent = %+v, want the other two", got)
+	}
+	if _, err := s.ClaimDeliveries(ctx, "slack", "p2", t2, 0); err == nil {
+		t.Error("ClaimDeliveries with limit 0: no error")
+	}
+}
+
 func contractDeliveries(t *testing.T, s backend) {
 	ctx := testCtx(t)
 	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
@@ -656,14 +726,16 @@ func contractDeliveries(t *testing.T, s backend) {
 	if err := s.MarkFailed(ctx, disc[0].ID, 3, "channel_not_found"); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]bot.DeliveryRecord{d4}, pend("slack", testNow, 0)); diff != "" {
-		t.Errorf("PendingDeliveries after marking (-want +got):\n%s", diff)
+	// d4 waits behind d1, the earlier delivery of its channel, until d1's
+	// retry is due: a channel's deliveries go in order.
+	if ds := pend("slack", testNow, 0); len(ds) != 0 {
+		t.Errorf("PendingDeliveries while the channel's first delivery waits for its retry = %+v, want none", ds)
 	}
 	d1.Attempts, d1.NextTry, d1.LastError = 1, retryAt, "ratelimited"
 	if diff := cmp.Diff([]bot.DeliveryRecord{d1, d4}, pend("slack", retryAt, 0)); diff != "" {
 		t.Errorf("PendingDeliveries at the retry time (-want +got):\n%s", diff)
 	}
-	nextDelivery("slack", t1, true)
+	nextDelivery("slack", retryAt, true)
 	nextDelivery("discord", time.Time{}, false)
 	counts, err := s.DeliveryCounts(ctx)
 	if err != nil {

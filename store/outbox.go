@@ -10,21 +10,21 @@ import (
 )
 
 const deliveryCols = `d.id, d.alert_id, d.channel, d.platform, d.state, d.attempts, d.next_try, d.last_error,
-	d.message_id, d.created_at, d.sent_at`
+	d.message_id, d.created_at, d.sent_at, d.claimed_at, d.claim_owner`
 
 // scanDelivery reads deliveryCols followed by alertCols.
 func scanDelivery(s scanner) (bot.DeliveryRecord, error) {
 	var (
-		d                        bot.DeliveryRecord
-		nextTry, created, sentAt int64
+		d                                 bot.DeliveryRecord
+		nextTry, created, sentAt, claimed int64
 	)
 	a, err := scanAlert(s, &d.ID, &d.AlertID, &d.Channel, &d.Platform, &d.State, &d.Attempts, &nextTry,
-		&d.LastError, &d.MessageID, &created, &sentAt)
+		&d.LastError, &d.MessageID, &created, &sentAt, &claimed, &d.ClaimOwner)
 	if err != nil {
 		return d, err
 	}
 	d.Alert = a.Alert
-	d.NextTry, d.Created, d.SentAt = fromMS(nextTry), fromMS(created), fromMS(sentAt)
+	d.NextTry, d.Created, d.SentAt, d.ClaimedAt = fromMS(nextTry), fromMS(created), fromMS(sentAt), fromMS(claimed)
 	return d, nil
 }
 
@@ -45,29 +45,85 @@ func (db *DB) queryDeliveries(ctx context.Context, q string, args ...any) ([]bot
 	return out, rows.Err()
 }
 
+// dueWhere selects a platform's ($1) pending ($2) deliveries due by $3 that
+// no earlier pending delivery of their channel is waiting ahead of: a
+// channel's deliveries go in order, so after a failed send its later ones
+// wait for the retry instead of overtaking it.
+const dueWhere = `d.platform = $1 AND d.state = $2 AND d.next_try <= $3
+	AND NOT EXISTS (SELECT 1 FROM deliveries e
+		WHERE e.channel = d.channel AND e.state = $2 AND e.next_try > $3 AND e.id < d.id)`
+
 const pendingQuery = "SELECT " + deliveryCols + ", " + alertCols + ` FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-	WHERE d.platform = $1 AND d.state = $2 AND d.next_try <= $3 ORDER BY d.id`
+	WHERE ` + dueWhere + ` ORDER BY d.id`
 
 // PendingDeliveries returns up to limit (≤ 0: all) pending deliveries of a
 // platform whose next try is due by now, oldest first, with their alerts.
+// A delivery behind an earlier one of its channel that is not due yet is
+// not returned.
 func (db *DB) PendingDeliveries(ctx context.Context, platform string, now time.Time, limit int) ([]bot.DeliveryRecord, error) {
 	q := pendingQuery
-	args := []any{platform, bot.DeliveryPending, ms(now)}
 	if limit > 0 {
 		q += limitClause(limit)
 	}
-	ds, err := db.queryDeliveries(ctx, q, args...)
+	ds, err := db.queryDeliveries(ctx, q, platform, bot.DeliveryPending, ms(now))
 	if err != nil {
 		return nil, fmt.Errorf("pending deliveries for %s: %w", platform, err)
 	}
 	return trim(ds, limit), nil
 }
 
-// NextDelivery returns the earliest next try among a platform's pending
-// deliveries; ok is false when none is pending.
+// ClaimDeliveries claims up to limit of a platform's due deliveries for
+// owner, in one transaction, and returns them as PendingDeliveries does,
+// each with the claim it had before (ClaimedAt zero when it had none). A
+// claim keeps its first time, the earliest moment the message can have
+// been posted.
+func (db *DB) ClaimDeliveries(ctx context.Context, platform, owner string, now time.Time, limit int) ([]bot.DeliveryRecord, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("claim deliveries for %s: limit %d, want > 0", platform, limit)
+	}
+	var ds []bot.DeliveryRecord
+	err := db.inTx(ctx, func(t *tx) error {
+		rows, err := t.QueryContext(ctx, pendingQuery+limitClause(limit), platform, bot.DeliveryPending, ms(now))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			d, err := scanDelivery(rows)
+			if err != nil {
+				return err
+			}
+			ds = append(ds, d)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		ds = trim(ds, limit)
+		for _, d := range ds {
+			if d.ClaimOwner == owner && !d.ClaimedAt.IsZero() {
+				continue // already ours: nothing to write
+			}
+			if _, err := t.ExecContext(ctx, `UPDATE deliveries SET claim_owner = $1,
+				claimed_at = CASE WHEN claimed_at = 0 THEN $2 ELSE claimed_at END WHERE id = $3`,
+				owner, ms(now), d.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries for %s: %w", platform, err)
+	}
+	return ds, nil
+}
+
+// NextDelivery returns when a platform's next pending delivery is due: the
+// earliest next try among the first pending delivery of each channel (the
+// others wait behind those); ok is false when none is pending.
 func (db *DB) NextDelivery(ctx context.Context, platform string) (time.Time, bool, error) {
 	var next sql.NullInt64
-	if err := db.read.QueryRowContext(ctx, `SELECT MIN(next_try) FROM deliveries WHERE platform = $1 AND state = $2`,
+	if err := db.read.QueryRowContext(ctx, `SELECT MIN(next_try) FROM deliveries WHERE id IN
+		(SELECT MIN(id) FROM deliveries WHERE platform = $1 AND state = $2 GROUP BY channel)`,
 		platform, bot.DeliveryPending).Scan(&next); err != nil {
 		return time.Time{}, false, fmt.Errorf("next delivery for %s: %w", platform, err)
 	}

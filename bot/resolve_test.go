@@ -1,0 +1,236 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/policyteam/alertbot/bot"
+)
+
+// resolvingPlatform is a recording platform that can look up what it
+// posted, as Slack (message metadata) and Discord (recent messages) can.
+// lost makes a send post its message and then fail as if the response
+// were lost; lookupErr makes Resolve fail.
+type resolvingPlatform struct {
+	*recordingPlatform
+
+	mu        sync.Mutex
+	posted    map[int64]string // delivery id → message id, as the platform holds them
+	lost      func(out bot.Outgoing) bool
+	lookupErr error
+	queries   []bot.Unconfirmed
+}
+
+var _ bot.Resolver = (*resolvingPlatform)(nil)
+
+func newResolvingPlatform(p *recordingPlatform) *resolvingPlatform {
+	return &resolvingPlatform{recordingPlatform: p, posted: map[int64]string{}}
+}
+
+func (p *resolvingPlatform) Send(ctx context.Context, out bot.Outgoing) (string, error) {
+	id, err := p.recordingPlatform.Send(ctx, out)
+	if err != nil {
+		return "", err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.posted[out.DeliveryID] = id
+	if p.lost != nil && p.lost(out) {
+		return "", errors.New("read tcp: i/o timeout")
+	}
+	return id, nil
+}
+
+func (p *resolvingPlatform) Resolve(_ context.Context, q bot.Unconfirmed) (map[int64]string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.queries = append(p.queries, q)
+	if p.lookupErr != nil {
+		return nil, p.lookupErr
+	}
+	found := map[int64]string{}
+	for _, id := range q.Deliveries {
+		if m, ok := p.posted[id]; ok {
+			found[id] = m
+		}
+	}
+	return found, nil
+}
+
+func (p *resolvingPlatform) Queries() []bot.Unconfirmed {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]bot.Unconfirmed(nil), p.queries...)
+}
+
+// claimAsDeadProcess claims every due slack delivery for another process,
+// as a process that died before sending or recording them left them.
+func (a *app) claimAsDeadProcess() []bot.DeliveryRecord {
+	a.t.Helper()
+	ds, err := a.db.ClaimDeliveries(context.Background(), "slack", "dead-process", a.clock.Now(), 100)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return ds
+}
+
+// TestLostResponseResolvedNotResent: the platform posted a message but its
+// answer was lost (a timeout). The retry looks the delivery up first,
+// finds it and records it: the channel sees it once.
+func TestLostResponseResolvedNotResent(t *testing.T) {
+	a := newApp(t, dispatchConfig, dispatchNow)
+	a.commitAlerts(newAlert("k1", "slack:C1"), newAlert("k2", "slack:C1"))
+	p := newResolvingPlatform(a.plat["slack"])
+	lostOnce := true
+	p.lost = func(out bot.Outgoing) bool {
+		if out.Message.AlertKey == "k1" && lostOnce {
+			lostOnce = false
+			return true
+		}
+		return false
+	}
+	ctx := context.Background()
+	claimedAt := a.clock.Now()
+	if _, err := a.bot.DeliverPending(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	// k1 waits for its retry, and k2 behind it.
+	if diff := cmp.Diff([]string{"k1"}, p.sentTo("C1")); diff != "" {
+		t.Fatalf("first pass (-want +got):\n%s", diff)
+	}
+	a.clock.Add(time.Hour)
+	a.drainOn(p)
+	if diff := cmp.Diff([]string{"k1", "k2"}, p.sentTo("C1")); diff != "" {
+		t.Errorf("C1 got (-want +got):\n%s", diff)
+	}
+	qs := p.Queries()
+	if len(qs) != 1 || qs[0].Channel != "C1" || len(qs[0].Deliveries) != 1 || !qs[0].Since.Equal(claimedAt) {
+		t.Errorf("lookups = %+v, want one for k1's delivery in C1 since %v", qs, claimedAt)
+	}
+	h := a.history("slack:C1")
+	k1 := h[len(h)-1].Delivery
+	if k1.State != bot.DeliverySent || k1.MessageID != "m-"+bot.Nonce(k1.ID) {
+		t.Errorf("k1 after the lookup: %+v, want sent with the message id the platform had", k1)
+	}
+}
+
+// TestDeadProcessClaimsResolved: deliveries another process claimed (it
+// died mid-send) are looked up before any resend: the one it posted is
+// recorded, the ones it did not are sent, each exactly once, in order.
+func TestDeadProcessClaimsResolved(t *testing.T) {
+	a := newApp(t, dispatchConfig, dispatchNow)
+	a.commitAlerts(newAlert("k1", "slack:C1"), newAlert("k2", "slack:C1", "slack:C2"))
+	p := newResolvingPlatform(a.plat["slack"])
+	ds := a.claimAsDeadProcess()
+	// The dead process posted k1 to C1 and nothing else.
+	p.posted[ds[0].ID] = "m-posted-before"
+	claimedAt := a.clock.Now()
+	a.clock.Add(3 * time.Minute)
+	a.drainOn(p)
+	if diff := cmp.Diff([]string{"k2"}, p.sentTo("C1")); diff != "" {
+		t.Errorf("C1 got (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"k2"}, p.sentTo("C2")); diff != "" {
+		t.Errorf("C2 got (-want +got):\n%s", diff)
+	}
+	for _, q := range p.Queries() {
+		if !q.Since.Equal(claimedAt) || !q.Now.Equal(a.clock.Now()) {
+			t.Errorf("lookup %+v: want since the claim (%v) at now (%v)", q, claimedAt, a.clock.Now())
+		}
+	}
+	if n := len(p.Queries()); n != 2 {
+		t.Errorf("%d lookups, want one per channel (2)", n)
+	}
+	for _, h := range append(a.history("slack:C1"), a.history("slack:C2")...) {
+		if h.Delivery.State != bot.DeliverySent {
+			t.Errorf("delivery %d is %s, want sent", h.Delivery.ID, h.Delivery.State)
+		}
+		if h.Alert.Key == "k1" && h.Delivery.MessageID != "m-posted-before" {
+			t.Errorf("k1 recorded as %q, want the message the dead process posted", h.Delivery.MessageID)
+		}
+	}
+}
+
+// TestLookupFailures: when the platform cannot answer now (429, 5xx) the
+// channel's deliveries wait and nothing is sent; when it can never answer
+// (the app lacks the history scope) they are sent again rather than lost.
+func TestLookupFailures(t *testing.T) {
+	t.Run("transient", func(t *testing.T) {
+		a := newApp(t, dispatchConfig, dispatchNow)
+		a.commitAlerts(newAlert("k1", "slack:C1"), newAlert("k2", "slack:C1"))
+		p := newResolvingPlatform(a.plat["slack"])
+		a.claimAsDeadProcess()
+		p.lookupErr = bot.Transient(errors.New("ratelimited"), 30*time.Second)
+		if _, err := a.bot.DeliverPending(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Attempts(); len(got) != 0 {
+			t.Fatalf("sent %d while the lookup failed, want none", len(got))
+		}
+		for _, h := range a.history("slack:C1") {
+			d := h.Delivery
+			if d.State != bot.DeliveryPending || !d.NextTry.After(a.clock.Now().Add(29*time.Second)) || d.Attempts != 1 {
+				t.Errorf("delivery after a failed lookup: %+v, want pending, retried after 30 s", d)
+			}
+		}
+		p.lookupErr = nil
+		a.clock.Add(time.Hour)
+		a.drainOn(p)
+		if diff := cmp.Diff([]string{"k1", "k2"}, p.sentTo("C1")); diff != "" {
+			t.Errorf("C1 got (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("permanent", func(t *testing.T) {
+		a := newApp(t, dispatchConfig, dispatchNow)
+		a.commitAlerts(newAlert("k1", "slack:C1"))
+		p := newResolvingPlatform(a.plat["slack"])
+		a.claimAsDeadProcess()
+		p.lookupErr = bot.Permanent(errors.New("missing_scope"))
+		a.drainOn(p)
+		if diff := cmp.Diff([]string{"k1"}, p.sentTo("C1")); diff != "" {
+			t.Errorf("C1 got (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("platform without lookups", func(t *testing.T) {
+		a := newApp(t, dispatchConfig, dispatchNow)
+		a.commitAlerts(newAlert("k1", "slack:C1"))
+		a.claimAsDeadProcess()
+		p := a.plat["slack"]
+		a.drainOn(p)
+		if diff := cmp.Diff([]string{"k1"}, p.sentTo("C1")); diff != "" {
+			t.Errorf("C1 got (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestOwnClaimsNotLookedUp: deliveries this process claimed but did not
+// get to send (the channel waited behind a failure) need no lookup.
+func TestOwnClaimsNotLookedUp(t *testing.T) {
+	a := newApp(t, dispatchConfig, dispatchNow)
+	a.commitAlerts(newAlert("k1", "slack:C1"), newAlert("k2", "slack:C1"))
+	p := newResolvingPlatform(a.plat["slack"])
+	failed := false
+	p.failWith(func(out bot.Outgoing) error {
+		if !failed {
+			failed = true
+			return bot.Transient(errors.New("ratelimited"), time.Minute)
+		}
+		return nil
+	})
+	if _, err := a.bot.DeliverPending(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	a.clock.Add(time.Hour)
+	a.drainOn(p)
+	if diff := cmp.Diff([]string{"k1", "k2"}, p.sentTo("C1")); diff != "" {
+		t.Errorf("C1 got (-want +got):\n%s", diff)
+	}
+	if qs := p.Queries(); len(qs) != 0 {
+		t.Errorf("lookups %+v; a 429 was not posted and k2 was never sent, so none is needed", qs)
+	}
+}
