@@ -47,10 +47,9 @@ type Config struct {
 	PublicKey string // DISCORD_PUBLIC_KEY, hex Ed25519; enables POST /discord/interactions
 	// APIURL is the REST base (default https://discord.com). Requests keep
 	// their /api/v9/… paths; only scheme and host are rewritten.
-	APIURL  string
-	Handler bot.Handler
-	Logger  *slog.Logger
-	Now     func() time.Time
+	APIURL string
+	Logger *slog.Logger
+	Now    func() time.Time
 	// Gateway opens the gateway session in Run to receive INTERACTION_CREATE.
 	Gateway bool
 	// GatewayURL overrides the websocket URL that discordgo would otherwise
@@ -71,7 +70,6 @@ type Adapter struct {
 	session *discordgo.Session
 	appID   string
 	pub     ed25519.PublicKey // nil: the HTTP endpoint is off
-	handler bot.Handler
 	log     *slog.Logger
 	now     func() time.Time
 	gateway bool
@@ -96,7 +94,6 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	a := &Adapter{
 		appID:   strings.TrimSpace(cfg.AppID),
-		handler: cfg.Handler,
 		log:     cfg.Logger,
 		now:     cfg.Now,
 		gateway: cfg.Gateway,
@@ -116,9 +113,6 @@ func New(cfg Config) (*Adapter, error) {
 			return nil, err
 		}
 		a.pub = key
-	}
-	if (a.pub != nil || cfg.Gateway) && cfg.Handler == nil {
-		return nil, errors.New("discord: a handler is needed to answer interactions")
 	}
 	base := cfg.APIURL
 	if base == "" {
@@ -190,20 +184,29 @@ func ParsePublicKey(h string) (ed25519.PublicKey, error) {
 // Name returns "discord", the address prefix of Discord channels.
 func (a *Adapter) Name() string { return "discord" }
 
-// Run serves the gateway when Config.Gateway is set, else waits for ctx. It
-// returns nil when ctx ends, after deferred interaction answers in flight
-// finished (bounded).
-func (a *Adapter) Run(ctx context.Context) error {
+// errNoHandler is what Run returns, and Routes panics with, when given no
+// handler for the interactions they would answer.
+var errNoHandler = errors.New("discord: a handler is needed to answer interactions")
+
+// Run serves the gateway when Config.Gateway is set, answering interactions
+// with h, else waits for ctx. The handler comes here rather than through
+// Config because the router is built after the platforms it sends through.
+// Run returns nil when ctx ends, after deferred interaction answers in
+// flight (from the gateway or the HTTP endpoint) finished (bounded).
+func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 	defer a.bg.Drain(a.log, shutdownWait)
 	if !a.gateway {
 		<-ctx.Done()
 		return nil
 	}
+	if h == nil {
+		return errNoHandler
+	}
 	remove := a.session.AddHandler(func(_ *discordgo.Session, ic *discordgo.InteractionCreate) {
 		if ic.Interaction == nil {
 			return
 		}
-		a.bg.Go(func() { a.gatewayInteraction(ctx, ic.Interaction) })
+		a.bg.Go(func() { a.gatewayInteraction(ctx, h, ic.Interaction) })
 	})
 	defer remove()
 	removeConn := a.session.AddHandler(func(_ *discordgo.Session, _ *discordgo.Connect) {

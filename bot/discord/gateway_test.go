@@ -3,6 +3,8 @@ package discord
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"net/http"
 	"testing"
 	"time"
 
@@ -26,7 +28,7 @@ func TestGateway(t *testing.T) {
 			if override {
 				// Rebuild with the override; the fake's REST lookup must
 				// then not be used.
-				a, err := New(Config{BotToken: "test-token", AppID: "1000", APIURL: e.fake.URL, Handler: e.handler,
+				a, err := New(Config{BotToken: "test-token", AppID: "1000", APIURL: e.fake.URL,
 					Logger: testLogger(t), Now: func() time.Time { return testNow }, Gateway: true, GatewayURL: e.fake.GatewayURL(), Commands: testSpecs})
 				if err != nil {
 					t.Fatal(err)
@@ -37,7 +39,7 @@ func TestGateway(t *testing.T) {
 			defer cancel()
 			runCtx, stop := context.WithCancel(ctx)
 			done := make(chan error, 1)
-			go func() { done <- e.adapter.Run(runCtx) }()
+			go func() { done <- e.adapter.Run(runCtx, e.handler) }()
 
 			if err := e.fake.Wait(ctx, func() bool { return e.fake.Ready() == 1 }); err != nil {
 				t.Fatalf("gateway never became ready: %v", err)
@@ -120,7 +122,7 @@ func TestRunWithoutGateway(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- e.adapter.Run(ctx) }()
+	go func() { done <- e.adapter.Run(ctx, e.handler) }()
 	cancel()
 	select {
 	case err := <-done:
@@ -139,8 +141,29 @@ func TestRunWithoutGateway(t *testing.T) {
 func TestRunGatewayUnreachable(t *testing.T) {
 	// Nothing listens on port 1 of loopback.
 	e := newEnv(t, func(c *Config) { c.Gateway = true; c.GatewayURL = "ws://127.0.0.1:1/gateway" })
-	err := e.adapter.Run(ctxTimeout(t))
+	err := e.adapter.Run(ctxTimeout(t), e.handler)
 	if err == nil {
 		t.Fatal("Run succeeded without a gateway")
+	}
+}
+
+// TestStartWithoutHandler: an adapter that would answer interactions
+// refuses to start without a handler, rather than failing at the first
+// interaction.
+func TestStartWithoutHandler(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Gateway = true })
+	func() {
+		defer func() {
+			if p := recover(); p != errNoHandler {
+				t.Errorf("Routes with a nil handler: panic %v, want %v", p, errNoHandler)
+			}
+		}()
+		e.adapter.Routes(http.NewServeMux(), nil)
+	}()
+	if err := e.adapter.Run(ctxTimeout(t), nil); !errors.Is(err, errNoHandler) {
+		t.Errorf("Run with a nil handler: %v, want %v", err, errNoHandler)
+	}
+	if n := len(e.fake.Requests()); n != 0 {
+		t.Errorf("Run without a handler made %d requests", n)
 	}
 }

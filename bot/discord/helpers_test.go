@@ -104,7 +104,6 @@ func newEnv(t testing.TB, mod func(*Config)) *env {
 		AppID:     "1000",
 		PublicKey: hex.EncodeToString(pub),
 		APIURL:    e.fake.URL,
-		Handler:   e.handler,
 		Commands:  testSpecs,
 		Logger:    testLogger(t),
 		Now:       func() time.Time { return testNow },
@@ -117,7 +116,7 @@ func newEnv(t testing.TB, mod func(*Config)) *env {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	e.adapter.Routes(mux)
+	e.adapter.Routes(mux, e.handler)
 	e.http = httptest.NewServer(mux)
 	t.Cleanup(e.http.Close)
 	return e

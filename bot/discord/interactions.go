@@ -74,15 +74,22 @@ func Verify(publicKey ed25519.PublicKey, header http.Header, body []byte, now ti
 	return nil
 }
 
-// Routes adds POST /discord/interactions when a public key is configured.
-func (a *Adapter) Routes(mux *http.ServeMux) {
+// Routes adds POST /discord/interactions, answered by h, when a public key
+// is configured. The handler comes here rather than through Config because
+// the router is built after the platforms it sends through. Routes panics
+// if it would add the route with a nil h, as mux.Handle does.
+func (a *Adapter) Routes(mux *http.ServeMux, h bot.Handler) {
 	if a.pub == nil {
 		return
 	}
-	mux.HandleFunc("/discord/interactions", a.serveInteractions)
+	if h == nil {
+		panic(errNoHandler)
+	}
+	mux.HandleFunc("/discord/interactions", func(w http.ResponseWriter, r *http.Request) { a.serveInteractions(w, r, h) })
 }
 
-func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
+// serveInteractions answers POST /discord/interactions with h.
+func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request, h bot.Handler) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -117,7 +124,7 @@ func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, &discordgo.InteractionResponse{Type: discordgo.InteractionResponsePong})
 		return
 	}
-	resp, finish := a.interact(r.Context(), in)
+	resp, finish := a.interact(r.Context(), h, in)
 	if resp == nil {
 		http.Error(w, "unsupported interaction type", http.StatusBadRequest)
 		return
@@ -164,13 +171,13 @@ func parseInteraction(body []byte) (*discordgo.Interaction, error) {
 	return &in, nil
 }
 
-// gatewayInteraction answers an INTERACTION_CREATE through the callback
+// gatewayInteraction answers an INTERACTION_CREATE with h through the callback
 // endpoint, with the same code as the HTTP endpoint. Run calls it through
 // a.bg, so shutdown waits for it.
-func (a *Adapter) gatewayInteraction(ctx context.Context, in *discordgo.Interaction) {
+func (a *Adapter) gatewayInteraction(ctx context.Context, h bot.Handler, in *discordgo.Interaction) {
 	ctx, cancel := context.WithTimeout(ctx, gatewayTimeout)
 	defer cancel()
-	resp, finish := a.interact(ctx, in)
+	resp, finish := a.interact(ctx, h, in)
 	if resp == nil {
 		a.log.Info("gateway interaction of unsupported type", "type", int(in.Type))
 		return
@@ -186,10 +193,10 @@ func (a *Adapter) gatewayInteraction(ctx context.Context, in *discordgo.Interact
 	}
 }
 
-// interact computes the first response to an interaction; for a slow
+// interact computes the first response to an interaction with h; for a slow
 // command that is a deferred response (type 5) and finish writes the answer.
 // A nil response means the interaction type is not supported.
-func (a *Adapter) interact(ctx context.Context, in *discordgo.Interaction) (*discordgo.InteractionResponse, func(context.Context)) {
+func (a *Adapter) interact(ctx context.Context, h bot.Handler, in *discordgo.Interaction) (*discordgo.InteractionResponse, func(context.Context)) {
 	switch in.Type {
 	case discordgo.InteractionApplicationCommand:
 		data, ok := in.Data.(discordgo.ApplicationCommandInteractionData)
@@ -207,7 +214,7 @@ func (a *Adapter) interact(ctx context.Context, in *discordgo.Interaction) (*dis
 			req.Args = words
 		}
 		req.Text = strings.Join(req.Args, " ")
-		return a.run(ctx, in, req, true)
+		return a.run(ctx, h, in, req, true)
 	case discordgo.InteractionMessageComponent:
 		data, ok := in.Data.(discordgo.MessageComponentInteractionData)
 		if !ok {
@@ -221,7 +228,7 @@ func (a *Adapter) interact(ctx context.Context, in *discordgo.Interaction) (*dis
 		// The command is text as typed, so the router splits it as it
 		// splits Slack's.
 		req.Text = cmd
-		return a.run(ctx, in, req, false)
+		return a.run(ctx, h, in, req, false)
 	case discordgo.InteractionApplicationCommandAutocomplete:
 		data, ok := in.Data.(discordgo.ApplicationCommandInteractionData)
 		if !ok {
@@ -229,7 +236,7 @@ func (a *Adapter) interact(ctx context.Context, in *discordgo.Interaction) (*dis
 		}
 		return &discordgo.InteractionResponse{
 			Type: discordgo.InteractionApplicationCommandAutocompleteResult,
-			Data: &discordgo.InteractionResponseData{Choices: a.complete(ctx, data)},
+			Data: &discordgo.InteractionResponseData{Choices: a.complete(ctx, h, data)},
 		}, nil
 	}
 	return nil, nil
@@ -256,15 +263,15 @@ func (a *Adapter) request(in *discordgo.Interaction) bot.Request {
 	return req
 }
 
-// run answers req now, or defers when the handler says it is slow.
+// run answers req with h now, or defers when h says it is slow.
 // Command replies follow Reply.Public; button replies stay with the caller.
-func (a *Adapter) run(ctx context.Context, in *discordgo.Interaction, req bot.Request, allowPublic bool) (*discordgo.InteractionResponse, func(context.Context)) {
+func (a *Adapter) run(ctx context.Context, h bot.Handler, in *discordgo.Interaction, req bot.Request, allowPublic bool) (*discordgo.InteractionResponse, func(context.Context)) {
 	if req.User == "" {
 		return a.message(bot.Reply{Text: "Discord did not say who you are; try again.", Error: true}, false), nil
 	}
 	log := a.log.With("user", req.User, "channel", req.Channel)
-	if !a.handler.Slow(req) {
-		reply := a.handler.Handle(ctx, req)
+	if !h.Slow(req) {
+		reply := h.Handle(ctx, req)
 		log.Debug("interaction answered", "command", req.Text, "error", reply.Error)
 		return a.message(reply, allowPublic), nil
 	}
@@ -273,7 +280,7 @@ func (a *Adapter) run(ctx context.Context, in *discordgo.Interaction, req bot.Re
 		Data: &discordgo.InteractionResponseData{Flags: flagEphemeral},
 	}
 	finish := func(ctx context.Context) {
-		reply := a.handler.Handle(ctx, req)
+		reply := h.Handle(ctx, req)
 		content := a.contentOf(reply)
 		edit := &discordgo.WebhookEdit{
 			Content:         &content,
@@ -316,8 +323,9 @@ func (a *Adapter) contentOf(reply bot.Reply) string {
 	return bot.CutText(a.log, "reply content", text, MaxContent)
 }
 
-// complete answers an autocomplete interaction for the focused option.
-func (a *Adapter) complete(ctx context.Context, data discordgo.ApplicationCommandInteractionData) []*discordgo.ApplicationCommandOptionChoice {
+// complete answers an autocomplete interaction for the focused option
+// from h.
+func (a *Adapter) complete(ctx context.Context, h bot.Handler, data discordgo.ApplicationCommandInteractionData) []*discordgo.ApplicationCommandOptionChoice {
 	choices := []*discordgo.ApplicationCommandOptionChoice{}
 	c := findCommand(a.commands, data.Name)
 	if c == nil || len(data.Options) != 1 || data.Options[0] == nil {
@@ -347,11 +355,11 @@ func (a *Adapter) complete(ctx context.Context, data discordgo.ApplicationComman
 	var values []string
 	switch what {
 	case completeEvent, completeWatcher:
-		values = a.handler.Complete(ctx, what, prefix)
+		values = h.Complete(ctx, what, prefix)
 	case completeTag:
-		values = a.handler.Complete(ctx, completeTag, strings.TrimPrefix(prefix, "#"))
+		values = h.Complete(ctx, completeTag, strings.TrimPrefix(prefix, "#"))
 	case completeTarget:
-		values = a.targets(ctx, prefix)
+		values = a.targets(ctx, h, prefix)
 	default:
 		return choices
 	}
@@ -369,23 +377,24 @@ func (a *Adapter) complete(ctx context.Context, data discordgo.ApplicationComman
 	return choices
 }
 
-// targets suggests subscription targets: all, #tag, event:id, watcher:id.
-func (a *Adapter) targets(ctx context.Context, prefix string) []string {
+// targets suggests subscription targets from h: all, #tag, event:id,
+// watcher:id.
+func (a *Adapter) targets(ctx context.Context, h bot.Handler, prefix string) []string {
 	kinds := []struct{ form, what string }{
 		{"#", completeTag}, {"tag:", completeTag}, {"event:", completeEvent}, {"watcher:", completeWatcher},
 	}
 	for _, k := range kinds {
 		if rest, ok := strings.CutPrefix(prefix, k.form); ok {
-			return prefixed(k.form, a.handler.Complete(ctx, k.what, rest))
+			return prefixed(k.form, h.Complete(ctx, k.what, rest))
 		}
 	}
 	var out []string
 	if strings.HasPrefix("all", prefix) {
 		out = append(out, "all")
 	}
-	out = append(out, prefixed("#", a.handler.Complete(ctx, completeTag, prefix))...)
-	out = append(out, prefixed("event:", a.handler.Complete(ctx, completeEvent, prefix))...)
-	out = append(out, prefixed("watcher:", a.handler.Complete(ctx, completeWatcher, prefix))...)
+	out = append(out, prefixed("#", h.Complete(ctx, completeTag, prefix))...)
+	out = append(out, prefixed("event:", h.Complete(ctx, completeEvent, prefix))...)
+	out = append(out, prefixed("watcher:", h.Complete(ctx, completeWatcher, prefix))...)
 	return out
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,7 +81,11 @@ func TestInteractionHTTP(t *testing.T) {
 	t.Run("markdown escaped and content cut", func(t *testing.T) {
 		e2 := newEnv(t, nil)
 		h := &replyHandler{fakeHandler: e2.handler, reply: bot.Reply{Text: "*bold* @everyone " + strings.Repeat("長", 2500)}}
-		e2.adapter.handler = h
+		// Serve the same adapter again, answered by h.
+		mux := http.NewServeMux()
+		e2.adapter.Routes(mux, h)
+		e2.http = httptest.NewServer(mux)
+		t.Cleanup(e2.http.Close)
 		_, b := e2.signedPost(t, commandBody(t, 2, "alerts", "watchers"))
 		r := decodeResponse(t, b)
 		if got := runes(r.Data.Content); got != MaxContent {

@@ -351,19 +351,16 @@ func TestRegister(t *testing.T) {
 }
 
 func TestNewChecksConfig(t *testing.T) {
-	h := newFakeHandler()
 	tests := []struct {
 		name string
 		cfg  Config
 		want string
 	}{
 		{"no token", Config{}, "bot token is empty"},
-		{"bad public key", Config{BotToken: "t", PublicKey: "zz", Handler: h}, "not hex"},
-		{"short public key", Config{BotToken: "t", PublicKey: "abcd", Handler: h}, "2 bytes"},
-		{"no handler", Config{BotToken: "t", PublicKey: strings.Repeat("ab", 32)}, "handler"},
-		{"gateway without handler", Config{BotToken: "t", Gateway: true}, "handler"},
+		{"bad public key", Config{BotToken: "t", PublicKey: "zz"}, "not hex"},
+		{"short public key", Config{BotToken: "t", PublicKey: "abcd"}, "2 bytes"},
 		{"bad api url", Config{BotToken: "t", APIURL: "ftp://x"}, "api url"},
-		{"bad gateway url", Config{BotToken: "t", Handler: h, Gateway: true, GatewayURL: "http://x"}, "gateway url"},
+		{"bad gateway url", Config{BotToken: "t", Gateway: true, GatewayURL: "http://x"}, "gateway url"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,12 +22,12 @@ import (
 func benchServer(b *testing.B) (*httptest.Server, func() *http.Request) {
 	b.Helper()
 	h := &fakeHandler{reply: func(req bot.Request) bot.Reply { return bot.Reply{Text: "Next: FY2025 budget in 7 days"} }}
-	a, err := New(Config{BotToken: testToken, SigningSecret: testSecret, Handler: h, Now: func() time.Time { return testNow }})
+	a, err := New(Config{BotToken: testToken, SigningSecret: testSecret, Now: func() time.Time { return testNow }})
 	if err != nil {
 		b.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	a.Routes(mux)
+	a.Routes(mux, h)
 	srv := httptest.NewServer(mux)
 	b.Cleanup(srv.Close)
 	body := commandForm("U1", "C1", "upcoming", "")

@@ -99,8 +99,8 @@ func commandRequest(cmd slack.SlashCommand) (bot.Request, error) {
 	}, nil
 }
 
-// serveCommand answers POST /slack/commands.
-func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
+// serveCommand answers POST /slack/commands with h.
+func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request, h bot.Handler) {
 	form, ok := a.readSignedForm(w, r)
 	if !ok {
 		return
@@ -117,7 +117,7 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed slash command: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	p := a.answer(r.Context(), req, cmd.ResponseURL)
+	p := a.answer(r.Context(), h, req, cmd.ResponseURL)
 	body, err := encodeJSON(p)
 	if err != nil {
 		a.log.Error("slack: encode reply", "err", err)
@@ -128,17 +128,17 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
-// answer runs req and returns the payload to acknowledge it with. A slow
+// answer runs req on h and returns the payload to acknowledge it with. A slow
 // command, or one still running when the ack deadline comes, is
 // acknowledged with "Working on it…" and answered at responseURL.
-func (a *Adapter) answer(ctx context.Context, req bot.Request, responseURL string) response {
+func (a *Adapter) answer(ctx context.Context, h bot.Handler, req bot.Request, responseURL string) response {
 	canLater := a.allowedResponseURL(responseURL)
-	if a.handler.Slow(req) {
+	if h.Slow(req) {
 		if !canLater {
 			a.log.Warn("slack: slow command without a usable response_url", "user", req.User)
 			return response{ResponseType: "ephemeral", Text: "This command takes a while, and Slack gave no address to answer at later. Try again."}
 		}
-		a.later(ctx, req, responseURL, false)
+		a.later(ctx, h, req, responseURL, false)
 		return response{ResponseType: "ephemeral", Text: workingText}
 	}
 	// Detached from the request: the command must finish (and its answer be
@@ -147,7 +147,7 @@ func (a *Adapter) answer(ctx context.Context, req bot.Request, responseURL strin
 	done := make(chan bot.Reply, 1)
 	a.bg.Go(func() {
 		defer cancel()
-		done <- a.handle(hctx, req)
+		done <- a.handle(hctx, h, req)
 	})
 	t := time.NewTimer(a.ackAfter)
 	defer t.Stop()
@@ -171,13 +171,13 @@ func (a *Adapter) answer(ctx context.Context, req bot.Request, responseURL strin
 	return response{ResponseType: "ephemeral", Text: workingText}
 }
 
-// later runs req in the background and posts its reply to responseURL;
+// later runs req on h in the background and posts its reply to responseURL;
 // button replies keep the message they were pressed under.
-func (a *Adapter) later(ctx context.Context, req bot.Request, responseURL string, keepOriginal bool) {
+func (a *Adapter) later(ctx context.Context, h bot.Handler, req bot.Request, responseURL string, keepOriginal bool) {
 	a.bg.Go(func() {
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lateTimeout)
 		defer cancel()
-		p := a.replyPayload(a.handle(hctx, req))
+		p := a.replyPayload(a.handle(hctx, h, req))
 		if keepOriginal {
 			p.ResponseType = "ephemeral"
 			f := false
@@ -193,16 +193,16 @@ func (a *Adapter) later(ctx context.Context, req bot.Request, responseURL string
 	})
 }
 
-// handle calls the router, turning a panic into an internal error so no
+// handle calls h, turning a panic into an internal error so no
 // request can take the process down.
-func (a *Adapter) handle(ctx context.Context, req bot.Request) (rep bot.Reply) {
+func (a *Adapter) handle(ctx context.Context, h bot.Handler, req bot.Request) (rep bot.Reply) {
 	defer func() {
 		if p := recover(); p != nil {
 			a.log.Error("slack: command handler panicked", "user", req.User, "panic", fmt.Sprint(p))
 			rep = bot.Reply{Text: "Internal error.", Error: true}
 		}
 	}()
-	return a.handler.Handle(ctx, req)
+	return h.Handle(ctx, req)
 }
 
 // allowedResponseURL limits where replies are posted: Slack's hooks hosts
@@ -273,8 +273,8 @@ func redactURLError(err error) error {
 }
 
 // serveInteraction answers POST /slack/interactions: a button press runs
-// the button's command as the presser, in the message's channel.
-func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
+// the button's command on h as the presser, in the message's channel.
+func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request, h bot.Handler) {
 	form, ok := a.readSignedForm(w, r)
 	if !ok {
 		return
@@ -289,7 +289,7 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed payload JSON", http.StatusBadRequest)
 		return
 	}
-	if err := a.interact(r.Context(), cb); err != nil {
+	if err := a.interact(r.Context(), h, cb); err != nil {
 		http.Error(w, "malformed interaction: "+err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -297,9 +297,9 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// interact starts the command of a pressed button. Other interaction
+// interact starts the command of a pressed button on h. Other interaction
 // types are acknowledged and ignored.
-func (a *Adapter) interact(ctx context.Context, cb slack.InteractionCallback) error {
+func (a *Adapter) interact(ctx context.Context, h bot.Handler, cb slack.InteractionCallback) error {
 	if cb.Type != slack.InteractionTypeBlockActions {
 		return nil
 	}
@@ -324,6 +324,6 @@ func (a *Adapter) interact(ctx context.Context, cb slack.InteractionCallback) er
 	if err != nil {
 		return err
 	}
-	a.later(ctx, req, cb.ResponseURL, true)
+	a.later(ctx, h, req, cb.ResponseURL, true)
 	return nil
 }

@@ -2,7 +2,9 @@ package slack
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -34,13 +36,13 @@ func newHTTPEnv(t *testing.T, h *fakeHandler) *httpEnv {
 	fake := slacktest.NewServer()
 	t.Cleanup(fake.Close)
 	log, buf := testLogger()
-	a, err := New(Config{BotToken: testToken, SigningSecret: testSecret, APIURL: fake.URL, Handler: h,
+	a, err := New(Config{BotToken: testToken, SigningSecret: testSecret, APIURL: fake.URL,
 		Logger: log, Now: func() time.Time { return testNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	a.Routes(mux)
+	a.Routes(mux, h)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() {
@@ -277,11 +279,31 @@ func TestRoutesNeedSigningSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	a.Routes(mux)
+	a.Routes(mux, &fakeHandler{})
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/slack/commands", nil))
 	if rec.Code != http.StatusNotFound {
 		t.Errorf("status %d without a signing secret, want 404", rec.Code)
+	}
+}
+
+// TestStartWithoutHandler: an adapter that would answer commands refuses
+// to start without a handler, rather than failing at the first command.
+func TestStartWithoutHandler(t *testing.T) {
+	a, err := New(Config{BotToken: "xoxb-1", SigningSecret: "s", AppToken: "xapp-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			if p := recover(); p != errNoHandler {
+				t.Errorf("Routes with a nil handler: panic %v, want %v", p, errNoHandler)
+			}
+		}()
+		a.Routes(http.NewServeMux(), nil)
+	}()
+	if err := a.Run(context.Background(), nil); !errors.Is(err, errNoHandler) {
+		t.Errorf("Run with a nil handler: %v, want %v", err, errNoHandler)
 	}
 }
 

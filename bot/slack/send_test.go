@@ -305,7 +305,6 @@ func TestSendLogsCuts(t *testing.T) {
 }
 
 func TestNewConfig(t *testing.T) {
-	h := &fakeHandler{}
 	tests := []struct {
 		name string
 		cfg  Config
@@ -313,8 +312,7 @@ func TestNewConfig(t *testing.T) {
 	}{
 		{"no token", Config{}, "bot token is required"},
 		{"app token as bot token", Config{BotToken: "xapp-1"}, "app-level token"},
-		{"bad app token", Config{BotToken: "xoxb-1", AppToken: "xoxb-2", Handler: h}, "app-level token"},
-		{"no handler", Config{BotToken: "xoxb-1", SigningSecret: "s"}, "handler"},
+		{"bad app token", Config{BotToken: "xoxb-1", AppToken: "xoxb-2"}, "app-level token"},
 		{"bad url", Config{BotToken: "xoxb-1", APIURL: "ftp://x"}, "API URL"},
 		{"relative url", Config{BotToken: "xoxb-1", APIURL: "slack.com/api"}, "API URL"},
 	}

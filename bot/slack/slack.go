@@ -61,7 +61,6 @@ type Config struct {
 	SigningSecret string // enables the HTTP endpoints
 	AppToken      string // xapp-…: Socket Mode
 	APIURL        string // default DefaultAPIURL; a trailing "/" is added
-	Handler       bot.Handler
 	// Admin reports whether a user address ("slack:U123") is an admin. It is
 	// optional and currently unused: a channel message looks the same to
 	// every reader, so admin-only buttons are rendered for all and the
@@ -87,7 +86,6 @@ type Adapter struct {
 	botToken   string
 	appToken   string
 	secret     string
-	handler    bot.Handler
 	log        *slog.Logger
 	now        func() time.Time
 	httpClient *http.Client
@@ -122,9 +120,6 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.AppToken != "" && !strings.HasPrefix(cfg.AppToken, "xapp-") {
 		return nil, errors.New("slack: the app token must be an app-level token (xapp-…)")
 	}
-	if (cfg.SigningSecret != "" || cfg.AppToken != "") && cfg.Handler == nil {
-		return nil, errors.New("slack: a handler is required to answer commands")
-	}
 	apiURL := cfg.APIURL
 	if apiURL == "" {
 		apiURL = DefaultAPIURL
@@ -142,7 +137,6 @@ func New(cfg Config) (*Adapter, error) {
 		botToken: cfg.BotToken,
 		appToken: cfg.AppToken,
 		secret:   cfg.SigningSecret,
-		handler:  cfg.Handler,
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		clock:    time.Now,
@@ -188,24 +182,38 @@ func New(cfg Config) (*Adapter, error) {
 // Name returns "slack", the address prefix of Slack channels.
 func (a *Adapter) Name() string { return "slack" }
 
+// errNoHandler is what Run returns, and Routes panics with, when given no
+// handler for the commands they would answer.
+var errNoHandler = errors.New("slack: a handler is required to answer commands")
+
 // Routes registers POST /slack/commands and POST /slack/interactions on mux,
-// only when a signing secret is configured (HTTP mode).
-func (a *Adapter) Routes(mux *http.ServeMux) {
+// answered by h, only when a signing secret is configured (HTTP mode). The
+// handler comes here rather than through Config because the router is
+// built after the platforms it sends through. Routes panics if it would
+// register the routes with a nil h, as mux.Handle does.
+func (a *Adapter) Routes(mux *http.ServeMux, h bot.Handler) {
 	if a.secret == "" {
 		return
 	}
-	mux.HandleFunc("POST /slack/commands", a.serveCommand)
-	mux.HandleFunc("POST /slack/interactions", a.serveInteraction)
+	if h == nil {
+		panic(errNoHandler)
+	}
+	mux.HandleFunc("POST /slack/commands", func(w http.ResponseWriter, r *http.Request) { a.serveCommand(w, r, h) })
+	mux.HandleFunc("POST /slack/interactions", func(w http.ResponseWriter, r *http.Request) { a.serveInteraction(w, r, h) })
 }
 
-// Run runs Socket Mode when an app token is set, reconnecting as needed;
-// otherwise it waits for ctx. It returns nil once ctx is cancelled, after
-// the answers still running have finished (bounded).
-func (a *Adapter) Run(ctx context.Context) error {
+// Run runs Socket Mode when an app token is set, answering commands with
+// h and reconnecting as needed; otherwise it waits for ctx. It returns nil
+// once ctx is cancelled, after the answers still running (from Socket Mode
+// or the HTTP routes) have finished (bounded).
+func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 	var err error
-	if a.appToken != "" {
-		err = a.runSocketMode(ctx)
-	} else {
+	switch {
+	case a.appToken != "" && h == nil:
+		err = errNoHandler
+	case a.appToken != "":
+		err = a.runSocketMode(ctx, h)
+	default:
 		<-ctx.Done()
 	}
 	a.bg.Drain(a.log, shutdownWait)

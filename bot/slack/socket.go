@@ -11,6 +11,8 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/policyteam/alertbot/bot"
 )
 
 // maxSocketWorkers bounds the commands answered at once in Socket Mode.
@@ -20,10 +22,10 @@ const maxSocketWorkers = 32
 // for the envelope around the payload.
 const socketAckBudget = MaxSocketModeResponse - 1024
 
-// runSocketMode connects over Socket Mode and answers envelopes until ctx
-// is cancelled. slack-go reconnects by itself on disconnect envelopes and
+// runSocketMode connects over Socket Mode and answers envelopes with h
+// until ctx is cancelled. slack-go reconnects by itself on disconnect envelopes and
 // dropped connections; it gives up only on fatal auth errors.
-func (a *Adapter) runSocketMode(ctx context.Context) error {
+func (a *Adapter) runSocketMode(ctx context.Context, h bot.Handler) error {
 	api := slack.New(a.botToken,
 		slack.OptionAPIURL(a.apiURL),
 		slack.OptionAppLevelToken(a.appToken),
@@ -50,14 +52,14 @@ func (a *Adapter) runSocketMode(ctx context.Context) error {
 			}
 			return fmt.Errorf("slack: socket mode: %w", err)
 		case evt := <-client.Events:
-			a.socketEvent(ctx, client, evt, sem)
+			a.socketEvent(ctx, h, client, evt, sem)
 		}
 	}
 }
 
 // socketEvent handles one Socket Mode event without blocking the loop that
 // drains client.Events.
-func (a *Adapter) socketEvent(ctx context.Context, client *socketmode.Client, evt socketmode.Event, sem chan struct{}) {
+func (a *Adapter) socketEvent(ctx context.Context, h bot.Handler, client *socketmode.Client, evt socketmode.Event, sem chan struct{}) {
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
 		a.log.Debug("slack: socket mode connecting")
@@ -85,7 +87,7 @@ func (a *Adapter) socketEvent(ctx context.Context, client *socketmode.Client, ev
 			if err != nil {
 				a.log.Warn("slack: socket mode: malformed slash command", "err", err)
 			} else {
-				payload = fitSocketPayload(a.log, a.answer(ctx, req, cmd.ResponseURL))
+				payload = fitSocketPayload(a.log, a.answer(ctx, h, req, cmd.ResponseURL))
 			}
 			a.ack(ctx, client, envelope, payload)
 		})
@@ -95,7 +97,7 @@ func (a *Adapter) socketEvent(ctx context.Context, client *socketmode.Client, ev
 		}
 		a.ack(ctx, client, evt.Request.EnvelopeID, nil)
 		if cb, ok := evt.Data.(slack.InteractionCallback); ok {
-			if err := a.interact(ctx, cb); err != nil {
+			if err := a.interact(ctx, h, cb); err != nil {
 				a.log.Warn("slack: socket mode: malformed interaction", "err", err)
 			}
 		}

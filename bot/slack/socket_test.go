@@ -24,14 +24,14 @@ func newSocketEnv(t *testing.T, h *fakeHandler) *socketEnv {
 	t.Helper()
 	fake := slacktest.NewServer()
 	log, buf := testLogger()
-	a, err := New(Config{BotToken: testToken, AppToken: "xapp-1-A1-secret", APIURL: fake.URL, Handler: h, Logger: log})
+	a, err := New(Config{BotToken: testToken, AppToken: "xapp-1-A1-secret", APIURL: fake.URL, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
+	go func() { done <- a.Run(runCtx, h) }()
 	t.Cleanup(func() {
 		stop()
 		select {
@@ -224,14 +224,14 @@ func TestSocketModeBadAppToken(t *testing.T) {
 	defer fake.Close()
 	// The fake refuses tokens that are not xapp-…, as Slack does; New
 	// already refuses those, so go around it to reach the server.
-	a, err := New(Config{BotToken: testToken, AppToken: "xapp-ok", APIURL: fake.URL, Handler: &fakeHandler{}})
+	a, err := New(Config{BotToken: testToken, AppToken: "xapp-ok", APIURL: fake.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.appToken = "bad"
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	err = a.Run(ctx)
+	err = a.Run(ctx, &fakeHandler{})
 	if err == nil || errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "invalid_auth") {
 		t.Errorf("Run = %v, want an invalid_auth error", err)
 	}
@@ -244,7 +244,7 @@ func TestRunWithoutAppTokenWaits(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	go func() { done <- a.Run(ctx, nil) }()
 	select {
 	case err := <-done:
 		t.Fatalf("Run returned early: %v", err)

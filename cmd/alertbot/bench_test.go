@@ -195,7 +195,7 @@ func benchDrain(b *testing.B, p bot.Platform, prefix string) {
 func BenchmarkOutboxDrainSlack(b *testing.B) {
 	fake := slacktest.NewServer()
 	defer fake.Close()
-	a, err := slack.New(slack.Config{BotToken: "xoxb-bench", APIURL: fake.URL, ChannelRate: slack.NoLimit, Handler: nopHandler{}})
+	a, err := slack.New(slack.Config{BotToken: "xoxb-bench", APIURL: fake.URL, ChannelRate: slack.NoLimit})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -207,18 +207,12 @@ func BenchmarkOutboxDrainSlack(b *testing.B) {
 func BenchmarkOutboxDrainDiscord(b *testing.B) {
 	fake := discordtest.NewServer()
 	defer fake.Close()
-	a, err := discord.New(discord.Config{BotToken: "bench", AppID: "1", APIURL: fake.URL, GlobalRate: discord.NoLimit, Handler: nopHandler{}})
+	a, err := discord.New(discord.Config{BotToken: "bench", AppID: "1", APIURL: fake.URL, GlobalRate: discord.NoLimit})
 	if err != nil {
 		b.Fatal(err)
 	}
 	benchDrain(b, a, "discord")
 }
-
-type nopHandler struct{}
-
-func (nopHandler) Handle(context.Context, bot.Request) bot.Reply     { return bot.Reply{} }
-func (nopHandler) Slow(bot.Request) bool                             { return false }
-func (nopHandler) Complete(context.Context, string, string) []string { return nil }
 
 // BenchmarkOutboxDrainSlackPaced: with Slack's per-channel limiter set
 // (here 100 messages/s, burst 1, one channel), the achieved share of the
@@ -228,7 +222,7 @@ func BenchmarkOutboxDrainSlackPaced(b *testing.B) {
 	const perSecond, n = 100, 300
 	fake := slacktest.NewServer()
 	defer fake.Close()
-	a, err := slack.New(slack.Config{BotToken: "xoxb-bench", APIURL: fake.URL, ChannelRate: perSecond, ChannelBurst: 1, Handler: nopHandler{}})
+	a, err := slack.New(slack.Config{BotToken: "xoxb-bench", APIURL: fake.URL, ChannelRate: perSecond, ChannelBurst: 1})
 	if err != nil {
 		b.Fatal(err)
 	}

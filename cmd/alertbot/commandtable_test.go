@@ -156,12 +156,12 @@ func discordEndpoint(t *testing.T, specs []bot.CommandSpec, h bot.Handler, now t
 		t.Fatal(err)
 	}
 	a, err := discord.New(discord.Config{BotToken: "table-test", AppID: "1", PublicKey: hex.EncodeToString(pub),
-		APIURL: "http://127.0.0.1:1", Handler: h, Commands: specs, Now: func() time.Time { return now }})
+		APIURL: "http://127.0.0.1:1", Commands: specs, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	a.Routes(mux)
+	a.Routes(mux, h)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return func(body []byte) {

@@ -13,7 +13,7 @@ import (
 
 // platforms builds every chat platform whose credentials are set in the
 // environment.
-func (m *Main) platforms(cfg *bot.Config, log *slog.Logger, h bot.Handler) ([]bot.Platform, error) {
+func (m *Main) platforms(cfg *bot.Config, log *slog.Logger) ([]bot.Platform, error) {
 	var out []bot.Platform
 	if tok := m.Getenv("SLACK_BOT_TOKEN"); tok != "" {
 		a, err := slack.New(slack.Config{
@@ -21,7 +21,6 @@ func (m *Main) platforms(cfg *bot.Config, log *slog.Logger, h bot.Handler) ([]bo
 			SigningSecret: m.Getenv("SLACK_SIGNING_SECRET"),
 			AppToken:      m.Getenv("SLACK_APP_TOKEN"),
 			APIURL:        m.Getenv("SLACK_API_URL"),
-			Handler:       h,
 			Logger:        log.With("platform", "slack"),
 			Now:           m.now,
 		})
@@ -35,7 +34,7 @@ func (m *Main) platforms(cfg *bot.Config, log *slog.Logger, h bot.Handler) ([]bo
 	} else if m.Getenv("SLACK_SIGNING_SECRET") != "" || m.Getenv("SLACK_APP_TOKEN") != "" {
 		return nil, fmt.Errorf("slack: SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not")
 	}
-	d, err := m.discordPlatform(log, h)
+	d, err := m.discordPlatform(log)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +68,7 @@ func (m *Main) slackCmd(args []string) error {
 	return err
 }
 
-func (m *Main) discordPlatform(log *slog.Logger, h bot.Handler) (bot.Platform, error) {
+func (m *Main) discordPlatform(log *slog.Logger) (bot.Platform, error) {
 	tok := m.Getenv("DISCORD_BOT_TOKEN")
 	if tok == "" {
 		if m.Getenv("DISCORD_PUBLIC_KEY") != "" {
@@ -82,7 +81,6 @@ func (m *Main) discordPlatform(log *slog.Logger, h bot.Handler) (bot.Platform, e
 		AppID:     m.Getenv("DISCORD_APP_ID"),
 		PublicKey: m.Getenv("DISCORD_PUBLIC_KEY"),
 		APIURL:    m.Getenv("DISCORD_API_URL"),
-		Handler:   h,
 		Commands:  commandSpecs(),
 		Logger:    log.With("platform", "discord"),
 		Now:       m.now,

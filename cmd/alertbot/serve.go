@@ -22,26 +22,15 @@ import (
 	"github.com/policyteam/alertbot/store"
 )
 
-// handlerProxy lets platform adapters be built before the router they
-// call exists.
-type handlerProxy struct{ h bot.Handler }
-
-func (p *handlerProxy) Handle(ctx context.Context, r bot.Request) bot.Reply {
-	return p.h.Handle(ctx, r)
-}
-func (p *handlerProxy) Slow(r bot.Request) bool { return p.h.Slow(r) }
-func (p *handlerProxy) Complete(ctx context.Context, what, prefix string) []string {
-	return p.h.Complete(ctx, what, prefix)
-}
-
-// runner is an adapter with a background loop (Socket Mode, gateway).
+// runner is an adapter with a background loop (Socket Mode, gateway)
+// that answers commands with h.
 type runner interface {
-	Run(ctx context.Context) error
+	Run(ctx context.Context, h bot.Handler) error
 }
 
-// router is an adapter with HTTP endpoints.
+// router is an adapter with HTTP endpoints that answer commands with h.
 type router interface {
-	Routes(mux *http.ServeMux)
+	Routes(mux *http.ServeMux, h bot.Handler)
 }
 
 // testOptions, when set (by a _test.go file only), adjusts the bot's
@@ -115,8 +104,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 // undo whatever was opened.
 func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Config) error {
 	log := s.log
-	proxy := &handlerProxy{}
-	platforms, err := m.platforms(cfg, log, proxy)
+	// The platforms are built first, without the command handler: the bot
+	// sends through them, and the router that answers their commands is
+	// built from the bot. They get the router when started below.
+	platforms, err := m.platforms(cfg, log)
 	if err != nil {
 		return &exitError{1, "alertbot: " + err.Error()}
 	}
@@ -137,7 +128,6 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 		return err
 	}
 	a := s.app
-	proxy.h = a.router
 	// One owner per database (DESIGN §5): taken before the first write.
 	if s.owner, err = acquireOwnership(ctx, a.db, c.db, log); err != nil {
 		return err
@@ -165,7 +155,7 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	for _, p := range platforms {
 		if r, ok := p.(router); ok {
-			r.Routes(mux)
+			r.Routes(mux, a.router)
 		}
 	}
 	s.ln, err = net.Listen("tcp", c.http)
@@ -196,7 +186,7 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 			s.bg.Add(1)
 			go func() {
 				defer s.bg.Done()
-				if err := r.Run(runCtx); err != nil {
+				if err := r.Run(runCtx, a.router); err != nil {
 					log.Error("platform stopped", "platform", p.Name(), "err", err)
 				}
 			}()
