@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -75,11 +76,11 @@ type Outbox interface {
 	// PendingDeliveries returns up to limit of platform's deliveries due
 	// at now, in order (by channel, then creation).
 	PendingDeliveries(ctx context.Context, platform string, now time.Time, limit int) ([]DeliveryRecord, error)
-	// ClaimDeliveries claims for owner what PendingDeliveries would return
-	// and returns it, each delivery with the claim it had before; a
-	// delivery claimed before by another owner, or by this one for a send
-	// whose outcome it does not know, may have been posted.
-	ClaimDeliveries(ctx context.Context, platform, owner string, now time.Time, limit int) ([]DeliveryRecord, error)
+	// ClaimDeliveries records that owner is about to send the pending
+	// deliveries ids, at now unless they were claimed before (a claim keeps
+	// its first time). A delivery claimed by another owner, or by this one
+	// for a send whose outcome it does not know, may have been posted.
+	ClaimDeliveries(ctx context.Context, owner string, now time.Time, ids []int64) error
 	// NextDelivery returns when platform's next pending delivery is due.
 	NextDelivery(ctx context.Context, platform string) (time.Time, bool, error)
 	MarkSent(ctx context.Context, id int64, messageID string, at time.Time) error
@@ -162,38 +163,38 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 	if err := b.recordHeld(ctx, name); err != nil {
 		return 0, err
 	}
-	ds, err := b.outbox.ClaimDeliveries(ctx, name, b.owner, b.now(), batchSize)
-	if err != nil {
-		// Nothing is sent without a claim on record: the claim is what
-		// tells a later process to look before it resends.
-		b.health.set("outbox", err)
+	ds, err := b.outbox.PendingDeliveries(ctx, name, b.now(), batchSize)
+	if err != nil || len(ds) == 0 {
 		return 0, err
 	}
-	if len(ds) == 0 {
-		return 0, nil
-	}
-	n := len(ds)
-	ds = b.settle(ctx, p, ds)
 	parallel := 1
 	if ps, ok := p.(ParallelSender); ok {
 		parallel = max(1, ps.ParallelSends())
 	}
+	groups, order := byChannel(ds)
+	var (
+		errMu    sync.Mutex
+		claimErr error
+	)
+	run := func(list []DeliveryRecord) {
+		if err := b.deliverChannel(ctx, p, list); err != nil {
+			errMu.Lock()
+			claimErr = cmp.Or(claimErr, err)
+			errMu.Unlock()
+		}
+	}
 	if parallel == 1 {
-		blocked := map[string]bool{}
-		for _, d := range ds {
+		for _, ch := range order {
 			if ctx.Err() != nil || b.holding(name) {
 				break
 			}
-			if !blocked[d.Channel] && !b.deliver(ctx, p, d) {
-				blocked[d.Channel] = true
-			}
+			run(groups[ch])
 		}
 	} else {
-		byChannel, order := byChannel(ds)
 		sem := make(chan struct{}, parallel)
 		var wg sync.WaitGroup
 		for _, ch := range order {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || b.holding(name) {
 				break
 			}
 			sem <- struct{}{}
@@ -201,19 +202,42 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 			go func(list []DeliveryRecord) {
 				defer wg.Done()
 				defer func() { <-sem }()
-				for _, d := range list {
-					if ctx.Err() != nil || b.holding(name) || !b.deliver(ctx, p, d) {
-						return
-					}
-				}
-			}(byChannel[ch])
+				run(list)
+			}(groups[ch])
 		}
 		wg.Wait()
 	}
 	if b.holding(name) {
-		return n, errors.New("sends confirmed but not recorded; sending paused until the database takes writes")
+		return len(ds), errors.New("sends confirmed but not recorded; sending paused until the database takes writes")
 	}
-	return n, nil
+	return len(ds), claimErr
+}
+
+// deliverChannel sends one channel's due deliveries in order: it resolves
+// those that may have been posted, claims the rest, and sends them until
+// one fails. It returns an error only when the claim could not be
+// written; then nothing is sent, since the claim is what tells a later
+// process to look before it resends.
+func (b *Bot) deliverChannel(ctx context.Context, p Platform, list []DeliveryRecord) error {
+	name := p.Name()
+	list = b.settle(ctx, p, list)
+	if len(list) == 0 || ctx.Err() != nil {
+		return nil
+	}
+	ids := make([]int64, len(list))
+	for i, d := range list {
+		ids[i] = d.ID
+	}
+	if err := b.outbox.ClaimDeliveries(ctx, b.owner, b.now(), ids); err != nil {
+		b.health.set("outbox", err)
+		return err
+	}
+	for _, d := range list {
+		if ctx.Err() != nil || b.holding(name) || !b.deliver(ctx, p, d) {
+			break
+		}
+	}
+	return nil
 }
 
 // byChannel groups deliveries by channel, keeping their order, and returns
@@ -257,73 +281,61 @@ func (b *Bot) setUnknown(id int64, unknown bool) {
 	}
 }
 
-// settle resolves the deliveries of ds that may have been posted before
-// they are sent again, and returns what is left to send. Those found
-// posted are recorded as sent; when the platform cannot answer now, the
-// channel's deliveries wait for a retry, so order holds; when it can never
-// answer (a missing permission, a platform without lookups), they are
-// sent again, with a warning, rather than lost.
-func (b *Bot) settle(ctx context.Context, p Platform, ds []DeliveryRecord) []DeliveryRecord {
-	name := p.Name()
-	res, canResolve := p.(Resolver)
+// settle resolves the deliveries of one channel's list that may have been
+// posted before they are sent again, and returns what is left to send.
+// Those found posted are recorded as sent; when the platform cannot
+// answer now, the channel waits for a retry, so order holds; when it can
+// never answer (a missing permission, a platform without lookups), they
+// are sent again, with a warning, rather than lost.
+func (b *Bot) settle(ctx context.Context, p Platform, list []DeliveryRecord) []DeliveryRecord {
 	var doubtful []DeliveryRecord
-	for _, d := range ds {
+	for _, d := range list {
 		if b.uncertain(d) {
 			doubtful = append(doubtful, d)
 		}
 	}
 	if len(doubtful) == 0 {
-		return ds
+		return list
 	}
-	if !canResolve {
-		b.log.Warn("resending deliveries whose earlier send has an unknown outcome; this platform cannot look them up",
-			"platform", name, "deliveries", len(doubtful))
-		return ds
+	name, ch := p.Name(), list[0].Channel
+	log := b.log.With("platform", name, "channel", ch)
+	res, ok := p.(Resolver)
+	if !ok {
+		log.Warn("resending deliveries whose earlier send has an unknown outcome; this platform cannot look them up",
+			"deliveries", len(doubtful))
+		return list
 	}
-	groups, order := byChannel(doubtful)
-	drop := map[int64]bool{}     // found posted, or postponed
-	blocked := map[string]bool{} // channels waiting for a lookup retry
-	for _, ch := range order {
-		list := groups[ch]
-		q := Unconfirmed{Now: b.now()}
-		_, q.Channel, _ = strings.Cut(ch, ":")
-		for _, d := range list {
-			q.Deliveries = append(q.Deliveries, d.ID)
-			if q.Since.IsZero() || d.ClaimedAt.Before(q.Since) {
-				q.Since = d.ClaimedAt
-			}
+	q := Unconfirmed{Now: b.now()}
+	_, q.Channel, _ = strings.Cut(ch, ":")
+	for _, d := range doubtful {
+		q.Deliveries = append(q.Deliveries, d.ID)
+		if q.Since.IsZero() || d.ClaimedAt.Before(q.Since) {
+			q.Since = d.ClaimedAt
 		}
-		log := b.log.With("platform", name, "channel", ch)
-		found, err := b.resolve(ctx, res, q)
-		if err != nil {
-			if retry, after := classify(err); retry {
-				log.Warn("cannot tell yet whether deliveries were posted; they wait", "deliveries", len(list), "err", err)
-				for _, d := range list {
-					b.postpone(ctx, name, d, after, fmt.Errorf("look up earlier send: %w", err))
-				}
-				blocked[ch] = true
-				continue
+	}
+	found, err := b.resolve(ctx, res, q)
+	if err != nil {
+		if retry, after := classify(err); retry {
+			log.Warn("cannot tell yet whether deliveries were posted; the channel waits", "deliveries", len(doubtful), "err", err)
+			for _, d := range doubtful {
+				b.postpone(ctx, name, d, after, fmt.Errorf("look up earlier send: %w", err))
 			}
-			log.Warn("cannot tell whether deliveries were posted; sending them again, which may post them twice",
-				"deliveries", len(list), "err", err)
+			return nil
+		}
+		log.Warn("cannot tell whether deliveries were posted; sending them again, which may post them twice",
+			"deliveries", len(doubtful), "err", err)
+		return list
+	}
+	out := list[:0:0]
+	for _, d := range list {
+		msgID, ok := found[d.ID]
+		if !ok {
+			out = append(out, d)
 			continue
 		}
-		for _, d := range list {
-			msgID, ok := found[d.ID]
-			if !ok {
-				continue
-			}
-			log.Info("delivery was posted before; recorded without sending again", "delivery", d.ID, "message", msgID)
-			drop[d.ID] = true
-			if !b.recordSent(ctx, name, d, msgID) {
-				blocked[ch] = true
-			}
-		}
-	}
-	out := ds[:0:0]
-	for _, d := range ds {
-		if !drop[d.ID] && !blocked[d.Channel] {
-			out = append(out, d)
+		log.Info("delivery was posted before; recorded without sending again", "delivery", d.ID, "message", msgID)
+		if !b.recordSent(ctx, name, d, msgID) {
+			return nil
 		}
 	}
 	return out

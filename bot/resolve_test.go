@@ -72,8 +72,16 @@ func (p *resolvingPlatform) Queries() []bot.Unconfirmed {
 // as a process that died before sending or recording them left them.
 func (a *app) claimAsDeadProcess() []bot.DeliveryRecord {
 	a.t.Helper()
-	ds, err := a.db.ClaimDeliveries(context.Background(), "slack", "dead-process", a.clock.Now(), 100)
+	ctx := context.Background()
+	ds, err := a.db.PendingDeliveries(ctx, "slack", a.clock.Now(), 0)
 	if err != nil {
+		a.t.Fatal(err)
+	}
+	var ids []int64
+	for _, d := range ds {
+		ids = append(ids, d.ID)
+	}
+	if err := a.db.ClaimDeliveries(ctx, "dead-process", a.clock.Now(), ids); err != nil {
 		a.t.Fatal(err)
 	}
 	return ds

@@ -584,10 +584,10 @@ func contractDueEvents(t *testing.T, s backend) {
 	}
 }
 
-// contractClaims: a claim records its owner and keeps its first time; each
-// claim returns the claim the delivery had before, so a worker can tell a
-// delivery another process may have posted; claims follow the order rules
-// of PendingDeliveries.
+// contractClaims: a claim records its owner and keeps its first time;
+// PendingDeliveries shows each delivery's claim, so a worker can tell a
+// delivery another process may have posted; sent deliveries are not
+// claimed.
 func contractClaims(t *testing.T, s backend) {
 	ctx := testCtx(t)
 	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
@@ -602,54 +602,63 @@ func contractClaims(t *testing.T, s backend) {
 		Channel, Owner string
 		At             time.Time
 	}
-	claimAll := func(owner string, now time.Time, limit int) []claim {
+	later := testNow.Add(24 * time.Hour)
+	claims := func() ([]claim, []int64) {
 		t.Helper()
-		ds, err := s.ClaimDeliveries(ctx, "slack", owner, now, limit)
+		ds, err := s.PendingDeliveries(ctx, "slack", later, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var out []claim
+		var ids []int64
 		for _, d := range ds {
 			out = append(out, claim{d.Channel, d.ClaimOwner, d.ClaimedAt})
+			ids = append(ids, d.ID)
 		}
-		return out
+		return out, ids
+	}
+	got, ids := claims()
+	want := []claim{{"slack:C1", "", time.Time{}}, {"slack:C2", "", time.Time{}}, {"slack:C1", "", time.Time{}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("claims before any (-want +got):\n%s", diff)
 	}
 	t1, t2 := testNow.Add(time.Second), testNow.Add(time.Minute)
-	// The first claim takes only the first delivery (limit 1); none had a
-	// claim before.
-	if diff := cmp.Diff([]claim{{"slack:C1", "", time.Time{}}}, claimAll("p1", t1, 1)); diff != "" {
-		t.Errorf("first claim (-want +got):\n%s", diff)
+	if err := s.ClaimDeliveries(ctx, "p1", t1, ids[:1]); err != nil {
+		t.Fatal(err)
 	}
-	// The same owner again: the first delivery shows its claim (time t1),
-	// the others none.
-	want := []claim{{"slack:C1", "p1", t1}, {"slack:C2", "", time.Time{}}, {"slack:C1", "", time.Time{}}}
-	if diff := cmp.Diff(want, claimAll("p1", t2, 10)); diff != "" {
-		t.Errorf("second claim by the same owner (-want +got):\n%s", diff)
+	if err := s.ClaimDeliveries(ctx, "p1", t2, ids); err != nil {
+		t.Fatal(err)
 	}
-	// Another owner (a restarted process) sees p1's claims, each at its
-	// first time, and takes them over.
+	got, _ = claims()
 	want = []claim{{"slack:C1", "p1", t1}, {"slack:C2", "p1", t2}, {"slack:C1", "p1", t2}}
-	if diff := cmp.Diff(want, claimAll("p2", t2.Add(time.Hour), 10)); diff != "" {
-		t.Errorf("claim by another owner (-want +got):\n%s", diff)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("claims by p1, the first kept at its first time (-want +got):\n%s", diff)
 	}
-	ds, err := s.PendingDeliveries(ctx, "slack", t2.Add(time.Hour), 0)
+	// Another owner (a restarted process) takes them over; the times stay.
+	if err := s.ClaimDeliveries(ctx, "p2", later, ids); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = claims()
+	want = []claim{{"slack:C1", "p2", t1}, {"slack:C2", "p2", t2}, {"slack:C1", "p2", t2}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("claims taken over by p2 (-want +got):\n%s", diff)
+	}
+	// A sent delivery is not claimed again.
+	if err := s.MarkSent(ctx, ids[1], "1.2", t2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClaimDeliveries(ctx, "p3", later, ids); err != nil {
+		t.Fatal(err)
+	}
+	hist, err := s.ChannelHistory(ctx, "slack:C2", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range ds {
-		if d.ClaimOwner != "p2" {
-			t.Errorf("delivery %d claimed by %q after p2's claim", d.ID, d.ClaimOwner)
-		}
+	if len(hist) != 1 || hist[0].Delivery.ClaimOwner != "p2" {
+		t.Errorf("sent delivery after another claim: %+v, want p2's claim kept", hist)
 	}
-	// A sent delivery is no longer claimed; the channel's next one is.
-	if err := s.MarkSent(ctx, ds[0].ID, "1.2", t2); err != nil {
-		t.Fatal(err)
-	}
-	if got := claimAll("p2", t2.Add(2*time.Hour), 10); len(got) != 2 {
-		t.Errorf("claims after one was sent = %+v, want the other two", got)
-	}
-	if _, err := s.ClaimDeliveries(ctx, "slack", "p2", t2, 0); err == nil {
-		t.Error("ClaimDeliveries with limit 0: no error")
+	if err := s.ClaimDeliveries(ctx, "p3", later, nil); err != nil {
+		t.Errorf("ClaimDeliveries of none: %v", err)
 	}
 }
 

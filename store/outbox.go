@@ -72,49 +72,28 @@ func (db *DB) PendingDeliveries(ctx context.Context, platform string, now time.T
 	return trim(ds, limit), nil
 }
 
-// ClaimDeliveries claims up to limit of a platform's due deliveries for
-// owner, in one transaction, and returns them as PendingDeliveries does,
-// each with the claim it had before (ClaimedAt zero when it had none). A
-// claim keeps its first time, the earliest moment the message can have
-// been posted.
-func (db *DB) ClaimDeliveries(ctx context.Context, platform, owner string, now time.Time, limit int) ([]bot.DeliveryRecord, error) {
-	if limit <= 0 {
-		return nil, fmt.Errorf("claim deliveries for %s: limit %d, want > 0", platform, limit)
+// ClaimDeliveries records that owner is about to send the pending
+// deliveries ids, in one transaction. A claim keeps its first time, the
+// earliest moment the message can have been posted; sent or failed
+// deliveries are left alone.
+func (db *DB) ClaimDeliveries(ctx context.Context, owner string, now time.Time, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
 	}
-	var ds []bot.DeliveryRecord
 	err := db.inTx(ctx, func(t *tx) error {
-		rows, err := t.QueryContext(ctx, pendingQuery+limitClause(limit), platform, bot.DeliveryPending, ms(now))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			d, err := scanDelivery(rows)
-			if err != nil {
-				return err
-			}
-			ds = append(ds, d)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		ds = trim(ds, limit)
-		for _, d := range ds {
-			if d.ClaimOwner == owner && !d.ClaimedAt.IsZero() {
-				continue // already ours: nothing to write
-			}
+		for _, id := range ids {
 			if _, err := t.ExecContext(ctx, `UPDATE deliveries SET claim_owner = $1,
-				claimed_at = CASE WHEN claimed_at = 0 THEN $2 ELSE claimed_at END WHERE id = $3`,
-				owner, ms(now), d.ID); err != nil {
+				claimed_at = CASE WHEN claimed_at = 0 THEN $2 ELSE claimed_at END
+				WHERE id = $3 AND state = $4`, owner, ms(now), id, bot.DeliveryPending); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("claim deliveries for %s: %w", platform, err)
+		return fmt.Errorf("claim %d deliveries: %w", len(ids), err)
 	}
-	return ds, nil
+	return nil
 }
 
 // NextDelivery returns when a platform's next pending delivery is due: the
