@@ -96,6 +96,7 @@ type Bot struct {
 	heldMu  sync.Mutex
 	held    map[string][]heldSend // per platform: sends confirmed but not yet recorded
 	unknown map[int64]bool        // deliveries sent with no known outcome
+	warned  map[string]bool       // warnings given once per process
 	owner   string                // this process's name on its delivery claims
 	health  health
 }
@@ -128,6 +129,7 @@ func New(opts Options) (*Bot, error) {
 		wakes:     map[string]chan struct{}{},
 		held:      map[string][]heldSend{},
 		unknown:   map[int64]bool{},
+		warned:    map[string]bool{},
 		owner:     opts.Owner,
 	}
 	if b.owner == "" {

@@ -301,8 +301,8 @@ func (b *Bot) settle(ctx context.Context, p Platform, list []DeliveryRecord) []D
 	log := b.log.With("platform", name, "channel", ch)
 	res, ok := p.(Resolver)
 	if !ok {
-		log.Warn("resending deliveries whose earlier send has an unknown outcome; this platform cannot look them up",
-			"deliveries", len(doubtful))
+		b.warnOnce("resolve:"+name, "resending deliveries whose earlier send has an unknown outcome; this platform cannot look them up",
+			"platform", name, "channel", ch, "deliveries", len(doubtful))
 		return list
 	}
 	q := Unconfirmed{Now: b.now()}
@@ -322,8 +322,12 @@ func (b *Bot) settle(ctx context.Context, p Platform, list []DeliveryRecord) []D
 			}
 			return nil
 		}
-		log.Warn("cannot tell whether deliveries were posted; sending them again, which may post them twice",
-			"deliveries", len(doubtful), "err", err)
+		// A missing permission does not go away by itself: say so once,
+		// clearly, rather than on every channel and pass.
+		b.warnOnce("resolve:"+name, "cannot look up whether deliveries were posted; sending them again, "+
+			"which may post a message twice after a crash. Give the app the permission the error names "+
+			"(Slack: channels:history, groups:history) to restore exactly-once delivery",
+			"platform", name, "channel", ch, "deliveries", len(doubtful), "err", err)
 		return list
 	}
 	out := list[:0:0]
@@ -339,6 +343,17 @@ func (b *Bot) settle(ctx context.Context, p Platform, list []DeliveryRecord) []D
 		}
 	}
 	return out
+}
+
+// warnOnce logs a warning the first time key is seen in this process.
+func (b *Bot) warnOnce(key, msg string, args ...any) {
+	b.heldMu.Lock()
+	seen := b.warned[key]
+	b.warned[key] = true
+	b.heldMu.Unlock()
+	if !seen {
+		b.log.Warn(msg, args...)
+	}
 }
 
 // resolve asks the platform about q within one send's timeout.
