@@ -79,6 +79,9 @@ type Adapter struct {
 
 	// commands is Config.Commands as Discord sees it.
 	commands []command
+
+	// self is the bot's own user id, learned once by Resolve (resolve.go).
+	self selfUser
 }
 
 var _ bot.Platform = (*Adapter)(nil)

@@ -220,8 +220,8 @@ func (a *Adapter) interact(ctx context.Context, h bot.Handler, in *discordgo.Int
 		if !ok {
 			return nil, nil
 		}
-		cmd, ok := strings.CutPrefix(data.CustomID, buttonPrefix)
-		if !ok || strings.TrimSpace(cmd) == "" {
+		cmd, _, ok := parseButtonID(data.CustomID)
+		if !ok {
 			return a.message(bot.Reply{Text: "This button is no longer supported."}, false), nil
 		}
 		req := a.request(in)

@@ -57,21 +57,44 @@ const buttonPrefix = "cmd:"
 // only text is sent as plain content. Render is a preview and logs
 // nothing; Send renders with the adapter's logger, which gets every cut.
 func Render(msg bot.Message) *discordgo.MessageSend {
-	return render(msg, slog.New(slog.DiscardHandler))
+	return render(msg, 0, slog.New(slog.DiscardHandler))
 }
 
-func render(msg bot.Message, log *slog.Logger) *discordgo.MessageSend {
+// render is Render for the delivery with id delivery (0 for none), which
+// the message carries so that Resolve can find it again: in its buttons'
+// custom_ids, or when no button carries it, at the end of the footer or
+// of the text (delivery.go).
+func render(msg bot.Message, delivery int64, log *slog.Logger) *discordgo.MessageSend {
 	c := cutter{log: log}
 	out := &discordgo.MessageSend{
 		AllowedMentions: noMentions(),
 	}
-	if msg.Title == "" && len(msg.Fields) == 0 && msg.Link == "" && len(msg.Tags) == 0 && msg.Footer == "" {
-		out.Content = c.cut("content", escape(msg.Text), MaxContent)
-	} else {
-		out.Embeds = []*discordgo.MessageEmbed{c.embed(msg)}
+	var carried bool
+	out.Components, carried = c.buttons(msg.Buttons, delivery)
+	ref := ""
+	if delivery > 0 && !carried {
+		ref = deliveryRef(delivery)
 	}
-	out.Components = c.buttons(msg.Buttons)
+	if msg.Title == "" && len(msg.Fields) == 0 && msg.Link == "" && len(msg.Tags) == 0 && msg.Footer == "" {
+		out.Content = c.content(msg.Text, ref)
+	} else {
+		out.Embeds = []*discordgo.MessageEmbed{c.embed(msg, ref)}
+	}
 	return out
+}
+
+// content is the text of a message without an embed, with ref (if any) as
+// a last line of subtext that the cut never reaches.
+func (c cutter) content(text, ref string) string {
+	if ref == "" {
+		return c.cut("content", escape(text), MaxContent)
+	}
+	line := subtext + ref
+	body := c.cut("content", escape(text), MaxContent-runes(line)-1)
+	if strings.TrimSpace(body) == "" {
+		return line
+	}
+	return body + "\n" + line
 }
 
 func noMentions() *discordgo.MessageAllowedMentions {
@@ -92,7 +115,9 @@ func runes(s string) int { return utf8.RuneCountInString(s) }
 // blank stands in for empty field names and values, which Discord rejects.
 const blank = "\u200b"
 
-func (c cutter) embed(msg bot.Message) *discordgo.MessageEmbed {
+// embed builds the embed of msg; ref, when set, ends the footer and is
+// kept whole, whatever else is cut.
+func (c cutter) embed(msg bot.Message, ref string) *discordgo.MessageEmbed {
 	e := &discordgo.MessageEmbed{Color: color(msg.Kind, msg.Severity)}
 	if u, ok := embedURL(msg.Link); ok {
 		e.URL = u
@@ -137,6 +162,14 @@ func (c cutter) embed(msg bot.Message) *discordgo.MessageEmbed {
 	// footer gets what fits, and the description the rest.
 	desc := escape(msg.Text)
 	budget := MaxEmbedTotal - runes(e.Title)
+	tail := "" // what ref adds to the footer, reserved before anything else
+	if ref != "" {
+		tail = ref
+		if msg.Footer != "" {
+			tail = footerSep + ref
+		}
+		budget -= runes(tail)
+	}
 	reserve := min(runes(desc), MaxEmbedDesc, minDescriptionKept)
 	avail := budget - reserve
 	for i, f := range fields {
@@ -149,13 +182,20 @@ func (c cutter) embed(msg bot.Message) *discordgo.MessageEmbed {
 		budget -= cost
 		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: f.name, Value: f.value})
 	}
+	ft := ""
 	if msg.Footer != "" {
 		// Footers render no markdown, so escaping would show backslashes.
-		ft := c.cut("footer", msg.Footer, min(MaxFooter, max(avail, 0)))
+		ft = c.cut("footer", msg.Footer, min(MaxFooter-runes(tail), max(avail, 0)))
+		budget -= runes(ft)
+	}
+	if ref != "" {
 		if ft != "" {
-			budget -= runes(ft)
-			e.Footer = &discordgo.MessageEmbedFooter{Text: ft}
+			ft += footerSep
 		}
+		ft += ref
+	}
+	if ft != "" {
+		e.Footer = &discordgo.MessageEmbedFooter{Text: ft}
 	}
 	e.Description = c.cut("description", desc, min(MaxEmbedDesc, max(budget, 0)))
 	return e
@@ -203,15 +243,16 @@ func color(k watchers.Kind, s watchers.Severity) int {
 }
 
 // buttons lays out message buttons in action rows of five. Admin-only
-// buttons are left out: Discord cannot show a button to admins only.
-func (c cutter) buttons(bs []bot.Button) []discordgo.MessageComponent {
-	var rows []discordgo.MessageComponent
+// buttons are left out: Discord cannot show a button to admins only. Each
+// custom_id carries delivery when it fits; carried reports whether any
+// button does, else the message must carry it elsewhere.
+func (c cutter) buttons(bs []bot.Button, delivery int64) (rows []discordgo.MessageComponent, carried bool) {
 	var row discordgo.ActionsRow
 	for i, b := range bs {
 		if b.AdminOnly {
 			continue
 		}
-		id := buttonPrefix + b.Command
+		id := buttonID(0, b.Command)
 		if b.Command == "" || len(id) > MaxCustomID {
 			c.log.Warn("button dropped: command empty or longer than discord's custom_id limit", "limit", MaxCustomID)
 			continue
@@ -219,6 +260,9 @@ func (c cutter) buttons(bs []bot.Button) []discordgo.MessageComponent {
 		if len(rows) == MaxActionRows {
 			c.log.Warn("button dropped: action rows full", "limit", MaxActionRows)
 			break
+		}
+		if long := buttonID(delivery, b.Command); delivery > 0 && len(long) <= MaxCustomID {
+			id, carried = long, true
 		}
 		label := b.Label
 		if strings.TrimSpace(label) == "" {
@@ -238,7 +282,7 @@ func (c cutter) buttons(bs []bot.Button) []discordgo.MessageComponent {
 	if len(row.Components) > 0 && len(rows) < MaxActionRows {
 		rows = append(rows, row)
 	}
-	return rows
+	return rows, carried
 }
 
 // escape makes chat text literal in Discord markdown: inline markers are
@@ -252,7 +296,9 @@ func escape(s string) string {
 	for i, l := range lines {
 		l = escapeInline(l)
 		t := strings.TrimLeft(l, " ")
-		if strings.HasPrefix(t, "#") || strings.HasPrefix(t, ">") || strings.HasPrefix(t, "- ") {
+		// "-#" starts subtext, which also marks a delivery reference:
+		// text from outside must not be able to write one.
+		if strings.HasPrefix(t, "#") || strings.HasPrefix(t, ">") || strings.HasPrefix(t, "- ") || strings.HasPrefix(t, "-#") {
 			l = l[:len(l)-len(t)] + `\` + t
 		}
 		lines[i] = l

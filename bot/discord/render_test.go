@@ -231,6 +231,7 @@ func TestEscape(t *testing.T) {
 		"<@123> [x](y)":       `\<@123> \[x\](y)`,
 		"# h\n> q\n- l\n-x":   "\\# h\n\\> q\n\\- l\n-x",
 		"  # indented":        `  \# indented`,
+		"-# subtext":          `\-# subtext`,
 		`back\slash`:          `back\\slash`,
 	}
 	for in, want := range tests {

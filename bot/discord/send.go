@@ -58,7 +58,7 @@ func (a *Adapter) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 		return "", bot.Permanent(err)
 	}
 	log := a.log.With("channel", ch, "delivery", out.DeliveryID)
-	ms := render(out.Message, log)
+	ms := render(out.Message, out.DeliveryID, log)
 	stamp := a.now().UTC().Format(time.RFC3339)
 	for _, e := range ms.Embeds {
 		e.Timestamp = stamp
@@ -67,19 +67,8 @@ func (a *Adapter) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 	body.EnforceNonce = body.Nonce != ""
 
 	endpoint := discordgo.EndpointChannelMessages(ch)
-	path := endpoint
-	if u, err := url.Parse(endpoint); err == nil {
-		path = u.Path
-	}
-	if err := a.limits.wait(ctx, path); err != nil {
-		var bw *errBucketWait
-		if errors.As(err, &bw) {
-			return "", bot.Transient(fmt.Errorf("discord: send to %s: %w", ch, err), bw.after)
-		}
-		return "", bot.Transient(fmt.Errorf("discord: send to %s: %w", ch, err), 0)
-	}
-	if err := a.global.Wait(ctx); err != nil {
-		return "", bot.Transient(fmt.Errorf("discord: send to %s: global limit: %w", ch, err), 0)
+	if err := a.gate(ctx, "send to "+ch, http.MethodPost, endpoint); err != nil {
+		return "", err
 	}
 	resp, err := a.session.RequestWithBucketID(http.MethodPost, endpoint, body, endpoint, discordgo.WithContext(ctx))
 	if err != nil {
@@ -96,6 +85,28 @@ func (a *Adapter) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 	}
 	log.Debug("sent", "message", m.ID)
 	return m.ID, nil
+}
+
+// gate waits until a REST call to endpoint (a full URL) with method may
+// go: its route's bucket first, then the global limit. A bucket exhausted
+// for longer than maxBucketWait, or ctx ending, is a bot.Transient error
+// naming what, so the caller comes back later instead of holding a worker.
+func (a *Adapter) gate(ctx context.Context, what, method, endpoint string) error {
+	path := endpoint
+	if u, err := url.Parse(endpoint); err == nil {
+		path = u.Path
+	}
+	if err := a.limits.wait(ctx, routeKey(method, path)); err != nil {
+		var bw *errBucketWait
+		if errors.As(err, &bw) {
+			return bot.Transient(fmt.Errorf("discord: %s: %w", what, err), bw.after)
+		}
+		return bot.Transient(fmt.Errorf("discord: %s: %w", what, err), 0)
+	}
+	if err := a.global.Wait(ctx); err != nil {
+		return bot.Transient(fmt.Errorf("discord: %s: global limit: %w", what, err), 0)
+	}
+	return nil
 }
 
 // classify turns a discordgo error into bot.Transient or bot.Permanent.

@@ -81,7 +81,7 @@ func TestSend(t *testing.T) {
 		t.Errorf("due field %q", em.Fields[0].Value)
 	}
 	if len(m.Components) != 1 || len(m.Components[0].Components) != 1 ||
-		m.Components[0].Components[0].CustomID != "cmd:mute event:upper-house-election-2025 1d" ||
+		m.Components[0].Components[0].CustomID != "d42:mute event:upper-house-election-2025 1d" ||
 		m.Components[0].Components[0].Label != "Mute 1 day" {
 		t.Errorf("components %+v", m.Components)
 	}

@@ -81,9 +81,14 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.limits.update(req.URL.Path, resp.StatusCode, resp.Header, time.Now())
+	t.limits.update(routeKey(req.Method, req.URL.Path), resp.StatusCode, resp.Header, time.Now())
 	return resp, nil
 }
+
+// routeKey names the bucket of a request: Discord limits routes by method
+// as well as path (reading a channel's messages apart from posting to it),
+// and the path holds the major parameter, the channel id.
+func routeKey(method, path string) string { return method + " " + path }
 
 func isGatewayPath(p string) bool {
 	p = strings.TrimSuffix(p, "/")
@@ -91,9 +96,9 @@ func isGatewayPath(p string) bool {
 }
 
 // buckets tracks Discord's per-route rate limits from X-RateLimit-* headers,
-// keyed by request path (the path holds the route's major parameter, the
-// channel id, which Discord's buckets are split by). Real time is used, not
-// Config.Now: these are waits on the wall clock.
+// keyed by routeKey: method and path (the path holds the route's major
+// parameter, the channel id, which Discord's buckets are split by). Real
+// time is used, not Config.Now: these are waits on the wall clock.
 type buckets struct {
 	mu     sync.Mutex
 	routes map[string]*bucket
@@ -108,15 +113,15 @@ type bucket struct {
 
 func newBuckets() *buckets { return &buckets{routes: make(map[string]*bucket)} }
 
-// tracked reports whether path is worth a bucket: interaction callbacks and
-// follow-ups carry one-off tokens and would only grow the map.
-func tracked(path string) bool {
-	return !strings.Contains(path, "/interactions/") && !strings.Contains(path, "/webhooks/")
+// tracked reports whether a route is worth a bucket: interaction callbacks
+// and follow-ups carry one-off tokens and would only grow the map.
+func tracked(key string) bool {
+	return !strings.Contains(key, "/interactions/") && !strings.Contains(key, "/webhooks/")
 }
 
-// update records the headers of one response to path.
-func (b *buckets) update(path string, status int, h http.Header, now time.Time) {
-	if !tracked(path) {
+// update records the headers of one response on the route key (routeKey).
+func (b *buckets) update(key string, status int, h http.Header, now time.Time) {
+	if !tracked(key) {
 		return
 	}
 	after, hasAfter := seconds(h.Get("X-RateLimit-Reset-After"))
@@ -145,13 +150,13 @@ func (b *buckets) update(path string, status int, h http.Header, now time.Time) 
 	case err != nil:
 		return // garbage: keep what we knew
 	}
-	bk := b.routes[path]
+	bk := b.routes[key]
 	if bk == nil {
 		if len(b.routes) >= 4096 {
 			b.prune(now)
 		}
 		bk = &bucket{}
-		b.routes[path] = bk
+		b.routes[key] = bk
 	}
 	bk.remaining = r
 	bk.hash = h.Get("X-RateLimit-Bucket")
@@ -169,9 +174,9 @@ func (b *buckets) prune(now time.Time) {
 	}
 }
 
-// delay returns how long a request to path must wait now, and the bucket
-// that holds it.
-func (b *buckets) delay(path string, now time.Time) (time.Duration, string) {
+// delay returns how long a request on the route key must wait now, and the
+// bucket that holds it.
+func (b *buckets) delay(key string, now time.Time) (time.Duration, string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var d time.Duration
@@ -179,7 +184,7 @@ func (b *buckets) delay(path string, now time.Time) (time.Duration, string) {
 	if now.Before(b.global) {
 		d, which = b.global.Sub(now), "global"
 	}
-	if bk := b.routes[path]; bk != nil && bk.remaining <= 0 && now.Before(bk.reset) && bk.reset.Sub(now) > d {
+	if bk := b.routes[key]; bk != nil && bk.remaining <= 0 && now.Before(bk.reset) && bk.reset.Sub(now) > d {
 		d, which = bk.reset.Sub(now), bk.hash
 	}
 	return d, which
@@ -196,11 +201,12 @@ func (e *errBucketWait) Error() string {
 	return fmt.Sprintf("rate limit bucket %q exhausted for %s", e.bucket, e.after.Round(time.Millisecond))
 }
 
-// wait blocks until a request to path may go, or returns *errBucketWait
-// when that is further away than maxBucketWait, or ctx's error.
-func (b *buckets) wait(ctx context.Context, path string) error {
+// wait blocks until a request on the route key may go, or returns
+// *errBucketWait when that is further away than maxBucketWait, or ctx's
+// error.
+func (b *buckets) wait(ctx context.Context, key string) error {
 	for {
-		d, which := b.delay(path, time.Now())
+		d, which := b.delay(key, time.Now())
 		if d <= 0 {
 			return nil
 		}

@@ -1,8 +1,13 @@
 // Package discordtest is a fake Discord for tests: a loopback REST server
 // (httptest) that records channel messages, interaction callbacks, webhook
 // follow-ups and command registrations, honours enforce_nonce like Discord,
-// can fail on demand (429, 401, 403, 404, 500, a dropped response), and
-// serves a minimal gateway (HELLO, IDENTIFY, READY, dispatches).
+// lists a channel's messages (GET /channels/{id}/messages with before,
+// after, around and limit) as Discord returns them, can fail on demand
+// (429, 401, 403, 404, 500, a dropped response), and serves a minimal
+// gateway (HELLO, IDENTIFY, READY, dispatches).
+//
+// Message ids are snowflakes of the fake's clock (SetNow), so paging by
+// time works as on Discord.
 //
 // Point the adapter at it with discord.Config{APIURL: s.URL}.
 package discordtest
@@ -25,15 +30,25 @@ import (
 	"github.com/gorilla/websocket"
 )
 
+// BotUserID is the user id of the bot the fake serves: the author of the
+// messages created through the API, the answer to GET /users/@me and the
+// user in READY. It differs from the application ids tests configure, as
+// it may on Discord.
+const BotUserID = "1250000000000000001"
+
+// PersonID is the author of a message given to Post without one.
+const PersonID = "1250000000000000777"
+
 // Request is one HTTP request the server received.
 type Request struct {
 	Method string
 	Path   string
+	Query  string // the raw query, e.g. "after=123&limit=100"
 	Auth   string // the Authorization header
 	Body   []byte
 }
 
-// Message is one message created in a channel.
+// Message is one message in a channel.
 type Message struct {
 	ID              string
 	ChannelID       string
@@ -43,7 +58,13 @@ type Message struct {
 	Embeds          []*discordgo.MessageEmbed
 	Components      []Row
 	AllowedMentions *discordgo.MessageAllowedMentions
-	Raw             json.RawMessage // the request body
+	Raw             json.RawMessage // the request body; nil for Post
+
+	AuthorID  string    // BotUserID for messages created through the API
+	AuthorBot bool      // the author is a bot account
+	Type      int       // Discord's message type: 0 default, 19 reply, 20 command answer
+	WebhookID string    // set for messages a webhook posted
+	Time      time.Time // when the fake created it, by its clock
 }
 
 // Row is an action row of a message.
@@ -52,13 +73,14 @@ type Row struct {
 	Components []Component `json:"components"`
 }
 
-// Component is a button (or another component) in a Row.
+// Component is a button (or another component) in a Row. Empty fields
+// are left out of what the fake returns, as Discord leaves them out.
 type Component struct {
 	Type     int    `json:"type"`
-	Label    string `json:"label"`
-	Style    int    `json:"style"`
-	CustomID string `json:"custom_id"`
-	URL      string `json:"url"`
+	Label    string `json:"label,omitempty"`
+	Style    int    `json:"style,omitempty"`
+	CustomID string `json:"custom_id,omitempty"`
+	URL      string `json:"url,omitempty"`
 }
 
 // Callback is one interaction callback (POST /interactions/{id}/{token}/callback).
@@ -102,9 +124,12 @@ type Server struct {
 
 	mu         sync.Mutex
 	changed    chan struct{}
-	nextID     uint64
+	now        time.Time // the clock; zero: real time
+	lastID     uint64
 	requests   []Request
-	messages   map[string][]Message
+	messages   map[string][]Message // by channel, oldest first
+	channels   map[string]bool      // channels that exist
+	noHistory  map[string]bool      // channels where the bot lacks Read Message History
 	byNonce    map[string]Message
 	failures   []failure
 	callbacks  []Callback
@@ -121,8 +146,9 @@ type Server struct {
 func NewServer() *Server {
 	s := &Server{
 		changed:    make(chan struct{}),
-		nextID:     1300000000000000000,
 		messages:   make(map[string][]Message),
+		channels:   make(map[string]bool),
+		noHistory:  make(map[string]bool),
 		byNonce:    make(map[string]Message),
 		commands:   make(map[string][]*discordgo.ApplicationCommand),
 		remaining:  4,
@@ -170,7 +196,8 @@ func (s *Server) RateLimitNext(retryAfter float64, global bool) {
 
 // DropNextResponse makes the next message create store the message and
 // then close the connection without answering, like a response lost on the
-// way back.
+// way back: the message is posted but the client cannot know. (The next
+// request of another kind consumes the drop and is answered.)
 func (s *Server) DropNextResponse() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -183,6 +210,50 @@ func (s *Server) SetRateLimitHeaders(remaining int, resetAfter float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.remaining, s.resetAfter = remaining, resetAfter
+}
+
+// SetNow sets the fake's clock, which dates new messages and their ids;
+// the zero time goes back to real time. Ids never go backwards: after the
+// clock is set back, new ids are just above the last one.
+func (s *Server) SetNow(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = t
+}
+
+// AddChannel makes channel exist, so reading it answers (with no messages)
+// instead of 404 Unknown Channel. Creating or posting a message in a
+// channel also makes it exist.
+func (s *Server) AddChannel(channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.channels[channel] = true
+}
+
+// DenyHistory takes Read Message History from the bot in channel: like
+// Discord, reading its messages then answers 200 with none.
+func (s *Server) DenyHistory(channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noHistory[channel] = true
+}
+
+// Post puts m into channel as if someone else had posted it (another user,
+// another bot, an older version of the bot with AuthorID BotUserID), at
+// the fake's clock, and returns it with its id. AuthorID defaults to
+// PersonID.
+func (s *Server) Post(channel string, m Message) Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m.AuthorID == "" {
+		m.AuthorID = PersonID
+	}
+	m.ID, m.Time = s.id()
+	m.ChannelID = channel
+	s.channels[channel] = true
+	s.messages[channel] = append(s.messages[channel], m)
+	s.notify()
+	return m
 }
 
 // Requests returns every API request so far, in order.
@@ -258,9 +329,24 @@ func (s *Server) notify() {
 	s.changed = make(chan struct{})
 }
 
-func (s *Server) id() string {
-	s.nextID++
-	return strconv.FormatUint(s.nextID, 10)
+// discordEpoch is the zero of snowflake timestamps, 2015-01-01 in Unix
+// milliseconds. The fake computes snowflakes on its own rather than with
+// the adapter's code, so the two are checked against each other.
+const discordEpoch = 1420070400000
+
+// id returns a new snowflake for the clock's instant, and that instant;
+// called with mu held.
+func (s *Server) id() (string, time.Time) {
+	now := s.now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	var next uint64
+	if ms := now.UnixMilli() - discordEpoch; ms > 0 {
+		next = uint64(ms) << 22
+	}
+	s.lastID = max(s.lastID+1, next)
+	return strconv.FormatUint(s.lastID, 10), now.UTC()
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -280,7 +366,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	parts := strings.Split(path, "/")
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Auth: r.Header.Get("Authorization"), Body: body})
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Auth: r.Header.Get("Authorization"), Body: body})
 	s.notify()
 	if r.Method == http.MethodGet && (path == "gateway" || path == "gateway/bot") {
 		s.mu.Unlock()
@@ -310,6 +396,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPost && len(parts) == 3 && parts[0] == "channels" && parts[2] == "messages":
 		s.createMessage(w, r, parts[1], body, f != nil && f.drop)
+	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "channels" && parts[2] == "messages":
+		s.listMessages(w, r, parts[1])
+	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "users" && parts[1] == "@me":
+		writeJSON(w, http.StatusOK, map[string]any{
+			"id": BotUserID, "username": "alertbot", "discriminator": "0", "global_name": nil, "avatar": nil, "bot": true,
+		})
 	case r.Method == http.MethodPost && len(parts) == 4 && parts[0] == "interactions" && parts[3] == "callback":
 		s.callback(w, parts[1], parts[2], body)
 	case parts[0] == "webhooks" && len(parts) >= 3:
@@ -412,10 +504,13 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, channel s
 	m, dup := s.byNonce[nonce]
 	if !(dup && b.EnforceNonce && nonce != "") {
 		m = Message{
-			ID: s.id(), ChannelID: channel, Nonce: nonce, EnforceNonce: b.EnforceNonce,
+			ChannelID: channel, Nonce: nonce, EnforceNonce: b.EnforceNonce,
 			Content: b.Content, Embeds: b.Embeds, Components: b.Components,
 			AllowedMentions: b.AllowedMentions, Raw: json.RawMessage(body),
+			AuthorID: BotUserID, AuthorBot: true,
 		}
+		m.ID, m.Time = s.id()
+		s.channels[channel] = true
 		s.messages[channel] = append(s.messages[channel], m)
 		if nonce != "" && !dup {
 			s.byNonce[nonce] = m
@@ -427,11 +522,126 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, channel s
 		hijackClose(w)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"id": m.ID, "channel_id": m.ChannelID, "content": m.Content, "nonce": m.Nonce,
-		"embeds": m.Embeds, "timestamp": time.Now().UTC().Format(time.RFC3339),
-		"author": map[string]any{"id": "1", "username": "alertbot", "bot": true},
-	})
+	// The answer to a create carries the nonce; a fetched message does not.
+	out := wire(m)
+	if m.Nonce != "" {
+		out["nonce"] = m.Nonce
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// wire is a message as Discord returns it: the fields a client reads,
+// components and embeds as stored, no nonce.
+func wire(m Message) map[string]any {
+	name := "user"
+	if m.AuthorID == BotUserID {
+		name = "alertbot"
+	}
+	embeds := make([]*discordgo.MessageEmbed, 0, len(m.Embeds))
+	for _, e := range m.Embeds {
+		if e == nil {
+			continue
+		}
+		c := *e
+		c.Type = discordgo.EmbedTypeRich
+		embeds = append(embeds, &c)
+	}
+	components := m.Components
+	if components == nil {
+		components = []Row{}
+	}
+	out := map[string]any{
+		"id": m.ID, "channel_id": m.ChannelID, "type": m.Type, "content": m.Content,
+		"author": map[string]any{
+			"id": m.AuthorID, "username": name, "discriminator": "0", "global_name": nil, "avatar": nil, "bot": m.AuthorBot,
+		},
+		"embeds": embeds, "components": components,
+		"attachments": []any{}, "mentions": []any{}, "mention_roles": []any{},
+		"mention_everyone": false, "pinned": false, "tts": false, "flags": 0,
+		"timestamp": m.Time.Format("2006-01-02T15:04:05.000000-07:00"), "edited_timestamp": nil,
+	}
+	if m.WebhookID != "" {
+		out["webhook_id"] = m.WebhookID
+	}
+	return out
+}
+
+// listMessages answers GET /channels/{id}/messages like Discord: at most
+// limit (1–100, default 50) messages before, after or around a message
+// id, or the latest ones; before, after and around exclude each other.
+// With after it is the oldest messages after the id, with before the
+// newest before it; either way the page is newest first. A bot without
+// Read Message History gets an empty page, not an error.
+func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, channel string) {
+	q := r.URL.Query()
+	limit := 50
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			writeError(w, http.StatusBadRequest, 50035, "Invalid Form Body: limit: must be between 1 and 100")
+			return
+		}
+		limit = n
+	}
+	var anchor uint64
+	var mode string
+	for _, k := range []string{"before", "after", "around"} {
+		v := q.Get(k)
+		if v == "" {
+			continue
+		}
+		if mode != "" {
+			writeError(w, http.StatusBadRequest, 50035, "Invalid Form Body: only one of before, after and around")
+			return
+		}
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, 50035, fmt.Sprintf("Invalid Form Body: %s: Value %q is not snowflake.", k, v))
+			return
+		}
+		anchor, mode = n, k
+	}
+	s.mu.Lock()
+	known, hidden := s.channels[channel], s.noHistory[channel]
+	all := append([]Message(nil), s.messages[channel]...)
+	s.mu.Unlock()
+	if !known {
+		writeError(w, http.StatusNotFound, 10003, "Unknown Channel")
+		return
+	}
+	if hidden {
+		writeJSON(w, http.StatusOK, []any{})
+		return
+	}
+	id := func(m Message) uint64 {
+		n, _ := strconv.ParseUint(m.ID, 10, 64)
+		return n
+	}
+	// all is oldest first; i is the first message at or after anchor.
+	i := 0
+	for i < len(all) && id(all[i]) < anchor {
+		i++
+	}
+	var page []Message
+	switch mode {
+	case "after":
+		if i < len(all) && id(all[i]) == anchor {
+			i++
+		}
+		page = all[i:min(len(all), i+limit)]
+	case "before":
+		page = all[max(0, i-limit):i]
+	case "around":
+		start := max(0, i-limit/2)
+		page = all[start:min(len(all), start+limit)]
+	default:
+		page = all[max(0, len(all)-limit):]
+	}
+	out := make([]map[string]any, 0, len(page))
+	for j := len(page) - 1; j >= 0; j-- {
+		out = append(out, wire(page[j]))
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // hijackClose closes the connection without a response.
@@ -546,7 +756,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request, parts []string,
 	}
 	s.mu.Lock()
 	s.followups = append(s.followups, f)
-	id := s.id()
+	id, _ := s.id()
 	s.notify()
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "content": f.Content, "channel_id": "0"})
@@ -560,7 +770,7 @@ func (s *Server) bulkOverwrite(w http.ResponseWriter, app, guild string, body []
 	}
 	s.mu.Lock()
 	for _, c := range cmds {
-		c.ID = s.id()
+		c.ID, _ = s.id()
 		c.ApplicationID = app
 		c.GuildID = guild
 		c.Version = c.ID
@@ -634,7 +844,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 			s.mu.Unlock()
 			ready := map[string]any{"op": 0, "t": "READY", "s": seq, "d": map[string]any{
 				"v": 9, "session_id": "fake-session", "resume_gateway_url": s.GatewayURL(),
-				"user":   map[string]any{"id": "1", "username": "alertbot", "bot": true},
+				"user":   map[string]any{"id": BotUserID, "username": "alertbot", "bot": true},
 				"guilds": []any{}, "application": map[string]any{"id": "1", "flags": 0},
 			}}
 			c.mu.Lock()
