@@ -29,8 +29,11 @@ var permanentErrors = map[string]bool{
 	"restricted_action":   true,
 }
 
-// channelState paces one channel: its limiter, and the time until which
-// Slack asked us (429 Retry-After) to leave it alone.
+// channelState paces one channel, or one Web API method (historyMethod):
+// its limiter, and the time until which Slack asked us (429 Retry-After)
+// to leave it alone. Sends to several channels and Resolve may run at
+// once, so it is read and written only under Adapter.mu or through the
+// limiter, which is safe for concurrent use.
 type channelState struct {
 	lim   *rate.Limiter
 	until time.Time
@@ -38,15 +41,23 @@ type channelState struct {
 
 // state returns the pacing state of channel, creating it on first use.
 func (a *Adapter) state(channel string) *channelState {
+	return a.stateFor(channel, a.limit, a.burst)
+}
+
+// stateFor returns the pacing state under key, creating it on first use
+// with a limiter of lim and burst (none when lim is 0). Keys are channel
+// ids or method names; a method name has a dot and lowercase letters, so
+// it never collides with a channel id.
+func (a *Adapter) stateFor(key string, lim rate.Limit, burst int) *channelState {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	st := a.channels[channel]
+	st := a.channels[key]
 	if st == nil {
 		st = &channelState{}
-		if a.limit > 0 {
-			st.lim = rate.NewLimiter(a.limit, a.burst)
+		if lim > 0 {
+			st.lim = rate.NewLimiter(lim, burst)
 		}
-		a.channels[channel] = st
+		a.channels[key] = st
 	}
 	return st
 }
@@ -54,14 +65,20 @@ func (a *Adapter) state(channel string) *channelState {
 // wait blocks until channel may be posted to, or fails at once when ctx
 // would expire first.
 func (a *Adapter) wait(ctx context.Context, channel string) error {
-	st := a.state(channel)
+	return a.waitOn(ctx, "channel "+channel, a.state(channel))
+}
+
+// waitOn blocks until st allows one request: first any pause Slack asked
+// for, then a slot of its limiter. It fails at once when ctx would expire
+// first; what names st in errors.
+func (a *Adapter) waitOn(ctx context.Context, what string, st *channelState) error {
 	now := a.clock()
 	a.mu.Lock()
 	pause := st.until.Sub(now)
 	a.mu.Unlock()
 	if pause > 0 {
 		if dl, ok := ctx.Deadline(); ok && dl.Before(now.Add(pause)) {
-			return fmt.Errorf("channel %s is rate limited for %s more", channel, pause.Round(time.Millisecond))
+			return fmt.Errorf("%s is rate limited for %s more", what, pause.Round(time.Millisecond))
 		}
 		if err := a.sleep(ctx, pause); err != nil {
 			return err
@@ -73,7 +90,7 @@ func (a *Adapter) wait(ctx context.Context, channel string) error {
 	}
 	r := st.lim.ReserveN(now, 1)
 	if !r.OK() {
-		return fmt.Errorf("channel %s: limiter refused a message", channel)
+		return fmt.Errorf("%s: limiter refused a request", what)
 	}
 	delay := r.DelayFrom(now)
 	if delay <= 0 {
@@ -81,7 +98,7 @@ func (a *Adapter) wait(ctx context.Context, channel string) error {
 	}
 	if dl, ok := ctx.Deadline(); ok && dl.Before(now.Add(delay)) {
 		r.CancelAt(now)
-		return fmt.Errorf("channel %s: next slot in %s is past the deadline", channel, delay.Round(time.Millisecond))
+		return fmt.Errorf("%s: next slot in %s is past the deadline", what, delay.Round(time.Millisecond))
 	}
 	if err := a.sleep(ctx, delay); err != nil {
 		// Give the slot back so the next message is not delayed for nothing.
@@ -93,7 +110,11 @@ func (a *Adapter) wait(ctx context.Context, channel string) error {
 
 // pauseChannel keeps channel quiet for d after Slack said 429.
 func (a *Adapter) pauseChannel(channel string, d time.Duration) {
-	st := a.state(channel)
+	a.pause(a.state(channel), d)
+}
+
+// pause keeps st quiet for d from now, never shortening a longer pause.
+func (a *Adapter) pause(st *channelState, d time.Duration) {
 	until := a.clock().Add(d)
 	a.mu.Lock()
 	if until.After(st.until) {
@@ -102,8 +123,16 @@ func (a *Adapter) pauseChannel(channel string, d time.Duration) {
 	a.mu.Unlock()
 }
 
+// DeliveryEventType is the event_type of the message metadata every
+// delivery carries, with event_payload {"delivery_id": id}: Resolve finds
+// a post of unknown outcome by it in conversations.history (DESIGN §5).
+// https://docs.slack.dev/messaging/message-metadata
+const DeliveryEventType = "alertbot_delivery"
+
 // Send posts out to its channel as Block Kit with a text fallback, after
-// waiting for the channel's limiter, and returns the message ts. Errors are
+// waiting for the channel's limiter, and returns the message ts. A
+// delivery (DeliveryID != 0) carries metadata of DeliveryEventType so that
+// Resolve can find it if the answer is lost. Errors are
 // *bot.SendError: 429, 5xx and unknown failures are transient (with
 // Retry-After when Slack gave one); errors such as channel_not_found are
 // permanent.
@@ -115,10 +144,14 @@ func (a *Adapter) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 		return "", bot.Transient(fmt.Errorf("slack: send to %s: wait: %w", out.Channel, err), 0)
 	}
 	blocks, fallback := render(out.Message, a.log.With("delivery_id", out.DeliveryID, "channel", out.Channel))
-	_, ts, err := a.api.PostMessageContext(ctx, out.Channel,
+	opts := []slack.MsgOption{
 		slack.MsgOptionBlocks(blocks...),
 		slack.MsgOptionText(fallback, false),
-	)
+	}
+	if out.DeliveryID != 0 {
+		opts = append(opts, slack.MsgOptionMetadata(deliveryMetadata(out.DeliveryID)))
+	}
+	_, ts, err := a.api.PostMessageContext(ctx, out.Channel, opts...)
 	if err != nil {
 		return "", a.classify(out.Channel, err)
 	}

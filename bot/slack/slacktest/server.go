@@ -1,7 +1,8 @@
 // Package slacktest is a fake Slack for tests: a loopback HTTP server that
-// speaks enough of the Web API (chat.postMessage, apps.connections.open),
-// response_url and Socket Mode for the real slack-go client to talk to it
-// unmodified. It records what it was sent and can be told to fail.
+// speaks enough of the Web API (chat.postMessage with message metadata,
+// conversations.history, auth.test, apps.connections.open), response_url
+// and Socket Mode for the real slack-go client to talk to it unmodified.
+// It records what it was sent and can be told to fail.
 package slacktest
 
 import (
@@ -24,8 +25,12 @@ type Post struct {
 	Channel string          // form field channel
 	Text    string          // form field text (the fallback)
 	Blocks  json.RawMessage // form field blocks, nil when absent
-	TS      string          // ts the fake answered with; "" for a failed attempt
-	Failure *Failure        // the failure answered, nil on success
+	// Metadata is the form field metadata, {"event_type":…,"event_payload":{…}};
+	// nil when absent.
+	Metadata json.RawMessage
+	TS       string    // ts the fake answered with; "" for a failed attempt
+	At       time.Time // when the fake received it, by its clock
+	Failure  *Failure  // the failure answered, nil on success
 }
 
 // Failure is an error the fake answers with instead of posting.
@@ -36,6 +41,12 @@ type Failure struct {
 	// Posted makes the fake post the message anyway, like a 429 or
 	// timeout after Slack already accepted it.
 	Posted bool
+	// Drop closes the connection without any answer, as when the
+	// response is lost on the way; with Posted the message is in the
+	// channel although the client saw only a network error.
+	Drop bool
+	// Needed is the scope a missing_scope answer names.
+	Needed string
 }
 
 // Failures the fake can answer with.
@@ -46,7 +57,14 @@ var (
 	InternalError = Failure{Status: http.StatusInternalServerError}
 	// ChannelNotFound is {"ok":false,"error":"channel_not_found"}.
 	ChannelNotFound = Failure{Error: "channel_not_found"}
+	// ResponseLost posts the message and then drops the connection: the
+	// client cannot tell whether it was posted.
+	ResponseLost = Failure{Posted: true, Drop: true}
 )
+
+// MissingScope is {"ok":false,"error":"missing_scope","needed":scope},
+// what Slack answers a token that lacks scope.
+func MissingScope(scope string) Failure { return Failure{Error: "missing_scope", Needed: scope} }
 
 // RateLimited is a 429 with Retry-After: seconds.
 func RateLimited(seconds int) Failure {
@@ -76,8 +94,12 @@ type Server struct {
 	// URL is the Web API base, ending in "/": give it to the client as
 	// its API URL.
 	URL string
-	// Token, when set, is the only bot token chat.postMessage accepts.
+	// Token, when set, is the only bot token chat.postMessage,
+	// conversations.history and auth.test accept.
 	Token string
+	// Now is the clock of message timestamps; default time.Now. Set it
+	// before the first request.
+	Now func() time.Time
 
 	srv      *httptest.Server
 	upgrader websocket.Upgrader
@@ -89,7 +111,13 @@ type Server struct {
 	failNext  []Failure
 	failChan  map[string]Failure
 	responses []Response
-	ts        int64
+	ts        int64 // last ts handed out, in microseconds
+
+	history     map[string][]Message // by channel, oldest first
+	deleted     map[string]bool      // channels that answer channel_not_found
+	failHistory []Failure
+	failHistCh  map[string]Failure
+	historyReqs []HistoryRequest
 
 	opens  int // apps.connections.open calls
 	hellos int // hello envelopes sent
@@ -116,16 +144,20 @@ func (w *wsConn) writeJSON(v any) error {
 // NewServer starts a fake Slack on a loopback port. Close it when done.
 func NewServer() *Server {
 	s := &Server{
-		changed:  make(chan struct{}),
-		failChan: make(map[string]Failure),
-		all:      make(map[*wsConn]bool),
-		stop:     make(chan struct{}),
-		ts:       1700000000_000000,
+		changed:    make(chan struct{}),
+		failChan:   make(map[string]Failure),
+		history:    make(map[string][]Message),
+		deleted:    make(map[string]bool),
+		failHistCh: make(map[string]Failure),
+		all:        make(map[*wsConn]bool),
+		stop:       make(chan struct{}),
 		// The client sends Origin: https://api.slack.com; accept any.
 		upgrader: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /chat.postMessage", s.postMessage)
+	mux.HandleFunc("/conversations.history", s.conversationsHistory)
+	mux.HandleFunc("/auth.test", s.authTest)
 	mux.HandleFunc("POST /apps.connections.open", s.connectionsOpen)
 	mux.HandleFunc("GET /socket", s.socket)
 	mux.HandleFunc("POST /response/{id}", s.response)
@@ -194,12 +226,15 @@ func (s *Server) FailChannel(channel string, f Failure) {
 	s.failChan[channel] = f
 }
 
-// ClearFailures drops queued and per-channel failures.
+// ClearFailures drops queued and per-channel failures, of posts and of
+// conversations.history.
 func (s *Server) ClearFailures() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failNext = nil
 	s.failChan = make(map[string]Failure)
+	s.failHistory = nil
+	s.failHistCh = make(map[string]Failure)
 }
 
 // Posts returns the messages posted, in order.
@@ -253,30 +288,33 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := Post{
-		Token:   r.PostForm.Get("token"),
+		Token:   requestToken(r),
 		Channel: r.PostForm.Get("channel"),
 		Text:    r.PostForm.Get("text"),
 	}
-	if p.Token == "" {
-		p.Token = strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	}
 	if b := r.PostForm.Get("blocks"); b != "" {
 		p.Blocks = json.RawMessage(b)
+	}
+	if m := r.PostForm.Get("metadata"); m != "" {
+		p.Metadata = json.RawMessage(m)
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.notify()
+	p.At = s.now()
 	var fail *Failure
 	switch {
 	case s.Token != "" && p.Token != s.Token:
 		fail = &Failure{Error: "invalid_auth"}
-	case p.Channel == "":
+	case p.Channel == "" || s.deleted[p.Channel]:
 		fail = &Failure{Error: "channel_not_found"}
 	case p.Text == "" && p.Blocks == nil:
 		fail = &Failure{Error: "no_text"}
 	case p.Blocks != nil && !validBlocks(p.Blocks):
 		fail = &Failure{Error: "invalid_blocks"}
+	case p.Metadata != nil && !validMetadata(p.Metadata):
+		fail = &Failure{Error: "invalid_metadata_format"}
 	case len(s.failNext) > 0:
 		f := s.failNext[0]
 		s.failNext = s.failNext[1:]
@@ -287,11 +325,14 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if fail == nil || fail.Posted {
-		s.ts++
-		ts := fmt.Sprintf("%d.%06d", s.ts/1000000, s.ts%1000000)
+		ts := s.nextTS()
 		posted := p
 		posted.TS = ts
 		s.posts = append(s.posts, posted)
+		s.history[p.Channel] = append(s.history[p.Channel], Message{
+			Channel: p.Channel, TS: ts, User: BotUserID, BotID: BotID, AppID: AppID,
+			Text: p.Text, Blocks: p.Blocks, Metadata: p.Metadata,
+		})
 		if fail == nil {
 			p.TS = ts
 		}
@@ -300,10 +341,18 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	s.attempts = append(s.attempts, p)
 	if fail == nil {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": p.Channel, "ts": p.TS,
-			"message": map[string]any{"type": "message", "text": p.Text, "ts": p.TS}})
+			"message": s.history[p.Channel][len(s.history[p.Channel])-1].json(true)})
 		return
 	}
+	writeFailure(w, fail)
+}
+
+// writeFailure answers with f: a dropped connection, a 429 (with
+// Retry-After when f has one), a 5xx with an HTML body, or ok:false.
+func writeFailure(w http.ResponseWriter, fail *Failure) {
 	switch {
+	case fail.Drop:
+		dropConnection(w)
 	case fail.Status == http.StatusTooManyRequests:
 		if fail.RetryAfter != "" {
 			w.Header().Set("Retry-After", fail.RetryAfter)
@@ -315,9 +364,34 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("<html><body>Internal Server Error</body></html>"))
 	case fail.Status != 0:
 		writeJSON(w, fail.Status, map[string]any{"ok": false, "error": fail.Error})
+	case fail.Needed != "":
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": fail.Error,
+			"needed": fail.Needed, "provided": "commands,chat:write,chat:write.public"})
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": fail.Error})
 	}
+}
+
+// dropConnection closes the client's connection without an answer.
+func dropConnection(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic("slacktest: the server cannot drop connections")
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic("slacktest: hijack: " + err.Error())
+	}
+	_ = conn.Close()
+}
+
+// requestToken is the token of a Web API request: the form field token,
+// or the bearer token.
+func requestToken(r *http.Request) string {
+	if t := r.Form.Get("token"); t != "" {
+		return t
+	}
+	return strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 }
 
 // validBlocks checks what Slack would refuse outright: not a JSON array of
