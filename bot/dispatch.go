@@ -145,7 +145,9 @@ func (b *Bot) deliverLoop(ctx context.Context, p Platform) {
 // channels at once. A crash then leaves several sends of unknown outcome,
 // so a platform should offer it only when it can resolve them (Resolver)
 // or its sends are idempotent (Discord's enforce_nonce); each channel's
-// deliveries still go one at a time, in order.
+// deliveries still go one at a time, in order. When a lookup fails for
+// good (a missing permission), the platform goes back to one send at a
+// time.
 type ParallelSender interface {
 	ParallelSends() int
 }
@@ -168,7 +170,7 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 		return 0, err
 	}
 	parallel := 1
-	if ps, ok := p.(ParallelSender); ok {
+	if ps, ok := p.(ParallelSender); ok && !b.serial(name) {
 		parallel = max(1, ps.ParallelSends())
 	}
 	groups, order := byChannel(ds)
@@ -323,10 +325,12 @@ func (b *Bot) settle(ctx context.Context, p Platform, list []DeliveryRecord) []D
 			return nil
 		}
 		// A missing permission does not go away by itself: say so once,
-		// clearly, rather than on every channel and pass.
-		b.warnOnce("resolve:"+name, "cannot look up whether deliveries were posted; sending them again, "+
+		// clearly, rather than on every pass; and send one message at a
+		// time again, so a crash can repeat at most the one in flight.
+		b.setSerial(name)
+		b.warnOnce("resolve:"+name+":"+err.Error(), "cannot look up whether deliveries were posted; sending them again, "+
 			"which may post a message twice after a crash. Give the app the permission the error names "+
-			"(Slack: channels:history, groups:history) to restore exactly-once delivery",
+			"(Slack: channels:history, groups:history, and the bot in the channel) to restore exactly-once delivery",
 			"platform", name, "channel", ch, "deliveries", len(doubtful), "err", err)
 		return list
 	}
@@ -343,6 +347,22 @@ func (b *Bot) settle(ctx context.Context, p Platform, list []DeliveryRecord) []D
 		}
 	}
 	return out
+}
+
+// setSerial makes platform send one message at a time from now on: it
+// cannot resolve sends of unknown outcome, so each send in flight at a
+// crash may be repeated.
+func (b *Bot) setSerial(platform string) {
+	b.heldMu.Lock()
+	defer b.heldMu.Unlock()
+	b.warned["serial:"+platform] = true
+}
+
+// serial reports whether setSerial was called for platform.
+func (b *Bot) serial(platform string) bool {
+	b.heldMu.Lock()
+	defer b.heldMu.Unlock()
+	return b.warned["serial:"+platform]
 }
 
 // warnOnce logs a warning the first time key is seen in this process.

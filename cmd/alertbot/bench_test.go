@@ -191,7 +191,8 @@ func benchDrain(b *testing.B, p bot.Platform, prefix string) {
 }
 
 // BenchmarkOutboxDrainSlack: outbox → slack adapter → fake Slack Web API,
-// limiter off; Slack sends go one at a time.
+// limiter off; channels served in parallel (sends of unknown outcome are
+// looked up before any resend).
 func BenchmarkOutboxDrainSlack(b *testing.B) {
 	fake := slacktest.NewServer()
 	defer fake.Close()
