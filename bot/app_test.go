@@ -8,6 +8,8 @@ package bot_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -179,9 +181,10 @@ type app struct {
 
 // appOptions change how newApp wires an app.
 type appOptions struct {
-	path      string   // database file; default a new file in t.TempDir()
-	platforms []string // recording platforms to enable; default console, slack and discord
-	noSeed    bool     // leave the database as it is
+	path      string    // database file; default a new file in t.TempDir()
+	platforms []string  // recording platforms to enable; default console, slack and discord
+	noSeed    bool      // leave the database as it is
+	log       io.Writer // the bot's log (text); default discarded
 }
 
 // newApp parses configYAML (bot.ParseConfig with the real factories),
@@ -223,10 +226,14 @@ func openApp(t *testing.T, configYAML string, now time.Time, o appOptions) *app 
 		a.plat[name] = p
 		platforms = append(platforms, p)
 	}
+	var logger *slog.Logger
+	if o.log != nil {
+		logger = slog.New(slog.NewTextHandler(o.log, nil))
+	}
 	a.bot, err = bot.New(bot.Options{
 		Events: db, Watchers: db, Runs: db, Outbox: db, Channels: db, Audit: db,
 		Config: cfg, Factories: factories, Platforms: platforms,
-		Now: clk.Now, LocalAdmin: "console:local",
+		Now: clk.Now, LocalAdmin: "console:local", Logger: logger,
 	})
 	if err != nil {
 		t.Fatalf("bot.New: %v", err)

@@ -3,13 +3,17 @@ package bot_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/watchers/sharedtest"
 )
 
 // resolvingPlatform is a recording platform that can look up what it
@@ -240,5 +244,61 @@ func TestOwnClaimsNotLookedUp(t *testing.T) {
 	}
 	if qs := p.Queries(); len(qs) != 0 {
 		t.Errorf("lookups %+v; a 429 was not posted and k2 was never sent, so none is needed", qs)
+	}
+}
+
+// parallelResolver is a resolving platform that sends to several channels
+// at once and records how many sends overlapped.
+type parallelResolver struct {
+	*resolvingPlatform
+	inFlight, most atomic.Int32
+}
+
+func (p *parallelResolver) ParallelSends() int { return 4 }
+
+func (p *parallelResolver) Send(ctx context.Context, out bot.Outgoing) (string, error) {
+	n := p.inFlight.Add(1)
+	defer p.inFlight.Add(-1)
+	for {
+		m := p.most.Load()
+		if n <= m || p.most.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	time.Sleep(5 * time.Millisecond) // long enough for overlapping sends to show
+	return p.resolvingPlatform.Send(ctx, out)
+}
+
+// TestMissingPermissionWarnsOnceAndSerializes: when the platform can never
+// answer a lookup (Slack without the history scope), the bot says so once,
+// resends, and from then on sends one message at a time, so a crash can
+// repeat at most the one in flight.
+func TestMissingPermissionWarnsOnceAndSerializes(t *testing.T) {
+	var log sharedtest.Buffer
+	a := openApp(t, dispatchConfig, dispatchNow, appOptions{log: &log})
+	var alerts []bot.NewAlert
+	for i := range 8 {
+		alerts = append(alerts, newAlert(fmt.Sprintf("k%d", i), fmt.Sprintf("slack:C%d", i)))
+	}
+	a.commitAlerts(alerts...)
+	a.claimAsDeadProcess()
+	a.clock.Add(time.Minute)
+	a.commitAlerts(newAlert("k8", "slack:C8"), newAlert("k9", "slack:C9"), newAlert("k10", "slack:C10"))
+	p := &parallelResolver{resolvingPlatform: newResolvingPlatform(a.plat["slack"])}
+	p.lookupErr = bot.Permanent(errors.New("missing_scope: channels:history"))
+	a.drainOn(p)
+	if got := len(p.Sent()); got != 11 {
+		t.Errorf("sent %d, want all 11 (resent rather than lost)", got)
+	}
+	if n := strings.Count(log.String(), "cannot look up whether deliveries were posted"); n != 1 {
+		t.Errorf("warned %d times, want once:\n%s", n, log.String())
+	}
+	// The first pass looked up 8 channels and sent them; from the next
+	// pass on, sends do not overlap.
+	p.most.Store(0)
+	a.commitAlerts(newAlert("k11", "slack:C1"), newAlert("k12", "slack:C2"), newAlert("k13", "slack:C3"))
+	a.drainOn(p)
+	if m := p.most.Load(); m != 1 {
+		t.Errorf("%d sends at once after the lookup failed for good, want 1", m)
 	}
 }
