@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -21,13 +23,14 @@ import (
 	"github.com/policyteam/alertbot/bot/slack/slacktest"
 )
 
-// serveForBench runs the whole program in-process with env and returns
-// its HTTP address and a stop function.
-func serveForBench(b *testing.B, env map[string]string) (string, func()) {
+// serveForBench runs the whole program in-process with env and more
+// arguments (default: the embedded example config) and returns its HTTP
+// address and a stop function.
+func serveForBench(b *testing.B, env map[string]string, args ...string) (string, func()) {
 	b.Helper()
 	ready := make(chan string, 1)
 	m := &Main{
-		Args:   []string{"serve", "--db", filepath.Join(b.TempDir(), "a.db"), "--http", "127.0.0.1:0", "--log-level", "error"},
+		Args:   append([]string{"serve", "--db", filepath.Join(b.TempDir(), "a.db"), "--http", "127.0.0.1:0", "--log-level", "error"}, args...),
 		Stdout: io.Discard, Stderr: io.Discard, Ready: ready,
 		Getenv: func(k string) string { return env[k] },
 	}
@@ -163,5 +166,63 @@ func BenchmarkInteractionEndToEnd(b *testing.B) {
 			req.Header.Set("X-Signature-Ed25519", hex.EncodeToString(ed25519.Sign(priv, append([]byte(ts), body...))))
 			return postCheck(req, "Diet passes the FY2027 budget")
 		})
+	}
+}
+
+// BenchmarkFiringPrecision: how late alerts reach Slack after their due
+// instants, end to end (countdown plan → runner wake-up → check → outbox
+// → slack adapter → fake Slack's receipt). 60 events fall due over 6 s,
+// 10 at each second, each to its own channel; the countdown is on
+// "@every 1h", so only the planned wake-ups can be on time (DESIGN §5 "On
+// time": within 1 s at p99). One run per call: b.N is not used.
+func BenchmarkFiringPrecision(b *testing.B) {
+	const perSecond, seconds = 10, 6
+	fake := slacktest.NewServer()
+	fake.Token = "xoxb-bench"
+	defer fake.Close()
+	first := time.Now().Add(4 * time.Second).Truncate(time.Second)
+	due := map[string]time.Time{} // title → instant
+	var cfg strings.Builder
+	cfg.WriteString("timezone: Asia/Tokyo\nevents:\n")
+	for i := range perSecond * seconds {
+		at := first.Add(time.Duration(i/perSecond) * time.Second)
+		title := fmt.Sprintf("Firing %02d", i)
+		due[title] = at
+		fmt.Fprintf(&cfg, "  - id: fire-%02d\n    title: %s\n    due: %s\n    lead_times: [0m]\n",
+			i, title, at.UTC().Format("2006-01-02T15:04:05Z"))
+	}
+	cfg.WriteString("watchers:\n  - id: deadlines\n    kind: countdown\n    schedule: \"@every 1h\"\nsubscriptions:\n")
+	for i := range perSecond * seconds {
+		fmt.Fprintf(&cfg, "  - channel: slack:C0FIRE%02d\n    to: [event:fire-%02d]\n", i, i)
+	}
+	path := filepath.Join(b.TempDir(), "fire.yaml")
+	if err := os.WriteFile(path, []byte(cfg.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	_, stop := serveForBench(b, map[string]string{"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_API_URL": fake.URL}, "--config", path)
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), first.Add(seconds*time.Second+30*time.Second).Sub(time.Now()))
+	defer cancel()
+	posts, err := fake.WaitPosts(ctx, len(due))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var late []time.Duration
+	for _, p := range posts {
+		title, _, _ := strings.Cut(p.Text, "\n")
+		at, ok := due[title]
+		if !ok {
+			b.Fatalf("unexpected post %q", title)
+		}
+		late = append(late, p.At.Sub(at))
+	}
+	slices.Sort(late)
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(late[0]), "min-ms")
+	b.ReportMetric(ms(late[len(late)/2]), "p50-ms")
+	b.ReportMetric(ms(late[len(late)*99/100]), "p99-ms")
+	b.ReportMetric(ms(late[len(late)-1]), "max-ms")
+	if late[0] < 0 {
+		b.Errorf("an alert was posted %v before its instant", -late[0])
 	}
 }
