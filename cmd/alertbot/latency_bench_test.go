@@ -201,7 +201,7 @@ func BenchmarkFiringPrecision(b *testing.B) {
 	}
 	_, stop := serveForBench(b, map[string]string{"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_API_URL": fake.URL}, "--config", path)
 	defer stop()
-	ctx, cancel := context.WithTimeout(context.Background(), first.Add(seconds*time.Second+30*time.Second).Sub(time.Now()))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Until(first.Add(seconds*time.Second+30*time.Second)))
 	defer cancel()
 	posts, err := fake.WaitPosts(ctx, len(due))
 	if err != nil {
