@@ -573,12 +573,19 @@ func splitList(v string) []string {
 	return out
 }
 
+// configOnly are the watcher fields chat may not set: they widen what the
+// bot will fetch, which is the operator's decision (DESIGN §7).
+var configOnly = map[string]bool{"fetch.allow_private": true, "fetch.max_bytes": true}
+
 // applySpec sets key=value pairs on spec by decoding them as the YAML the
 // config file would hold, so chat and file accept exactly the same fields.
 func applySpec(spec *watchers.Spec, kv map[string]string, order []string) error {
 	root := &yaml.Node{Kind: yaml.MappingNode}
 	fetch := &yaml.Node{Kind: yaml.MappingNode}
 	for _, k := range order {
+		if configOnly[k] {
+			return userErr("%s can be set only in the config file: letting a watcher reach internal addresses or read larger pages is the operator's decision, not chat's. Ask the operator to set it under the watcher's fetch: in the config.", k)
+		}
 		v := kv[k]
 		var val *yaml.Node
 		if slices.Contains(listFields, k) {
@@ -653,6 +660,11 @@ func applySpec(spec *watchers.Spec, kv map[string]string, order []string) error 
 			msg = msg[i:]
 		}
 		msg = strings.TrimPrefix(msg, "yaml: ")
+		// "field x not found in type watchers.Spec" names a Go type the
+		// user never sees: say it in the user's terms.
+		if f, _, ok := strings.Cut(strings.TrimPrefix(msg, "field "), " not found in type "); ok {
+			return userErr("Unknown watcher field %q. See /alerts help watcher for the fields, e.g. schedule=\"@every 30m\" match=Japan,Ishiba.", f)
+		}
 		return userErr("Bad watcher fields: %s.", strings.TrimSuffix(msg, "."))
 	}
 	*spec = next

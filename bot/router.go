@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/time/rate"
 	"log/slog"
 	"maps"
 	"slices"
@@ -91,6 +92,12 @@ type RouterOptions struct {
 	Now       func() time.Time
 	Metrics   *Metrics
 	Logger    *slog.Logger
+	// CommandRate and CommandBurst are each chat user's token bucket
+	// (Slack and Discord users; the console and exec are not limited).
+	// Zero means DefaultCommandRate and DefaultCommandBurst; a negative
+	// rate turns the limit off.
+	CommandRate  rate.Limit
+	CommandBurst int
 }
 
 // Router answers /alerts commands from every platform.
@@ -110,6 +117,7 @@ type Router struct {
 	log          *slog.Logger
 	specs        []CommandSpec      // the command table, in help order
 	runs         map[string]handler // by command name
+	guard        *guard
 }
 
 var _ Handler = (*Router)(nil)
@@ -126,6 +134,7 @@ func NewRouter(o RouterOptions) (*Router, error) {
 		eventStore: o.Events, watcherStore: o.Watchers, historyStore: o.History, channelStore: o.Channels, auditLog: o.Audit,
 		schedules: o.Schedules, config: o.Config, isAdmin: o.IsAdmin, factories: o.Factories,
 		nextAlert: o.NextAlert, now: o.Now, metrics: o.Metrics, log: o.Logger,
+		guard: newGuard(o.CommandRate, o.CommandBurst),
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -250,6 +259,14 @@ func (r *Router) Handle(ctx context.Context, req Request) (reply Reply) {
 		}
 		r.metrics.Command(req.Platform, time.Since(start))
 	}()
+	if len(req.Text) > MaxCommandBytes {
+		return Reply{Text: fmt.Sprintf("That command is too long (%d bytes; at most %d).", len(req.Text), MaxCommandBytes), Error: true}
+	}
+	if req.Platform == "slack" || req.Platform == "discord" {
+		if ok, wait := r.guard.allow(req.User, r.now()); !ok {
+			return Reply{Text: fmt.Sprintf("Slow down: too many commands from you just now. Try again in %s.", waitText(wait)), Error: true}
+		}
+	}
 	words, err := r.words(req)
 	if err != nil {
 		return Reply{Text: fmt.Sprintf("Could not read the command: %v.\nUsage: /alerts help", err), Error: true}
@@ -263,7 +280,14 @@ func (r *Router) Handle(ctx context.Context, req Request) (reply Reply) {
 	}
 	c := &call{req: req, spec: spec, args: args, now: r.now()}
 	if spec.Admin && !r.isAdmin(req.User) {
-		r.audit(ctx, c, "denied: "+spec.Name, strings.Join(args, " "), "", "")
+		// Repeats are counted, not stored: refusals must not fill the disk.
+		if write, skipped := r.guard.refused(req.User, spec.Name, c.now); write {
+			target := strings.Join(args, " ")
+			if skipped > 0 {
+				target = fmt.Sprintf("[%d more refusals not logged] %s", skipped, target)
+			}
+			r.audit(ctx, c, "denied: "+spec.Name, target, "", "")
+		}
 		return Reply{Text: fmt.Sprintf("Only admins may use /alerts %s. Ask an admin, or see /alerts help.", spec.Name), Error: true}
 	}
 	err = checkArity(c)
@@ -376,8 +400,9 @@ func (r *Router) help(req Request, topic []string) string {
 // the action itself already happened.
 func (r *Router) audit(ctx context.Context, c *call, action, target, before, after string) {
 	err := r.auditLog.Audit(ctx, AuditEntry{
-		At: c.now, Who: c.req.User, Channel: c.req.Channel,
-		Action: action, Target: target, Before: before, After: after,
+		At: c.now, Who: c.req.User, Channel: c.req.Channel, Action: action,
+		Target: cutStored(target, auditTargetMax),
+		Before: cutStored(before, auditRecordMax), After: cutStored(after, auditRecordMax),
 	})
 	if err != nil {
 		r.log.Error("audit entry not written", "action", action, "err", err)

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -127,11 +128,15 @@ func BenchmarkSlashCommandEndToEnd(b *testing.B) {
 		"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": secret, "SLACK_API_URL": fake.URL,
 	})
 	defer stop()
-	form := url.Values{"team_id": {"T1"}, "channel_id": {"C0BENCH"}, "user_id": {"U0BENCH"}, "command": {"/alerts"},
-		"text": {"upcoming 400d"}, "response_url": {fake.ResponseURL("bench")}}
-	body := []byte(form.Encode())
+	// Each request from its own user: one user's commands are rate
+	// limited (bot.DefaultCommandRate), and this measures the bot, not
+	// its limiter.
+	var users atomic.Int64
 	for b.Loop() {
 		pacedLatency(b, 500, 1000, func() error {
+			form := url.Values{"team_id": {"T1"}, "channel_id": {"C0BENCH"}, "user_id": {fmt.Sprintf("U0B%07d", users.Add(1))},
+				"command": {"/alerts"}, "text": {"upcoming 400d"}, "response_url": {fake.ResponseURL("bench")}}
+			body := []byte(form.Encode())
 			ts := time.Now().Unix()
 			req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/slack/commands", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -154,11 +159,13 @@ func BenchmarkInteractionEndToEnd(b *testing.B) {
 		"DISCORD_PUBLIC_KEY": hex.EncodeToString(pub), "DISCORD_API_URL": fake.URL,
 	})
 	defer stop()
-	body := []byte(`{"id":"1300000000000000001","application_id":"1100000000000000001","type":2,"token":"t","version":1,` +
-		`"guild_id":"1200000000000000002","channel_id":"1200000000000000009","member":{"user":{"id":"42","username":"m"},"roles":[]},` +
-		`"data":{"id":"1200000000000000003","name":"alerts","type":1,"options":[{"name":"upcoming","type":1,"options":[{"name":"within","type":3,"value":"400d"}]}]}}`)
+	var users atomic.Int64 // each request from its own user, as above
 	for b.Loop() {
 		pacedLatency(b, 500, 1000, func() error {
+			body := []byte(`{"id":"1300000000000000001","application_id":"1100000000000000001","type":2,"token":"t","version":1,` +
+				`"guild_id":"1200000000000000002","channel_id":"1200000000000000009","member":{"user":{"id":"` +
+				strconv.FormatInt(users.Add(1), 10) + `","username":"m"},"roles":[]},` +
+				`"data":{"id":"1200000000000000003","name":"alerts","type":1,"options":[{"name":"upcoming","type":1,"options":[{"name":"within","type":3,"value":"400d"}]}]}}`)
 			ts := strconv.FormatInt(time.Now().Unix(), 10)
 			req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/discord/interactions", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")

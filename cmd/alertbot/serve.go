@@ -72,16 +72,19 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// SIGHUP re-reads the config file and seeds what changed. It is
+	// caught from before the banner, so an operator (or a test) who sends
+	// it once the banner shows does not kill the process instead; one
+	// that arrives during start-up waits for the loop below.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	s := &server{log: log, lost: make(chan error, 1)}
 	if err := m.openServer(ctx, s, c, cfg); err != nil {
 		s.Close()
 		return err
 	}
 	defer s.Close()
-	// SIGHUP re-reads the config file and seeds what changed.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	if m.Ready != nil {
 		m.Ready <- s.ln.Addr().String()
 	}
@@ -158,11 +161,13 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 			r.Routes(mux, a.router)
 		}
 	}
-	s.ln, err = net.Listen("tcp", c.http)
+	ln, err := net.Listen("tcp", c.http)
 	if err != nil {
 		return &exitError{1, fmt.Sprintf("alertbot: listen on %s: %v (set --http or ALERTBOT_HTTP)", c.http, err)}
 	}
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	s.ln = newLimitListener(ln, maxConns, maxConnsPerIP, log)
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+		IdleTimeout: time.Minute, MaxHeaderBytes: 64 << 10}
 	go func() {
 		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"net/http"
@@ -90,9 +91,20 @@ func TestSourceWatchersFromChat(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "a.db")
 			tb := openTestBot(t, path, benchConfig, now)
 			id := "src-" + k.kind
-			add := fmt.Sprintf(`watcher add %s %s url=%s/x schedule="@every 1h" fetch.allow_private=true %s`, k.kind, id, srv.URL, k.fields)
+			add := fmt.Sprintf(`watcher add %s %s url=%s/x schedule="@every 1h" %s`, k.kind, id, srv.URL, k.fields)
 			if r := tb.run(t, admin, admin, add); r.Error {
 				t.Fatalf("%s\n%s", add, r.Text)
+			}
+			// The test site is on loopback, which only the operator may
+			// allow (in the config file; chat may not): set it in the
+			// store as a config edit would.
+			w, err := tb.db.Watcher(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Spec.Fetch.AllowPrivate = true
+			if err := tb.db.SaveWatcher(context.Background(), w); err != nil {
+				t.Fatal(err)
 			}
 			step := func(want string) {
 				t.Helper()
