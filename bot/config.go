@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"net/url"
 	"os"
 	"reflect"
@@ -41,6 +42,40 @@ type Config struct {
 	Events        []ConfigEvent
 	Watchers      []ConfigWatcher
 	Subscriptions []ConfigSubscription
+	Limits        Limits
+}
+
+// Limits are the platforms' rate limits the bot keeps to before sending
+// (`limits:` in the config). Zero means the platform's documented limit;
+// NoLimit turns a limiter off, for workspaces whose limits were raised and
+// for benchmarks.
+type Limits struct {
+	SlackPerChannel float64 // messages a second to one Slack channel; default 1
+	DiscordGlobal   float64 // requests a second to Discord; default 50
+}
+
+// NoLimit in Limits turns a limiter off ("off" in the file).
+const NoLimit = -1.0
+
+// parseRate reads a rate such as "1/s", "50/s", "30/m" or "off".
+func parseRate(s string) (float64, error) {
+	if strings.EqualFold(s, "off") {
+		return NoLimit, nil
+	}
+	num, unit, ok := strings.Cut(s, "/")
+	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if !ok || err != nil || n <= 0 || math.IsInf(n, 0) || math.IsNaN(n) {
+		return 0, fmt.Errorf("bad rate %q (want e.g. 1/s, 30/m or off)", s)
+	}
+	switch strings.TrimSpace(unit) {
+	case "s":
+		return n, nil
+	case "m":
+		return n / 60, nil
+	case "h":
+		return n / 3600, nil
+	}
+	return 0, fmt.Errorf("bad rate %q: the unit is s, m or h (e.g. 1/s, 30/m)", s)
 }
 
 // ConfigEvent is one entry of `events:`. Event.Origin is "config" and the
@@ -184,7 +219,8 @@ var (
 
 // Keys allowed in each kind of mapping, in the order the errors list them.
 var (
-	cfgTopKeys          = []string{"timezone", "alert_time", "lead_times", "catch_up", "admins", "events", "watchers", "subscriptions"}
+	cfgTopKeys          = []string{"timezone", "alert_time", "lead_times", "catch_up", "admins", "events", "watchers", "subscriptions", "limits"}
+	cfgLimitKeys        = []string{"slack_per_channel", "discord_global"}
 	cfgEventKeys        = []string{"id", "title", "due", "timezone", "status", "tags", "source", "lead_times", "changes"}
 	cfgChangeKeys       = []string{"at", "due", "status", "title", "note", "source"}
 	cfgSubscriptionKeys = []string{"channel", "to"}
@@ -298,6 +334,21 @@ func (p *configParser) parse(data []byte) *Config {
 				p.errorf(n, "%v", err)
 			} else if !slices.Contains(cfg.Admins, n.Value) {
 				cfg.Admins = append(cfg.Admins, n.Value)
+			}
+		}
+	}
+
+	if e, ok := top["limits"]; ok && !yamlNull(e.val) {
+		lim := p.mapping(e.val, "limits", cfgLimitKeys)
+		for key, into := range map[string]*float64{"slack_per_channel": &cfg.Limits.SlackPerChannel, "discord_global": &cfg.Limits.DiscordGlobal} {
+			if f, ok := lim[key]; ok {
+				if v, ok := p.scalar(f, "limits."+key); ok && v != "" {
+					if r, err := parseRate(v); err != nil {
+						p.errorf(f.val, "limits.%s: %v", key, err)
+					} else {
+						*into = r
+					}
+				}
 			}
 		}
 	}

@@ -693,3 +693,29 @@ func BenchmarkParseConfig(b *testing.B) {
 		})
 	}
 }
+
+// TestConfigLimits: `limits:` sets the platforms' rates, "off" turns one
+// off, and a bad rate is an error at its line.
+func TestConfigLimits(t *testing.T) {
+	cfg, err := ParseConfig("t.yaml", []byte("limits:\n  slack_per_channel: 30/m\n  discord_global: off\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Limits.SlackPerChannel != 0.5 || cfg.Limits.DiscordGlobal != NoLimit {
+		t.Errorf("limits = %+v, want 0.5/s and off", cfg.Limits)
+	}
+	if cfg, err := ParseConfig("t.yaml", nil, nil); err != nil || cfg.Limits != (Limits{}) {
+		t.Errorf("no limits: %+v, %v; want the platforms' defaults (zero)", cfg.Limits, err)
+	}
+	for _, tt := range []struct{ yaml, want string }{
+		{"limits:\n  slack_per_channel: fast\n", "t.yaml:2: limits.slack_per_channel: bad rate \"fast\""},
+		{"limits:\n  slack_per_channel: 2/d\n", "the unit is s, m or h"},
+		{"limits:\n  discord_global: -5/s\n", "bad rate"},
+		{"limits:\n  teams: 1/s\n", `unknown field "teams" in limits`},
+	} {
+		_, err := ParseConfig("t.yaml", []byte(tt.yaml), nil)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: %v, want %q", tt.yaml, err, tt.want)
+		}
+	}
+}

@@ -89,19 +89,22 @@ func TestNormalizeTargetForms(t *testing.T) {
 }
 
 func TestRouteTableChannels(t *testing.T) {
-	rt := &routeTable{
-		subs: []Subscription{
-			{Channel: "slack:C1", Target: "tag:budget"},
-			{Channel: "slack:C1", Target: "all"}, // same channel twice: one delivery
-			{Channel: "discord:2", Target: "event:jp-fy2025-budget"},
-			{Channel: "discord:3", Target: "watcher:other"},
-			{Channel: "console:local", Target: "all"},
-		},
-		mutes: []Mute{{Channel: "console:local", Target: "tag:budget"}},
-	}
+	rt := newRouteTable([]Subscription{
+		{Channel: "slack:C1", Target: "tag:budget"},
+		{Channel: "slack:C1", Target: "all"}, // same channel twice: one delivery
+		{Channel: "discord:2", Target: "event:jp-fy2025-budget"},
+		{Channel: "discord:3", Target: "watcher:other"},
+		{Channel: "discord:4", Target: "tag:japan"},
+		{Channel: "discord:4", Target: "watcher:deadlines"},
+		{Channel: "discord:5", Target: "tag:other"},
+		{Channel: "console:local", Target: "all"},
+	}, []Mute{{Channel: "console:local", Target: "tag:budget"}, {Channel: "discord:5", Target: "all"}}, nil)
 	a := watchers.Alert{Key: "k", Watcher: "deadlines", Event: "jp-fy2025-budget", Tags: []string{"japan", "budget"}}
-	if diff := cmp.Diff([]string{"discord:2", "slack:C1"}, rt.channels(a)); diff != "" {
+	if diff := cmp.Diff([]string{"discord:2", "discord:4", "slack:C1"}, rt.channels(a)); diff != "" {
 		t.Errorf("channels (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"console:local", "slack:C1"}, rt.channels(watchers.Alert{Key: "k2", Watcher: "x"})); diff != "" {
+		t.Errorf("channels of an alert only \"all\" matches (-want +got):\n%s", diff)
 	}
 	rt.enabled = map[string]bool{"slack": true}
 	if diff := cmp.Diff([]string{"slack:C1"}, rt.channels(a)); diff != "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"golang.org/x/time/rate"
 	"log/slog"
 	"strings"
 
@@ -10,6 +11,15 @@ import (
 	"github.com/policyteam/alertbot/bot/discord"
 	"github.com/policyteam/alertbot/bot/slack"
 )
+
+// limit converts a rate of the config's limits: 0 keeps the adapter's
+// default, bot.NoLimit turns its limiter off.
+func limit(perSecond float64) rate.Limit {
+	if perSecond == bot.NoLimit {
+		return rate.Inf
+	}
+	return rate.Limit(perSecond)
+}
 
 // platforms builds every chat platform whose credentials are set in the
 // environment.
@@ -21,6 +31,7 @@ func (m *Main) platforms(cfg *bot.Config, log *slog.Logger) ([]bot.Platform, err
 			SigningSecret: m.Getenv("SLACK_SIGNING_SECRET"),
 			AppToken:      m.Getenv("SLACK_APP_TOKEN"),
 			APIURL:        m.Getenv("SLACK_API_URL"),
+			ChannelRate:   limit(cfg.Limits.SlackPerChannel),
 			Logger:        log.With("platform", "slack"),
 			Now:           m.now,
 		})
@@ -34,7 +45,7 @@ func (m *Main) platforms(cfg *bot.Config, log *slog.Logger) ([]bot.Platform, err
 	} else if m.Getenv("SLACK_SIGNING_SECRET") != "" || m.Getenv("SLACK_APP_TOKEN") != "" {
 		return nil, fmt.Errorf("slack: SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not")
 	}
-	d, err := m.discordPlatform(log)
+	d, err := m.discordPlatform(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +79,7 @@ func (m *Main) slackCmd(args []string) error {
 	return err
 }
 
-func (m *Main) discordPlatform(log *slog.Logger) (bot.Platform, error) {
+func (m *Main) discordPlatform(cfg *bot.Config, log *slog.Logger) (bot.Platform, error) {
 	tok := m.Getenv("DISCORD_BOT_TOKEN")
 	if tok == "" {
 		if m.Getenv("DISCORD_PUBLIC_KEY") != "" {
@@ -77,13 +88,14 @@ func (m *Main) discordPlatform(log *slog.Logger) (bot.Platform, error) {
 		return nil, nil
 	}
 	a, err := discord.New(discord.Config{
-		BotToken:  tok,
-		AppID:     m.Getenv("DISCORD_APP_ID"),
-		PublicKey: m.Getenv("DISCORD_PUBLIC_KEY"),
-		APIURL:    m.Getenv("DISCORD_API_URL"),
-		Commands:  commandSpecs(),
-		Logger:    log.With("platform", "discord"),
-		Now:       m.now,
+		BotToken:   tok,
+		AppID:      m.Getenv("DISCORD_APP_ID"),
+		PublicKey:  m.Getenv("DISCORD_PUBLIC_KEY"),
+		APIURL:     m.Getenv("DISCORD_API_URL"),
+		GlobalRate: limit(cfg.Limits.DiscordGlobal),
+		Commands:   commandSpecs(),
+		Logger:     log.With("platform", "discord"),
+		Now:        m.now,
 		// Interactions arrive over the gateway unless the application has
 		// an HTTP endpoint URL; keeping the session open costs nothing.
 		Gateway:    true,

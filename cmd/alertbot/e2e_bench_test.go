@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/policyteam/alertbot/bot/discord/discordtest"
+	"github.com/policyteam/alertbot/bot/slack/slacktest"
+)
+
+// BenchmarkEndToEnd is what a user gets: N events fall due at one instant,
+// each subscribed by its own channel, and the clock stops when the fake
+// platform has received every message. Everything the running bot does is
+// inside: the countdown's wake-up and check, creating the alerts, routing,
+// the outbox transaction, claims, sends over loopback HTTP through the
+// production adapter, and recording each send. Platform rate limits are
+// lifted (`limits:` in the config). It reports notifications/s (N over
+// due instant → last receipt) and each message's latency after the due
+// instant (first, p50, p99). One run per call: b.N is not used.
+func BenchmarkEndToEnd(b *testing.B) {
+	for _, platform := range []string{"slack", "discord"} {
+		for _, n := range []int{1000, 5000} {
+			b.Run(fmt.Sprintf("%s/N=%d", platform, n), func(b *testing.B) {
+				benchEndToEnd(b, platform, n)
+			})
+		}
+	}
+}
+
+func benchEndToEnd(b *testing.B, platform string, n int) {
+	var (
+		env      map[string]string
+		channel  func(i int) string // address
+		received func() []time.Time // receipt times so far
+	)
+	switch platform {
+	case "slack":
+		fake := slacktest.NewServer()
+		fake.Token = "xoxb-bench"
+		b.Cleanup(fake.Close)
+		env = map[string]string{"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_API_URL": fake.URL}
+		channel = func(i int) string { return fmt.Sprintf("slack:C0E%05d", i) }
+		received = func() []time.Time {
+			var out []time.Time
+			for _, p := range fake.Posts() {
+				out = append(out, p.At)
+			}
+			return out
+		}
+	case "discord":
+		fake := discordtest.NewServer()
+		b.Cleanup(fake.Close)
+		env = map[string]string{"DISCORD_BOT_TOKEN": "bench", "DISCORD_APP_ID": "1100000000000000001", "DISCORD_API_URL": fake.URL}
+		channel = func(i int) string { return fmt.Sprintf("discord:9%017d", i) }
+		received = func() []time.Time {
+			var out []time.Time
+			for i := range n {
+				for _, m := range fake.Messages(strings.TrimPrefix(channel(i), "discord:")) {
+					out = append(out, m.Time)
+				}
+			}
+			return out
+		}
+	}
+	// Far enough ahead that start-up and the first planning pass are done.
+	due := time.Now().Add(3*time.Second + time.Duration(n)*time.Millisecond).Truncate(time.Second).Add(time.Second)
+	var cfg strings.Builder
+	cfg.WriteString("timezone: Asia/Tokyo\nlimits:\n  slack_per_channel: off\n  discord_global: off\nevents:\n")
+	stamp := due.UTC().Format("2006-01-02T15:04:05Z")
+	for i := range n {
+		fmt.Fprintf(&cfg, "  - id: e%05d\n    title: Event %05d\n    due: %s\n    lead_times: [0m]\n", i, i, stamp)
+	}
+	cfg.WriteString("watchers:\n  - id: deadlines\n    kind: countdown\n    schedule: \"@every 1h\"\nsubscriptions:\n")
+	for i := range n {
+		fmt.Fprintf(&cfg, "  - channel: %s\n    to: [event:e%05d]\n", channel(i), i)
+	}
+	path := filepath.Join(b.TempDir(), "bench.yaml")
+	if err := os.WriteFile(path, []byte(cfg.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	_, stop := serveForBench(b, env, "--config", path)
+	defer stop()
+	if wait := time.Until(due); wait < 500*time.Millisecond {
+		b.Fatalf("start-up took until %v before the due instant; give it more time", wait)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Until(due)+2*time.Minute)
+	defer cancel()
+	var got []time.Time
+	for {
+		if got = received(); len(got) >= n {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			b.Fatalf("%d of %d messages received", len(got), n)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if len(got) != n {
+		b.Fatalf("%d messages for %d alerts", len(got), n)
+	}
+	late := make([]time.Duration, n)
+	for i, at := range got {
+		late[i] = at.Sub(due)
+	}
+	slices.Sort(late)
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(float64(n)/late[n-1].Seconds(), "notifications/s")
+	b.ReportMetric(ms(late[0]), "first-ms")
+	b.ReportMetric(ms(late[n/2]), "p50-ms")
+	b.ReportMetric(ms(late[n*99/100]), "p99-ms")
+	if late[0] < 0 {
+		b.Errorf("a message arrived %v before its due instant", -late[0])
+	}
+}
