@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/store/pgtest"
 	"github.com/policyteam/alertbot/watchers"
 )
 
@@ -89,6 +90,13 @@ type backend interface {
 
 func TestContractSQLite(t *testing.T) {
 	runStoreContract(t, func(t *testing.T, now time.Time) backend { return openTest(t, now) })
+}
+
+// TestContractPostgres runs the contract on PostgreSQL, each subtest in a
+// schema of its own (see pgtest for how the tests find a server).
+func TestContractPostgres(t *testing.T) {
+	pgtest.Require(t)
+	runStoreContract(t, func(t *testing.T, now time.Time) backend { return openAt(t, pgtest.URL(t), now) })
 }
 
 // runStoreContract checks the behaviour every backend must have. open
