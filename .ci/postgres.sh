@@ -45,6 +45,7 @@ pg_install() {
 # ALERTBOT_TEST_POSTGRES. PG_PORT (default 5432) only names the socket.
 pg_start() {
   local bin port user as=()
+  PG_CTL=()
   bin=$(pg_bindir) || { pg_install && bin=$(pg_bindir); } || return 1
   port=${PG_PORT:-5432}
   PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/alertbot-pg.XXXXXX") || return 1
@@ -78,7 +79,7 @@ pg_start() {
 # pg_stop stops the cluster and removes its directory.
 pg_stop() {
   [ -n "${PG_DIR:-}" ] || return 0
-  "${PG_CTL[@]}" -m immediate stop >/dev/null 2>&1 || true
+  [ "${#PG_CTL[@]}" -eq 0 ] || "${PG_CTL[@]}" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$PG_DIR"
   PG_DIR=
 }
