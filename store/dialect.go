@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -49,6 +50,13 @@ type dialect struct {
 	// check verifies a fresh connection's settings and fills in what the
 	// dialect learns from the server (lockKey).
 	check func(ctx context.Context, d *dialect, conn *sql.Conn) error
+
+	// retryBegin, when set, reports that a failed BEGIN never reached the
+	// server, so it may be repeated on another connection: a pooled
+	// connection that the server dropped (restart, failover) fails its
+	// next use within a second of the last one, before pgx's idle ping
+	// would have noticed. The driver does this for single statements.
+	retryBegin func(error) bool
 }
 
 var sqliteDialect = dialect{
@@ -68,6 +76,7 @@ var postgresDialect = dialect{
 	lockWrites: "SELECT pg_advisory_xact_lock($1)",
 	readTx:     sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
 	check:      checkPostgres,
+	retryBegin: pgconn.SafeToRetry,
 }
 
 // IsPostgres reports whether a --db name selects PostgreSQL: a

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"sync"
@@ -162,5 +163,54 @@ func adminExec(t *testing.T, admin, stmt string) {
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, stmt); err != nil {
 		t.Fatalf("%s: %v", stmt, err)
+	}
+}
+
+// TestPostgresConnectionsDropped: when the server drops every connection
+// (a restart, a failover, an administrator), the handle goes on with new
+// ones at once, without reopening: a statement or BEGIN that failed before
+// reaching the server is repeated on another connection (the driver does
+// it for statements, beginOn for transactions).
+func TestPostgresConnectionsDropped(t *testing.T) {
+	ctx := testCtx(t)
+	u, err := url.Parse(pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A name of its own, so that only this test's connections are cut.
+	app := "alertbot-drop-" + strings.ToLower(strings.TrimPrefix(u.Query().Get("search_path"), "t_"))
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	db := openAt(t, u.String(), testNow)
+	seedSmall(t, db)
+
+	var cut int
+	if err := db.write.QueryRowContext(ctx, "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1", app).Scan(&cut); err != nil {
+		t.Fatal(err)
+	}
+	adminExec(t, pgtest.Require(t), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "+
+		"'"+strings.ReplaceAll(app, "'", "''")+"'")
+	if cut < 2 {
+		t.Fatalf("%d connections of the handle open before the cut, want both pools' (the test cuts nothing)", cut)
+	}
+	// No pause: pgx's ping of connections idle for over a second would
+	// hide the dead ones.
+	for i := range 3 {
+		if err := db.Ping(ctx); err != nil {
+			t.Fatalf("Ping %d after the cut: %v", i, err)
+		}
+		if _, err := db.Event(ctx, "jp-budget"); err != nil {
+			t.Fatalf("Event %d after the cut: %v", i, err)
+		}
+		if err := db.SaveEvent(ctx, mkEvent(t, fmt.Sprint("after-", i), "2025-04-01")); err != nil {
+			t.Fatalf("SaveEvent %d after the cut: %v", i, err)
+		}
+		if _, err := db.CommitRun(ctx, runWithKeys("deadlines", 100+i, 101+i)); err != nil {
+			t.Fatalf("CommitRun %d after the cut: %v", i, err)
+		}
+	}
+	if n, err := db.CountEvents(ctx); err != nil || n != 5 {
+		t.Errorf("CountEvents = %d, %v; want 5", n, err)
 	}
 }

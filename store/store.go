@@ -273,7 +273,7 @@ type querier interface {
 // first write: SQLite's BEGIN IMMEDIATE (via _txlock), PostgreSQL's
 // advisory lock (dialect.lockWrites).
 func (db *DB) begin(ctx context.Context) (*tx, error) {
-	t, err := db.write.db.BeginTx(ctx, nil)
+	t, err := db.beginOn(ctx, db.write.db, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
@@ -291,11 +291,25 @@ func (db *DB) begin(ctx context.Context) (*tx, error) {
 // applies _txlock only to writable transactions; PostgreSQL: REPEATABLE
 // READ).
 func (db *DB) readTx(ctx context.Context) (*tx, error) {
-	t, err := db.read.db.BeginTx(ctx, &db.dialect.readTx)
+	t, err := db.beginOn(ctx, db.read.db, &db.dialect.readTx)
 	if err != nil {
 		return nil, fmt.Errorf("begin read: %w", err)
 	}
 	return &tx{Tx: t, p: db.read, now: db.Now().UTC()}, nil
+}
+
+// beginOn starts a transaction on p, again on another connection while
+// the dialect says the BEGIN never reached the server (dialect.retryBegin);
+// each dead pooled connection fails once, so a pool's size plus one tries
+// get past them all.
+func (db *DB) beginOn(ctx context.Context, p *sql.DB, opts *sql.TxOptions) (*sql.Tx, error) {
+	tries := p.Stats().MaxOpenConnections + 1
+	for i := 1; ; i++ {
+		t, err := p.BeginTx(ctx, opts)
+		if err == nil || db.dialect.retryBegin == nil || !db.dialect.retryBegin(err) || i >= tries || ctx.Err() != nil {
+			return t, err
+		}
+	}
 }
 
 // inTx runs fn in a write transaction and commits it.
