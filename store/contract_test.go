@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/store/pgtest"
 	"github.com/policyteam/alertbot/watchers"
 )
 
@@ -91,6 +93,13 @@ func TestContractSQLite(t *testing.T) {
 	runStoreContract(t, func(t *testing.T, now time.Time) backend { return openTest(t, now) })
 }
 
+// TestContractPostgres runs the contract on PostgreSQL, each subtest in a
+// schema of its own (see pgtest for how the tests find a server).
+func TestContractPostgres(t *testing.T) {
+	pgtest.Require(t)
+	runStoreContract(t, func(t *testing.T, now time.Time) backend { return openAt(t, pgtest.URL(t), now) })
+}
+
 // runStoreContract checks the behaviour every backend must have. open
 // returns an empty store whose clock reads now.
 func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) backend) {
@@ -104,6 +113,53 @@ func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) backe
 	t.Run("Subscriptions", func(t *testing.T) { contractSubscriptions(t, open(t, testNow)) })
 	t.Run("Mutes", func(t *testing.T) { contractMutes(t, open(t, testNow)) })
 	t.Run("Audit", func(t *testing.T) { contractAudit(t, open(t, testNow)) })
+	t.Run("TextOrder", func(t *testing.T) { contractTextOrder(t, open(t, testNow)) })
+}
+
+// contractTextOrder checks that "sorted" means byte order (Go's sort),
+// whatever the database's collation: a PostgreSQL database whose default
+// sorts by language rules (en-US puts "japan" before "Japan" and "éa"
+// before "eb") must not change what the commands list.
+func contractTextOrder(t *testing.T, s backend) {
+	ctx := testCtx(t)
+	tags := []string{"eb", "éa", "Japan", "japan", "a-b", "ab", "aa", "日本", "Zeta"}
+	ev := mkEvent(t, "ev", "2025-03-31", tags...)
+	if err := s.SaveEvent(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	for _, tag := range tags {
+		if _, err := s.Subscribe(ctx, bot.Subscription{Channel: "slack:C1", Target: "tag:" + tag}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := slices.Clone(tags)
+	slices.Sort(want)
+	got, err := s.Tags(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Tags, in byte order (-want +got):\n%s", diff)
+	}
+	subs, err := s.Subscriptions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var targets []string
+	for _, sub := range subs {
+		targets = append(targets, strings.TrimPrefix(sub.Target, "tag:"))
+	}
+	if diff := cmp.Diff(want, targets); diff != "" {
+		t.Errorf("Subscriptions, in byte order of target (-want +got):\n%s", diff)
+	}
+	// Equality is byte equality too: a tag differing only in case is
+	// another tag.
+	if evs, err := s.Events(ctx, bot.EventFilter{Tag: "JAPAN"}); err != nil || len(evs) != 0 {
+		t.Errorf("Events(tag JAPAN) = %d events, %v; want none", len(evs), err)
+	}
+	if evs, err := s.Events(ctx, bot.EventFilter{Tag: "Japan"}); err != nil || len(evs) != 1 {
+		t.Errorf("Events(tag Japan) = %d events, %v; want 1", len(evs), err)
+	}
 }
 
 func wantNotFound(t *testing.T, what string, err error, mention string) {

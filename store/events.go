@@ -191,7 +191,7 @@ func (w *eventWriter) save(ctx context.Context, now time.Time, ev *bot.EventReco
 		return fmt.Errorf("delete changes: %w", err)
 	}
 	for i, c := range ev.Changes {
-		if _, err := w.insChange.ExecContext(ctx, ev.ID, i, ms(c.At), c.Due, string(c.Status), c.Title, c.Note, c.Source, c.By, c.Quiet); err != nil {
+		if _, err := w.insChange.ExecContext(ctx, ev.ID, i, ms(c.At), c.Due, string(c.Status), c.Title, c.Note, c.Source, c.By, flag(c.Quiet)); err != nil {
 			return fmt.Errorf("insert change %d: %w", i, err)
 		}
 	}

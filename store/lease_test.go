@@ -2,13 +2,17 @@ package store
 
 import (
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 )
 
-func TestLease(t *testing.T) {
+func TestLease(t *testing.T) { eachBackend(t, testLease) }
+
+func testLease(t *testing.T, fresh func(testing.TB) string) {
 	ctx := testCtx(t)
-	db := openTest(t, testNow)
+	db := openAt(t, fresh(t), testNow)
 	clk := testNow
 	db.Now = func() time.Time { return clk }
 	claim := func(holder string, pid int, dead func(Lease) bool) LeaseClaim {
@@ -58,5 +62,56 @@ func TestLease(t *testing.T) {
 	d, err := db.AcquireLease(ctx, claim("d", 400, nil))
 	if err != nil || d.Epoch != 4 {
 		t.Fatalf("acquire after release = %+v, %v; want epoch 4", d, err)
+	}
+}
+
+// TestLeaseConcurrentAcquire: processes racing for a free lease (each its
+// own handle on the database) end with exactly one holder, the one the
+// lease row names. It needs the write transaction's lock: two readers of
+// "free" must not both write themselves in.
+func TestLeaseConcurrentAcquire(t *testing.T) { eachBackend(t, testLeaseConcurrentAcquire) }
+
+func testLeaseConcurrentAcquire(t *testing.T, fresh func(testing.TB) string) {
+	ctx := testCtx(t)
+	name := fresh(t)
+	const procs = 4
+	dbs := make([]*DB, procs)
+	for i := range dbs {
+		dbs[i] = openAt(t, name, testNow)
+	}
+	for round := range 10 {
+		lease := fmt.Sprintf("race-%d", round)
+		won := make([]bool, procs)
+		errs := make([]error, procs)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, db := range dbs {
+			wg.Go(func() {
+				<-start
+				_, err := db.AcquireLease(ctx, LeaseClaim{Name: lease, Holder: fmt.Sprint("p", i), PID: 100 + i, Host: "h", TTL: time.Minute})
+				won[i] = err == nil
+				if err != nil && !errors.Is(err, ErrLeaseHeld) {
+					errs[i] = err
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		var winners []string
+		for i, w := range won {
+			if w {
+				winners = append(winners, fmt.Sprint("p", i))
+			}
+		}
+		cur, found, err := dbs[0].CurrentLease(ctx, lease)
+		if err != nil || !found {
+			t.Fatalf("round %d: CurrentLease = %v, %v", round, found, err)
+		}
+		if len(winners) != 1 || winners[0] != cur.Holder || cur.Epoch != 1 {
+			t.Fatalf("round %d: acquired by %v, lease row names %s at epoch %d; want exactly that one holder at epoch 1", round, winners, cur.Holder, cur.Epoch)
+		}
 	}
 }

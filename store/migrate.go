@@ -63,11 +63,21 @@ func (db *DB) migrate(ctx context.Context) error {
 }
 
 func (db *DB) migrateWith(ctx context.Context, migs []migration) error {
-	if _, err := db.write.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (
+	// In a write transaction, so that processes starting together on a new
+	// PostgreSQL database do not race to create the table.
+	err := db.inTx(ctx, func(t *tx) error {
+		q, err := db.dialect.ddl(`CREATE TABLE IF NOT EXISTS migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,
 		applied_at BIGINT NOT NULL
-	)`); err != nil {
+	)`)
+		if err != nil {
+			return err
+		}
+		_, err = t.ExecContext(ctx, q)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("create migrations table: %w", err)
 	}
 	cur, err := schemaVersion(ctx, db.write.db)
@@ -81,7 +91,11 @@ func (db *DB) migrateWith(ctx context.Context, migs []migration) error {
 		if m.version <= cur {
 			continue
 		}
-		err := db.inTx(ctx, func(t *tx) error {
+		ddl, err := db.dialect.ddl(m.sql)
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		err = db.inTx(ctx, func(t *tx) error {
 			// Another process may have applied it since we looked.
 			var n int
 			if err := t.QueryRowContext(ctx, "SELECT COUNT(*) FROM migrations WHERE version = $1", m.version).Scan(&n); err != nil {
@@ -90,7 +104,7 @@ func (db *DB) migrateWith(ctx context.Context, migs []migration) error {
 			if n > 0 {
 				return nil
 			}
-			if _, err := t.ExecContext(ctx, m.sql); err != nil {
+			if _, err := t.ExecContext(ctx, ddl); err != nil {
 				return err
 			}
 			_, err := t.ExecContext(ctx, "INSERT INTO migrations (version, name, applied_at) VALUES ($1, $2, $3)", m.version, m.name, ms(t.now))

@@ -14,12 +14,14 @@ const maxCachedStmts = 256
 
 // pool is a connection pool with a cache of prepared statements keyed by
 // their text. SQLite compiles a statement on every unprepared call, which
-// costs about as much as running the short queries alertbot makes.
+// costs about as much as running the short queries alertbot makes; on
+// PostgreSQL a prepared statement saves the parse and plan likewise (the
+// driver prepares it again on each connection it runs on).
 //
 // Preparing needs a connection of the pool, so a statement is prepared
 // lazily only by calls made outside the pool's transactions; inside a
 // transaction the cache is only read (hot statements are prepared at Open
-// or before the transaction begins), because the write pool's single
+// or before the transaction begins), because SQLite's write pool's single
 // connection is then taken and waiting for it would deadlock.
 type pool struct {
 	db    *sql.DB

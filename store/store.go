@@ -1,12 +1,13 @@
-// Package store keeps alertbot's state in SQLite (modernc.org/sqlite): the
-// events with their materialized current state, watchers and their
+// Package store keeps alertbot's state in SQLite (modernc.org/sqlite) or
+// PostgreSQL (jackc/pgx, DESIGN §12): the events with their materialized current state, watchers and their
 // schedule, alerts and the delivery outbox, subscriptions, mutes and the
 // audit log. *DB implements every store interface of package bot.
 //
 // The queries keep to what SQLite and PostgreSQL share ($1 placeholders,
-// ON CONFLICT … DO UPDATE, RETURNING, integer times) so that a PostgreSQL
-// backend can reuse them; only Open, the migrations' DDL and Backup are
-// SQLite-specific. Times are stored as INTEGER milliseconds since the Unix
+// ON CONFLICT … DO UPDATE, RETURNING, integer times, booleans stored as
+// 0/1) so that both backends run them; what differs (connecting, the
+// migrations' DDL, transaction locking and isolation, Backup) is in
+// dialect.go. Times are stored as INTEGER milliseconds since the Unix
 // epoch (0 for the zero time) and come back in UTC.
 package store
 
@@ -44,17 +45,19 @@ const pragmas = "_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=fo
 // readConns bounds the reader pool; WAL lets readers run beside the writer.
 const readConns = 4
 
-// DB is alertbot's SQLite database. It keeps two pools on the same file:
-// one connection for writes, so that writers queue in Go instead of
-// spinning on SQLite's busy handler, and a few for reads. Other processes
-// (or other *DB handles) on the same file are serialized by BEGIN
-// IMMEDIATE and busy_timeout.
+// DB is alertbot's database, SQLite or PostgreSQL. It keeps two pools:
+// on SQLite, one connection for writes, so that writers queue in Go
+// instead of spinning on SQLite's busy handler, and a few for reads.
+// Other processes (or other *DB handles) on the same file are serialized
+// by BEGIN IMMEDIATE and busy_timeout; on PostgreSQL write transactions
+// take an advisory lock instead (see dialect).
 type DB struct {
 	// Now returns the current time; tests replace it. Set it before the
 	// DB is used concurrently.
 	Now func() time.Time
 
-	path    string
+	path    string // as shown: a PostgreSQL URL without its password
+	dialect dialect
 	write   *pool
 	read    *pool
 	logger  *slog.Logger
@@ -70,48 +73,62 @@ func WithNow(now func() time.Time) Option { return func(db *DB) { db.Now = now }
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(db *DB) { db.logger = l } }
 
-// Open opens (creating if needed) the database file at path, checks that
-// the connection pragmas took effect and runs pending migrations.
-func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
-	if path == "" {
+// Open opens the database that name selects and runs pending migrations:
+// a postgres:// or postgresql:// URL opens PostgreSQL (through pgx; see
+// IsPostgres), anything else is a SQLite file, created if needed. It
+// checks that the connection settings took effect (SQLite's pragmas; the
+// server version and encoding on PostgreSQL). Errors name the database
+// without its password (Redact).
+func Open(ctx context.Context, name string, opts ...Option) (*DB, error) {
+	if name == "" {
 		return nil, errors.New("open database: empty path")
 	}
-	if strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
-		return nil, fmt.Errorf("open database %q: want a file path (in-memory and URI names are not supported: every pooled connection would see a different database)", path)
-	}
-	db := &DB{Now: time.Now, path: path, logger: slog.New(slog.DiscardHandler)}
+	shown := Redact(name)
+	db := &DB{Now: time.Now, path: shown, logger: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(db)
 	}
-	dsn := "file:" + escapePath(filepath.Clean(path)) + "?" + pragmas
-	w, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+	var w, r *sql.DB
+	if IsPostgres(name) {
+		db.dialect = postgresDialect
+		var err error
+		if w, r, err = openPostgres(name); err != nil {
+			return nil, fmt.Errorf("open database %s: %w", shown, err)
+		}
+	} else {
+		if strings.HasPrefix(name, ":memory:") || strings.HasPrefix(name, "file:") {
+			return nil, fmt.Errorf("open database %q: want a file path or a postgres:// URL (in-memory and URI names are not supported: every pooled connection would see a different database)", name)
+		}
+		db.dialect = sqliteDialect
+		dsn := "file:" + escapePath(filepath.Clean(name)) + "?" + pragmas
+		var err error
+		if w, err = sql.Open("sqlite", dsn); err != nil {
+			return nil, fmt.Errorf("open database %s: %w", name, err)
+		}
+		if r, err = sql.Open("sqlite", dsn); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("open database %s: %w", name, err)
+		}
+		w.SetConnMaxLifetime(0)
+		r.SetConnMaxLifetime(0)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	r, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open database %s: %w", path, err)
-	}
-	r.SetMaxOpenConns(readConns)
-	r.SetMaxIdleConns(readConns)
-	r.SetConnMaxLifetime(0)
+	w.SetMaxOpenConns(db.dialect.writeConns)
+	w.SetMaxIdleConns(db.dialect.writeConns)
+	r.SetMaxOpenConns(db.dialect.readConns)
+	r.SetMaxIdleConns(db.dialect.readConns)
 	db.write, db.read = newPool(w), newPool(r)
 
 	fail := func(err error) (*DB, error) {
 		db.Close()
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, fmt.Errorf("open database %s: %w", shown, err)
 	}
-	if err := checkPragmas(ctx, w); err != nil {
+	if err := db.check(ctx, w); err != nil {
 		return fail(err)
 	}
 	if err := db.migrate(ctx); err != nil {
 		return fail(err)
 	}
-	if err := checkPragmas(ctx, r); err != nil {
+	if err := db.check(ctx, r); err != nil {
 		return fail(err)
 	}
 	// Statements run inside transactions must be prepared beforehand (see
@@ -123,6 +140,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return fail(err)
 	}
 	return db, nil
+}
+
+// check runs the dialect's checks on one pooled connection.
+func (db *DB) check(ctx context.Context, pool *sql.DB) error {
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	return db.dialect.check(ctx, &db.dialect, conn)
 }
 
 // escapePath percent-encodes a file path for an SQLite URI: "?" would start
@@ -148,12 +175,7 @@ func escapePath(p string) string {
 
 // checkPragmas reads back the per-connection settings of one pooled
 // connection; the driver silently ignores DSN parameters it does not know.
-func checkPragmas(ctx context.Context, pool *sql.DB) error {
-	conn, err := pool.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	defer conn.Close()
+func checkPragmas(ctx context.Context, conn *sql.Conn) error {
 	var mode string
 	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		return fmt.Errorf("read journal_mode: %w", err)
@@ -181,8 +203,12 @@ func checkPragmas(ctx context.Context, pool *sql.DB) error {
 // last migration applied).
 func (db *DB) Version() int { return db.version }
 
-// Path returns the file the database was opened from.
+// Path returns the file the database was opened from, or the PostgreSQL
+// URL without its password.
 func (db *DB) Path() string { return db.path }
+
+// Postgres reports whether the database is PostgreSQL rather than SQLite.
+func (db *DB) Postgres() bool { return db.dialect.name == postgresDialect.name }
 
 // Close closes both connection pools.
 func (db *DB) Close() error {
@@ -208,9 +234,17 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Backup writes a consistent copy of the database to path with VACUUM
-// INTO, while the database stays in use. It refuses to overwrite a file.
+// ErrBackupUnsupported is returned by Backup on PostgreSQL, whose own
+// tools (pg_dump) make consistent copies.
+var ErrBackupUnsupported = errors.New("backup of a PostgreSQL database is not supported: use pg_dump")
+
+// Backup writes a consistent copy of the SQLite database to path with
+// VACUUM INTO, while the database stays in use. It refuses to overwrite a
+// file. On PostgreSQL it returns ErrBackupUnsupported.
 func (db *DB) Backup(ctx context.Context, path string) error {
+	if db.Postgres() {
+		return ErrBackupUnsupported
+	}
 	if path == "" {
 		return errors.New("backup: empty path")
 	}
@@ -219,7 +253,6 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
-	// VACUUM INTO is SQLite's own; a PostgreSQL backend would use pg_dump.
 	// SQLite itself also refuses an existing file, which closes the race
 	// with the check above.
 	if _, err := db.read.db.ExecContext(ctx, "VACUUM INTO $1", path); err != nil {
@@ -235,26 +268,48 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// begin starts a write transaction (BEGIN IMMEDIATE via _txlock, so the
-// write lock is taken up front and a busy database waits instead of
-// failing at the first write).
+// begin starts a write transaction. It holds the database's write lock
+// from the start, so a busy database waits instead of failing at the
+// first write: SQLite's BEGIN IMMEDIATE (via _txlock), PostgreSQL's
+// advisory lock (dialect.lockWrites).
 func (db *DB) begin(ctx context.Context) (*tx, error) {
-	t, err := db.write.db.BeginTx(ctx, nil)
+	t, err := db.beginOn(ctx, db.write.db, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
+	}
+	if q := db.dialect.lockWrites; q != "" {
+		if _, err := t.ExecContext(ctx, q, db.dialect.lockKey); err != nil {
+			t.Rollback()
+			return nil, fmt.Errorf("begin: take the write lock: %w", err)
+		}
 	}
 	return &tx{Tx: t, p: db.write, now: db.Now().UTC()}, nil
 }
 
-// readTx starts a read-only transaction (plain BEGIN: the driver applies
-// _txlock only to writable transactions) for reads of several statements
-// that must see one snapshot.
+// readTx starts a read-only transaction for reads of several statements
+// that must see one snapshot (SQLite: a plain BEGIN, since the driver
+// applies _txlock only to writable transactions; PostgreSQL: REPEATABLE
+// READ).
 func (db *DB) readTx(ctx context.Context) (*tx, error) {
-	t, err := db.read.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	t, err := db.beginOn(ctx, db.read.db, &db.dialect.readTx)
 	if err != nil {
 		return nil, fmt.Errorf("begin read: %w", err)
 	}
 	return &tx{Tx: t, p: db.read, now: db.Now().UTC()}, nil
+}
+
+// beginOn starts a transaction on p, again on another connection while
+// the dialect says the BEGIN never reached the server (dialect.retryBegin);
+// each dead pooled connection fails once, so a pool's size plus one tries
+// get past them all.
+func (db *DB) beginOn(ctx context.Context, p *sql.DB, opts *sql.TxOptions) (*sql.Tx, error) {
+	tries := p.Stats().MaxOpenConnections + 1
+	for i := 1; ; i++ {
+		t, err := p.BeginTx(ctx, opts)
+		if err == nil || db.dialect.retryBegin == nil || !db.dialect.retryBegin(err) || i >= tries || ctx.Err() != nil {
+			return t, err
+		}
+	}
 }
 
 // inTx runs fn in a write transaction and commits it.
@@ -312,6 +367,15 @@ func fromMS(v int64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(v).UTC()
+}
+
+// flag stores a boolean as 0 or 1 in an INTEGER column: SQLite has no
+// boolean type, and pgx does not turn a Go bool into a BIGINT.
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // orNow returns t, or now when t is zero.

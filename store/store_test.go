@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/store/pgtest"
 )
 
 // testNow is the fixed clock of the tests, on a millisecond like stored times.
@@ -31,6 +32,39 @@ func testCtx(t testing.TB) context.Context {
 func openTest(t testing.TB, now time.Time) *DB {
 	t.Helper()
 	return openAt(t, filepath.Join(t.TempDir(), "alertbot.db"), now)
+}
+
+// backendCase is a storage backend that the behaviour tests run on:
+// fresh returns the name of a new, empty database.
+type backendCase struct {
+	name  string
+	fresh func(t testing.TB) string
+}
+
+var backendCases = []backendCase{
+	{"SQLite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "alertbot.db") }},
+	{"Postgres", pgtest.URL},
+}
+
+// eachBackend runs test once per backend, as subtests named after them.
+func eachBackend(t *testing.T, test func(t *testing.T, fresh func(t testing.TB) string)) {
+	for _, b := range backendCases {
+		t.Run(b.name, func(t *testing.T) { test(t, b.fresh) })
+	}
+}
+
+// tableExists reports whether the database has a table of that name.
+func tableExists(t *testing.T, db *DB, name string) bool {
+	t.Helper()
+	q := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1"
+	if db.Postgres() {
+		q = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1"
+	}
+	var n int
+	if err := db.read.QueryRowContext(testCtx(t), q, name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
 }
 
 func openAt(t testing.TB, path string, now time.Time) *DB {
@@ -101,8 +135,10 @@ func TestOpenEscapesPath(t *testing.T) {
 	}
 }
 
-func TestMigrationsRecorded(t *testing.T) {
-	db := openTest(t, testNow)
+func TestMigrationsRecorded(t *testing.T) { eachBackend(t, testMigrationsRecorded) }
+
+func testMigrationsRecorded(t *testing.T, fresh func(testing.TB) string) {
+	db := openAt(t, fresh(t), testNow)
 	migs, err := loadMigrations(migrationFS)
 	if err != nil {
 		t.Fatal(err)
@@ -139,8 +175,12 @@ func TestMigrationsRecorded(t *testing.T) {
 }
 
 func TestMigrationUpgradeAndNewerRefused(t *testing.T) {
+	eachBackend(t, testMigrationUpgradeAndNewerRefused)
+}
+
+func testMigrationUpgradeAndNewerRefused(t *testing.T, fresh func(testing.TB) string) {
 	ctx := testCtx(t)
-	path := filepath.Join(t.TempDir(), "a.db")
+	path := fresh(t)
 	db, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
@@ -157,11 +197,7 @@ func TestMigrationUpgradeAndNewerRefused(t *testing.T) {
 	if err := db.migrateWith(ctx, bad); err == nil || !strings.Contains(err.Error(), "bad.sql") {
 		t.Fatalf("failing migration: err = %v, want an error naming bad.sql", err)
 	}
-	var n int
-	if err := db.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'half'").Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n != 0 {
+	if tableExists(t, db, "half") {
 		t.Error("table of a failed migration exists: the migration was not one transaction")
 	}
 
@@ -173,6 +209,9 @@ func TestMigrationUpgradeAndNewerRefused(t *testing.T) {
 	}
 	if db.Version() != known+1 {
 		t.Errorf("Version() after upgrade = %d, want %d", db.Version(), known+1)
+	}
+	if !tableExists(t, db, "later") {
+		t.Error("table of the applied migration is missing")
 	}
 	// Jump far ahead, as a much newer alertbot would.
 	if _, err := db.write.ExecContext(ctx, "INSERT INTO migrations (version, name, applied_at) VALUES (7, 'future.sql', 0)"); err != nil {
@@ -215,9 +254,11 @@ func TestLoadMigrationsChecksNames(t *testing.T) {
 	}
 }
 
-func TestReopenKeepsData(t *testing.T) {
+func TestReopenKeepsData(t *testing.T) { eachBackend(t, testReopenKeepsData) }
+
+func testReopenKeepsData(t *testing.T, fresh func(testing.TB) string) {
 	ctx := testCtx(t)
-	path := filepath.Join(t.TempDir(), "a.db")
+	path := fresh(t)
 	db := openAt(t, path, testNow)
 	ev := mkEvent(t, "jp-budget", "2025-03-31", "japan", "budget")
 	if err := db.SaveEvent(ctx, ev); err != nil {
@@ -328,8 +369,10 @@ func seedSmall(t *testing.T, db *DB) {
 	}
 }
 
-func TestClosedDBErrors(t *testing.T) {
-	db := openTest(t, testNow)
+func TestClosedDBErrors(t *testing.T) { eachBackend(t, testClosedDBErrors) }
+
+func testClosedDBErrors(t *testing.T, fresh func(testing.TB) string) {
+	db := openAt(t, fresh(t), testNow)
 	db.Close()
 	_, err := db.Event(testCtx(t), "x")
 	if err == nil || errors.Is(err, bot.ErrNotFound) {

@@ -39,7 +39,7 @@ func (db *DB) SaveWatcher(ctx context.Context, w bot.WatcherRecord) error {
 			last_success = excluded.last_success, last_error = excluded.last_error, failures = excluded.failures,
 			failing = excluded.failing, updated_at = excluded.updated_at, updated_by = excluded.updated_by, dated = excluded.dated`,
 			w.Spec.ID, w.Spec.Kind, string(spec), w.Origin, w.Hash, w.State, ms(w.LastRun), ms(w.LastSuccess),
-			w.LastError, w.Failures, w.Failing, ms(orNow(w.UpdatedAt, t.now)), w.UpdatedBy, w.Dated); err != nil {
+			w.LastError, w.Failures, flag(w.Failing), ms(orNow(w.UpdatedAt, t.now)), w.UpdatedBy, flag(w.Dated)); err != nil {
 			return err
 		}
 		if !w.Dated {
@@ -179,13 +179,13 @@ func updateWatcherRun(ctx context.Context, t *tx, run *bot.RunRecord) error {
 	switch {
 	case run.Err != "":
 		q = sqlRunFailed
-		args = []any{at, run.Err, run.Failures, run.Failing, run.Watcher}
+		args = []any{at, run.Err, run.Failures, flag(run.Failing), run.Watcher}
 	case run.UpdateState:
 		q = sqlRunState
-		args = []any{at, run.Failures, run.Failing, run.State, run.Watcher}
+		args = []any{at, run.Failures, flag(run.Failing), run.State, run.Watcher}
 	default:
 		q = sqlRunOK
-		args = []any{at, run.Failures, run.Failing, run.Watcher}
+		args = []any{at, run.Failures, flag(run.Failing), run.Watcher}
 	}
 	res, err := t.ExecContext(ctx, q, args...)
 	if err != nil {
@@ -239,7 +239,7 @@ func insertAlert(ctx context.Context, t *tx, a *bot.NewAlert, nextTry time.Time)
 	}
 	rows, err := t.QueryContext(ctx, sqlInsertAlert,
 		al.Key, string(al.Kind), al.Watcher, al.Event, string(tags), ms(al.At), al.Title, al.Text, al.Link,
-		string(fields), int(al.Severity), a.Skipped, ms(t.now))
+		string(fields), int(al.Severity), flag(a.Skipped), ms(t.now))
 	if err != nil {
 		return bot.AlertRecord{}, false, fmt.Errorf("alert %s: insert: %w", al.Key, err)
 	}

@@ -76,12 +76,13 @@ Usage:
                                            show the alerts of a period on a virtual clock
   alertbot exec [--db F] [--as ADDR] -- TEXT
                                            run one /alerts command against the database
-  alertbot backup [--db F] FILE            consistent copy of the database
+  alertbot backup [--db F] FILE            consistent copy of a SQLite database
   alertbot slack manifest --url URL [--socket-mode]
                                            print a Slack app manifest
   alertbot discord register [--guild ID]   register the Discord application commands
   alertbot version                         print the version
 
+--db is a SQLite file (default alertbot.db) or a postgres:// URL (PostgreSQL).
 Flags read environment variables: --config ALERTBOT_CONFIG, --db ALERTBOT_DB,
 --http ALERTBOT_HTTP, --log-level ALERTBOT_LOG_LEVEL, --log-format ALERTBOT_LOG_FORMAT.
 Secrets come only from the environment: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET,
@@ -172,7 +173,7 @@ func newFlagSet(name string, out io.Writer) *flag.FlagSet {
 func (m *Main) flags(name string, c *common, withHTTP bool) *flag.FlagSet {
 	fs := newFlagSet(name, m.Stderr)
 	fs.StringVar(&c.config, "config", m.env("ALERTBOT_CONFIG", ""), "config file (default: the embedded example) [ALERTBOT_CONFIG]")
-	fs.StringVar(&c.db, "db", m.env("ALERTBOT_DB", "alertbot.db"), "SQLite database file [ALERTBOT_DB]")
+	fs.StringVar(&c.db, "db", m.env("ALERTBOT_DB", "alertbot.db"), "SQLite database file, or a postgres://user:password@host:port/db URL [ALERTBOT_DB]")
 	if withHTTP {
 		fs.StringVar(&c.http, "http", m.env("ALERTBOT_HTTP", "127.0.0.1:8080"), "HTTP listen address for webhooks, /healthz and /metrics [ALERTBOT_HTTP]")
 	}

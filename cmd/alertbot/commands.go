@@ -225,6 +225,11 @@ func (m *Main) backup(ctx context.Context, args []string) error {
 	if fs.NArg() != 1 {
 		return &exitError{2, "alertbot backup: give the backup file, e.g. alertbot backup alertbot-2026-11-25.db"}
 	}
+	if store.IsPostgres(c.db) {
+		// Refused before connecting: opening would migrate the database
+		// only to say no.
+		return &exitError{1, "alertbot: backup: " + store.ErrBackupUnsupported.Error()}
+	}
 	log, err := m.logger(c)
 	if err != nil {
 		return err

@@ -40,8 +40,14 @@ func acquireOwnership(ctx context.Context, db *store.DB, name string, log *slog.
 		Dead: func(l store.Lease) bool { return l.Host == host && !pidAlive(l.PID) },
 	})
 	if errors.Is(err, store.ErrLeaseHeld) {
-		return nil, &exitError{1, fmt.Sprintf("alertbot: database %s is served by pid %d on host %s since %s; stop it first (several replicas need PostgreSQL)",
-			name, l.PID, l.Host, l.Since.Local().Format("15:04:05"))}
+		// Replicas sharing a PostgreSQL database are a later step of
+		// DESIGN §12; until then PostgreSQL has one owner too.
+		hint := "several replicas need PostgreSQL"
+		if db.Postgres() {
+			hint = "one process serves a database for now"
+		}
+		return nil, &exitError{1, fmt.Sprintf("alertbot: database %s is served by pid %d on host %s since %s; stop it first (%s)",
+			store.Redact(name), l.PID, l.Host, l.Since.Local().Format("15:04:05"), hint)}
 	}
 	if err != nil {
 		return nil, &exitError{1, "alertbot: " + err.Error()}
