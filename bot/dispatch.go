@@ -76,11 +76,12 @@ type Outbox interface {
 	// PendingDeliveries returns up to limit of platform's deliveries due
 	// at now, in order (by channel, then creation).
 	PendingDeliveries(ctx context.Context, platform string, now time.Time, limit int) ([]DeliveryRecord, error)
-	// ClaimDeliveries records that owner is about to send the pending
-	// deliveries ids, at now unless they were claimed before (a claim keeps
-	// its first time). A delivery claimed by another owner, or by this one
-	// for a send whose outcome it does not know, may have been posted.
-	ClaimDeliveries(ctx context.Context, owner string, now time.Time, ids []int64) error
+	// RecordDeliveries writes a batch in one transaction: confirmed sends,
+	// and claims — owner is about to send these pending deliveries (a
+	// claim keeps its first time). A delivery claimed by another owner, or
+	// by this one for a send whose outcome it does not know, may have been
+	// posted.
+	RecordDeliveries(ctx context.Context, batch DeliveryBatch) error
 	// NextDelivery returns when platform's next pending delivery is due.
 	NextDelivery(ctx context.Context, platform string) (time.Time, bool, error)
 	MarkSent(ctx context.Context, id int64, messageID string, at time.Time) error
@@ -141,6 +142,123 @@ func (b *Bot) deliverLoop(ctx context.Context, p Platform) {
 	}
 }
 
+// recorder batches one pass's outbox writes into few transactions (group
+// commit): claims, which a worker waits for before it sends, and the
+// confirmed sends, which it does not wait for. While one batch is being
+// written the next one gathers, so the batches grow with the load and a
+// lone delivery is not delayed.
+type recorder struct {
+	b        *Bot
+	ctx      context.Context
+	platform string
+
+	mu      sync.Mutex
+	claims  []int64
+	waiting []chan error // claimers of the gathering batch
+	sends   []SentDelivery
+	kick    chan struct{}
+	closed  bool
+	done    chan struct{}
+	closing sync.Once
+}
+
+// newRecorder starts a recorder for one delivery pass of platform.
+func (b *Bot) newRecorder(ctx context.Context, platform string) *recorder {
+	r := &recorder{b: b, ctx: ctx, platform: platform, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	go r.loop()
+	return r
+}
+
+// claim records that this process is about to send ids, and returns once
+// the claim is written (or failed: then nothing may be sent).
+func (r *recorder) claim(ids []int64) error {
+	done := make(chan error, 1)
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return errors.New("delivery pass ended")
+	}
+	r.claims = append(r.claims, ids...)
+	r.waiting = append(r.waiting, done)
+	r.mu.Unlock()
+	r.poke()
+	return <-done
+}
+
+// sent queues a confirmed send for the next batch.
+func (r *recorder) sent(s SentDelivery) {
+	r.mu.Lock()
+	r.sends = append(r.sends, s)
+	r.mu.Unlock()
+	r.poke()
+}
+
+func (r *recorder) poke() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// close writes what is queued and stops the recorder; later calls wait for
+// the first.
+func (r *recorder) close() {
+	r.closing.Do(func() {
+		r.mu.Lock()
+		r.closed = true
+		r.mu.Unlock()
+		r.poke()
+	})
+	<-r.done
+}
+
+// loop writes batches until closed and empty.
+func (r *recorder) loop() {
+	defer close(r.done)
+	for {
+		<-r.kick
+		for {
+			r.mu.Lock()
+			claims, waiting, sends, closed := r.claims, r.waiting, r.sends, r.closed
+			r.claims, r.waiting, r.sends = nil, nil, nil
+			r.mu.Unlock()
+			if len(claims) == 0 && len(sends) == 0 {
+				if closed {
+					return
+				}
+				break
+			}
+			r.write(claims, waiting, sends)
+		}
+	}
+}
+
+// write records one batch. When it fails, the confirmations are held (never
+// sent again; retried as writes alone) and the claimers told not to send.
+func (r *recorder) write(claims []int64, waiting []chan error, sends []SentDelivery) {
+	b := r.b
+	// A context that survives shutdown: these sends happened.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), 5*time.Second)
+	defer cancel()
+	err := b.outbox.RecordDeliveries(ctx, DeliveryBatch{Owner: b.owner, At: b.now(), Claims: claims, Sent: sends})
+	b.health.set("outbox", err)
+	if err != nil && len(sends) > 0 {
+		b.log.Error("deliveries sent but not recorded; holding them and pausing sends until the write works",
+			"platform", r.platform, "deliveries", len(sends), "err", err)
+		for _, s := range sends {
+			b.hold(r.platform, heldSend{id: s.ID, messageID: s.MessageID, at: s.At})
+		}
+	}
+	if err == nil {
+		for _, s := range sends {
+			b.setUnknown(s.ID, false)
+		}
+	}
+	for _, w := range waiting {
+		w <- err
+	}
+}
+
 // ParallelSender is implemented by platforms that may send to several
 // channels at once. A crash then leaves several sends of unknown outcome,
 // so a platform should offer it only when it can resolve them (Resolver)
@@ -174,12 +292,14 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 		parallel = max(1, ps.ParallelSends())
 	}
 	groups, order := byChannel(ds)
+	rec := b.newRecorder(ctx, name)
+	defer rec.close()
 	var (
 		errMu    sync.Mutex
 		claimErr error
 	)
 	run := func(list []DeliveryRecord) {
-		if err := b.deliverChannel(ctx, p, list); err != nil {
+		if err := b.deliverChannel(ctx, p, rec, list); err != nil {
 			errMu.Lock()
 			claimErr = cmp.Or(claimErr, err)
 			errMu.Unlock()
@@ -209,6 +329,7 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 		}
 		wg.Wait()
 	}
+	rec.close() // the pass's last confirmations are written before it ends
 	if b.holding(name) {
 		return len(ds), errors.New("sends confirmed but not recorded; sending paused until the database takes writes")
 	}
@@ -220,7 +341,7 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 // one fails. It returns an error only when the claim could not be
 // written; then nothing is sent, since the claim is what tells a later
 // process to look before it resends.
-func (b *Bot) deliverChannel(ctx context.Context, p Platform, list []DeliveryRecord) error {
+func (b *Bot) deliverChannel(ctx context.Context, p Platform, rec *recorder, list []DeliveryRecord) error {
 	name := p.Name()
 	list = b.settle(ctx, p, list)
 	if len(list) == 0 || ctx.Err() != nil {
@@ -230,12 +351,11 @@ func (b *Bot) deliverChannel(ctx context.Context, p Platform, list []DeliveryRec
 	for i, d := range list {
 		ids[i] = d.ID
 	}
-	if err := b.outbox.ClaimDeliveries(ctx, b.owner, b.now(), ids); err != nil {
-		b.health.set("outbox", err)
+	if err := rec.claim(ids); err != nil {
 		return err
 	}
 	for _, d := range list {
-		if ctx.Err() != nil || b.holding(name) || !b.deliver(ctx, p, d) {
+		if ctx.Err() != nil || b.holding(name) || !b.deliver(ctx, p, rec, d) {
 			break
 		}
 	}
@@ -424,7 +544,7 @@ func (b *Bot) recordSent(ctx context.Context, platform string, d DeliveryRecord,
 
 // deliver sends one delivery and records the outcome. It reports whether
 // the channel may go on with its next delivery.
-func (b *Bot) deliver(ctx context.Context, p Platform, d DeliveryRecord) bool {
+func (b *Bot) deliver(ctx context.Context, p Platform, rec *recorder, d DeliveryRecord) bool {
 	// A send that started finishes even when shutdown begins, within
 	// sendGrace, so nothing is left half-known.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
@@ -439,7 +559,11 @@ func (b *Bot) deliver(ctx context.Context, p Platform, d DeliveryRecord) bool {
 	name := p.Name()
 	if err == nil {
 		b.metrics.DeliverySent(name)
-		return b.recordSent(ctx, name, d, msgID)
+		// Recorded with the next batch; the channel goes on meanwhile. A
+		// crash before the batch is written leaves the claim, so the send
+		// is looked up, not repeated.
+		rec.sent(SentDelivery{ID: d.ID, MessageID: msgID, At: b.now()})
+		return true
 	}
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer rcancel()

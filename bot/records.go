@@ -147,3 +147,20 @@ type HistoryItem struct {
 	Alert    watchers.Alert
 	Delivery DeliveryRecord
 }
+
+// DeliveryBatch is a batch of the delivery workers' outbox writes,
+// recorded in one transaction: sends the platform confirmed, and claims
+// of deliveries about to be sent.
+type DeliveryBatch struct {
+	Owner  string    // the process that claims
+	At     time.Time // claim time
+	Claims []int64   // delivery ids
+	Sent   []SentDelivery
+}
+
+// SentDelivery is a send the platform confirmed.
+type SentDelivery struct {
+	ID        int64
+	MessageID string
+	At        time.Time
+}

@@ -87,6 +87,7 @@ type backend interface {
 	bot.HistoryStore
 	CountEvents(ctx context.Context) (int, error)
 	DeliveryCounts(ctx context.Context) (map[string]int, error)
+	ClaimDeliveries(ctx context.Context, owner string, now time.Time, ids []int64) error
 }
 
 func TestContractSQLite(t *testing.T) {

@@ -73,25 +73,53 @@ func (db *DB) PendingDeliveries(ctx context.Context, platform string, now time.T
 }
 
 // ClaimDeliveries records that owner is about to send the pending
-// deliveries ids, in one transaction. A claim keeps its first time, the
-// earliest moment the message can have been posted; sent or failed
-// deliveries are left alone.
+// deliveries ids, in one transaction: RecordDeliveries with claims only.
 func (db *DB) ClaimDeliveries(ctx context.Context, owner string, now time.Time, ids []int64) error {
-	if len(ids) == 0 {
+	return db.RecordDeliveries(ctx, bot.DeliveryBatch{Owner: owner, At: now, Claims: ids})
+}
+
+const (
+	sqlClaim = `UPDATE deliveries SET claim_owner = $1,
+		claimed_at = CASE WHEN claimed_at = 0 THEN $2 ELSE claimed_at END
+		WHERE id = $3 AND state = $4`
+	sqlMarkSent = `UPDATE deliveries
+		SET state = $1, message_id = $2, sent_at = $3, attempts = attempts + 1 WHERE id = $4`
+)
+
+// RecordDeliveries writes a batch of the delivery workers' outbox writes
+// in one transaction (group commit): the sends the platform confirmed,
+// then the claims. A claim keeps its first time, the earliest moment the
+// message can have been posted; sent or failed deliveries are not claimed.
+// A confirmation of a delivery that does not exist fails the batch.
+func (db *DB) RecordDeliveries(ctx context.Context, batch bot.DeliveryBatch) error {
+	if len(batch.Claims) == 0 && len(batch.Sent) == 0 {
 		return nil
 	}
+	// Prepared once: the transaction runs each many times.
+	if err := db.write.prepareAll(ctx, []string{sqlMarkSent, sqlClaim}); err != nil {
+		return fmt.Errorf("record deliveries: %w", err)
+	}
 	err := db.inTx(ctx, func(t *tx) error {
-		for _, id := range ids {
-			if _, err := t.ExecContext(ctx, `UPDATE deliveries SET claim_owner = $1,
-				claimed_at = CASE WHEN claimed_at = 0 THEN $2 ELSE claimed_at END
-				WHERE id = $3 AND state = $4`, owner, ms(now), id, bot.DeliveryPending); err != nil {
-				return err
+		for _, s := range batch.Sent {
+			res, err := t.ExecContext(ctx, sqlMarkSent, bot.DeliverySent, s.MessageID, ms(s.At), s.ID)
+			if err != nil {
+				return fmt.Errorf("delivery %d: mark sent: %w", s.ID, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("delivery %d: mark sent: %w", s.ID, err)
+			} else if n == 0 {
+				return fmt.Errorf("delivery %d: %w", s.ID, bot.ErrNotFound)
+			}
+		}
+		for _, id := range batch.Claims {
+			if _, err := t.ExecContext(ctx, sqlClaim, batch.Owner, ms(batch.At), id, bot.DeliveryPending); err != nil {
+				return fmt.Errorf("delivery %d: claim: %w", id, err)
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("claim %d deliveries: %w", len(ids), err)
+		return fmt.Errorf("record %d sent, %d claimed: %w", len(batch.Sent), len(batch.Claims), err)
 	}
 	return nil
 }
@@ -134,9 +162,7 @@ func (db *DB) updateDelivery(ctx context.Context, id int64, what, q string, args
 // MarkSent records a delivery as sent with the platform's message id. The
 // successful attempt is counted in Attempts.
 func (db *DB) MarkSent(ctx context.Context, id int64, messageID string, at time.Time) error {
-	return db.updateDelivery(ctx, id, "mark sent", `UPDATE deliveries
-		SET state = $1, message_id = $2, sent_at = $3, attempts = attempts + 1 WHERE id = $4`,
-		bot.DeliverySent, messageID, ms(at), id)
+	return db.updateDelivery(ctx, id, "mark sent", sqlMarkSent, bot.DeliverySent, messageID, ms(at), id)
 }
 
 // MarkRetry keeps a delivery pending until next, after attempts tries.

@@ -55,9 +55,9 @@ func killLoop(t *testing.T, db string, k *killRun) int {
 			t.Fatalf("after %d kills only %d of %d alerts posted", kills, k.distinct(), len(k.want))
 		}
 		p := startProc(t, k.env, args...)
-		// Kill after a random number of further posts (1–60), or at a
+		// Kill after a random number of further posts (5–100), or at a
 		// random moment of start-up when the number is small.
-		target := min(k.distinct()+1+rng.IntN(60), len(k.want))
+		target := min(k.distinct()+5+rng.IntN(96), len(k.want))
 		if rng.IntN(8) == 0 {
 			time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
 		} else {
