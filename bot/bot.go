@@ -275,6 +275,7 @@ func (b *Bot) runJob(ctx context.Context, id string, now time.Time) error {
 // run again, batch after batch, each committed on its own.
 func (b *Bot) RunWatcher(ctx context.Context, id string, now time.Time) (string, error) {
 	batches := 0
+	start := time.Now()
 	for {
 		out, err := b.pipe.run(ctx, id, now)
 		batches++
@@ -294,6 +295,7 @@ func (b *Bot) RunWatcher(ctx context.Context, id string, now time.Time) (string,
 			b.mu.Unlock()
 		}
 		if err != nil || !out.More || batches > 10_000 {
+			b.log.Debug("watcher checked", "watcher", id, "batches", batches, "took", time.Since(start).Round(time.Millisecond), "found", found)
 			// Wake again when the next planned milestone comes, not only
 			// at the next cron tick (DESIGN §5 "On time").
 			if err == nil {

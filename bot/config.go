@@ -27,7 +27,8 @@ import (
 
 // MaxConfigSize caps the size of a config file, so a wrong path (a log, a
 // database) fails fast with a clear error instead of being parsed as YAML.
-const MaxConfigSize = 4 << 20
+// It leaves room for generated files: 100,000 events take about 10 MiB.
+const MaxConfigSize = 64 << 20
 
 // Config is a validated config file (DESIGN §3). Its zero-valued settings
 // have been replaced by the defaults.
@@ -155,7 +156,7 @@ func LoadConfig(path string, factories map[string]watchers.Factory) (*Config, er
 		return nil, fmt.Errorf("read config %s: %w", path, err)
 	}
 	if len(data) > MaxConfigSize {
-		return nil, ConfigErrors{{File: path, Msg: fmt.Sprintf("file is larger than %d bytes; is this really the config file?", MaxConfigSize)}}
+		return nil, ConfigErrors{{File: path, Msg: fmt.Sprintf("file is larger than %d MiB; is this really the config file? (Split very large event lists into a calendar or JSON source.)", MaxConfigSize>>20)}}
 	}
 	return ParseConfig(path, data, factories)
 }

@@ -16,6 +16,10 @@ import (
 // use it. Lookups of unknown ids return ErrNotFound (wrapped).
 type EventStore interface {
 	SaveEvent(ctx context.Context, ev EventRecord) error
+	// SaveEvents saves many events in one transaction, all or none.
+	SaveEvents(ctx context.Context, evs []EventRecord) error
+	// EventHashes returns every event's config hash by id.
+	EventHashes(ctx context.Context) (map[string]string, error)
 	Event(ctx context.Context, id string) (EventRecord, error)
 	DeleteEvent(ctx context.Context, id string) error
 	Events(ctx context.Context, f EventFilter) ([]EventRecord, error)

@@ -26,17 +26,8 @@ type SeedReport struct {
 func (b *Bot) Seed(ctx context.Context) (SeedReport, error) {
 	var rep SeedReport
 	now := b.now()
-	for _, ce := range b.Config().Events {
-		created, updated, err := b.seedEvent(ctx, ce, now)
-		if err != nil {
-			return rep, err
-		}
-		if created {
-			rep.EventsCreated++
-		}
-		if updated {
-			rep.EventsUpdated++
-		}
+	if err := b.seedEvents(ctx, now, &rep); err != nil {
+		return rep, err
 	}
 	defaults := b.Config().Defaults()
 	for _, cw := range b.Config().Watchers {
@@ -89,21 +80,75 @@ func (b *Bot) Seed(ctx context.Context) (SeedReport, error) {
 	return rep, nil
 }
 
-func (b *Bot) seedEvent(ctx context.Context, ce ConfigEvent, now time.Time) (created, updated bool, err error) {
-	old, err := b.events.Event(ctx, ce.Event.ID)
+// seedBatch is how many events Seed saves in one transaction.
+const seedBatch = 2000
+
+// seedEvents creates and updates the file's events in batches: a first
+// start over 100,000 events costs a few transactions instead of 200,000
+// round trips, and a restart reads only the hashes.
+func (b *Bot) seedEvents(ctx context.Context, now time.Time, rep *SeedReport) error {
+	hashes, err := b.events.EventHashes(ctx)
+	if err != nil {
+		return fmt.Errorf("seed events: %w", err)
+	}
+	var batch []EventRecord
+	flush := func() error {
+		err := b.events.SaveEvents(ctx, batch)
+		batch = batch[:0]
+		if err != nil {
+			return fmt.Errorf("seed events: %w", err)
+		}
+		return nil
+	}
+	for _, ce := range b.Config().Events {
+		h, exists := hashes[ce.Event.ID]
+		if exists && h == ce.Hash {
+			continue // unchanged in the file: nothing to read or write
+		}
+		rec, created, err := b.seedEvent(ctx, ce, now, exists)
+		if err != nil {
+			return err
+		}
+		if rec == nil {
+			continue
+		}
+		if created {
+			rep.EventsCreated++
+		} else {
+			rep.EventsUpdated++
+		}
+		batch = append(batch, *rec)
+		if len(batch) >= seedBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// seedEvent returns the record to save for the file's entry ce: a new
+// event (exists false: the store has no such id), or the stored one
+// updated because its entry changed; nil when the entry is unchanged.
+func (b *Bot) seedEvent(ctx context.Context, ce ConfigEvent, now time.Time, exists bool) (*EventRecord, bool, error) {
+	var old EventRecord
+	err := ErrNotFound
+	if exists {
+		old, err = b.events.Event(ctx, ce.Event.ID)
+	}
 	switch {
 	case errors.Is(err, ErrNotFound):
 		rec := EventRecord{Event: ce.Event, Hash: ce.Hash, UpdatedAt: now, UpdatedBy: "config"}
 		rec.Origin = "config"
 		rec.CreatedAt = now
 		if err := Materialize(&rec, now, b.Config().Location); err != nil {
-			return false, false, err
+			return nil, false, err
 		}
-		return true, false, b.events.SaveEvent(ctx, rec)
+		return &rec, true, nil
 	case err != nil:
-		return false, false, fmt.Errorf("seed event %s: %w", ce.Event.ID, err)
+		return nil, false, fmt.Errorf("seed event %s: %w", ce.Event.ID, err)
 	case old.Hash == ce.Hash:
-		return false, false, nil
+		return nil, false, nil
 	}
 	rec := old
 	file := ce.Event
@@ -119,7 +164,7 @@ func (b *Bot) seedEvent(ctx context.Context, ce ConfigEvent, now time.Time) (cre
 	// rewrite of the past: record it as a change.
 	loc, err := file.Location(b.Config().Location)
 	if err != nil {
-		return false, false, err
+		return nil, false, err
 	}
 	if old.Origin == "config" {
 		reload := watchers.Change{At: now, By: "config-reload", Note: "config file edited"}
@@ -154,7 +199,7 @@ func (b *Bot) seedEvent(ctx context.Context, ce ConfigEvent, now time.Time) (cre
 	rec.Zone, rec.Tags, rec.LeadTimes = file.Zone, file.Tags, file.LeadTimes
 	rec.Origin, rec.Hash, rec.UpdatedAt, rec.UpdatedBy = "config", ce.Hash, now, "config"
 	if err := Materialize(&rec, now, b.Config().Location); err != nil {
-		return false, false, err
+		return nil, false, err
 	}
-	return false, true, b.events.SaveEvent(ctx, rec)
+	return &rec, false, nil
 }

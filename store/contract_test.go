@@ -111,6 +111,7 @@ func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) backe
 	t.Run("DueEvents", func(t *testing.T) { contractDueEvents(t, open(t, testNow)) })
 	t.Run("Deliveries", func(t *testing.T) { contractDeliveries(t, open(t, testNow)) })
 	t.Run("Claims", func(t *testing.T) { contractClaims(t, open(t, testNow)) })
+	t.Run("EventBatch", func(t *testing.T) { contractEventBatch(t, open(t, testNow)) })
 	t.Run("Subscriptions", func(t *testing.T) { contractSubscriptions(t, open(t, testNow)) })
 	t.Run("Mutes", func(t *testing.T) { contractMutes(t, open(t, testNow)) })
 	t.Run("Audit", func(t *testing.T) { contractAudit(t, open(t, testNow)) })
@@ -169,6 +170,37 @@ func wantNotFound(t *testing.T, what string, err error, mention string) {
 		t.Errorf("%s: err = %v, want ErrNotFound", what, err)
 	} else if !strings.Contains(err.Error(), mention) {
 		t.Errorf("%s: err = %q, want it to mention %s", what, err, mention)
+	}
+}
+
+// contractEventBatch: SaveEvents saves all of a batch or none of it;
+// EventHashes lists every event's hash.
+func contractEventBatch(t *testing.T, s backend) {
+	ctx := testCtx(t)
+	a, b, bad := mkEvent(t, "a", "2025-03-31"), mkEvent(t, "b", "2025-04"), mkEvent(t, "bad", "2025-05")
+	a.Hash, b.Hash = "ha", "hb"
+	bad.ID = "" // refused by the store
+	if err := s.SaveEvents(ctx, []bot.EventRecord{a, bad}); err == nil {
+		t.Fatal("SaveEvents with a bad event: no error")
+	}
+	if _, err := s.Event(ctx, "a"); !errors.Is(err, bot.ErrNotFound) {
+		t.Errorf("after a failed batch, event a: %v; want not found (all or none)", err)
+	}
+	if err := s.SaveEvents(ctx, []bot.EventRecord{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveEvents(ctx, nil); err != nil {
+		t.Errorf("SaveEvents(nil): %v", err)
+	}
+	hashes, err := s.EventHashes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"a": "ha", "b": "hb"}, hashes); diff != "" {
+		t.Errorf("EventHashes (-want +got):\n%s", diff)
+	}
+	if got, err := s.Event(ctx, "b"); err != nil || got.Current.Due.Raw != "2025-04" {
+		t.Errorf("event b after the batch: %+v, %v", got.Current, err)
 	}
 }
 

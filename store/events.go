@@ -55,6 +55,41 @@ func (db *DB) SaveEvent(ctx context.Context, ev bot.EventRecord) error {
 	return nil
 }
 
+// SaveEvents saves many events as SaveEvent does, in one transaction: all
+// or none. Seeding a large config uses it.
+func (db *DB) SaveEvents(ctx context.Context, evs []bot.EventRecord) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	if err := db.inTx(ctx, func(t *tx) error { return saveEvents(ctx, t, evs) }); err != nil {
+		return fmt.Errorf("save %d events: %w", len(evs), err)
+	}
+	return nil
+}
+
+// EventHashes returns every event's config hash by id (empty for events
+// made in chat), so seeding can skip the unchanged ones without reading
+// them.
+func (db *DB) EventHashes(ctx context.Context) (map[string]string, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, hash FROM events`)
+	if err != nil {
+		return nil, fmt.Errorf("event hashes: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, hash string
+		if err := rows.Scan(&id, &hash); err != nil {
+			return nil, fmt.Errorf("event hashes: %w", err)
+		}
+		out[id] = hash
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("event hashes: %w", err)
+	}
+	return out, nil
+}
+
 // validateEvent rejects records the queries could not serve correctly.
 func validateEvent(ev *bot.EventRecord) error {
 	if ev.ID == "" {

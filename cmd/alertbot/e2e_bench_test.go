@@ -119,3 +119,76 @@ func benchEndToEnd(b *testing.B, platform string, n int) {
 		b.Errorf("a message arrived %v before its due instant", -late[0])
 	}
 }
+
+// BenchmarkFirstStart100k: `alertbot serve` started for the first time on
+// a config of 100,000 events, as a separate process. It reports when the
+// process answers (/healthz 200: commands are served), when the countdown's
+// first planning pass over every event is done, and the process's peak
+// resident memory (DESIGN §8: ready ≤ 2 s, first pass ≤ 5 s, peak ≤
+// 100 MB). One run per call: b.N is not used.
+func BenchmarkFirstStart100k(b *testing.B) {
+	const n = 100_000
+	dir := b.TempDir()
+	now := time.Now()
+	var cfg strings.Builder
+	cfg.WriteString("timezone: Asia/Tokyo\nevents:\n")
+	for i := range n {
+		at := now.AddDate(0, 0, -365+(i*1100)/n)
+		due := at.Format("2006-01-02")
+		switch i % 3 {
+		case 1:
+			due = at.Format("2006-01")
+		case 2:
+			due = at.Format("2006-01-02T15:04")
+		}
+		fmt.Fprintf(&cfg, "  - id: ev-%06d\n    title: Event %d\n    due: %s\n    tags: [t%d]\n", i, i, due, i%50)
+	}
+	cfg.WriteString("watchers:\n  - id: deadlines\n    kind: countdown\n    schedule: \"@every 1h\"\n")
+	path := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(path, []byte(cfg.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(cfg.Len())/(1<<20), "config-MiB")
+	start := time.Now()
+	p := startProc(b, nil, "--config", path, "--db", filepath.Join(dir, "a.db"), "--http", "127.0.0.1:0", "--log-level", "debug")
+	defer func() {
+		_ = p.cmd.Process.Signal(os.Interrupt)
+		_ = p.wait(b)
+	}()
+	var addr string
+	for {
+		if m := listenAddr.FindStringSubmatch(p.stderr()); m != nil && addr == "" {
+			addr = m[1]
+		}
+		if addr != "" {
+			if code, _ := healthz(addr); code == 200 {
+				break
+			}
+		}
+		if time.Since(start) > 2*time.Minute {
+			b.Fatalf("not ready\nstderr:\n%s", p.stderr())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ready := time.Since(start)
+	for !strings.Contains(p.stderr(), `msg="watcher checked" watcher=deadlines`) {
+		if time.Since(start) > 5*time.Minute {
+			b.Fatalf("first pass not done\nstderr:\n%s", p.stderr())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	firstPass := time.Since(start)
+	b.ReportMetric(ready.Seconds(), "ready-s")
+	b.ReportMetric(firstPass.Seconds(), "first-pass-s")
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err == nil {
+		for _, line := range strings.Split(string(status), "\n") {
+			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				var kb float64
+				if _, err := fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb); err == nil {
+					b.ReportMetric(kb/1024, "peak-rss-MB")
+				}
+			}
+		}
+	}
+}

@@ -45,7 +45,7 @@ type proc struct {
 	done  chan struct{}
 }
 
-func startProc(t *testing.T, env []string, args ...string) *proc {
+func startProc(t testing.TB, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "ALERTBOT_TEST_MAIN=1")
@@ -107,7 +107,7 @@ func (p *proc) stderr() string {
 }
 
 // waitFor waits until stdout holds want, failing after a generous bound.
-func (p *proc) waitFor(t *testing.T, want string) {
+func (p *proc) waitFor(t testing.TB, want string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -127,7 +127,7 @@ func (p *proc) waitFor(t *testing.T, want string) {
 }
 
 // wait waits for the process to end and returns its error.
-func (p *proc) wait(t *testing.T) error {
+func (p *proc) wait(t testing.TB) error {
 	t.Helper()
 	select {
 	case <-p.done:

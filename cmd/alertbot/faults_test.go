@@ -122,7 +122,7 @@ func prefill(t *testing.T, db, prefix string, n int, channel func(i int) string)
 var listenAddr = regexp.MustCompile(`"http listening" addr=([0-9.]+:[0-9]+)`)
 
 // httpAddr waits for the process to log the address it listens on.
-func (p *proc) httpAddr(t *testing.T) string {
+func (p *proc) httpAddr(t testing.TB) string {
 	t.Helper()
 	deadline := time.Now().Add(e2eBound)
 	for time.Now().Before(deadline) {
