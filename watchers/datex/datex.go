@@ -182,6 +182,7 @@ type cand struct {
 	part       int
 	src        ysrc
 	link       int // 1 + index of the range start this date ends, or 0
+	local      bool // after 現地時間: takes no time of day
 	timed      bool
 	clk        clock
 }
@@ -192,6 +193,7 @@ type clock struct {
 	h, m, sec  int
 	loc        *time.Location // written zone, or nil
 	ja         bool           // written in Japanese: Japan time
+	local      bool           // "local time", 現地時間: a zone the text does not name
 }
 
 // resolve gives every candidate a year, or drops it (y stays 0) when none
@@ -204,15 +206,18 @@ func (sc *scanner) resolve() {
 			continue
 		}
 		switch {
+		case c.kind == kDay && c.m == 0:
+			sc.resolveDayOnly(cs, i)
+			continue
 		case c.link > 0:
 			p := &cs[c.link-1]
 			c.y, c.src = p.y, p.src
 			if p.y != 0 && c.before(p) {
 				c.y++
 			}
-		case i > 0 && cs[i-1].y != 0 && (cs[i-1].src == yWritten || cs[i-1].src == yInherited) && !sc.boundaryBetween(cs[i-1].end, c.start):
+		case i > 0 && cs[i-1].y != 0 && (cs[i-1].src == yWritten || cs[i-1].src == yInherited) && cs[i-1].calendar() && !sc.boundaryBetween(cs[i-1].end, c.start):
 			p := &cs[i-1]
-			c.y, c.src = p.inheritYear(c), yInherited
+			c.y, c.src = p.y, yInherited
 			if sc.rangeGap(p.end, c.start) && c.before(p) {
 				c.y++
 			}
@@ -234,17 +239,53 @@ func (sc *scanner) resolve() {
 	}
 }
 
-// inheritYear is the calendar year of a month written after p in the same
-// sentence without a year: p's year, moved for fiscal years (令和7年度の2月
-// is February 2026).
-func (p *cand) inheritYear(c *cand) int {
-	switch {
-	case p.kind == kJFY && c.m >= 1 && c.m < 4:
-		return p.y + 1
-	case p.kind == kUSFY && c.m >= 10:
-		return p.y - 1
+// calendar reports whether c's year is a calendar year that a later date
+// in its sentence may take. A fiscal year's is not: 令和7年度予算は3月31日に
+// 成立 speaks of March 2025, before that fiscal year, as often as of March
+// 2026 within it.
+func (c *cand) calendar() bool { return c.kind != kJFY && c.kind != kUSFY }
+
+// resolveDayOnly gives a day written without its month (首相は3日、…;
+// 7月3日公示、20日投開票) the month of the date before it in the sentence —
+// the next month when the day is earlier than that date's — or else the
+// month that puts it nearest to Ref.
+func (sc *scanner) resolveDayOnly(cs []cand, i int) {
+	c := &cs[i]
+	if i > 0 {
+		p := &cs[i-1]
+		if p.y != 0 && p.m != 0 && (p.kind == kDay || p.kind == kMonth) && !sc.boundaryBetween(p.end, c.start) {
+			c.y, c.m, c.src = p.y, p.m, yInherited
+			if p.kind == kDay && p.d != lastDay && c.d < p.d {
+				c.m++
+				if c.m == 13 {
+					c.y, c.m = c.y+1, 1
+				}
+			}
+			return
+		}
 	}
-	return p.y
+	if !sc.hasRef {
+		return
+	}
+	bestDist := -1
+	for k := -1; k <= 1; k++ {
+		y, m := sc.refYear, sc.refMonth+k
+		if m == 0 {
+			y, m = y-1, 12
+		} else if m == 13 {
+			y, m = y+1, 1
+		}
+		if c.d > daysIn(m, y) {
+			continue
+		}
+		dist := civil(y, m, c.d) - sc.ref
+		if dist < 0 {
+			dist = -dist
+		}
+		if bestDist < 0 || dist <= bestDist {
+			c.y, c.m, c.src, bestDist = y, m, yRef, dist
+		}
+	}
 }
 
 // before reports whether c's month and day come before p's in a year;

@@ -259,9 +259,10 @@ var zoneNames = map[string]string{
 var placeZones = map[string]string{"Tokyo": "Asia/Tokyo", "Japan": "Asia/Tokyo", "Washington": "America/New_York"}
 
 // zoneAfter reads a zone after a time ending at e: " ET", " (JST)",
-// "（日本時間）", " Tokyo time". loc is nil when there is none; ok is false
-// when the zone is named but this host has no zone database for it.
-func (sc *scanner) zoneAfter(e int) (loc *time.Location, end int, ok bool) {
+// "（日本時間）", " Tokyo time". loc is nil when there is none; local
+// reports "local time" or 現地時間, a zone the text does not name; ok is
+// false when the zone is named but this host has no zone database for it.
+func (sc *scanner) zoneAfter(e int) (loc *time.Location, end int, local, ok bool) {
 	k := sc.skipSpace(e, 1)
 	close := ""
 	switch {
@@ -271,6 +272,18 @@ func (sc *scanner) zoneAfter(e int) (loc *time.Location, end int, ok bool) {
 		close, k = "）", k+len("（")
 	}
 	name, w := "", k
+	for _, lt := range [...]string{"現地時間", "local time"} {
+		if sc.hasFold(k, lt) {
+			w = k + len(lt)
+			if close != "" {
+				if !sc.has(w, close) {
+					return nil, e, false, true
+				}
+				w += len(close)
+			}
+			return nil, w, true, true
+		}
+	}
 	for _, jz := range [...]string{"日本時間", "東京時間", "米東部時間", "米国東部時間", "東部時間", "ワシントン時間"} {
 		if sc.has(k, jz) {
 			name, w = zoneNames[jz], k+len(jz)
@@ -288,27 +301,27 @@ func (sc *scanner) zoneAfter(e int) (loc *time.Location, end int, ok bool) {
 		} else if z, found := placeZones[word]; found {
 			t := sc.skipSpace(w, 1)
 			if !sc.hasFold(t, "time") || isLetterAt(sc.s, t+4) {
-				return nil, e, true
+				return nil, e, false, true
 			}
 			name, w = z, t+4
 		}
 	}
 	if name == "" {
-		return nil, e, true
+		return nil, e, false, true
 	}
 	if close != "" {
 		if !sc.has(w, close) {
-			return nil, e, true
+			return nil, e, false, true
 		}
 		w += len(close)
 	}
 	if name == "UTC" {
-		return time.UTC, w, true
+		return time.UTC, w, false, true
 	}
 	if loc = zone(name); loc == nil {
-		return nil, e, false
+		return nil, e, false, false
 	}
-	return loc, w, true
+	return loc, w, false, true
 }
 
 func isLetterAt(s string, i int) bool { return i < len(s) && isLetter(s[i]) }
@@ -650,10 +663,52 @@ func (sc *scanner) enFiscal(i, e int) int {
 	return y.end
 }
 
-// fyKind is Japan's fiscal year in Japanese text or after "Japan's", else
-// the U.S. federal one (DESIGN §10).
+// Words that say whose fiscal year a sentence speaks of.
+var (
+	japanCues = [...]string{"Japan", "Diet", "Tokyo", "yen", "Cabinet Office", "Ministry of Finance"}
+	usCues    = [...]string{"U.S.", "United States", "Congress", "federal", "Federal", "NDAA", "Authorization Act",
+		"appropriations", "Appropriations", "Pentagon", "American", "Washington", "dollar"}
+)
+
+// fyKind says whose fiscal year "FY2026" or "fiscal 2026" at [start, end)
+// is: Japan's in a Japanese sentence or when the nearest cue word in the
+// sentence is Japanese ("Japan's FY2025 budget", "the Diet passed the
+// FY2025 budget"); else the U.S. federal one, as DESIGN §10 has it.
 func (sc *scanner) fyKind(start, end int) kind {
-	if sc.japaneseAround(start, end) {
+	a, _ := sc.sentenceStart(start)
+	b, _ := sc.sentenceEnd(end)
+	sentence := sc.s[a:b]
+	for _, r := range sentence {
+		if isJapanese(r) {
+			return kJFY
+		}
+	}
+	dist := func(cues []string, skipAfterDash bool) int {
+		best := -1
+		for _, c := range cues {
+			for off := 0; ; {
+				k := strings.Index(sentence[off:], c)
+				if k < 0 {
+					break
+				}
+				p := a + off + k
+				off += k + len(c)
+				if skipAfterDash && p > 0 && sc.s[p-1] == '-' {
+					continue // "U.S.-Japan" names both
+				}
+				d := start - (p + len(c))
+				if p >= end {
+					d = p - end
+				}
+				if d >= 0 && (best < 0 || d < best) {
+					best = d
+				}
+			}
+		}
+		return best
+	}
+	jp, us := dist(japanCues[:], true), dist(usCues[:], false)
+	if jp >= 0 && (us < 0 || jp < us) {
 		return kJFY
 	}
 	return kUSFY

@@ -21,11 +21,25 @@ func (sc *scanner) atNumber(i int) int {
 			return sc.afterYear(i, n.v, j+len("年"), yWritten)
 		}
 		return 0
+	case sc.has(j, "会計年度"):
+		// A foreign fiscal year, in Japanese: 米国の2026会計年度.
+		if validYear(n.v) && (n.digits == 4 || n.kanji) {
+			e := j + len("会計年度")
+			k := kJFY
+			if back := sc.s[max(0, i-40):i]; strings.Contains(back, "米") || strings.Contains(back, "アメリカ") {
+				k = kUSFY
+			}
+			sc.add(cand{start: i, end: e, kind: k, y: n.v, src: yWritten})
+			return e
+		}
+		return 0
 	case sc.has(j, "月"):
 		if n.v >= 1 && n.v <= 12 {
 			return sc.afterMonth(i, 0, n.v, j+len("月"), yNone)
 		}
 		return 0
+	case sc.has(n.end, "日") && !n.kanji:
+		return sc.dayOnly(i, n)
 	case sc.has(j, "時"):
 		// Kanji hours only after 午前/午後: 一時 is "for a while".
 		if !n.kanji {
@@ -208,6 +222,9 @@ func (sc *scanner) afterMonth(start, y, m, j int, src ysrc) int {
 			sc.add(cand{start: start, end: end, kind: kDay, y: y, m: m, d: n.v, src: src})
 			return sc.jaRangeDay(len(sc.cands)-1, end)
 		}
+		if e := sc.twoDays(start, y, m, n, src); e > 0 {
+			return e
+		}
 	}
 	for _, p := range [...]struct {
 		w    string
@@ -225,8 +242,88 @@ func (sc *scanner) afterMonth(start, y, m, j int, src ysrc) int {
 		sc.add(cand{start: start, end: e, kind: kDay, y: y, m: m, d: lastDay, src: src})
 		return e
 	}
+	if src == yNone {
+		// 6月を経過した日, 6月以内: laws count months this way.
+		for _, w := range [...]string{"を経過", "以内", "間", "を超"} {
+			if sc.has(j, w) {
+				return 0
+			}
+		}
+	}
 	sc.add(cand{start: start, end: j, kind: kMonth, y: y, m: m, src: src})
 	return j
+}
+
+// twoDays parses two days of one month after the month: 7月30、31日 and
+// 7月30、31両日. n is the first day.
+func (sc *scanner) twoDays(start, y, m int, n num, src ysrc) int {
+	for _, sep := range [...]string{"、", "，", "・", ","} {
+		if !sc.has(n.end, sep) {
+			continue
+		}
+		n2, ok := sc.number(n.end + len(sep))
+		if !ok || n2.v <= n.v || n2.v > 31 {
+			return 0
+		}
+		end := n2.end
+		switch {
+		case sc.has(end, "日"):
+			end += len("日")
+		case sc.has(end, "両日"):
+			end += len("両日")
+		default:
+			return 0
+		}
+		sc.add(cand{start: start, end: n.end, kind: kDay, y: y, m: m, d: n.v, src: src})
+		sc.add(cand{start: n.end + len(sep), end: end, kind: kDay, y: y, m: m, d: n2.v, src: src, link: len(sc.cands)})
+		return end
+	}
+	return 0
+}
+
+// dayFollowers may follow a day written without its month (首相は3日、…)
+// for it to be read as a date; anything else (20日間, 3日連続, 残り10日。)
+// is more likely a count of days.
+var dayFollowers = [...]string{"、", "，", ",", "に", "の", "は", "まで", "から", "付", "午前", "午後", "夜", "朝",
+	"未明", "深夜", "夕", "正午", "昼", "（", "(", "）", ")", "投", "公示", "告示", "召集", "閉", "開", "発", "解散", "～", "〜", "・"}
+
+// firstFollowers are the only followers of 1日, which is as often "one
+// day" (1日に3回, 1日の平均) as the first of the month.
+var firstFollowers = [...]string{"、", "，", ",", "付", "から", "投", "公示", "告示", "召集", "午前", "午後", "夜", "朝", "未明", "（", "(", "）", ")"}
+
+// dayBlockers before a number make its 日 a count or a recurring day.
+var dayBlockers = [...]string{"毎月", "毎", "約", "計", "残り", "各", "最大", "最長", "最短", "およそ", "わずか", "ほぼ",
+	"第", "延べ", "数", "月", "週", "年", "平均", "過去", "直近", "ここ", "この", "今後", "全", "連続", "以上"}
+
+// dayOnly parses a day written without its month, as news does for days
+// near its date: 首相は3日、…, 20日投開票. resolve gives it a month.
+func (sc *scanner) dayOnly(i int, n num) int {
+	if n.v < 1 || n.v > 31 {
+		return 0
+	}
+	e := n.end + len("日")
+	followers := dayFollowers[:]
+	if n.v == 1 {
+		followers = firstFollowers[:]
+	}
+	ok := false
+	for _, f := range followers {
+		if sc.has(e, f) {
+			ok = true
+			break
+		}
+	}
+	if !ok {
+		return 0
+	}
+	before := sc.s[:sc.skipBack(i)]
+	for _, b := range dayBlockers {
+		if strings.HasSuffix(before, b) {
+			return 0
+		}
+	}
+	sc.add(cand{start: i, end: e, kind: kDay, d: n.v})
+	return e
 }
 
 // rangeMarks join the two ends of a Japanese range.
@@ -360,12 +457,12 @@ func (sc *scanner) jaClock(start, h, j int) int {
 
 // finishClock reads a zone after a time and records it.
 func (sc *scanner) finishClock(c clock) int {
-	loc, e, ok := sc.zoneAfter(c.end)
+	loc, e, local, ok := sc.zoneAfter(c.end)
 	if !ok {
 		return 0
 	}
-	if loc != nil {
-		c.loc, c.end = loc, e
+	if loc != nil || local {
+		c.loc, c.end, c.local = loc, e, local
 	}
 	sc.addTime(c)
 	return c.end
@@ -381,8 +478,8 @@ var relatives = [...]struct {
 	{"今年", 0, false}, {"本年", 0, false}, {"来年", 1, false}, {"昨年", -1, false}, {"去年", -1, false},
 }
 
-// atRelative parses 今年, 来年, 昨年 and their fiscal years 今年度, 来年度,
-// with what follows them (来年7月).
+// atRelative parses 今年, 来年, 昨年, their fiscal years 今年度, 来年度, and
+// 今月, 来月, 先月, with what follows them (来年7月, 今月20日).
 func (sc *scanner) atRelative(i int) int {
 	if !sc.hasRef {
 		return 0
@@ -390,6 +487,17 @@ func (sc *scanner) atRelative(i int) int {
 	// Inside a word these are no years: 将来年金, 一昨年, 日本年金.
 	if p, _ := sc.before(i); isKanji(p) {
 		return 0
+	}
+	for k, w := range [...]string{"先月", "今月", "来月"} {
+		if sc.has(i, w) {
+			y, m := sc.refYear, sc.refMonth+k-1
+			if m == 0 {
+				y, m = y-1, 12
+			} else if m == 13 {
+				y, m = y+1, 1
+			}
+			return sc.afterMonth(i, y, m, i+len(w), yWritten)
+		}
 	}
 	for _, r := range relatives {
 		if !sc.has(i, r.w) {
@@ -406,24 +514,6 @@ func (sc *scanner) atRelative(i int) int {
 		return sc.afterYear(i, sc.refYear+r.dy, e, yWritten)
 	}
 	return 0
-}
-
-// japaneseAround reports whether the text next to [start, end) is
-// Japanese, or the words before it name Japan: then FY means Japan's
-// fiscal year.
-func (sc *scanner) japaneseAround(start, end int) bool {
-	if r, _ := sc.before(sc.skipBack(start)); isJapanese(r) {
-		return true
-	}
-	if r, _ := sc.at(sc.skipSpace(end, 1)); isJapanese(r) {
-		return true
-	}
-	w := sc.wordBefore(start)
-	if w == "Japan" || w == "Japanese" || w == "Japan's" {
-		return true
-	}
-	j := sc.skipBack(start)
-	return strings.HasSuffix(sc.s[:j], "Japan’s")
 }
 
 // skipBack steps back over one space before i.

@@ -75,7 +75,7 @@ func (sc *scanner) scan() {
 			e = sc.atEra(i)
 		case r == '午' || r == '正':
 			e = sc.atJaTime(i)
-		case r == '今' || r == '本' || r == '来' || r == '昨' || r == '去' || r == '前':
+		case r == '今' || r == '本' || r == '来' || r == '昨' || r == '去' || r == '前' || r == '先':
 			e = sc.atRelative(i)
 		}
 		if e > i {
@@ -89,7 +89,10 @@ func (sc *scanner) scan() {
 // add records a candidate date, giving it the pending time of day when
 // only connecting words lie between them.
 func (sc *scanner) add(c cand) {
-	if sc.hasPending && c.kind == kDay && !c.timed && c.d != lastDay && sc.pending.end <= c.start && sc.timeDateGap(sc.pending.end, c.start) {
+	// 現地時間2月7日午前11時: the local time of a place the text does not
+	// name; the day is known, the instant is not.
+	c.local = strings.HasSuffix(sc.s[:sc.skipBack(c.start)], "現地時間")
+	if sc.hasPending && c.kind == kDay && !c.timed && !c.local && c.d != lastDay && sc.pending.end <= c.start && sc.timeDateGap(sc.pending.end, c.start) {
 		c.timed, c.clk = true, sc.pending
 		c.start = sc.pending.start
 	}
@@ -98,18 +101,21 @@ func (sc *scanner) add(c cand) {
 }
 
 // addTime attaches a time of day to the date just before it, or keeps it
-// for the date just after it. A time with no date is not reported.
+// for the date just after it. A time with no date is not reported, nor is
+// one in an unnamed local time: its date stays a day.
 func (sc *scanner) addTime(t clock) {
 	if n := len(sc.cands); n > 0 {
 		c := &sc.cands[n-1]
 		if c.kind == kDay && !c.timed && c.d != lastDay && c.end <= t.start && sc.dateTimeGap(c.end, t.start) {
-			c.timed, c.clk = true, t
-			c.end = t.end
+			if !t.local && !c.local {
+				c.timed, c.clk = true, t
+				c.end = t.end
+			}
 			sc.hasPending = false
 			return
 		}
 	}
-	sc.pending, sc.hasPending = t, true
+	sc.pending, sc.hasPending = t, !t.local
 }
 
 // Character classes.
@@ -419,7 +425,7 @@ func validYear(y int) bool { return y >= 1900 && y <= 2999 }
 // and its time: spaces, commas, "at", "from", の, a weekday in brackets
 // (（日）, (Sun.), （日本時間）).
 func (sc *scanner) dateTimeGap(a, b int) bool {
-	return sc.gapOf(a, b, []string{",", "、", "，", "の", "at ", "from ", "starting at ", "beginning at "}, true)
+	return sc.gapOf(a, b, []string{",", "、", "，", "の", "at ", "from ", "starting at ", "beginning at ", "around ", "about ", "approximately "}, true)
 }
 
 // timeDateGap is dateTimeGap for a time written before its date: "2:00
