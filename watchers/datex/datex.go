@@ -181,7 +181,7 @@ type cand struct {
 	n          int // quarter 1–4 or half 1–2
 	part       int
 	src        ysrc
-	link       int // 1 + index of the range start this date ends, or 0
+	link       int  // 1 + index of the range start this date ends, or 0
 	local      bool // after 現地時間: takes no time of day
 	timed      bool
 	clk        clock
