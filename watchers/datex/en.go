@@ -32,7 +32,8 @@ func (sc *scanner) asciiNumber(i int, n num) int {
 			sc.add(cand{start: i, end: e + 3, kind: kQuarter, y: n.v, n: int(s[e+2] - '0'), src: yWritten})
 			return e + 3
 		}
-		if sc.endOK(e) && isPreposition(sc.wordBefore(i)) {
+		// A bare year only from 1900 to 2100: "from 2500 to 3000 troops".
+		if n.v <= 2100 && sc.endOK(e) && isPreposition(sc.wordBefore(i)) {
 			sc.add(cand{start: i, end: e, kind: kYear, y: n.v, src: yWritten})
 			return e
 		}
@@ -40,17 +41,18 @@ func (sc *scanner) asciiNumber(i int, n num) int {
 	return 0
 }
 
-// versionBefore reports a version or build word just before i: "version
-// 2025-07" names a release, not a month.
+// versionBefore reports a version, build or number word just before i:
+// "version 2025-07" names a release and "No. 2025-07" a document, not a
+// month.
 func (sc *scanner) versionBefore(i int) bool {
 	w := strings.ToLower(sc.wordBefore(i))
 	if w == "version" || w == "ver" || w == "build" || w == "release" || w == "v" {
 		return true
 	}
 	j := sc.skipBack(i)
-	if j > 0 && sc.s[j-1] == '.' { // "Ver. 2025-07"
+	if j > 0 && sc.s[j-1] == '.' { // "Ver. 2025-07", "No. 2025-07"
 		w = strings.ToLower(sc.wordBefore(j - 1))
-		if w == "ver" || w == "v" {
+		if w == "ver" || w == "v" || w == "no" || w == "nos" {
 			return true
 		}
 	}
@@ -506,7 +508,7 @@ func (sc *scanner) enMonth(start, wend, m, part int) int {
 			}
 		}
 	}
-	if part != partNone || isPreposition(sc.wordBefore(start)) {
+	if part != partNone || isMonthPreposition(sc.wordBefore(start)) {
 		sc.add(cand{start: start, end: wend, kind: kMonth, m: m, part: part})
 		return wend
 	}

@@ -104,6 +104,11 @@ func (sc *scanner) add(c cand) {
 // for the date just after it. A time with no date is not reported, nor is
 // one in an unnamed local time: its date stays a day.
 func (sc *scanner) addTime(t clock) {
+	// "from 9:00 to 17:00 on July 1": the range starts at the first time.
+	if sc.hasPending && sc.rangeGap(sc.pending.end, t.start) {
+		sc.pending.end = t.end
+		return
+	}
 	if n := len(sc.cands); n > 0 {
 		c := &sc.cands[n-1]
 		if c.kind == kDay && !c.timed && c.d != lastDay && c.end <= t.start && sc.dateTimeGap(c.end, t.start) {
@@ -180,6 +185,10 @@ func isSpace(r rune) bool {
 // joiners glue a number into a larger token: paths, queries, ids, e-mail.
 const joiners = "_/\\-=?&#%~+@.:"
 
+// markers before a number always make it part of an id or a query:
+// #2025-07-20, id=2025-07-20, @2025.
+const markers = "_\\=?&#%~+@"
+
 // at returns the rune at i, or size 0 at the end.
 func (sc *scanner) at(i int) (rune, int) {
 	if i >= len(sc.s) || i < 0 {
@@ -221,6 +230,9 @@ func (sc *scanner) startOK(i int) bool {
 		return true
 	}
 	if isAlnum(p) || isWideDigit(p) {
+		return false
+	}
+	if p < utf8.RuneSelf && strings.IndexByte(markers, byte(p)) >= 0 {
 		return false
 	}
 	if p < utf8.RuneSelf && strings.IndexByte(joiners, byte(p)) >= 0 {
@@ -409,14 +421,22 @@ func (sc *scanner) wordBefore(i int) string {
 	return sc.s[j:end]
 }
 
-// prepositions before a bare year or month make it a date: "in 2026",
-// "by July".
+// isPreposition reports the words that make a bare year a date: "in
+// 2026", "by 2027", "from 2025 to 2030". "of" and "for" are left out: "a
+// force of 2500", "for 2000 people".
 func isPreposition(w string) bool {
 	switch strings.ToLower(w) {
-	case "in", "by", "until", "till", "since", "before", "after", "through", "during", "from":
+	case "in", "by", "until", "till", "since", "before", "after", "through", "during", "from", "to":
 		return true
 	}
 	return false
+}
+
+// isMonthPreposition reports the words that make a bare, capitalised
+// month name a date: those of isPreposition and "of", "for" ("set for
+// July", "the first week of July").
+func isMonthPreposition(w string) bool {
+	return isPreposition(w) || strings.EqualFold(w, "of") || strings.EqualFold(w, "for")
 }
 
 func validYear(y int) bool { return y >= 1900 && y <= 2999 }
