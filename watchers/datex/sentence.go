@@ -172,12 +172,13 @@ func isAbbreviation(w string) bool {
 	return false
 }
 
-// tidy trims a sentence, makes each run of white space one space, and
-// marks the ends that ctxMax cut with "…". It allocates only when it
-// changes something.
+// tidy trims a sentence, makes each run of white space one space and
+// each run of bytes that are not UTF-8 one U+FFFD (the context is shown
+// and sent as JSON), and marks the ends that ctxMax cut with "…". It
+// allocates only when it changes something.
 func tidy(t string, cutA, cutB bool) string {
 	t = strings.TrimFunc(t, isSpace)
-	clean := !cutA && !cutB
+	clean := !cutA && !cutB && utf8.ValidString(t)
 	for i := 0; clean && i < len(t); i++ {
 		c := t[i]
 		if c == '\n' || c == '\r' || c == '\t' || (c == ' ' && i+1 < len(t) && t[i+1] == ' ') {
@@ -192,8 +193,10 @@ func tidy(t string, cutA, cutB bool) string {
 	if cutA {
 		b.WriteString("…")
 	}
-	space := false
-	for _, r := range t {
+	space, bad := false, false
+	for i := 0; i < len(t); {
+		r, n := utf8.DecodeRuneInString(t[i:])
+		i += n
 		if r == ' ' || r == '\n' || r == '\r' || r == '\t' {
 			space = true
 			continue
@@ -202,6 +205,14 @@ func tidy(t string, cutA, cutB bool) string {
 			b.WriteByte(' ')
 			space = false
 		}
+		if r == utf8.RuneError && n == 1 {
+			if !bad {
+				b.WriteRune(r)
+			}
+			bad = true
+			continue
+		}
+		bad = false
 		b.WriteRune(r)
 	}
 	if cutB {
