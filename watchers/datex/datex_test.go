@@ -235,13 +235,17 @@ func TestHostile(t *testing.T) {
 		t.Errorf("got %d matches, want MaxMatches %d", len(ms), MaxMatches)
 	}
 	for _, unit := range []string{"7", "7月", "令和", "2025-", "July ", "午後", "a.m. ", "1日、", "。", "(", "2025年（", "x", "https://"} {
+		// The fastest of a few runs: other work on the machine only
+		// ever adds time.
 		perByte := func(n int) float64 {
 			s := strings.Repeat(unit, n/len(unit))
-			start := time.Now()
-			for range 3 {
+			best := time.Duration(1<<63 - 1)
+			for range 5 {
+				start := time.Now()
 				Extract(s, Options{Ref: corpusRef})
+				best = min(best, time.Since(start))
 			}
-			return float64(time.Since(start)) / float64(len(s))
+			return float64(best) / float64(len(s))
 		}
 		small, large := perByte(1<<16), perByte(1<<20)
 		// Linear work costs the same per byte at both sizes; allow for

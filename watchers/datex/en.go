@@ -358,19 +358,63 @@ func (sc *scanner) monthWord(k int) (m, wend, end int) {
 // monthOf returns the month a name or abbreviation stands for, and
 // whether it is an abbreviation (which may end with a point).
 func monthOf(w string) (int, bool) {
-	if len(w) < 3 || len(w) > 9 {
+	var buf [9]byte
+	lw := lowerWord(buf[:], w)
+	if lw == nil {
 		return 0, false
 	}
-	for i, name := range [...]string{"january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"} {
-		if strings.EqualFold(w, name) {
-			return i + 1, false
-		}
-		if len(w) == 3 && strings.EqualFold(w, name[:3]) {
-			return i + 1, true
-		}
-	}
-	if strings.EqualFold(w, "sept") {
+	return monthOfLower(lw)
+}
+
+// monthOfLower is monthOf for a lower-cased word.
+func monthOfLower(w []byte) (int, bool) {
+	switch string(w) {
+	case "january":
+		return 1, false
+	case "february":
+		return 2, false
+	case "march":
+		return 3, false
+	case "april":
+		return 4, false
+	case "may":
+		return 5, false
+	case "june":
+		return 6, false
+	case "july":
+		return 7, false
+	case "august":
+		return 8, false
+	case "september":
+		return 9, false
+	case "october":
+		return 10, false
+	case "november":
+		return 11, false
+	case "december":
+		return 12, false
+	case "jan":
+		return 1, true
+	case "feb":
+		return 2, true
+	case "mar":
+		return 3, true
+	case "apr":
+		return 4, true
+	case "jun":
+		return 6, true
+	case "jul":
+		return 7, true
+	case "aug":
+		return 8, true
+	case "sep", "sept":
 		return 9, true
+	case "oct":
+		return 10, true
+	case "nov":
+		return 11, true
+	case "dec":
+		return 12, true
 	}
 	return 0, false
 }
@@ -414,53 +458,76 @@ func (sc *scanner) yearAt(j int) (num, bool) {
 	return y, true
 }
 
+// lowerWord lower-cases an ASCII word of at most len(buf) letters into buf.
+func lowerWord(buf []byte, w string) []byte {
+	if len(w) > len(buf) {
+		return nil
+	}
+	for i := 0; i < len(w); i++ {
+		buf[i] = w[i] | 0x20
+	}
+	return buf[:len(w)]
+}
+
 // atWord parses the forms that start with an English word [i, e).
 func (sc *scanner) atWord(i, e int) int {
 	w := sc.s[i:e]
-	if len(w) > 10 {
+	var buf [10]byte
+	lw := lowerWord(buf[:], w)
+	if lw == nil {
 		return 0
 	}
-	switch {
-	case strings.EqualFold(w, "http") || strings.EqualFold(w, "https") || strings.EqualFold(w, "ftp"):
+	// One switch on the lower-cased word: every word of a text comes here.
+	switch string(lw) {
+	case "http", "https", "ftp":
 		if sc.has(e, "://") {
 			return sc.urlEnd(e)
 		}
-	case strings.EqualFold(w, "www"):
+	case "www":
 		if sc.has(e, ".") {
 			return sc.urlEnd(e)
 		}
-	case strings.EqualFold(w, "early"):
+	case "early":
 		return sc.enPart(i, e, partEarly)
-	case strings.EqualFold(w, "mid") || strings.EqualFold(w, "middle"):
+	case "mid", "middle":
 		return sc.enPart(i, e, partMid)
-	case strings.EqualFold(w, "late"):
+	case "late":
 		return sc.enPart(i, e, partLate)
-	case strings.EqualFold(w, "end"):
+	case "end":
 		return sc.enEnd(i, e)
-	case strings.EqualFold(w, "first"):
+	case "first":
 		return sc.enPeriod(i, e, 1)
-	case strings.EqualFold(w, "second"):
+	case "second":
 		return sc.enPeriod(i, e, 2)
-	case strings.EqualFold(w, "third"):
+	case "third":
 		return sc.enPeriod(i, e, 3)
-	case strings.EqualFold(w, "fourth"):
+	case "fourth":
 		return sc.enPeriod(i, e, 4)
-	case strings.EqualFold(w, "fiscal"):
+	case "fiscal":
 		return sc.enFiscal(i, e)
-	case w == "FY" || w == "JFY" || w == "USFY":
-		return sc.enFY(i, e)
-	case w == "Q" || w == "H":
-		if f := sc.enQuarter(i, e); f > 0 {
-			return f
+	case "fy", "jfy", "usfy":
+		if w == "FY" || w == "JFY" || w == "USFY" {
+			return sc.enFY(i, e)
 		}
-		return sc.eraDotted(i, e)
-	case w == "R" || w == "S":
-		return sc.eraDotted(i, e)
-	case strings.EqualFold(w, "noon"):
+	case "q", "h":
+		if w == "Q" || w == "H" {
+			if f := sc.enQuarter(i, e); f > 0 {
+				return f
+			}
+			return sc.eraDotted(i, e)
+		}
+	case "r", "s":
+		if w == "R" || w == "S" {
+			return sc.eraDotted(i, e)
+		}
+	case "noon":
 		return sc.finishClock(clock{start: i, end: e, h: 12})
-	}
-	if m, wend, _ := sc.monthWord(i); m > 0 {
-		return sc.enMonth(i, wend, m, partNone)
+	default:
+		if isUpper(w[0]) {
+			if m, _ := monthOfLower(lw); m > 0 {
+				return sc.enMonth(i, e, m, partNone)
+			}
+		}
 	}
 	return 0
 }

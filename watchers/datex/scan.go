@@ -425,7 +425,8 @@ func (sc *scanner) wordBefore(i int) string {
 // 2026", "by 2027", "from 2025 to 2030". "of" and "for" are left out: "a
 // force of 2500", "for 2000 people".
 func isPreposition(w string) bool {
-	switch strings.ToLower(w) {
+	var buf [7]byte
+	switch string(lowerWord(buf[:], w)) {
 	case "in", "by", "until", "till", "since", "before", "after", "through", "during", "from", "to":
 		return true
 	}

@@ -28,18 +28,28 @@ func (sc *scanner) context(start, end int) string {
 	return str
 }
 
+// mayEnd reports whether byte c can begin a rune that ends a sentence:
+// . ! ? and a line break, or the lead byte of 。 (E3) and of ！？． (EF).
+// The scans below step over every other byte without decoding it.
+func mayEnd(c byte) bool {
+	return c == '.' || c == '!' || c == '?' || c == '\n' || c == 0xE3 || c == 0xEF
+}
+
 // sentenceStart finds where the sentence holding i starts; cut reports
 // that it stopped at ctxMax first.
 func (sc *scanner) sentenceStart(i int) (int, bool) {
-	for j := i; j > 0; {
-		if i-j >= ctxMax {
-			return j, true
+	s := sc.s
+	for j := i - 1; j >= 0; j-- {
+		if i-j > ctxMax {
+			return sc.runeStart(j + 1), true
 		}
-		r, n := sc.before(j)
-		if sc.endsSentence(j-n, r, n) {
-			return j, false
+		if !mayEnd(s[j]) {
+			continue
 		}
-		j -= n
+		r, n := sc.at(j)
+		if sc.endsSentence(j, r, n) {
+			return j + n, false
+		}
 	}
 	return 0, false
 }
@@ -47,13 +57,17 @@ func (sc *scanner) sentenceStart(i int) (int, bool) {
 // sentenceEnd finds where the sentence holding the byte before i ends,
 // its closing mark included.
 func (sc *scanner) sentenceEnd(i int) (int, bool) {
+	s := sc.s
 	// A match may end with the sentence's own full stop: "at 2 p.m."
-	if i > 0 && sc.s[i-1] == '.' && sc.endsSentence(i-1, '.', 1) {
+	if i > 0 && s[i-1] == '.' && sc.endsSentence(i-1, '.', 1) {
 		return i, false
 	}
-	for j := i; j < len(sc.s); {
+	for j := i; j < len(s); j++ {
 		if j-i >= ctxMax {
-			return j, true
+			return sc.runeStart(j), true
+		}
+		if !mayEnd(s[j]) {
+			continue
 		}
 		r, n := sc.at(j)
 		if sc.endsSentence(j, r, n) {
@@ -62,9 +76,16 @@ func (sc *scanner) sentenceEnd(i int) (int, bool) {
 			}
 			return j + n, false
 		}
-		j += n
 	}
-	return len(sc.s), false
+	return len(s), false
+}
+
+// runeStart moves j back to the start of the rune it is in.
+func (sc *scanner) runeStart(j int) int {
+	for k := 0; k < utf8.UTFMax && j > 0 && j < len(sc.s) && !utf8.RuneStart(sc.s[j]); k++ {
+		j--
+	}
+	return j
 }
 
 // boundaryBetween reports whether a sentence ends in s[a:b]; a long gap
@@ -73,12 +94,13 @@ func (sc *scanner) boundaryBetween(a, b int) bool {
 	if b-a > ctxMax {
 		return true
 	}
-	for j := a; j < b; {
-		r, n := sc.at(j)
-		if sc.endsSentence(j, r, n) {
+	for j := a; j < b; j++ {
+		if !mayEnd(sc.s[j]) {
+			continue
+		}
+		if r, n := sc.at(j); sc.endsSentence(j, r, n) {
 			return true
 		}
-		j += n
 	}
 	return false
 }
@@ -160,14 +182,15 @@ func (sc *scanner) periodEnds(j int) bool {
 
 // isAbbreviation reports words that end with a point inside a sentence.
 func isAbbreviation(w string) bool {
-	if m, abbr := monthOf(w); m > 0 && abbr {
+	var buf [6]byte
+	lw := lowerWord(buf[:], w)
+	if m, abbr := monthOfLower(lw); m > 0 && abbr {
 		return true
 	}
-	for _, a := range [...]string{"mr", "mrs", "ms", "dr", "st", "jr", "sr", "vs", "etc", "no", "nos", "gen",
-		"sen", "rep", "gov", "prof", "inc", "corp", "co", "ltd", "dept", "approx", "fig", "vol", "art", "sec", "p", "pp"} {
-		if strings.EqualFold(w, a) {
-			return true
-		}
+	switch string(lw) {
+	case "mr", "mrs", "ms", "dr", "st", "jr", "sr", "vs", "etc", "no", "nos", "gen", "sen", "rep", "gov",
+		"prof", "inc", "corp", "co", "ltd", "dept", "approx", "fig", "vol", "art", "sec", "p", "pp":
+		return true
 	}
 	return false
 }
