@@ -319,11 +319,11 @@ func (sc *scanner) number(i int) (num, bool) {
 		}
 		return num{v: v, end: j, digits: j - i, ascii: true}, true
 	}
-	r, size := sc.at(i)
+	r, _ := sc.at(i)
 	if isWideDigit(r) {
 		j, v, n := i, 0, 0
 		for {
-			r, size = sc.at(j)
+			r, size := sc.at(j)
 			if !isWideDigit(r) {
 				break
 			}
