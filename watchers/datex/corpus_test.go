@@ -253,6 +253,8 @@ var corpus = []struct {
 	{"The ministry said on Thursday that talks would resume on June 23.", []string{"June 23 => 2025-06-23"}},
 	{"Ishiba and Trump spoke by phone on the evening of June 16 (Japan time).", []string{"June 16 => 2025-06-16"}},
 	{"第27回参議院議員通常選挙（2025年7月20日執行）", []string{"2025年7月20日 => 2025-07-20"}},
+	{"Talks will focus on a fiscal year (FY) 2026 budget around the new year, as Japan's FY2026 starts on April 1, 2026.", []string{"fiscal year (FY) 2026 => JFY2026", "FY2026 => JFY2026", "April 1, 2026 => 2026-04-01"}},
+	{"The Senate has yet to take up fiscal year (FY) 2026 appropriations.", []string{"fiscal year (FY) 2026 => USFY2026"}},
 	{"The summit, originally set for early March, was moved to April.", []string{"early March => 2025-03", "April => 2025-04"}},
 	{"The 2+2 meeting is set for July.", []string{"July => 2025-07"}},
 	{"The office is open from 9:00 to 17:00 on July 1.", []string{"9:00 to 17:00 on July 1 => 2025-07-01T09:00+09:00"}},

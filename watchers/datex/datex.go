@@ -128,12 +128,41 @@ func Extract(text string, opt Options) []Match {
 		sc.hasRef = true
 	}
 	sc.scan()
-	sc.resolve()
-	out := make([]Match, 0, len(sc.cands))
-	for i := range sc.cands {
-		if m, ok := sc.match(&sc.cands[i]); ok {
-			out = append(out, m)
+	sc.flush()
+	return sc.matches()
+}
+
+// emit keeps a match. Matches go into chunks that are never regrown: a
+// text full of dates would otherwise copy its growing slice again and
+// again.
+func (sc *scanner) emit(m Match) {
+	n := len(sc.chunks)
+	if n == 0 || len(sc.chunks[n-1]) == cap(sc.chunks[n-1]) {
+		size := 16
+		if n > 0 {
+			size = min(2*cap(sc.chunks[n-1]), 1024)
 		}
+		sc.chunks = append(sc.chunks, make([]Match, 0, size))
+		n++
+	}
+	sc.chunks[n-1] = append(sc.chunks[n-1], m)
+}
+
+// matches returns the matches kept, in one slice.
+func (sc *scanner) matches() []Match {
+	switch len(sc.chunks) {
+	case 0:
+		return nil
+	case 1:
+		return sc.chunks[0]
+	}
+	total := 0
+	for _, c := range sc.chunks {
+		total += len(c)
+	}
+	out := make([]Match, 0, total)
+	for _, c := range sc.chunks {
+		out = append(out, c...)
 	}
 	return out
 }
@@ -181,7 +210,7 @@ type cand struct {
 	n          int // quarter 1–4 or half 1–2
 	part       int
 	src        ysrc
-	link       int  // 1 + index of the range start this date ends, or 0
+	rangeEnd   bool // ends the range the candidate before it starts
 	local      bool // after 現地時間: takes no time of day
 	timed      bool
 	clk        clock
@@ -196,46 +225,67 @@ type clock struct {
 	local      bool           // "local time", 現地時間: a zone the text does not name
 }
 
-// resolve gives every candidate a year, or drops it (y stays 0) when none
-// can be chosen.
-func (sc *scanner) resolve() {
-	cs := sc.cands
-	for i := range cs {
-		c := &cs[i]
-		if c.y != 0 {
-			continue
+// settle resolves the oldest open candidate once the one after it is
+// known, and emits it: a candidate's year depends only on its neighbours,
+// so the scanner holds two candidates, not the whole text's.
+func (sc *scanner) settle() {
+	c := &sc.open[0]
+	var next *cand
+	if len(sc.open) > 1 {
+		next = &sc.open[1]
+	}
+	var prev *cand
+	if sc.hasPrev {
+		prev = &sc.prev
+	}
+	sc.resolve(prev, c, next)
+	if m, ok := sc.match(c); ok {
+		sc.emit(m)
+	}
+	sc.prev, sc.hasPrev = *c, true
+	sc.open = append(sc.open[:0], sc.open[1:]...)
+}
+
+// flush settles what is still open at the end of the text.
+func (sc *scanner) flush() {
+	for len(sc.open) > 0 {
+		sc.settle()
+	}
+}
+
+// resolve gives c a year, or leaves it 0 (dropped) when none can be
+// chosen; p is the candidate before it (resolved), q the one after.
+func (sc *scanner) resolve(p, c, q *cand) {
+	if c.y != 0 {
+		return
+	}
+	if c.kind == kDay && c.m == 0 {
+		sc.resolveDayOnly(p, c)
+		return
+	}
+	switch {
+	case c.rangeEnd && p != nil:
+		c.y, c.src = p.y, p.src
+		if p.y != 0 && c.before(p) {
+			c.y++
 		}
-		switch {
-		case c.kind == kDay && c.m == 0:
-			sc.resolveDayOnly(cs, i)
-			continue
-		case c.link > 0:
-			p := &cs[c.link-1]
-			c.y, c.src = p.y, p.src
-			if p.y != 0 && c.before(p) {
-				c.y++
-			}
-		case i > 0 && cs[i-1].y != 0 && (cs[i-1].src == yWritten || cs[i-1].src == yInherited) && cs[i-1].calendar() && !sc.boundaryBetween(cs[i-1].end, c.start):
-			p := &cs[i-1]
-			c.y, c.src = p.y, yInherited
-			if sc.rangeGap(p.end, c.start) && c.before(p) {
-				c.y++
-			}
-		case i > 0 && cs[i-1].y != 0 && sc.rangeGap(cs[i-1].end, c.start):
-			p := &cs[i-1]
-			c.y, c.src = p.y, p.src
-			if c.before(p) {
-				c.y++
-			}
-		case i+1 < len(cs) && cs[i+1].src == yWritten && sc.rangeGap(c.end, cs[i+1].start):
-			q := &cs[i+1]
-			c.y, c.src = q.y, yInherited
-			if q.before(c) {
-				c.y--
-			}
-		case sc.hasRef:
-			c.y, c.src = sc.nearest(c), yRef
+	case p != nil && p.y != 0 && (p.src == yWritten || p.src == yInherited) && p.calendar() && !sc.boundaryBetween(p.end, c.start):
+		c.y, c.src = p.y, yInherited
+		if sc.rangeGap(p.end, c.start) && c.before(p) {
+			c.y++
 		}
+	case p != nil && p.y != 0 && sc.rangeGap(p.end, c.start):
+		c.y, c.src = p.y, p.src
+		if c.before(p) {
+			c.y++
+		}
+	case q != nil && q.src == yWritten && sc.rangeGap(c.end, q.start):
+		c.y, c.src = q.y, yInherited
+		if q.before(c) {
+			c.y--
+		}
+	case sc.hasRef:
+		c.y, c.src = sc.nearest(c), yRef
 	}
 }
 
@@ -249,10 +299,8 @@ func (c *cand) calendar() bool { return c.kind != kJFY && c.kind != kUSFY }
 // 7月3日公示、20日投開票) the month of the date before it in the sentence —
 // the next month when the day is earlier than that date's — or else the
 // month that puts it nearest to Ref.
-func (sc *scanner) resolveDayOnly(cs []cand, i int) {
-	c := &cs[i]
-	if i > 0 {
-		p := &cs[i-1]
+func (sc *scanner) resolveDayOnly(p, c *cand) {
+	if p != nil {
 		if p.y != 0 && p.m != 0 && (p.kind == kDay || p.kind == kMonth) && !sc.boundaryBetween(p.end, c.start) {
 			c.y, c.m, c.src = p.y, p.m, yInherited
 			if p.kind == kDay && p.d != lastDay && c.d < p.d {

@@ -605,7 +605,7 @@ func (sc *scanner) enDay(start, m int, n num) int {
 		j := sc.skipSpace(k+len(dash), 1)
 		if d, ok := sc.number(j); ok && d.ascii && d.digits <= 2 && d.v > n.v && d.v <= 31 {
 			de := sc.ordinal(d.end)
-			second = cand{start: j, end: de, kind: kDay, m: m, d: d.v, link: 0}
+			second = cand{start: j, end: de, kind: kDay, m: m, d: d.v, rangeEnd: true}
 			after = de
 		}
 		break
@@ -627,9 +627,6 @@ func (sc *scanner) enDay(start, m int, n num) int {
 	}
 	sc.add(first)
 	if second.d != 0 {
-		if first.y == 0 {
-			second.link = len(sc.cands)
-		}
 		sc.add(second)
 		return second.end
 	}
@@ -711,7 +708,8 @@ func (sc *scanner) enPeriod(i, e, n int) int {
 	return y.end
 }
 
-// enFiscal parses "fiscal year 2026" and "fiscal 2026".
+// enFiscal parses "fiscal year 2026", "fiscal 2026" and, as U.S.
+// government reports write it, "fiscal year (FY) 2026".
 func (sc *scanner) enFiscal(i, e int) int {
 	j := sc.skipSpace(e, 1)
 	if j == e {
@@ -721,6 +719,9 @@ func (sc *scanner) enFiscal(i, e int) int {
 		k := sc.skipSpace(j+4, 1)
 		if k == j+4 {
 			return 0
+		}
+		if sc.has(k, "(FY)") {
+			k = sc.skipSpace(k+len("(FY)"), 1)
 		}
 		j = k
 	}

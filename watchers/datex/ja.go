@@ -220,7 +220,7 @@ func (sc *scanner) afterMonth(start, y, m, j int, src ysrc) int {
 		if sc.has(e, "日") {
 			end := e + len("日")
 			sc.add(cand{start: start, end: end, kind: kDay, y: y, m: m, d: n.v, src: src})
-			return sc.jaRangeDay(len(sc.cands)-1, end)
+			return sc.jaRangeDay(end)
 		}
 		if e := sc.twoDays(start, y, m, n, src); e > 0 {
 			return e
@@ -275,7 +275,7 @@ func (sc *scanner) twoDays(start, y, m int, n num, src ysrc) int {
 			return 0
 		}
 		sc.add(cand{start: start, end: n.end, kind: kDay, y: y, m: m, d: n.v, src: src})
-		sc.add(cand{start: n.end + len(sep), end: end, kind: kDay, y: y, m: m, d: n2.v, src: src, link: len(sc.cands)})
+		sc.add(cand{start: n.end + len(sep), end: end, kind: kDay, y: y, m: m, d: n2.v, src: src, rangeEnd: true})
 		return end
 	}
 	return 0
@@ -329,10 +329,11 @@ func (sc *scanner) dayOnly(i int, n num) int {
 // rangeMarks join the two ends of a Japanese range.
 var rangeMarks = [...]string{"～", "〜", "~", "－", "-", "–", "—", "から"}
 
-// jaRangeDay reads the end of a range whose start, cands[idx], ends at e
-// and whose end gives only the day: 7月3日（木）～20日（日）, 7月3日から20日まで.
-func (sc *scanner) jaRangeDay(idx, e int) int {
-	first := sc.cands[idx]
+// jaRangeDay reads the end of a range whose start, the candidate just
+// found, ends at e and whose end gives only the day: 7月3日（木）～20日（日）,
+// 7月3日から20日まで.
+func (sc *scanner) jaRangeDay(e int) int {
+	first := *sc.last()
 	k := sc.skipSpace(sc.skipWeekday(e), 1)
 	mark := 0
 	for _, w := range rangeMarks {
@@ -354,7 +355,7 @@ func (sc *scanner) jaRangeDay(idx, e int) int {
 	if r, _ := sc.at(end); strings.ContainsRune("間以後前程ほ余超目", r) {
 		return e
 	}
-	sc.add(cand{start: j, end: end, kind: kDay, y: first.y, m: first.m, d: n.v, src: first.src, link: idx + 1})
+	sc.add(cand{start: j, end: end, kind: kDay, y: first.y, m: first.m, d: n.v, src: first.src, rangeEnd: true})
 	return end
 }
 

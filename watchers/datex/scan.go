@@ -11,9 +11,16 @@ import (
 // most maxDigits digits, at most a few spaces) and the walk never goes
 // back, which keeps Extract linear.
 type scanner struct {
-	s     string
-	loc   *time.Location
-	cands []cand
+	s      string
+	loc    *time.Location
+	chunks [][]Match
+
+	// open holds the candidates not yet settled (at most two), prev the
+	// last one settled; count is how many were found.
+	open    []cand
+	prev    cand
+	hasPrev bool
+	count   int
 
 	hasRef   bool
 	ref      int // civil day of Options.Ref
@@ -35,7 +42,7 @@ const maxDigits = 9
 // scan finds every candidate date and attaches the times next to them.
 func (sc *scanner) scan() {
 	s := sc.s
-	for i := 0; i < len(s) && len(sc.cands) < MaxMatches; {
+	for i := 0; i < len(s) && sc.count < MaxMatches; {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {
@@ -97,7 +104,19 @@ func (sc *scanner) add(c cand) {
 		c.start = sc.pending.start
 	}
 	sc.hasPending = false
-	sc.cands = append(sc.cands, c)
+	sc.open = append(sc.open, c)
+	sc.count++
+	if len(sc.open) > 2 {
+		sc.settle()
+	}
+}
+
+// last is the candidate found last, or nil.
+func (sc *scanner) last() *cand {
+	if len(sc.open) == 0 {
+		return nil
+	}
+	return &sc.open[len(sc.open)-1]
 }
 
 // addTime attaches a time of day to the date just before it, or keeps it
@@ -109,8 +128,7 @@ func (sc *scanner) addTime(t clock) {
 		sc.pending.end = t.end
 		return
 	}
-	if n := len(sc.cands); n > 0 {
-		c := &sc.cands[n-1]
+	if c := sc.last(); c != nil {
 		if c.kind == kDay && !c.timed && c.d != lastDay && c.end <= t.start && sc.dateTimeGap(c.end, t.start) {
 			if !t.local && !c.local {
 				c.timed, c.clk = true, t
