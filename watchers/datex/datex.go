@@ -47,8 +47,9 @@
 // Hostile input: Extract reads at most MaxInput bytes and returns at most
 // MaxMatches matches. Every form is recognised by a hand-written scanner
 // that looks a bounded distance ahead of each position and never backs
-// up, so the work is linear in the input; there are no regular
-// expressions.
+// up, a context reaches at most ctxMax bytes either side, and a date is
+// settled as soon as the next one is found, so the work and the memory
+// per match do not grow with the input; there are no regular expressions.
 package datex
 
 import (
