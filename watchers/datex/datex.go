@@ -47,7 +47,7 @@
 // Hostile input: Extract reads at most MaxInput bytes and returns at most
 // MaxMatches matches. Every form is recognised by a hand-written scanner
 // that looks a bounded distance ahead of each position and never backs
-// up, a context reaches at most ctxMax bytes either side, and a date is
+// up, a context reaches at most 400 bytes either side, and a date is
 // settled as soon as the next one is found, so the work and the memory
 // per match do not grow with the input; there are no regular expressions.
 package datex
