@@ -80,6 +80,8 @@ Usage:
   alertbot slack manifest --url URL [--socket-mode]
                                            print a Slack app manifest
   alertbot discord register [--guild ID]   register the Discord application commands
+  alertbot dates [--json] [--ref DATE] [FILE|-]
+                                           print the date expressions in a text
   alertbot version                         print the version
 
 --db is a SQLite file (default alertbot.db) or a postgres:// URL (PostgreSQL).
@@ -117,6 +119,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return m.slackCmd(args)
 	case "discord":
 		return m.discordCmd(ctx, args)
+	case "dates":
+		return m.dates(args)
 	case "version":
 		fmt.Fprintln(m.Stdout, versionString())
 		return nil

@@ -1,0 +1,5 @@
+//go:build !race
+
+package datex
+
+const raceEnabled = false
