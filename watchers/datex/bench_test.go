@@ -1,6 +1,7 @@
 package datex
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -67,4 +68,23 @@ func BenchmarkExtractEnglish(b *testing.B) { benchmarkExtract(b, benchText(bench
 // at every position.
 func BenchmarkExtractHostile(b *testing.B) {
 	benchmarkExtract(b, benchText("7月20日、令和7年2025-07-20 July 20, 2025 2:00 p.m. ET "))
+}
+
+// BenchmarkNearMisses: text that looks like dates and is none, at 16 KiB
+// and 256 KiB; the scan stays linear when ns/byte stays flat from one size
+// to the other (bounded lookahead, no backtracking).
+func BenchmarkNearMisses(b *testing.B) {
+	for _, unit := range []string{"7", "令和", "2025-", "July ", "午後", "a.m. ", "(", "https://", "R7.", "第7回", "20日間", "03-3581-", "2025（令和"} {
+		for _, size := range []int{16 << 10, 256 << 10} {
+			s := strings.Repeat(unit, size/len(unit))
+			b.Run(fmt.Sprintf("%q/%dKiB", unit, size>>10), func(b *testing.B) {
+				b.SetBytes(int64(len(s)))
+				for b.Loop() {
+					if ms := Extract(s, Options{Ref: corpusRef}); len(ms) > 0 {
+						b.Fatalf("found %q", ms[0].Text)
+					}
+				}
+			})
+		}
+	}
 }

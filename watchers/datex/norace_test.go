@@ -1,5 +1,0 @@
-//go:build !race
-
-package datex
-
-const raceEnabled = false
