@@ -154,7 +154,7 @@ type recorder struct {
 
 	mu      sync.Mutex
 	claims  []int64
-	waiting []chan error // claimers of the gathering batch
+	waiting []chan error // claimers and senders waiting for the gathering batch
 	sends   []SentDelivery
 	kick    chan struct{}
 	closed  bool
@@ -185,10 +185,14 @@ func (r *recorder) claim(ids []int64) error {
 	return <-done
 }
 
-// sent queues a confirmed send for the next batch.
-func (r *recorder) sent(s SentDelivery) {
+// sent queues a confirmed send for the next batch; done, when not nil,
+// receives the batch's outcome.
+func (r *recorder) sent(s SentDelivery, done chan error) {
 	r.mu.Lock()
 	r.sends = append(r.sends, s)
+	if done != nil {
+		r.waiting = append(r.waiting, done)
+	}
 	r.mu.Unlock()
 	r.poke()
 }
@@ -559,11 +563,19 @@ func (b *Bot) deliver(ctx context.Context, p Platform, rec *recorder, d Delivery
 	name := p.Name()
 	if err == nil {
 		b.metrics.DeliverySent(name)
-		// Recorded with the next batch; the channel goes on meanwhile. A
-		// crash before the batch is written leaves the claim, so the send
-		// is looked up, not repeated.
-		rec.sent(SentDelivery{ID: d.ID, MessageID: msgID, At: b.now()})
-		return true
+		sd := SentDelivery{ID: d.ID, MessageID: msgID, At: b.now()}
+		if _, ok := p.(Resolver); ok {
+			// Recorded with the next batch; the channel goes on meanwhile.
+			// A crash before the batch is written leaves the claim, so the
+			// send is looked up, not repeated.
+			rec.sent(sd, nil)
+			return true
+		}
+		// A platform that cannot look sends up waits for the record, so
+		// only a crash in that moment can repeat the message.
+		done := make(chan error, 1)
+		rec.sent(sd, done)
+		return <-done == nil
 	}
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer rcancel()
