@@ -238,7 +238,9 @@ func (p *planner) addState(cfg *Config, leads []watchers.Lead, st *lite, n int, 
 			// the wall clock in loc keeps DST right.
 			t = atAlert(cfg, y, mo, day-l.Days(), loc)
 		case l.WholeDays():
-			t = d.Start.AddDate(0, 0, -l.Days())
+			// Whole days before an instant are the same wall time that
+			// many days earlier, by the one DST rule.
+			t = watchers.Date(y, mo, day-l.Days(), d.Start.Hour(), d.Start.Minute(), d.Start.Second(), d.Start.Nanosecond(), d.Start.Location())
 		default:
 			t = d.Start.Add(-l.Duration())
 		}
@@ -265,10 +267,11 @@ func (p *planner) addState(cfg *Config, leads []watchers.Lead, st *lite, n int, 
 
 // atAlert returns the configured alert time on a local date. The time of
 // day is set on the wall clock, not added to midnight, so a DST change that
-// night does not shift it.
+// night does not shift it; an alert time that the change skips or repeats
+// follows DESIGN §4 (watchers.Date).
 func atAlert(cfg *Config, y int, m time.Month, d int, loc *time.Location) time.Time {
 	at := cfg.AlertTime
-	return time.Date(y, m, d, int(at/time.Hour), int(at%time.Hour/time.Minute), int(at%time.Minute/time.Second), 0, loc)
+	return watchers.Date(y, m, d, int(at/time.Hour), int(at%time.Hour/time.Minute), int(at%time.Minute/time.Second), 0, loc)
 }
 
 // Due returns what a check at now sends for one event not looked at since
