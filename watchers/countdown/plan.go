@@ -430,7 +430,7 @@ func closes(d watchers.Due, now time.Time, loc *time.Location) string {
 }
 
 // remaining is the time left until a day or an instant: calendar days for
-// a day, hours and minutes for a near instant.
+// a day; for an instant, hours and minutes under a day, else whole days.
 func remaining(d watchers.Due, now time.Time, loc *time.Location) string {
 	if d.Precision != watchers.Instant {
 		return inDays(dayDiff(now, d.Start, loc))
@@ -446,8 +446,13 @@ func remaining(d watchers.Due, now time.Time, loc *time.Location) string {
 		return "now"
 	case mins < 60:
 		s = plural(mins, "minute")
-	case left < 24*time.Hour-30*time.Minute:
-		s = plural(int((left+30*time.Minute)/time.Hour), "hour")
+	case mins < 24*60:
+		// Exact to the minute under a day (DESIGN §4): a 90-minute lead
+		// reads "1 hour 30 minutes", not a rounded "2 hours".
+		s = plural(mins/60, "hour")
+		if m := mins % 60; m > 0 {
+			s += " " + plural(m, "minute")
+		}
 	default:
 		// Rounded to whole days: a 7d lead across a DST change is 167 or
 		// 169 hours and still reads "7 days".
