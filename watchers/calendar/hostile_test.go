@@ -43,7 +43,7 @@ func hostileVEvent(uid string) string {
 // timeout and returns how long it took, the bytes it allocated in all,
 // and the peak of live heap above what was live before (sampled every
 // millisecond): the check's memory.
-func measure(t *testing.T, body string, timeout time.Duration) (res watchers.Result, err error, took time.Duration, alloc, peak uint64) {
+func measure(t *testing.T, body string, timeout time.Duration) (res watchers.Result, took time.Duration, alloc, peak uint64, err error) {
 	t.Helper()
 	src := newSource(t, body)
 	w := newTestWatcher(t, src, nil)
@@ -82,7 +82,7 @@ func measure(t *testing.T, body string, timeout time.Duration) (res watchers.Res
 	if top > base {
 		peak = top - base
 	}
-	return res, err, took, total1 - total0, peak
+	return res, took, total1 - total0, peak, err
 }
 
 // TestHostileCalendarBounded: the 706-byte VEVENT and a 128 KB
@@ -105,7 +105,7 @@ func TestHostileCalendarBounded(t *testing.T) {
 		{"128 KB calendar", big.String()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err, took, alloc, peak := measure(t, tc.body, timeout)
+			res, took, alloc, peak, err := measure(t, tc.body, timeout)
 			t.Logf("%d bytes: %v, %.1f MB allocated, peak heap %.1f MB; found %q, err %v", len(tc.body), took, mb(alloc), mb(peak), res.Found, err)
 			if took > timeout {
 				t.Errorf("check took %v, beyond its %v timeout", took, timeout)
@@ -167,7 +167,7 @@ func TestHostileCalendarOtherShapes(t *testing.T) {
 		{"rules that never match", never, "context deadline exceeded"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err, took, alloc, peak := measure(t, tc.body, timeout)
+			res, took, alloc, peak, err := measure(t, tc.body, timeout)
 			t.Logf("%d bytes: %v, %.1f MB allocated, peak heap %.1f MB; found %.200q, err %v", len(tc.body), took, mb(alloc), mb(peak), res.Found, err)
 			if took > timeout+100*time.Millisecond {
 				t.Errorf("check took %v with a %v timeout", took, timeout)
