@@ -23,10 +23,16 @@ func Date(year int, month time.Month, day, hour, min, sec, nsec int, loc *time.L
 	w := time.Date(year, month, day, hour, min, sec, nsec, time.UTC)
 	wall := w.Unix()
 	_, off := t.Zone()
-	start, end := t.ZoneBounds()
 	if t.Unix()+int64(off) == wall {
-		// The time exists. If the period before t's also shows this wall
-		// time, that earlier instant is its first occurrence.
+		// The time exists. It may also exist earlier, with the larger
+		// offset in force before a fall-back change: then that is its
+		// first occurrence. Repeated spans are at most a few hours, so
+		// a larger offset a few hours back is the sign of one; the
+		// usual case costs one lookup more.
+		if _, back := t.Add(-maxRepeat).Zone(); back <= off {
+			return t
+		}
+		start, _ := t.ZoneBounds()
 		if start.IsZero() {
 			return t
 		}
@@ -42,6 +48,7 @@ func Date(year int, month time.Month, day, hour, min, sec, nsec int, loc *time.L
 	// transition and the first one after it. Read it with the offset
 	// before that transition, which is t's own offset when time.Date
 	// stayed before the gap, else the offset before t's period.
+	start, end := t.ZoneBounds()
 	before := off
 	switch {
 	case !end.IsZero() && wall >= end.Unix()+int64(off):
@@ -51,3 +58,7 @@ func Date(year int, month time.Month, day, hour, min, sec, nsec int, loc *time.L
 	}
 	return time.Unix(wall-int64(before), int64(w.Nanosecond())).In(loc)
 }
+
+// maxRepeat is longer than any span of local time a zone change repeats
+// (one hour for DST in most zones, two at most on record).
+const maxRepeat = 3 * time.Hour

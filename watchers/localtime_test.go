@@ -47,22 +47,30 @@ func TestDateDSTRule(t *testing.T) {
 	if got := Date(2025, 3, 9, 2, 30, 0, 5, ny); got.Nanosecond() != 5 {
 		t.Errorf("nanoseconds = %d, want 5", got.Nanosecond())
 	}
-	// Every wall time of two whole DST years reads back as itself unless
-	// it is in a gap, and lands on the first of two instants in an overlap.
-	for _, loc := range []*time.Location{ny, london} {
+	// Every wall time of two whole years reads back as itself unless it
+	// is in a gap, where it is read with the offset before the gap; and a
+	// repeated one is the first of its instants. Lord Howe repeats half an
+	// hour, Troll two hours.
+	lordHowe, troll := loadLoc(t, "Australia/Lord_Howe"), loadLoc(t, "Antarctica/Troll")
+	for _, loc := range []*time.Location{ny, london, lordHowe, troll} {
 		start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 		for w := start; w.Year() < 2027; w = w.Add(15 * time.Minute) {
 			got := Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), 0, 0, loc)
-			l := got.In(loc)
-			if l.Hour() == w.Hour() && l.Minute() == w.Minute() && l.Day() == w.Day() {
-				if earlier := got.Add(-time.Hour).In(loc); earlier.Hour() == w.Hour() && earlier.Minute() == w.Minute() && earlier.Day() == w.Day() {
-					t.Fatalf("%s %s: got the second occurrence %s", loc, w.Format("2006-01-02 15:04"), got)
+			wall := w.Unix()
+			_, off := got.Zone()
+			if got.Unix()+int64(off) == wall {
+				for back := 15 * time.Minute; back <= 3*time.Hour; back += 15 * time.Minute {
+					e := got.Add(-back)
+					if _, eo := e.Zone(); e.Unix()+int64(eo) == wall {
+						t.Fatalf("%s %s: got %s, but %s shows the same wall time earlier", loc, w.Format("2006-01-02 15:04"), got, e)
+					}
 				}
 				continue
 			}
-			// A gap: one hour later on the wall clock.
-			if want := w.Add(time.Hour); l.Hour() != want.Hour() || l.Minute() != want.Minute() {
-				t.Fatalf("%s %s (gap): got %s, want %s local", loc, w.Format("2006-01-02 15:04"), l, want.Format("15:04"))
+			tr, _ := got.ZoneBounds()
+			_, before := tr.Add(-time.Nanosecond).Zone()
+			if got.Before(tr) || got.Unix() != wall-int64(before) {
+				t.Fatalf("%s %s (gap): got %s, want the instant of that wall time at the offset before the gap", loc, w.Format("2006-01-02 15:04"), got)
 			}
 		}
 	}
