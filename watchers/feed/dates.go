@@ -262,12 +262,13 @@ func zoneOffset(z string) (int, bool) {
 		return -h * hour, true // Etc/GMT+5 is five hours west
 	case up[0] == '+' || up[0] == '-':
 		return numericOffset(up)
-	case strings.HasPrefix(up, "GMT") || strings.HasPrefix(up, "UTC") || strings.HasPrefix(up, "UT"):
-		rest := strings.TrimLeft(up, "GMTUC")
-		if rest == "" {
-			return 0, true
+	case strings.ContainsAny(up, "+-"):
+		// GMT-01:01, UTC+9: the sign as written.
+		i := strings.IndexAny(up, "+-")
+		if o, ok := zoneOffsets[up[:i]]; !ok || o != 0 {
+			return 0, false
 		}
-		return numericOffset(rest)
+		return numericOffset(up[i:])
 	}
 	if v, ok := zoneOffsets[up]; ok {
 		return v, true
