@@ -162,6 +162,10 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 	if err != nil {
 		return &exitError{1, fmt.Sprintf("alertbot: listen on %s: %v (set --http or ALERTBOT_HTTP)", c.http, err)}
 	}
+	page, err := m.statusPage(mux, a, s.ln, log)
+	if err != nil {
+		return &exitError{1, "alertbot: " + err.Error()}
+	}
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	go func() {
 		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -193,7 +197,7 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 		}
 	}
 	if s.console != nil {
-		s.console.Println(m.banner(runCtx, a.bot, a.db, cfg))
+		s.console.Println(m.banner(runCtx, a.bot, a.db, cfg) + "\n" + page)
 		s.bg.Add(1)
 		go func() {
 			defer s.bg.Done()
