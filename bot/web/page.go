@@ -119,11 +119,11 @@ type statusView struct {
 // check that a bar spans its window.
 type timelineView struct {
 	Timeline
-	Marks              []markView
-	FromMS, ToMS       int64
-	NowMS              int64
-	FromText, ToText   string
-	NowDX, NowAnchor   string
+	Marks            []markView
+	FromMS, ToMS     int64
+	NowMS            int64
+	FromText, ToText string
+	NowDX, NowAnchor string
 }
 
 type markView struct {
