@@ -98,7 +98,8 @@ func buildCalendar(evs []bot.EventRecord, now time.Time, def *time.Location, nam
 		}
 		addEvent(cal, rec, now)
 	}
-	return cal.Serialize()
+	// RFC 5545 lines end in CRLF; golang-ical writes LF unless told.
+	return cal.Serialize(ics.WithNewLine("\r\n"))
 }
 
 func addEvent(cal *ics.Calendar, rec *bot.EventRecord, now time.Time) {

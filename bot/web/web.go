@@ -15,6 +15,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -138,6 +139,20 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", s.guard(s.statusPage))
 	mux.HandleFunc("GET /events/{id}", s.guard(s.eventPage))
 	mux.HandleFunc("GET /calendar.ics", s.guard(s.calendarFeed))
+	// The icon shows nothing of the bot's data, so it needs no token;
+	// linking it from the page also saves browsers a 404 on /favicon.ico.
+	mux.HandleFunc("GET /favicon.svg", s.headers(favicon))
+}
+
+// favicon is a bar, a point and a line at now: the timeline in little.
+const faviconSVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">` +
+	`<rect x="1" y="5" width="8" height="5" rx="1" fill="#E69F00"/><circle cx="12.5" cy="7.5" r="2.5" fill="#0072B2"/>` +
+	`<rect x="5.2" y="1" width="1.6" height="14" fill="#cf222e"/></svg>`
+
+func favicon(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	_, _ = io.WriteString(w, faviconSVG)
 }
 
 // Loopback reports whether a listen address takes connections only from
@@ -183,14 +198,22 @@ func accessOf(r *http.Request) access {
 	return a
 }
 
-// guard applies the security headers and the access rule to h.
-func (s *Server) guard(h http.HandlerFunc) http.HandlerFunc {
+// headers sets the security headers of every response.
+func (s *Server) headers(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
 		hd.Set("Content-Security-Policy", s.csp)
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "no-referrer") // a ?token= URL must not leak through links
 		hd.Set("X-Frame-Options", "DENY")
+		h(w, r)
+	}
+}
+
+// guard applies the security headers and the access rule to h.
+func (s *Server) guard(h http.HandlerFunc) http.HandlerFunc {
+	return s.headers(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
 		if !s.o.Public {
 			h(w, r)
 			return
@@ -213,7 +236,7 @@ func (s *Server) guard(h http.HandlerFunc) http.HandlerFunc {
 		}
 		hd.Set("Cache-Control", "private")
 		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, a)))
-	}
+	})
 }
 
 // bearer returns the token of an Authorization: Bearer header.
