@@ -76,21 +76,30 @@ type canvas struct {
 	z   *vector.Rasterizer
 }
 
-func (c *canvas) fill(col color.Color, path func(z *vector.Rasterizer)) {
-	b := c.img.Bounds()
-	c.z.Reset(b.Dx(), b.Dy())
+// fill rasterizes a path within the box [x0, x1]×[y0, y1] (layout
+// units); the rasterizer covers only that box, so a shape costs its own
+// area rather than the whole picture's. path gets a function from layout
+// units to the box's pixels.
+func (c *canvas) fill(col color.Color, x0, y0, x1, y1 float64, path func(z *vector.Rasterizer, p func(x, y float64) (float32, float32))) {
+	const s = PNGScale
+	r := image.Rect(int(math.Floor(x0*s)), int(math.Floor(y0*s)), int(math.Ceil(x1*s)), int(math.Ceil(y1*s))).Intersect(c.img.Bounds())
+	if r.Empty() {
+		return
+	}
+	c.z.Reset(r.Dx(), r.Dy())
 	c.z.DrawOp = draw.Over
-	path(c.z)
-	c.z.Draw(c.img, b, image.NewUniform(col), image.Point{})
+	path(c.z, func(x, y float64) (float32, float32) {
+		return float32(x*s - float64(r.Min.X)), float32(y*s - float64(r.Min.Y))
+	})
+	c.z.Draw(c.img, r, image.NewUniform(col), r.Min)
 }
 
 func (c *canvas) rect(x, y, w, h float64, col color.Color) {
-	const s = PNGScale
-	c.fill(col, func(z *vector.Rasterizer) {
-		z.MoveTo(float32(x*s), float32(y*s))
-		z.LineTo(float32((x+w)*s), float32(y*s))
-		z.LineTo(float32((x+w)*s), float32((y+h)*s))
-		z.LineTo(float32(x*s), float32((y+h)*s))
+	c.fill(col, x, y, x+w, y+h, func(z *vector.Rasterizer, p func(x, y float64) (float32, float32)) {
+		z.MoveTo(p(x, y))
+		z.LineTo(p(x+w, y))
+		z.LineTo(p(x+w, y+h))
+		z.LineTo(p(x, y+h))
 		z.ClosePath()
 	})
 }
@@ -104,29 +113,21 @@ func (c *canvas) outline(x, y, w, h, width float64, col color.Color) {
 }
 
 func (c *canvas) circle(cx, cy, r float64, col color.Color) {
-	const s = PNGScale
 	// Four cubic arcs; k puts the control points where a circle's
 	// tangents are (4/3·tan(π/8)).
 	k := 0.5523 * r
-	p := func(x, y float64) (float32, float32) { return float32(x * s), float32(y * s) }
-	c.fill(col, func(z *vector.Rasterizer) {
+	c.fill(col, cx-r, cy-r, cx+r, cy+r, func(z *vector.Rasterizer, p func(x, y float64) (float32, float32)) {
 		z.MoveTo(p(cx+r, cy))
-		x1, y1 := p(cx+r, cy+k)
-		x2, y2 := p(cx+k, cy+r)
-		x3, y3 := p(cx, cy+r)
-		z.CubeTo(x1, y1, x2, y2, x3, y3)
-		x1, y1 = p(cx-k, cy+r)
-		x2, y2 = p(cx-r, cy+k)
-		x3, y3 = p(cx-r, cy)
-		z.CubeTo(x1, y1, x2, y2, x3, y3)
-		x1, y1 = p(cx-r, cy-k)
-		x2, y2 = p(cx-k, cy-r)
-		x3, y3 = p(cx, cy-r)
-		z.CubeTo(x1, y1, x2, y2, x3, y3)
-		x1, y1 = p(cx+k, cy-r)
-		x2, y2 = p(cx+r, cy-k)
-		x3, y3 = p(cx+r, cy)
-		z.CubeTo(x1, y1, x2, y2, x3, y3)
+		arc := func(ax, ay, bx, by, ex, ey float64) {
+			x1, y1 := p(ax, ay)
+			x2, y2 := p(bx, by)
+			x3, y3 := p(ex, ey)
+			z.CubeTo(x1, y1, x2, y2, x3, y3)
+		}
+		arc(cx+r, cy+k, cx+k, cy+r, cx, cy+r)
+		arc(cx-k, cy+r, cx-r, cy+k, cx-r, cy)
+		arc(cx-r, cy-k, cx-k, cy-r, cx, cy-r)
+		arc(cx+k, cy-r, cx+r, cy-k, cx+r, cy)
 		z.ClosePath()
 	})
 }
