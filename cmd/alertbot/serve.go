@@ -166,6 +166,10 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 		return &exitError{1, fmt.Sprintf("alertbot: listen on %s: %v (set --http or ALERTBOT_HTTP)", c.http, err)}
 	}
 	s.ln = newLimitListener(ln, maxConns, maxConnsPerIP, log)
+	page, err := m.statusPage(mux, a, s.ln, log)
+	if err != nil {
+		return &exitError{1, "alertbot: " + err.Error()}
+	}
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
 		IdleTimeout: time.Minute, MaxHeaderBytes: 64 << 10}
 	go func() {
@@ -198,7 +202,7 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 		}
 	}
 	if s.console != nil {
-		s.console.Println(m.banner(runCtx, a.bot, a.db, cfg))
+		s.console.Println(m.banner(runCtx, a.bot, a.db, cfg) + "\n" + page)
 		s.bg.Add(1)
 		go func() {
 			defer s.bg.Done()
