@@ -964,7 +964,7 @@ func parseChangeTime(s string, loc *time.Location, alertTime time.Duration) (tim
 	case err == nil && d.Precision == watchers.Day:
 		// Wall-clock arithmetic, so a DST change that day does not shift it.
 		y, mo, day := d.Start.Date()
-		return time.Date(y, mo, day, int(alertTime/time.Hour), int(alertTime%time.Hour/time.Minute), 0, 0, loc), nil
+		return watchers.Date(y, mo, day, int(alertTime/time.Hour), int(alertTime%time.Hour/time.Minute), 0, 0, loc), nil
 	}
 	return time.Time{}, fmt.Errorf("bad change time %q (want a date such as 2025-07-03, meaning alert_time that day, or an instant such as 2025-07-03T10:00 or 2025-07-03T10:00+09:00)", s)
 }
