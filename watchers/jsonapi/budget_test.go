@@ -24,14 +24,13 @@ func TestConditionBounded(t *testing.T) {
 	} {
 		t.Run(tc.condition, func(t *testing.T) {
 			w := newWatcher(t, src, func(s *watchers.Spec) { s.Condition = tc.condition })
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			// A deadline far off: the budgets, which count, must stop the
+			// condition, not the clock (TestConditionDeadline covers that).
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			start := time.Now()
 			_, err := w.Check(ctx, watchers.Input{Now: t0})
 			took := time.Since(start)
-			if took > time.Second {
-				t.Errorf("check took %v", took)
-			}
 			if err == nil || !strings.Contains(err.Error(), "stopped") || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to say the condition stopped: %s", err, tc.want)
 			}
