@@ -38,7 +38,7 @@ func (p Precision) String() string {
 // Due is a resolved due date: a window [Start, End) in the event's zone.
 // For an instant, Start equals End.
 type Due struct {
-	Raw       string    // the form as written, e.g. "2025-07" or "JFY2025"
+	Raw       string    // the canonical form, e.g. "2025-07" or "JFY2025" (令和9年度 reads as "JFY2027")
 	Precision Precision // how exactly the date is known
 	Start     time.Time // first instant of the window, in the event's zone
 	End       time.Time // first instant after the window (== Start for an instant)
@@ -61,13 +61,15 @@ type DueError struct {
 
 // Error returns the reason with the forms that are accepted.
 func (e *DueError) Error() string {
-	return fmt.Sprintf("bad due date %q: %s (want 2025-07-20, 2025-07-20T10:30, 2025-07-20T10:30-05:00, 2025-07, 2025-Q3, 2025-H2, 2025, JFY2025 or USFY2025)", e.Input, e.Reason)
+	return fmt.Sprintf("bad due date %q: %s (want 2025-07-20, 2025-07-20T10:30, 2025-07-20T10:30-05:00, 2025-07, 2025-Q3, 2025-H2, 2025, JFY2025, USFY2025, or 2027年3月31日, 令和9年3月, 令和9年度)", e.Input, e.Reason)
 }
 
 // ParseDue parses every form of DESIGN §4 into a window in loc:
 // instants (with an offset, a zone name in brackets or after a space, or
 // none, meaning loc), days, months, quarters, halves, years and Japanese or
-// U.S. fiscal years.
+// U.S. fiscal years; and the Japanese forms of §9 (2027年3月31日,
+// 令和9年3月, 令和9年度, 元年, full-width and kanji numerals), whose Raw is
+// their canonical form.
 func ParseDue(s string, loc *time.Location) (Due, error) {
 	if loc == nil {
 		loc = time.UTC
@@ -149,6 +151,9 @@ func parseDue(s, raw string, loc *time.Location) (Due, error) {
 	bad := func(reason string) (Due, error) { return Due{}, &DueError{Input: s, Reason: reason} }
 	if raw == "" {
 		return bad("empty")
+	}
+	if hasNonASCII(raw) {
+		return parseJapanese(s, raw, loc)
 	}
 	d := Due{Raw: raw}
 	up := raw
