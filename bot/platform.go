@@ -103,6 +103,10 @@ type Reply struct {
 	Text   string // plain text; adapters escape it for their platform
 	Public bool   // show to the whole channel (subscribe, mute) rather than only the caller
 	Error  bool   // the command failed; Text says why, with the usage line
+	// Buttons go under the reply on platforms that show them (Slack,
+	// Discord): "More" of a paged list. Text always says how to go on
+	// without them, for the console.
+	Buttons []Button
 }
 
 // Handler answers requests; *Router implements it.

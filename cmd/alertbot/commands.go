@@ -122,7 +122,7 @@ type app struct {
 // wire builds the engine and the router on db; this and the factories
 // table are the one place that knows every concrete type.
 func wire(db *store.DB, o bot.Options) (*bot.Bot, *bot.Router, error) {
-	o.Events, o.Watchers, o.Runs, o.Outbox, o.Channels, o.Audit = db, db, db, db, db, db
+	o.Events, o.Watchers, o.Runs, o.Outbox, o.Channels, o.Audit, o.Entries = db, db, db, db, db, db, db
 	if o.Factories == nil {
 		o.Factories = factories
 	}
@@ -131,7 +131,7 @@ func wire(db *store.DB, o bot.Options) (*bot.Bot, *bot.Router, error) {
 		return nil, nil, err
 	}
 	r, err := bot.NewRouter(bot.RouterOptions{
-		Events: db, Watchers: db, History: db, Channels: db, Audit: db,
+		Events: db, Watchers: db, History: db, Channels: db, Audit: db, Users: db,
 		Schedules: b, Config: b.Config, IsAdmin: b.IsAdmin, Factories: o.Factories,
 		NextAlert: nextAlert(o.Config), Now: o.Now, Metrics: o.Metrics, Logger: o.Logger,
 	})
