@@ -287,7 +287,7 @@ func (r *Router) Handle(ctx context.Context, req Request) (reply Reply) {
 	}
 	words, err := r.words(req)
 	if err != nil {
-		return Reply{Text: fmt.Sprintf("Could not read the command: %v.\nUsage: /alerts help", err), Error: true}
+		return Reply{Text: fmt.Sprintf("Could not read the command: %v.\nUsage: /alerts help", err), Error: true, Usage: true}
 	}
 	if len(words) == 0 {
 		return Reply{Text: r.help(req, nil)}
@@ -298,9 +298,10 @@ func (r *Router) Handle(ctx context.Context, req Request) (reply Reply) {
 			// "/alerts watcher" alone: the usage of its subcommands, not
 			// the whole help.
 			return Reply{Text: fmt.Sprintf("/alerts %s needs one of: %s.\n\n%s", group, strings.Join(r.subcommands(group), ", "),
-				r.help(req, []string{group})), Error: true}
+				r.help(req, []string{group})), Error: true, Usage: true}
 		}
-		return Reply{Text: fmt.Sprintf("Unknown command %s.\n\n%s", echo(strings.Join(words[:min(2, len(words))], " ")), r.help(req, nil)), Error: true}
+		return Reply{Text: fmt.Sprintf("Unknown command %s.\n\n%s", echo(strings.Join(words[:min(2, len(words))], " ")), r.help(req, nil)),
+			Error: true, Usage: true}
 	}
 	c := &call{req: req, spec: spec, args: args, now: r.now(), zone: r.loc()}
 	if spec.Admin && !r.isAdmin(req.User) {
@@ -314,12 +315,11 @@ func (r *Router) Handle(ctx context.Context, req Request) (reply Reply) {
 		}
 		return Reply{Text: fmt.Sprintf("Only admins may use /alerts %s. Ask an admin, or see /alerts help.", spec.Name), Error: true}
 	}
-	err = checkArity(c)
-	text := ""
-	if err == nil {
-		c.zone = r.readerZone(ctx, req.User)
-		text, err = r.runs[spec.Name](ctx, c)
+	if err := checkArity(c); err != nil {
+		return Reply{Text: err.Error() + "\nUsage: " + usage(spec), Error: true, Usage: true}
 	}
+	c.zone = r.readerZone(ctx, req.User)
+	text, err := r.runs[spec.Name](ctx, c)
 	if err != nil {
 		var ue *UserError
 		if errors.As(err, &ue) {

@@ -80,7 +80,9 @@ Usage:
   alertbot slack manifest --url URL [--socket-mode]
                                            print a Slack app manifest
   alertbot discord register [--guild ID]   register the Discord application commands
+  alertbot init [FILE]                     write a commented starting config (default alertbot.yaml)
   alertbot version                         print the version
+  alertbot help                            this list
 
 Flags read environment variables: --config ALERTBOT_CONFIG, --db ALERTBOT_DB,
 --http ALERTBOT_HTTP, --log-level ALERTBOT_LOG_LEVEL, --log-format ALERTBOT_LOG_FORMAT.
@@ -98,7 +100,12 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	args := m.Args
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		// The program's help lists its commands; serve's flags are under
+		// alertbot serve -h.
+		cmd, args = "help", args[1:]
+	}
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && cmd == "serve" {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -116,6 +123,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return m.slackCmd(args)
 	case "discord":
 		return m.discordCmd(ctx, args)
+	case "init":
+		return m.initCmd(args)
 	case "version":
 		fmt.Fprintln(m.Stdout, versionString())
 		return nil
@@ -250,8 +259,8 @@ func (m *Main) check(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "%s: ok: %d events, %d watchers, %d subscriptions, zone %s\n",
-		name, len(cfg.Events), len(cfg.Watchers), len(cfg.Subscriptions), cfg.Location)
+	fmt.Fprintf(m.Stdout, "%s: ok: %s, %s, %s, zone %s\n", name, bot.Plural(len(cfg.Events), "event"),
+		bot.Plural(len(cfg.Watchers), "watcher"), bot.Plural(len(cfg.Subscriptions), "subscription"), cfg.Location)
 	return nil
 }
 
