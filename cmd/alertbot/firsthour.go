@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/policyteam/alertbot/bot"
 	"github.com/policyteam/alertbot/bot/console"
 )
@@ -112,14 +114,11 @@ func logLevelSet(fs *flag.FlagSet, getenv func(string) string) bool {
 	return set
 }
 
-// stdinIsTerminal reports whether r is a terminal; tests replace it.
+// stdinIsTerminal reports whether r is a terminal; tests replace it. A
+// character device is not enough: under systemd stdin is /dev/null.
 var stdinIsTerminal = func(r io.Reader) bool {
 	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // consoleLogLevel raises the default log level to warn when the console
