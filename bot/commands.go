@@ -343,11 +343,11 @@ func (r *Router) unsubscribe(ctx context.Context, c *call) (string, error) {
 		return "", userErr("This channel is not subscribed to %s; see /alerts subscriptions.", showTarget(t))
 	}
 	r.audit(ctx, c, "unsubscribe", t, c.req.Channel, "")
-	note := ""
 	if origin == originConfigText {
-		note = " It came from the config file; it stays off after restarts until someone changes this channel's entry there."
+		return fmt.Sprintf("This channel no longer receives %s (unsubscribed by %s). It came from the config file: it stays off after restarts until someone changes this channel's entry there.",
+			showTarget(t), c.req.User), nil
 	}
-	return fmt.Sprintf("This channel no longer receives %s (unsubscribed by %s; it was %s).%s", showTarget(t), c.req.User, origin, note), nil
+	return fmt.Sprintf("This channel no longer receives %s (unsubscribed by %s; it was %s).", showTarget(t), c.req.User, origin), nil
 }
 
 func (r *Router) subscriptions(ctx context.Context, c *call) (string, error) {

@@ -335,7 +335,7 @@ func TestSubscriptionChangesPersist(t *testing.T) {
 	cfg := seedConfig
 	a := newApp(t, cfg, seedNow)
 	r := a.must(member, "slack:C1", "unsubscribe #japan")
-	if want := "This channel no longer receives #japan (unsubscribed by slack:U0MEMBER; it was from the config file). It came from the config file; it stays off after restarts"; !strings.Contains(r.Text, want) {
+	if want := "This channel no longer receives #japan (unsubscribed by slack:U0MEMBER). It came from the config file: it stays off after restarts"; !strings.Contains(r.Text, want) {
 		t.Errorf("unsubscribe reply:\n%s\nwant %q", r.Text, want)
 	}
 	if r := a.must(member, "slack:C1", "subscribe event:e2"); !strings.Contains(r.Text, "already receives event:e2 (from the config file)") {
