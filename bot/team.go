@@ -159,6 +159,10 @@ type eventsQuery struct {
 	page  int      // from 1
 }
 
+// unquote blanks the quote marks and backslashes of sought words: they
+// only grouped words, and would break the More command's tokenizing.
+var unquote = strings.NewReplacer(`"`, " ", "“", " ", "”", " ", `\`, " ")
+
 // parseEventsQuery reads the words of /alerts events: a #tag, past or all
 // (the first such word), page=N, and words to find.
 func parseEventsQuery(args []string) (eventsQuery, error) {
@@ -189,9 +193,7 @@ func parseEventsQuery(args []string) (eventsQuery, error) {
 			q.scope, scoped = low, true
 		default:
 			// Quotes only group words; they are not part of what is sought.
-			for _, w := range strings.Fields(strings.NewReplacer(`"`, " ", "“", " ", "”", " ", `\`, " ").Replace(low)) {
-				q.words = append(q.words, w)
-			}
+			q.words = append(q.words, strings.Fields(unquote.Replace(low))...)
 		}
 	}
 	return q, nil
