@@ -272,5 +272,8 @@ func parseWhen(s string, loc *time.Location) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t.In(loc), nil
 	}
-	return time.Time{}, fmt.Errorf("bad time %q (want YYYY-MM-DD or RFC 3339 like 2025-01-20T12:00:00-05:00)", s)
+	if d, err := watchers.ParseDue(s, loc); err == nil {
+		return d.Start, nil // any due form: its start (2025-07, JFY2025, 令和7年4月1日)
+	}
+	return time.Time{}, fmt.Errorf("bad time %q (want YYYY-MM-DD, RFC 3339 like 2025-01-20T12:00:00-05:00, or a due form such as 2025-07 or 令和7年4月1日)", s)
 }

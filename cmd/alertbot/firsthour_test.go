@@ -241,3 +241,23 @@ func TestStartupPlatformCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestReplayTakesDueForms: replay's bounds take the forms a due date
+// does, Japanese ones included, as their start.
+func TestReplayTakesDueForms(t *testing.T) {
+	want, _, err := runMain(t, "replay", "--from", "2024-12-01", "--to", "2025-09-01", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bounds := range [][2]string{{"2024-12", "2025-09"}, {"令和6年12月1日", "令和7年9月"}, {"２０２４－１２－０１", "2025-09-01T00:00:00+09:00"}} {
+		got, _, err := runMain(t, "replay", "--from", bounds[0], "--to", bounds[1], "--json")
+		if err != nil || got != want {
+			t.Errorf("replay from %s to %s: %v; output differs: %t", bounds[0], bounds[1], err, got != want)
+		}
+	}
+	_, _, err = runMain(t, "replay", "--from", "来月", "--to", "2025-09")
+	var ex *exitError
+	if !errors.As(err, &ex) || ex.code != 2 || !strings.Contains(ex.msg, "or a due form such as 2025-07 or 令和7年4月1日") {
+		t.Errorf("replay from a bad form: %v", err)
+	}
+}
