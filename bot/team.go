@@ -42,10 +42,10 @@ func Plural(n int, noun string) string {
 // every command, and time.LoadLocation reads a file each time.
 var zones sync.Map // name → *time.Location
 
-// LoadZone loads an IANA zone as a user may type it: "Asia/Tokyo", or in
+// loadUserZone loads an IANA zone as a user may type it: "Asia/Tokyo", or in
 // any case ("asia/tokyo", "america/new_york"), which it spells right.
 // "Local" is refused: it would mean the server's zone, not the user's.
-func LoadZone(name string) (*time.Location, error) {
+func loadUserZone(name string) (*time.Location, error) {
 	name = strings.TrimSpace(name)
 	if v, ok := zones.Load(name); ok {
 		return v.(*time.Location), nil
@@ -100,7 +100,7 @@ func (r *Router) readerZone(ctx context.Context, user string) *time.Location {
 	if name == "" {
 		return r.loc()
 	}
-	loc, err := LoadZone(name)
+	loc, err := loadUserZone(name)
 	if err != nil {
 		r.log.Warn("stored user zone unknown; using the config's", "user", user, "zone", name)
 		return r.loc()
@@ -364,7 +364,7 @@ func (r *Router) tz(ctx context.Context, c *call) (string, error) {
 		}
 		return fmt.Sprintf("Times in your replies are back in the bot's zone, %s.", def), nil
 	}
-	loc, err := LoadZone(c.args[0])
+	loc, err := loadUserZone(c.args[0])
 	if err != nil {
 		return "", userErr("%s, e.g. /alerts tz America/New_York.", capitalize(err.Error()))
 	}
