@@ -38,7 +38,7 @@ func (p Precision) String() string {
 // Due is a resolved due date: a window [Start, End) in the event's zone.
 // For an instant, Start equals End.
 type Due struct {
-	Raw       string    // the form as written, e.g. "2025-07" or "JFY2025"
+	Raw       string    // the canonical form, e.g. "2025-07" or "JFY2025" (令和9年度 reads as "JFY2027")
 	Precision Precision // how exactly the date is known
 	Start     time.Time // first instant of the window, in the event's zone
 	End       time.Time // first instant after the window (== Start for an instant)
@@ -61,13 +61,18 @@ type DueError struct {
 
 // Error returns the reason with the forms that are accepted.
 func (e *DueError) Error() string {
-	return fmt.Sprintf("bad due date %q: %s (want 2025-07-20, 2025-07-20T10:30, 2025-07-20T10:30-05:00, 2025-07, 2025-Q3, 2025-H2, 2025, JFY2025 or USFY2025)", e.Input, e.Reason)
+	// The input is cut: errors echo it to chat, where a pasted page must
+	// not come back whole.
+	in, _ := Truncate(e.Input, 60)
+	return fmt.Sprintf("bad due date %q: %s (want 2025-07-20, 2025-07-20T10:30, 2025-07-20T10:30-05:00, 2025-07, 2025-Q3, 2025-H2, 2025, JFY2025, USFY2025, or 2027年3月31日, 令和9年3月, 令和9年度)", in, e.Reason)
 }
 
 // ParseDue parses every form of DESIGN §4 into a window in loc:
 // instants (with an offset, a zone name in brackets or after a space, or
 // none, meaning loc), days, months, quarters, halves, years and Japanese or
-// U.S. fiscal years.
+// U.S. fiscal years; and the Japanese forms of §9 (2027年3月31日,
+// 令和9年3月, 令和9年度, 元年, full-width and kanji numerals), whose Raw is
+// their canonical form.
 func ParseDue(s string, loc *time.Location) (Due, error) {
 	if loc == nil {
 		loc = time.UTC
@@ -141,11 +146,22 @@ func daysIn(m time.Month, y int) int {
 	return 31
 }
 
+// maxDueLen bounds what parseDue reads: the longest form, an instant with
+// nanoseconds and a long zone name, is under 80 bytes, and the reasons
+// quote parts of the input, which must stay short in chat.
+const maxDueLen = 120
+
 // parseDue is ParseDue for every form, with the reasons for rejecting one.
 func parseDue(s, raw string, loc *time.Location) (Due, error) {
 	bad := func(reason string) (Due, error) { return Due{}, &DueError{Input: s, Reason: reason} }
 	if raw == "" {
 		return bad("empty")
+	}
+	if len(raw) > maxDueLen {
+		return bad(fmt.Sprintf("%d bytes is too long for a date", len(raw)))
+	}
+	if hasNonASCII(raw) {
+		return parseJapanese(s, raw, loc)
 	}
 	d := Due{Raw: raw}
 	up := raw

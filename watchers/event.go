@@ -51,19 +51,73 @@ type Lead struct {
 	Unit byte // 'm', 'h', 'd' or 'w'
 }
 
-// ParseLead parses "90d", "2w", "12h", "30m" or "0d".
+// maxLeadPart bounds each number of a duration, as before units could be
+// combined; maxLeadDays keeps the whole within what time.Duration holds.
+const (
+	maxLeadPart = 100000
+	maxLeadDays = 290 * 365
+)
+
+// leadUnits are the units of a duration, largest first, in minutes.
+var leadUnits = []struct {
+	unit    byte
+	minutes int64
+}{{'w', 7 * 24 * 60}, {'d', 24 * 60}, {'h', 60}, {'m', 1}}
+
+// leadError is the one message for a malformed duration: it says what a
+// good one looks like.
+func leadError(s string) error {
+	return fmt.Errorf("bad duration %q (want a number and a unit m, h, d or w, or several from largest to smallest, e.g. 7d, 12h, 1h30m or 2w3d)", s)
+}
+
+// ParseLead parses "90d", "2w", "12h", "30m" or "0d", and combinations
+// of units from largest to smallest ("1h30m", "2w3d", "1d12h"). A
+// combination becomes one lead in its smallest unit, so it fires exactly
+// as its single-unit spelling does: "2w3d" is 17d (at alert_time), "1h30m"
+// is 90m. Full-width digits (７ｄ) are read as ASCII.
 func ParseLead(s string) (Lead, error) {
 	s = strings.TrimSpace(s)
+	if hasNonASCII(s) {
+		s = foldWidth(s)
+	}
 	if len(s) < 2 {
-		return Lead{}, fmt.Errorf("bad duration %q (want a number and a unit m, h, d or w, e.g. 7d)", s)
+		return Lead{}, leadError(s)
 	}
-	unit := s[len(s)-1]
-	n, err := strconv.Atoi(s[:len(s)-1])
-	// strconv.Atoi alone would accept "+7d" and "-0d".
-	if err != nil || !allDigits(s[:len(s)-1]) || n < 0 || n > 100000 || !strings.ContainsRune("mhdw", rune(unit)) {
-		return Lead{}, fmt.Errorf("bad duration %q (want a number and a unit m, h, d or w, e.g. 7d)", s)
+	var total int64 // minutes
+	var smallest byte
+	next := 0 // index in leadUnits that the next unit may take at the earliest
+	for rest := s; rest != ""; {
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		// strconv.Atoi alone would accept "+7d" and "-0d".
+		if i == 0 || i == len(rest) || i > 6 {
+			return Lead{}, leadError(s)
+		}
+		n, _ := strconv.Atoi(rest[:i])
+		u := -1
+		for j := next; j < len(leadUnits); j++ {
+			if leadUnits[j].unit == rest[i] {
+				u = j
+				break
+			}
+		}
+		if u < 0 || n > maxLeadPart {
+			return Lead{}, leadError(s)
+		}
+		total += int64(n) * leadUnits[u].minutes
+		smallest, next, rest = leadUnits[u].unit, u+1, rest[i+1:]
 	}
-	return Lead{N: n, Unit: unit}, nil
+	if total > maxLeadDays*24*60 {
+		return Lead{}, fmt.Errorf("bad duration %q: longer than %d years", s, maxLeadDays/365)
+	}
+	for _, lu := range leadUnits {
+		if lu.unit == smallest {
+			return Lead{N: int(total / lu.minutes), Unit: smallest}, nil
+		}
+	}
+	return Lead{}, leadError(s)
 }
 
 // String returns the lead as written, e.g. "7d".
@@ -108,7 +162,8 @@ func ParseLeads(ss []string) ([]Lead, error) {
 }
 
 // ParseDuration parses a duration in the units of DESIGN §4 (m, h, d, w),
-// as used by catch_up, mute and "within".
+// combined as ParseLead allows ("1h30m"), as used by catch_up, mute and
+// "within".
 func ParseDuration(s string) (time.Duration, error) {
 	l, err := ParseLead(s)
 	if err != nil {
@@ -133,8 +188,14 @@ func FormatDuration(d time.Duration) string {
 // IDPattern is the form of event and watcher ids.
 var IDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
-// TagPattern is the form of tags.
-var TagPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+// TagPattern is the form of tags: 1-64 lowercase letters of any script
+// (予算, élection), digits, - and _, starting with a letter or digit.
+// Letters without case (kanji, kana) count as lowercase; marks are allowed
+// after the first character, since some scripts need them.
+var TagPattern = regexp.MustCompile(`^[\p{Ll}\p{Lo}\p{Lm}\p{Nd}][\p{Ll}\p{Lo}\p{Lm}\p{Nd}\p{M}_-]{0,63}$`)
+
+// TagRule says what a tag may be, with examples, for error messages.
+const TagRule = "a tag is 1-64 lowercase letters (any script), digits, - and _, e.g. budget or 予算"
 
 // ValidID returns an error unless id has the form [a-z0-9-]{1,64}.
 func ValidID(what, id string) error {

@@ -64,6 +64,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return &exitError{2, fmt.Sprintf("alertbot serve: unexpected argument %q", fs.Arg(0))}
 	}
+	m.consoleLogLevel(&c, logLevelSet(fs, m.Getenv))
 	cfg, err := m.loadConfig(c.config)
 	if err != nil {
 		return err
@@ -190,6 +191,7 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 		defer s.bg.Done()
 		s.owner.keep(runCtx, a.bot, s.lost)
 	}()
+	s.bg.Go(func() { checkPlatforms(runCtx, platforms, log) })
 	for _, p := range platforms {
 		if r, ok := p.(runner); ok {
 			s.bg.Add(1)
@@ -285,6 +287,6 @@ func (m *Main) banner(ctx context.Context, b *bot.Bot, db *store.DB, cfg *bot.Co
 				best.In(cfg.Location).Format("Mon 2 Jan 2006 15:04 MST"), bot.Countdown(now, best, cfg.Location))
 		}
 	}
-	return fmt.Sprintf("alertbot %s — %d events, %d watchers, zone %s\n%s\nAlerts print here. Type /alerts help (or /alerts upcoming 400d).",
-		Version, n, len(ws), cfg.Location, next)
+	return fmt.Sprintf("alertbot %s — %s, %s, zone %s\n%s\n%s\nAlerts print here. Type /alerts help (or /alerts events).",
+		Version, bot.Plural(n, "event"), bot.Plural(len(ws), "watcher"), cfg.Location, next, m.platformsLine())
 }
