@@ -167,33 +167,15 @@ func (r *Router) event(ctx context.Context, c *call) (string, error) {
 	if len(rec.Changes) > 0 {
 		b.WriteString("History:\n")
 		for i, ch := range rec.Changes {
-			before, err1 := rec.StateAfter(i, loc)
-			after, err2 := rec.StateAfter(i+1, loc)
-			if err1 != nil || err2 != nil {
+			what, ok := DescribeChange(&rec, i, loc)
+			if !ok {
 				continue
-			}
-			var parts []string
-			if before.Due.Raw != after.Due.Raw {
-				// Raw is the canonical form, whatever the change typed.
-				parts = append(parts, fmt.Sprintf("due %s → %s", before.Due.Raw, after.Due.Raw))
-			}
-			if before.Status != after.Status {
-				parts = append(parts, fmt.Sprintf("status %s → %s", before.Status, after.Status))
-			}
-			if before.Title != after.Title {
-				parts = append(parts, fmt.Sprintf("title %q → %q", before.Title, after.Title))
-			}
-			if ch.Note != "" {
-				parts = append(parts, ch.Note)
-			}
-			if len(parts) == 0 {
-				parts = append(parts, "no change")
 			}
 			planned := ""
 			if ch.At.After(c.now) {
 				planned = " (planned)"
 			}
-			fmt.Fprintf(&b, "  %s%s — %s (by %s)\n", c.fmtTime(ch.At), planned, strings.Join(parts, "; "), ch.By)
+			fmt.Fprintf(&b, "  %s%s — %s (by %s)\n", c.fmtTime(ch.At), planned, what, ch.By)
 		}
 	}
 	if r.nextAlert != nil {

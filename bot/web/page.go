@@ -412,31 +412,11 @@ func (s *Server) eventPage(w http.ResponseWriter, r *http.Request) {
 func history(rec *bot.EventRecord, now time.Time, evLoc, loc *time.Location) []historyRow {
 	var out []historyRow
 	for i, ch := range rec.Changes {
-		before, err1 := rec.StateAfter(i, evLoc)
-		after, err2 := rec.StateAfter(i+1, evLoc)
-		if err1 != nil || err2 != nil {
+		what, ok := bot.DescribeChange(rec, i, evLoc)
+		if !ok {
 			continue
 		}
-		var parts []string
-		if before.Due.Raw != after.Due.Raw {
-			parts = append(parts, fmt.Sprintf("due %s → %s", before.Due.Raw, after.Due.Raw))
-		}
-		if before.Status != after.Status {
-			parts = append(parts, fmt.Sprintf("status %s → %s", before.Status, after.Status))
-		}
-		if before.Title != after.Title {
-			parts = append(parts, fmt.Sprintf("title “%s” → “%s”", before.Title, after.Title))
-		}
-		if before.Source != after.Source {
-			parts = append(parts, "new source "+after.Source)
-		}
-		if ch.Note != "" {
-			parts = append(parts, ch.Note)
-		}
-		if len(parts) == 0 {
-			parts = append(parts, "no change")
-		}
-		out = append(out, historyRow{At: fmtTime(ch.At, loc), What: strings.Join(parts, "; "), By: ch.By, Planned: ch.At.After(now)})
+		out = append(out, historyRow{At: fmtTime(ch.At, loc), What: what, By: ch.By, Planned: ch.At.After(now)})
 	}
 	return out
 }
