@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/policyteam/alertbot/watchers"
+	"github.com/policyteam/alertbot/watchers/bizdays"
 )
 
 // handlers binds each command of the table (Commands) to the method that
@@ -123,6 +124,12 @@ func (r *Router) event(ctx context.Context, c *call) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s)\n", cur.Title, rec.ID)
 	fmt.Fprintf(&b, "Due: %s\n", DueText(dueIn(cur, c.zone), c.now))
+	// Read in the event's own zone: its country's holidays decide.
+	if d := cur.Due; d.Precision == watchers.Day || d.Precision == watchers.Instant {
+		if why, off := bizdays.For(loc).DayOff(d.Start.In(loc)); off {
+			fmt.Fprintf(&b, "Note: the due date falls on %s\n", why)
+		}
+	}
 	fmt.Fprintf(&b, "Status: %s\n", cur.Status)
 	if loc.String() == c.zone.String() {
 		fmt.Fprintf(&b, "Zone: %s\n", loc)

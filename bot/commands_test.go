@@ -266,6 +266,17 @@ func TestEventCommands(t *testing.T) {
 		{name: "event tags and leads", setup: []string{"event set jp-fy2027-budget tags=japan,diet lead_times=14d,1d"},
 			user: member, text: "event jp-fy2027-budget",
 			want: []string{"Tags: #japan #diet", "Reminders: 14d, 1d before", "current state from console:local, 2026-11-25 10:00 JST"}},
+		{name: "event business-day leads", setup: []string{"event set jp-fy2027-budget lead_times=5bd,1bd,0d"},
+			user: member, text: "event jp-fy2027-budget", want: []string{"Reminders: 5bd, 1bd, 0d before"}},
+		// The config's zone is Asia/Tokyo: Japan's holidays apply.
+		{name: "event due on a holiday", setup: []string{"event add gw-2027 2027-05-04 Golden Week test"},
+			user: member, text: "event gw-2027", want: []string{"Note: the due date falls on a public holiday in Japan (Greenery Day)"}},
+		{name: "event due on a weekend", setup: []string{"event add sat-2027 2027-05-08 Saturday test"},
+			user: member, text: "event sat-2027", want: []string{"Note: the due date falls on a Saturday"}},
+		{name: "event due on a working day", setup: []string{"event add fri-2027 2027-05-07 Friday test"},
+			user: member, text: "event fri-2027", want: []string{"Friday test (fri-2027)"}, notWant: []string{"Note: the due date"}},
+		{name: "event coarse due has no day note", setup: []string{"event add may-2027 2027-05 Month test"},
+			user: member, text: "event may-2027", want: []string{"Month test (may-2027)"}, notWant: []string{"Note: the due date"}},
 
 		{name: "event remove", setup: []string{addDiet}, user: admin, text: "event remove diet-2027",
 			want: []string{"Removed event diet-2027"}, notWant: []string{"config file"}, wantAudit: "event remove"},

@@ -45,11 +45,15 @@ func DefaultStatus(p Precision) Status {
 	return Scheduled
 }
 
-// Lead is a reminder offset before an event, such as 7d.
+// Lead is a reminder offset before an event, such as 7d or 5bd.
 type Lead struct {
 	N    int
-	Unit byte // 'm', 'h', 'd' or 'w'
+	Unit byte // 'm', 'h', 'd', 'w', or 'b' for business days (written "bd")
 }
+
+// maxBusinessDays bounds a bd lead: about four years of working days,
+// more than any reminder needs, and each one is a step of the count.
+const maxBusinessDays = 1000
 
 // maxLeadPart bounds each number of a duration, as before units could be
 // combined; maxLeadDays keeps the whole within what time.Duration holds.
@@ -75,10 +79,16 @@ func leadError(s string) error {
 // combination becomes one lead in its smallest unit, so it fires exactly
 // as its single-unit spelling does: "2w3d" is 17d (at alert_time), "1h30m"
 // is 90m. Full-width digits (７ｄ) are read as ASCII.
+//
+// "5bd" is five business days (DESIGN §10): it stands alone, since a
+// business day has no fixed length to add to other units.
 func ParseLead(s string) (Lead, error) {
 	s = strings.TrimSpace(s)
 	if hasNonASCII(s) {
 		s = foldWidth(s)
+	}
+	if n, ok := strings.CutSuffix(s, "bd"); ok {
+		return parseBusinessDays(s, n)
 	}
 	if len(s) < 2 {
 		return Lead{}, leadError(s)
@@ -120,14 +130,36 @@ func ParseLead(s string) (Lead, error) {
 	return Lead{}, leadError(s)
 }
 
-// String returns the lead as written, e.g. "7d".
-func (l Lead) String() string { return strconv.Itoa(l.N) + string(l.Unit) }
+// parseBusinessDays reads the number n of a lead s written "<n>bd".
+func parseBusinessDays(s, n string) (Lead, error) {
+	if n == "" || len(n) > 6 || strings.Trim(n, "0123456789") != "" {
+		return Lead{}, fmt.Errorf("bad duration %q (business days are a number and bd alone, e.g. 5bd; they do not combine with other units)", s)
+	}
+	v, _ := strconv.Atoi(n)
+	if v > maxBusinessDays {
+		return Lead{}, fmt.Errorf("bad duration %q: more than %d business days", s, maxBusinessDays)
+	}
+	return Lead{N: v, Unit: 'b'}, nil
+}
+
+// String returns the lead as written, e.g. "7d" or "5bd".
+func (l Lead) String() string {
+	if l.Unit == 'b' {
+		return strconv.Itoa(l.N) + "bd"
+	}
+	return strconv.Itoa(l.N) + string(l.Unit)
+}
 
 // WholeDays reports whether the lead counts calendar days (units d and w),
 // which fire at the configured alert time rather than at an exact offset.
 func (l Lead) WholeDays() bool { return l.Unit == 'd' || l.Unit == 'w' }
 
-// Days returns the number of calendar days of a d or w lead.
+// BusinessDays reports whether the lead counts business days (bd): the
+// planner counts them back on the event zone's holiday calendar.
+func (l Lead) BusinessDays() bool { return l.Unit == 'b' }
+
+// Days returns the number of calendar days of a d or w lead; for a bd lead,
+// its number of business days, which is only a lower bound in calendar days.
 func (l Lead) Days() int {
 	if l.Unit == 'w' {
 		return 7 * l.N
@@ -135,14 +167,15 @@ func (l Lead) Days() int {
 	return l.N
 }
 
-// Duration returns the lead as an exact duration (a day is 24h).
+// Duration returns the lead as an exact duration (a day is 24h). A bd lead
+// has no fixed length; it returns its number of days as a lower bound.
 func (l Lead) Duration() time.Duration {
 	switch l.Unit {
 	case 'm':
 		return time.Duration(l.N) * time.Minute
 	case 'h':
 		return time.Duration(l.N) * time.Hour
-	case 'd':
+	case 'd', 'b':
 		return time.Duration(l.N) * 24 * time.Hour
 	}
 	return time.Duration(l.N) * 7 * 24 * time.Hour
@@ -163,11 +196,14 @@ func ParseLeads(ss []string) ([]Lead, error) {
 
 // ParseDuration parses a duration in the units of DESIGN §4 (m, h, d, w),
 // combined as ParseLead allows ("1h30m"), as used by catch_up, mute and
-// "within".
+// "within". Business days are refused: those spans are exact.
 func ParseDuration(s string) (time.Duration, error) {
 	l, err := ParseLead(s)
 	if err != nil {
 		return 0, err
+	}
+	if l.BusinessDays() {
+		return 0, fmt.Errorf("bad duration %q: business days (bd) are only for lead times; use m, h, d or w", s)
 	}
 	return l.Duration(), nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/policyteam/alertbot/watchers"
+	"github.com/policyteam/alertbot/watchers/bizdays"
 )
 
 // DefaultCatchUp is how late a missed milestone may still be sent when the
@@ -233,6 +234,16 @@ func (p *planner) addState(cfg *Config, leads []watchers.Lead, st *lite, n int, 
 		}
 		var t time.Time
 		switch {
+		case l.BusinessDays():
+			// Counted on the holidays of the event zone's country, so a
+			// 5bd reminder before Golden Week lands on a working day.
+			by, bm, bd := bizdays.For(loc).Before(y, mo, day, l.N)
+			if d.Precision != watchers.Instant {
+				t = atAlert(cfg, by, bm, bd, loc)
+			} else {
+				// As for d leads: an instant keeps its wall time.
+				t = watchers.Date(by, bm, bd, d.Start.Hour(), d.Start.Minute(), d.Start.Second(), d.Start.Nanosecond(), d.Start.Location())
+			}
 		case l.WholeDays() && d.Precision != watchers.Instant:
 			// time.Date normalizes day-N across month ends, and building
 			// the wall clock in loc keeps DST right.
