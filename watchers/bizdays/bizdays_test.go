@@ -62,10 +62,8 @@ func TestJapan2025to2028(t *testing.T) {
 	c := Calendar{Country: Japan}
 	for y, days := range want {
 		days = append(days, closure(y)...)
-		var w, got []string
-		for _, d := range days {
-			w = append(w, d)
-		}
+		var got []string
+		w := append([]string(nil), days...)
 		for _, g := range weekdayDaysOff(c, y) {
 			date, name, _ := strings.Cut(g, " ")
 			switch {
