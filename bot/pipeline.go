@@ -148,7 +148,7 @@ func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time) 
 				Watcher:  id,
 				At:       now,
 				Title:    fmt.Sprintf("Watcher %s is failing", id),
-				Text:     fmt.Sprintf("%d checks in a row failed. Last error: %s", run.Failures, err),
+				Text:     fmt.Sprintf("%s in a row failed. Last error: %s", watchers.Plural(run.Failures, "check"), err),
 				Severity: watchers.Warning,
 			})
 		}

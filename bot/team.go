@@ -28,15 +28,7 @@ func echo(s string) string {
 // Plural writes a count with its noun, singular for one: "1 alert",
 // "3 alerts", "2 entries". It knows the regular English plurals, which
 // are all the nouns alertbot counts.
-func Plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	if stem, ok := strings.CutSuffix(noun, "y"); ok && stem != "" && !strings.ContainsAny(stem[len(stem)-1:], "aeiou") {
-		return strconv.Itoa(n) + " " + stem + "ies"
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
-}
+func Plural(n int, noun string) string { return watchers.Plural(n, noun) }
 
 // zones caches loaded zones by name: a reply looks its reader's up on
 // every command, and time.LoadLocation reads a file each time.

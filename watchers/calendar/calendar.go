@@ -139,15 +139,15 @@ func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result
 	}
 	res := watchers.Result{State: data, Events: d.out, Alerts: d.alerts}
 	if first {
-		res.Found = fmt.Sprintf("first run: %d events", len(d.out))
+		res.Found = "first run: " + watchers.Plural(len(d.out), "event")
 	} else {
-		res.Found = fmt.Sprintf("%d events: %d added, %d moved, %d cancelled", len(exp.occ), d.added, d.moved, d.cancelled)
+		res.Found = fmt.Sprintf("%s: %d added, %d moved, %d cancelled", watchers.Plural(len(exp.occ), "event"), d.added, d.moved, d.cancelled)
 	}
 	if n := len(exp.skipped); n > 0 {
 		res.Found += fmt.Sprintf("; %d skipped (%s)", n, strings.ReplaceAll(exp.skipped[0], "\n", "; "))
 	}
 	if n := len(exp.warnings); n > 0 {
-		res.Found += fmt.Sprintf("; %s (%s)", plural(n, "warning"), strings.ReplaceAll(exp.warnings[0], "\n", "; "))
+		res.Found += fmt.Sprintf("; %s (%s)", watchers.Plural(n, "warning"), strings.ReplaceAll(exp.warnings[0], "\n", "; "))
 	}
 	return res, nil
 }
@@ -372,11 +372,4 @@ func (w *Watcher) alert(ev watchers.Event, kind, at, text string, sev watchers.S
 		Fields:   []watchers.Field{{Name: "Event", Value: ev.ID}},
 		Severity: sev,
 	}
-}
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
 }

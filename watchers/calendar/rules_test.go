@@ -21,7 +21,7 @@ func TestInvalidRRuleKeepsDTStart(t *testing.T) {
 	if len(r.Events) != 1 || r.Events[0].Due != "2025-08-01T10:00:00+09:00" || r.Events[0].Title != "Diet session opens" {
 		t.Fatalf("events = %+v, want DTSTART's instance", r.Events)
 	}
-	for _, want := range []string{"first run: 1 events", "1 warning", `bad RRULE FREQ "INVALID_TYPE_CAUSES…"`, "DTSTART's instance kept"} {
+	for _, want := range []string{"first run: 1 event;", "1 warning", `bad RRULE FREQ "INVALID_TYPE_CAUSES…"`, "DTSTART's instance kept"} {
 		if !strings.Contains(r.Found, want) {
 			t.Errorf("Found = %q, want it to contain %q", r.Found, want)
 		}

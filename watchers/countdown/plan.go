@@ -7,7 +7,6 @@ package countdown
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -456,18 +455,18 @@ func remaining(d watchers.Due, now time.Time, loc *time.Location) string {
 	case mins == 0:
 		return "now"
 	case mins < 60:
-		s = plural(mins, "minute")
+		s = watchers.Plural(mins, "minute")
 	case mins < 24*60:
 		// Exact to the minute under a day (DESIGN §4): a 90-minute lead
 		// reads "1 hour 30 minutes", not a rounded "2 hours".
-		s = plural(mins/60, "hour")
+		s = watchers.Plural(mins/60, "hour")
 		if m := mins % 60; m > 0 {
-			s += " " + plural(m, "minute")
+			s += " " + watchers.Plural(m, "minute")
 		}
 	default:
 		// Rounded to whole days: a 7d lead across a DST change is 167 or
 		// 169 hours and still reads "7 days".
-		s = plural(int((left+12*time.Hour)/(24*time.Hour)), "day")
+		s = watchers.Plural(int((left+12*time.Hour)/(24*time.Hour)), "day")
 	}
 	if ago {
 		return s + " ago"
@@ -494,16 +493,9 @@ func inDays(n int) string {
 	case n == -1:
 		return "yesterday"
 	case n < 0:
-		return plural(-n, "day") + " ago"
+		return watchers.Plural(-n, "day") + " ago"
 	}
-	return "in " + plural(n, "day")
-}
-
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return strconv.Itoa(n) + " " + unit + "s"
+	return "in " + watchers.Plural(n, "day")
 }
 
 // changeText words a change as old → new, one line per thing changed.

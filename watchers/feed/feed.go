@@ -110,7 +110,7 @@ func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result
 	st.Seen = current
 
 	if first {
-		return w.result(st, nil, fmt.Sprintf("first run: %d items recorded", len(p.Items))+problems(p))
+		return w.result(st, nil, "first run: "+watchers.Plural(len(p.Items), "item")+" recorded"+problems(p))
 	}
 	alerts := w.alerts(p, fresh, in)
 	found := fmt.Sprintf("%d new items, %d posted", len(fresh), len(alerts))
