@@ -21,6 +21,10 @@ type EventStore interface {
 	SaveEvents(ctx context.Context, evs []EventRecord) error
 	// EventHashes returns every event's config hash by id.
 	EventHashes(ctx context.Context) (map[string]string, error)
+	// EventSummaries lists every event (of tag; "" for all) with its
+	// state as last materialized and without its change history: what
+	// /alerts events filters and pages.
+	EventSummaries(ctx context.Context, tag string) ([]EventRecord, error)
 	Event(ctx context.Context, id string) (EventRecord, error)
 	DeleteEvent(ctx context.Context, id string) error
 	Events(ctx context.Context, f EventFilter) ([]EventRecord, error)

@@ -61,6 +61,9 @@ func usage(s CommandSpec) string { return "/alerts " + s.Usage() }
 type AuditLog interface {
 	Audit(ctx context.Context, e AuditEntry) error
 	AuditLog(ctx context.Context, n int) ([]AuditEntry, error)
+	// SearchAudit reads the log newest first, keeping up to n entries that
+	// match, so a search does not load the whole log.
+	SearchAudit(ctx context.Context, n int, match func(AuditEntry) bool) ([]AuditEntry, error)
 }
 
 // HistoryStore answers what was alerted: an event's alerts and a channel's

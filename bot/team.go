@@ -241,13 +241,9 @@ func eventOver(st watchers.State, now time.Time) bool {
 	return st.Status == watchers.Happened || st.Status == watchers.Cancelled || !st.Due.End.After(now)
 }
 
-// eventSummaries lists the events of tag without their changes, through
-// the store's EventBrowser when it has one.
+// eventSummaries lists the events of tag without their changes.
 func (r *Router) eventSummaries(ctx context.Context, tag string) ([]EventRecord, error) {
-	if b, ok := r.eventStore.(EventBrowser); ok {
-		return b.EventSummaries(ctx, tag)
-	}
-	return r.eventStore.Events(ctx, EventFilter{Tag: tag})
+	return r.eventStore.EventSummaries(ctx, tag)
 }
 
 // events answers /alerts events: every event, open ones by window start,
@@ -403,19 +399,7 @@ func (r *Router) auditCmd(ctx context.Context, c *call) (string, error) {
 		}
 		return true
 	}
-	var entries []AuditEntry
-	var err error
-	if s, ok := r.auditLog.(AuditSearcher); ok {
-		entries, err = s.SearchAudit(ctx, n, match)
-	} else {
-		var all []AuditEntry
-		all, err = r.auditLog.AuditLog(ctx, 0)
-		for _, e := range all {
-			if len(entries) < n && match(e) {
-				entries = append(entries, e)
-			}
-		}
-	}
+	entries, err := r.auditLog.SearchAudit(ctx, n, match)
 	if err != nil {
 		return "", err
 	}

@@ -38,18 +38,3 @@ type ConfigEntries interface {
 	ConfigEntry(ctx context.Context, kind, key string) (e ConfigEntry, ok bool, err error)
 	SetConfigEntry(ctx context.Context, e ConfigEntry) error
 }
-
-// EventBrowser lists every event with its state as last materialized and
-// without its change history: what /alerts events filters and pages. A
-// tag narrows the list; "" lists all. An EventStore without it is read
-// through Events.
-type EventBrowser interface {
-	EventSummaries(ctx context.Context, tag string) ([]EventRecord, error)
-}
-
-// AuditSearcher reads the audit log newest first, keeping up to n entries
-// that match, so a search does not load the whole log. An AuditLog
-// without it is read whole.
-type AuditSearcher interface {
-	SearchAudit(ctx context.Context, n int, match func(AuditEntry) bool) ([]AuditEntry, error)
-}

@@ -17,8 +17,6 @@ import (
 var (
 	_ bot.UserSettings  = (*DB)(nil)
 	_ bot.ConfigEntries = (*DB)(nil)
-	_ bot.EventBrowser  = (*DB)(nil)
-	_ bot.AuditSearcher = (*DB)(nil)
 )
 
 // UserZone returns the zone user chose with /alerts tz, "" when none.
