@@ -86,7 +86,20 @@ var postgresDialect = dialect{
 	skipLocked: " FOR UPDATE OF c SKIP LOCKED",
 	readTx:     sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
 	check:      checkPostgres,
-	retryBegin: pgconn.SafeToRetry,
+	retryBegin: beginRetryable,
+}
+
+// beginRetryable reports whether a failed BEGIN on PostgreSQL may be
+// repeated on another connection: when it never reached the server, or
+// when the server answered it by ending the session (a FATAL error, such
+// as 57P01 from pg_terminate_backend arriving just as the BEGIN did),
+// since a BEGIN that failed began nothing.
+func beginRetryable(err error) bool {
+	if pgconn.SafeToRetry(err) {
+		return true
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Severity == "FATAL"
 }
 
 // IsPostgres reports whether a --db name selects PostgreSQL: a

@@ -273,21 +273,17 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// begin starts a write transaction. It holds the database's write lock
-// from the start, so a busy database waits instead of failing at the
-// first write: SQLite's BEGIN IMMEDIATE (via _txlock), PostgreSQL's
-// advisory lock (dialect.lockWrites).
+// beginWrite starts a write transaction. With lock set it holds the
+// database's write lock from the start, so a busy database waits instead
+// of failing at the first write: SQLite's BEGIN IMMEDIATE (via _txlock;
+// SQLite takes it whatever lock says), PostgreSQL's advisory lock
+// (dialect.lockWrites).
 //
-// When ctx carries a fence (bot.WithFence: a leader's write), the lease
-// is checked next, in the same transaction and under the write lock that
-// a change of leader takes too: the write commits only if the lease has
-// not passed to another holder meanwhile.
-func (db *DB) begin(ctx context.Context) (*tx, error) {
-	return db.beginWrite(ctx, true)
-}
-
-// beginWrite starts a write transaction, with the database's write lock
-// when lock is set (always on SQLite, where BEGIN IMMEDIATE takes it).
+// When ctx carries a fence (bot.WithFence: a leader's write), the write
+// lock is taken in any case and the lease checked next, in the same
+// transaction and under the lock that a change of leader takes too: the
+// write commits only if the lease has not passed to another holder
+// meanwhile.
 func (db *DB) beginWrite(ctx context.Context, lock bool) (*tx, error) {
 	f, fenced := bot.FenceFrom(ctx)
 	t, err := db.beginOn(ctx, db.write.db, nil)
