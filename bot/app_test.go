@@ -231,7 +231,7 @@ func openApp(t *testing.T, configYAML string, now time.Time, o appOptions) *app 
 		logger = slog.New(slog.NewTextHandler(o.log, nil))
 	}
 	a.bot, err = bot.New(bot.Options{
-		Events: db, Watchers: db, Runs: db, Outbox: db, Channels: db, Audit: db,
+		Events: db, Watchers: db, Runs: db, Outbox: db, Channels: db, Audit: db, Entries: db,
 		Config: cfg, Factories: factories, Platforms: platforms,
 		Now: clk.Now, LocalAdmin: "console:local", Logger: logger,
 	})
@@ -239,7 +239,7 @@ func openApp(t *testing.T, configYAML string, now time.Time, o appOptions) *app 
 		t.Fatalf("bot.New: %v", err)
 	}
 	a.router, err = bot.NewRouter(bot.RouterOptions{
-		Events: db, Watchers: db, History: db, Channels: db, Audit: db,
+		Events: db, Watchers: db, History: db, Channels: db, Audit: db, Users: db,
 		Schedules: a.bot, Config: a.bot.Config, IsAdmin: a.bot.IsAdmin, Factories: factories,
 		NextAlert: nextAlert(cfg), Now: clk.Now,
 	})

@@ -39,6 +39,9 @@ type Options struct {
 	Outbox   Outbox
 	Channels ChannelStore
 	Audit    AuditLog
+	// Entries, when set, remembers the config's subscription entries as
+	// last seeded, so chat changes to them persist over restarts.
+	Entries ConfigEntries
 
 	Config    *Config
 	Factories map[string]watchers.Factory
@@ -81,6 +84,7 @@ type Bot struct {
 	outbox   Outbox
 	channels ChannelStore
 	audit    AuditLog
+	entries  ConfigEntries
 	pipe     *pipeline
 
 	cfgMu      sync.RWMutex // guards cfg and admins, replaced on reload
@@ -140,6 +144,7 @@ func New(opts Options) (*Bot, error) {
 		outbox:    opts.Outbox,
 		channels:  opts.Channels,
 		audit:     opts.Audit,
+		entries:   opts.Entries,
 		cfg:       opts.Config,
 		factories: opts.Factories,
 		platforms: map[string]Platform{},

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/policyteam/alertbot/watchers"
+	"github.com/policyteam/alertbot/watchers/bizdays"
 )
 
 // handlers binds each command of the table (Commands) to the method that
@@ -39,17 +41,13 @@ func (r *Router) handlers() map[string]handler {
 		"watcher resume": r.watcherPause(false),
 		"watcher run":    r.watcherRun,
 		"watcher remove": r.watcherRemove,
+		"events":         r.events,
+		"tz":             r.tz,
+		"audit":          r.auditCmd,
 	}
 }
 
 func (r *Router) loc() *time.Location { return r.config().Location }
-
-func (r *Router) fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	return t.In(r.loc()).Format("2006-01-02 15:04 MST")
-}
 
 func (r *Router) upcoming(ctx context.Context, c *call) (string, error) {
 	within := 90 * 24 * time.Hour
@@ -59,13 +57,13 @@ func (r *Router) upcoming(ctx context.Context, c *call) (string, error) {
 		case strings.HasPrefix(a, "#") || strings.HasPrefix(strings.ToLower(a), "tag:"):
 			t, err := NormalizeTarget(a)
 			if err != nil || !strings.HasPrefix(t, "tag:") {
-				return "", userErr("Bad tag %q.", a)
+				return "", userErr("Bad tag %s: %s.", echo(a), watchers.TagRule)
 			}
 			tag = strings.TrimPrefix(t, "tag:")
 		default:
 			d, err := watchers.ParseDuration(a)
 			if err != nil {
-				return "", userErr("Expected #tag or a duration like 90d, got %q.", a)
+				return "", userErr("Expected #tag or a duration like 90d or 2w3d, got %s.", echo(a))
 			}
 			within = d
 		}
@@ -93,7 +91,8 @@ func (r *Router) upcoming(ctx context.Context, c *call) (string, error) {
 			b.WriteString("… and more; narrow it with #tag or a shorter window.\n")
 			break
 		}
-		fmt.Fprintf(&b, "• %s — %s [%s] (%s)\n", e.Current.Title, DueText(e.Current, c.now), e.Current.Status, e.ID)
+		st := dueIn(e.Current, c.zone)
+		fmt.Fprintf(&b, "• %s — %s [%s] (%s)\n", st.Title, DueText(st, c.now), st.Status, e.ID)
 	}
 	return strings.TrimRight(b.String(), "\n"), nil
 }
@@ -101,7 +100,7 @@ func (r *Router) upcoming(ctx context.Context, c *call) (string, error) {
 func (r *Router) getEvent(ctx context.Context, id string) (EventRecord, error) {
 	rec, err := r.eventStore.Event(ctx, id)
 	if errors.Is(err, ErrNotFound) {
-		return rec, userErr("No event %q. See /alerts upcoming 9999d for ids.", id)
+		return rec, userErr("No event %s. Find ids with /alerts events all, or /alerts events <words>.", echo(id))
 	}
 	return rec, err
 }
@@ -124,9 +123,21 @@ func (r *Router) event(ctx context.Context, c *call) (string, error) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s)\n", cur.Title, rec.ID)
-	fmt.Fprintf(&b, "Due: %s\n", DueText(cur, c.now))
+	fmt.Fprintf(&b, "Due: %s\n", DueText(dueIn(cur, c.zone), c.now))
+	// Read in the event's own zone: its country's holidays decide.
+	if d := cur.Due; d.Precision == watchers.Day || d.Precision == watchers.Instant {
+		if why, off := bizdays.For(loc).DayOff(d.Start.In(loc)); off {
+			fmt.Fprintf(&b, "Note: the due date falls on %s\n", why)
+		}
+	}
 	fmt.Fprintf(&b, "Status: %s\n", cur.Status)
-	fmt.Fprintf(&b, "Zone: %s\n", loc)
+	if loc.String() == c.zone.String() {
+		fmt.Fprintf(&b, "Zone: %s\n", loc)
+	} else {
+		// The event's dates are its zone's; every time shown here is the
+		// reader's, so the reply never mixes zones.
+		fmt.Fprintf(&b, "Zone: %s (its dates); times here are %s\n", loc, c.zone)
+	}
 	if len(rec.Tags) > 0 {
 		fmt.Fprintf(&b, "Tags: #%s\n", strings.Join(rec.Tags, " #"))
 	}
@@ -159,41 +170,24 @@ func (r *Router) event(ctx context.Context, c *call) (string, error) {
 	default:
 		fmt.Fprintf(&b, "Created in chat")
 	}
-	fmt.Fprintf(&b, "; current state from %s, %s.\n", rec.UpdatedBy, r.fmtTime(rec.UpdatedAt))
+	fmt.Fprintf(&b, "; current state from %s, %s.\n", rec.UpdatedBy, c.fmtTime(rec.UpdatedAt))
 	if len(rec.Changes) > 0 {
 		b.WriteString("History:\n")
 		for i, ch := range rec.Changes {
-			before, err1 := rec.StateAfter(i, loc)
-			after, err2 := rec.StateAfter(i+1, loc)
-			if err1 != nil || err2 != nil {
+			what, ok := DescribeChange(&rec, i, loc)
+			if !ok {
 				continue
-			}
-			var parts []string
-			if before.Due.Raw != after.Due.Raw {
-				parts = append(parts, fmt.Sprintf("due %s → %s", before.Due.Raw, after.Due.Raw))
-			}
-			if before.Status != after.Status {
-				parts = append(parts, fmt.Sprintf("status %s → %s", before.Status, after.Status))
-			}
-			if before.Title != after.Title {
-				parts = append(parts, fmt.Sprintf("title %q → %q", before.Title, after.Title))
-			}
-			if ch.Note != "" {
-				parts = append(parts, ch.Note)
-			}
-			if len(parts) == 0 {
-				parts = append(parts, "no change")
 			}
 			planned := ""
 			if ch.At.After(c.now) {
 				planned = " (planned)"
 			}
-			fmt.Fprintf(&b, "  %s%s — %s (by %s)\n", ch.At.In(loc).Format("2006-01-02 15:04 MST"), planned, strings.Join(parts, "; "), ch.By)
+			fmt.Fprintf(&b, "  %s%s — %s (by %s)\n", c.fmtTime(ch.At), planned, what, ch.By)
 		}
 	}
 	if r.nextAlert != nil {
 		if at, what, ok := r.nextAlert(&rec.Event, c.now); ok {
-			fmt.Fprintf(&b, "Next alert: %s, %s (%s)\n", what, at.In(loc).Format("Mon 2 Jan 2006 15:04 MST"), Countdown(c.now, at, loc))
+			fmt.Fprintf(&b, "Next alert: %s, %s (%s)\n", what, at.In(c.zone).Format("Mon 2 Jan 2006 15:04 MST"), Countdown(c.now, at, c.zone))
 		} else {
 			b.WriteString("Next alert: none planned\n")
 		}
@@ -209,7 +203,7 @@ func (r *Router) event(ctx context.Context, c *call) (string, error) {
 			if a.Skipped {
 				state = " (skipped by catch-up)"
 			}
-			fmt.Fprintf(&b, "  %s %s%s\n", a.Alert.At.In(loc).Format("2006-01-02 15:04"), a.Alert.Kind, state)
+			fmt.Fprintf(&b, "  %s %s%s\n", a.Alert.At.In(c.zone).Format("2006-01-02 15:04"), a.Alert.Kind, state)
 		}
 	}
 	return strings.TrimRight(b.String(), "\n"), nil
@@ -232,7 +226,7 @@ func (r *Router) history(ctx context.Context, c *call) (string, error) {
 		return "No alerts were sent to this channel yet. Subscribe with /alerts subscribe <target>.", nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Last %d alerts in this channel:\n", len(items))
+	fmt.Fprintf(&b, "Last %s in this channel:\n", Plural(len(items), "alert"))
 	for _, it := range items {
 		state := it.Delivery.State
 		if state == DeliveryFailed && it.Delivery.LastError != "" {
@@ -240,7 +234,7 @@ func (r *Router) history(ctx context.Context, c *call) (string, error) {
 		} else if state == DeliveryPending && it.Delivery.Attempts > 0 {
 			state = fmt.Sprintf("retrying (attempt %d)", it.Delivery.Attempts+1)
 		}
-		fmt.Fprintf(&b, "• %s  %s  %s — %s\n", r.fmtTime(it.Alert.At), it.Alert.Kind, it.Alert.Title, state)
+		fmt.Fprintf(&b, "• %s  %s  %s — %s\n", c.fmtTime(it.Alert.At), it.Alert.Kind, it.Alert.Title, state)
 	}
 	return strings.TrimRight(b.String(), "\n"), nil
 }
@@ -263,9 +257,9 @@ func (r *Router) watchers(ctx context.Context, c *call) (string, error) {
 			state = fmt.Sprintf("FAILING (%d in a row)", w.Failures)
 		}
 		fmt.Fprintf(&b, "• %s — %s, %q, %s\n", w.Spec.ID, w.Spec.Kind, w.Spec.Schedule, state)
-		fmt.Fprintf(&b, "    last run %s, last success %s", r.fmtTime(w.LastRun), r.fmtTime(w.LastSuccess))
+		fmt.Fprintf(&b, "    last run %s, last success %s", c.fmtTime(w.LastRun), c.fmtTime(w.LastSuccess))
 		if next, ok := r.schedules.NextRun(w.Spec.ID); ok && !w.Spec.Paused {
-			fmt.Fprintf(&b, ", next run %s", r.fmtTime(next))
+			fmt.Fprintf(&b, ", next run %s", c.fmtTime(next))
 		}
 		b.WriteString("\n")
 		if w.LastError != "" {
@@ -290,7 +284,7 @@ func (r *Router) checkTarget(ctx context.Context, s string) (string, error) {
 		}
 	case "watcher":
 		if _, err := r.watcherStore.Watcher(ctx, id); errors.Is(err, ErrNotFound) {
-			return "", userErr("No watcher %q. See /alerts watchers.", id)
+			return "", userErr("No watcher %s. See /alerts watchers.", echo(id))
 		} else if err != nil {
 			return "", err
 		}
@@ -318,7 +312,7 @@ func (r *Router) subscribe(ctx context.Context, c *call) (string, error) {
 		return "", err
 	}
 	if !added {
-		return fmt.Sprintf("This channel already receives %s.", showTarget(t)), nil
+		return fmt.Sprintf("This channel already receives %s (%s).", showTarget(t), r.subscriptionOrigin(ctx, c.req.Channel, t)), nil
 	}
 	r.audit(ctx, c, "subscribe", t, "", c.req.Channel)
 	return fmt.Sprintf("This channel now receives %s (subscribed by %s).", showTarget(t), c.req.User), nil
@@ -329,6 +323,7 @@ func (r *Router) unsubscribe(ctx context.Context, c *call) (string, error) {
 	if err != nil {
 		return "", userErr("%s.", strings.TrimSuffix(err.Error(), "."))
 	}
+	origin := r.subscriptionOrigin(ctx, c.req.Channel, t)
 	removed, err := r.channelStore.Unsubscribe(ctx, c.req.Channel, t)
 	if err != nil {
 		return "", err
@@ -337,7 +332,11 @@ func (r *Router) unsubscribe(ctx context.Context, c *call) (string, error) {
 		return "", userErr("This channel is not subscribed to %s; see /alerts subscriptions.", showTarget(t))
 	}
 	r.audit(ctx, c, "unsubscribe", t, c.req.Channel, "")
-	return fmt.Sprintf("This channel no longer receives %s (unsubscribed by %s).", showTarget(t), c.req.User), nil
+	if origin == originConfigText {
+		return fmt.Sprintf("This channel no longer receives %s (unsubscribed by %s). It came from the config file: it stays off after restarts until someone changes this channel's entry there.",
+			showTarget(t), c.req.User), nil
+	}
+	return fmt.Sprintf("This channel no longer receives %s (unsubscribed by %s; it was %s).", showTarget(t), c.req.User, origin), nil
 }
 
 func (r *Router) subscriptions(ctx context.Context, c *call) (string, error) {
@@ -363,7 +362,7 @@ func (r *Router) subscriptions(ctx context.Context, c *call) (string, error) {
 	}
 	for _, m := range mutes {
 		if m.Channel == c.req.Channel {
-			fmt.Fprintf(&b, "Muted: %s until %s\n", showTarget(m.Target), r.fmtTime(m.Until))
+			fmt.Fprintf(&b, "Muted: %s until %s\n", showTarget(m.Target), c.fmtTime(m.Until))
 		}
 	}
 	return strings.TrimRight(b.String(), "\n"), nil
@@ -376,7 +375,7 @@ func (r *Router) mute(ctx context.Context, c *call) (string, error) {
 	}
 	d, err := watchers.ParseDuration(c.args[1])
 	if err != nil || d <= 0 {
-		return "", userErr("Bad duration %q: use 30m, 12h, 1d or 2w.", c.args[1])
+		return "", userErr("Bad duration %s for the mute: use e.g. 30m, 12h, 1d, 2w or 1h30m.", echo(c.args[1]))
 	}
 	if d > 366*24*time.Hour {
 		return "", userErr("Mutes last at most a year; unsubscribe instead.")
@@ -386,7 +385,7 @@ func (r *Router) mute(ctx context.Context, c *call) (string, error) {
 		return "", err
 	}
 	r.audit(ctx, c, "mute", t, "", "until "+until.UTC().Format(time.RFC3339))
-	return fmt.Sprintf("Muted %s in this channel until %s (by %s).", showTarget(t), r.fmtTime(until), c.req.User), nil
+	return fmt.Sprintf("Muted %s in this channel until %s (by %s).", showTarget(t), c.fmtTime(until), c.req.User), nil
 }
 
 func (r *Router) unmute(ctx context.Context, c *call) (string, error) {
@@ -406,11 +405,18 @@ func (r *Router) unmute(ctx context.Context, c *call) (string, error) {
 }
 
 func eventJSON(rec EventRecord) string {
+	// Lead times are in it so that an edit of them alone has a before
+	// and an after that differ.
+	var leads []string
+	for _, l := range rec.LeadTimes {
+		leads = append(leads, l.String())
+	}
 	data, _ := json.Marshal(struct {
 		Title, Due, Status, Source string
 		Tags                       []string
+		LeadTimes                  []string `json:",omitempty"`
 		Changes                    int
-	}{rec.Current.Title, rec.Current.Due.Raw, string(rec.Current.Status), rec.Current.Source, rec.Tags, len(rec.Changes)})
+	}{rec.Current.Title, rec.Current.Due.Raw, string(rec.Current.Status), rec.Current.Source, rec.Tags, leads, len(rec.Changes)})
 	return string(data)
 }
 
@@ -422,10 +428,9 @@ func (r *Router) eventAdd(ctx context.Context, c *call) (string, error) {
 	var title []string
 	var tags []string
 	for _, w := range c.args[2:] {
-		if strings.HasPrefix(w, "#") && len(w) > 1 && !strings.Contains(w, " ") {
-			t := strings.ToLower(w[1:])
+		if t, ok := hashTag(w); ok {
 			if !watchers.TagPattern.MatchString(t) {
-				return "", userErr("Bad tag %q: use lowercase letters, digits, - and _.", w)
+				return "", userErr("Bad tag %s: %s.", echo(w), watchers.TagRule)
 			}
 			if !slices.Contains(tags, t) {
 				tags = append(tags, t)
@@ -437,8 +442,9 @@ func (r *Router) eventAdd(ctx context.Context, c *call) (string, error) {
 	if len(title) == 0 {
 		return "", userErr("The event needs a title.")
 	}
-	if _, err := watchers.ParseDue(due, r.loc()); err != nil {
-		return "", userErr("%v.", err)
+	d, err := watchers.ParseDue(due, r.loc())
+	if err != nil {
+		return "", userErr("%s.", capitalize(err.Error()))
 	}
 	if _, err := r.eventStore.Event(ctx, id); err == nil {
 		return "", userErr("Event %q already exists; change it with /alerts event set.", id)
@@ -446,7 +452,7 @@ func (r *Router) eventAdd(ctx context.Context, c *call) (string, error) {
 		return "", err
 	}
 	rec := EventRecord{Event: watchers.Event{
-		ID: id, Title: strings.Join(title, " "), Due: due, Tags: tags,
+		ID: id, Title: strings.Join(title, " "), Due: d.Raw, Tags: tags,
 		Origin: "chat", CreatedAt: c.now,
 	}, UpdatedAt: c.now, UpdatedBy: c.req.User}
 	if err := Materialize(&rec, c.now, r.loc()); err != nil {
@@ -457,7 +463,8 @@ func (r *Router) eventAdd(ctx context.Context, c *call) (string, error) {
 	}
 	r.audit(ctx, c, "event add", id, "", eventJSON(rec))
 	r.schedules.EventsChanged()
-	return fmt.Sprintf("Created event %s: %s — %s [%s].", id, rec.Current.Title, DueText(rec.Current, c.now), rec.Current.Status), nil
+	return fmt.Sprintf("Created event %s: %s — %s [%s].%s", id, rec.Current.Title, DueText(dueIn(rec.Current, c.zone), c.now), rec.Current.Status,
+		typedDue(due, d.Raw)), nil
 }
 
 func (r *Router) eventSet(ctx context.Context, c *call) (string, error) {
@@ -477,12 +484,21 @@ func (r *Router) eventSet(ctx context.Context, c *call) (string, error) {
 		return "", err
 	}
 	before := eventJSON(rec)
-	ch := watchers.Change{At: c.now, By: c.req.User, Note: kv["note"]}
-	if v, ok := kv["due"]; ok {
-		if _, err := watchers.ParseDue(v, loc); err != nil {
-			return "", userErr("%v.", err)
+	confirmed := false
+	if v, ok := kv["confirm"]; ok {
+		if !strings.EqualFold(strings.TrimSpace(v), "yes") {
+			return "", userErr("confirm takes only yes, e.g. confirm=yes; got %s.", echo(v))
 		}
-		ch.Due = v
+		confirmed = true
+	}
+	ch := watchers.Change{At: c.now, By: c.req.User, Note: kv["note"]}
+	typed := ""
+	if v, ok := kv["due"]; ok {
+		d, err := watchers.ParseDue(v, loc)
+		if err != nil {
+			return "", userErr("%s.", capitalize(err.Error()))
+		}
+		ch.Due, typed = d.Raw, typedDue(v, d.Raw)
 	}
 	if v, ok := kv["status"]; ok {
 		st, err := watchers.ParseStatus(v)
@@ -506,9 +522,12 @@ func (r *Router) eventSet(ctx context.Context, c *call) (string, error) {
 	if v, ok := kv["tags"]; ok {
 		var tags []string
 		for _, t := range splitList(v) {
-			t = strings.ToLower(strings.TrimPrefix(t, "#"))
+			if h, ok := hashTag(t); ok {
+				t = h
+			}
+			t = strings.ToLower(t)
 			if !watchers.TagPattern.MatchString(t) {
-				return "", userErr("Bad tag %q: use lowercase letters, digits, - and _.", t)
+				return "", userErr("Bad tag %s: %s.", echo(t), watchers.TagRule)
 			}
 			tags = append(tags, t)
 		}
@@ -517,7 +536,7 @@ func (r *Router) eventSet(ctx context.Context, c *call) (string, error) {
 	if v, ok := kv["lead_times"]; ok {
 		leads, err := watchers.ParseLeads(splitList(v))
 		if err != nil {
-			return "", userErr("%v.", err)
+			return "", userErr("lead_times: %v.", err)
 		}
 		rec.LeadTimes = leads
 	}
@@ -531,12 +550,17 @@ func (r *Router) eventSet(ctx context.Context, c *call) (string, error) {
 	if err := Materialize(&rec, c.now, r.loc()); err != nil {
 		return "", userErr("%v.", err)
 	}
+	if !confirmed {
+		if err := surprising(rec, ch, c.now, c.zone); err != nil {
+			return "", err
+		}
+	}
 	if err := r.eventStore.SaveEvent(ctx, rec); err != nil {
 		return "", err
 	}
 	r.audit(ctx, c, "event set", rec.ID, before, eventJSON(rec))
 	r.schedules.EventsChanged()
-	return fmt.Sprintf("Updated %s: %s — %s [%s].", rec.ID, rec.Current.Title, DueText(rec.Current, c.now), rec.Current.Status), nil
+	return fmt.Sprintf("Updated %s: %s — %s [%s].%s", rec.ID, rec.Current.Title, DueText(dueIn(rec.Current, c.zone), c.now), rec.Current.Status, typed), nil
 }
 
 func (r *Router) eventRemove(ctx context.Context, c *call) (string, error) {
@@ -600,6 +624,9 @@ func applySpec(spec *watchers.Spec, kv map[string]string, order []string) error 
 			} else {
 				val.Tag = "!!str"
 			}
+		}
+		if err := checkSpecValue(k, v, val); err != nil {
+			return err
 		}
 		if sub, ok := strings.CutPrefix(k, "fetch."); ok {
 			fetch.Content = append(fetch.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: sub}, val)
@@ -668,6 +695,39 @@ func applySpec(spec *watchers.Spec, kv map[string]string, order []string) error 
 		return userErr("Bad watcher fields: %s.", strings.TrimSuffix(msg, "."))
 	}
 	*spec = next
+	return nil
+}
+
+// specFieldType returns the type of the watcher field a chat key names:
+// a field of watchers.Spec, or "fetch.x" for its fetch options.
+func specFieldType(key string) (reflect.Type, bool) {
+	t := reflect.TypeOf(watchers.Spec{})
+	if sub, ok := strings.CutPrefix(key, "fetch."); ok {
+		t, key = reflect.TypeOf(watchers.Fetch{}), sub
+	}
+	_, index := yamlFields(t)
+	i, ok := index[key]
+	if !ok || t.Field(i).Type.Kind() == reflect.Struct {
+		return nil, false
+	}
+	return t.Field(i).Type, true
+}
+
+// checkSpecValue checks one key=value of a watcher command before it is
+// applied: the key must name a field and the value must be of its kind.
+// The errors name the field and show a value that works, never a Go type.
+func checkSpecValue(key, raw string, val *yaml.Node) error {
+	t, ok := specFieldType(key)
+	if !ok {
+		if _, fetchOpt := specFieldType("fetch." + key); fetchOpt {
+			return userErr("Unknown watcher field %s; the fetch options are written fetch.%s=…, e.g. fetch.timeout=30s.", echo(key), key)
+		}
+		return userErr("Unknown watcher field %s. See /alerts help watcher for the fields, e.g. schedule=\"@every 30m\" match=Japan,Ishiba.", echo(key))
+	}
+	if err := val.Decode(reflect.New(t).Interface()); err != nil {
+		example := map[reflect.Kind]string{reflect.Bool: "true", reflect.Int: "3", reflect.Int64: "1048576", reflect.Slice: "a,b"}[t.Kind()]
+		return userErr("%s must be %s, got %s, e.g. %s=%s.", key, describeGoType(t), echo(raw), key, example)
+	}
 	return nil
 }
 

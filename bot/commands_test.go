@@ -143,7 +143,7 @@ func TestReadCommands(t *testing.T) {
 		{name: "upcoming tag: form", user: member, text: "upcoming tag:budget 400d",
 			want: []string{"Upcoming events #budget within 400d:", "Diet passes the FY2027 budget"}, notWant: []string{"defense"}},
 		{name: "upcoming bad", user: member, text: "upcoming soon",
-			want: []string{`Expected #tag or a duration like 90d, got "soon"`, "Usage: /alerts upcoming [#tag] [within]"}, wantErr: true},
+			want: []string{`Expected #tag or a duration like 90d or 2w3d, got "soon"`, "Usage: /alerts upcoming [#tag] [within]"}, wantErr: true},
 		{name: "upcoming bad tag", user: member, text: "upcoming #", want: []string{`Bad tag "#"`}, wantErr: true},
 
 		{name: "event", user: member, text: "event upper-house-election-2025",
@@ -234,7 +234,7 @@ func TestEventCommands(t *testing.T) {
 			want: []string{`Event "diet-2027" already exists`}, wantErr: true},
 		{name: "event add config dup", user: admin, text: "event add jp-fy2027-budget 2027-03 Again",
 			want: []string{`Event "jp-fy2027-budget" already exists`}, wantErr: true},
-		{name: "event add bad due", user: admin, text: "event add x 2027-13 Title", want: []string{`bad due date "2027-13"`}, wantErr: true},
+		{name: "event add bad due", user: admin, text: "event add x 2027-13 Title", want: []string{`Bad due date "2027-13"`}, wantErr: true},
 		{name: "event add bad id", user: admin, text: "event add Bad_Id 2027-01 Title", want: []string{`bad event id "bad_id"`}, wantErr: true},
 		{name: "event add no title", user: admin, text: "event add y 2027-01 #tag", want: []string{"The event needs a title."}, wantErr: true},
 		{name: "event add bad tag", user: admin, text: "event add y 2027-01 Title #Bad!", want: []string{`Bad tag "#Bad!"`}, wantErr: true},
@@ -266,6 +266,17 @@ func TestEventCommands(t *testing.T) {
 		{name: "event tags and leads", setup: []string{"event set jp-fy2027-budget tags=japan,diet lead_times=14d,1d"},
 			user: member, text: "event jp-fy2027-budget",
 			want: []string{"Tags: #japan #diet", "Reminders: 14d, 1d before", "current state from console:local, 2026-11-25 10:00 JST"}},
+		{name: "event business-day leads", setup: []string{"event set jp-fy2027-budget lead_times=5bd,1bd,0d"},
+			user: member, text: "event jp-fy2027-budget", want: []string{"Reminders: 5bd, 1bd, 0d before"}},
+		// The config's zone is Asia/Tokyo: Japan's holidays apply.
+		{name: "event due on a holiday", setup: []string{"event add gw-2027 2027-05-04 Golden Week test"},
+			user: member, text: "event gw-2027", want: []string{"Note: the due date falls on a public holiday in Japan (Greenery Day)"}},
+		{name: "event due on a weekend", setup: []string{"event add sat-2027 2027-05-08 Saturday test"},
+			user: member, text: "event sat-2027", want: []string{"Note: the due date falls on a Saturday"}},
+		{name: "event due on a working day", setup: []string{"event add fri-2027 2027-05-07 Friday test"},
+			user: member, text: "event fri-2027", want: []string{"Friday test (fri-2027)"}, notWant: []string{"Note: the due date"}},
+		{name: "event coarse due has no day note", setup: []string{"event add may-2027 2027-05 Month test"},
+			user: member, text: "event may-2027", want: []string{"Month test (may-2027)"}, notWant: []string{"Note: the due date"}},
 
 		{name: "event remove", setup: []string{addDiet}, user: admin, text: "event remove diet-2027",
 			want: []string{"Removed event diet-2027"}, notWant: []string{"config file"}, wantAudit: "event remove"},
@@ -564,14 +575,14 @@ watchers:
 		{channel: "slack:CGONE", want: "• 2026-11-25 09:00 JST  reminder  Event one — failed: channel_not_found"},
 	} {
 		r := a.do(member, tt.channel, "history")
-		if r.Error || !strings.Contains(r.Text, "alerts in this channel:") || !strings.Contains(r.Text, tt.want) {
+		if r.Error || !strings.Contains(r.Text, "in this channel:") || !strings.Contains(r.Text, tt.want) {
 			t.Errorf("history in %s:\n%s\nwant %q", tt.channel, r.Text, tt.want)
 		}
 	}
 	// The failure report went to the channels subscribed to all; the
 	// newest first, and "history 1" shows only it.
 	r := a.do(member, "slack:CSENT", "history 1")
-	if !strings.Contains(r.Text, "Last 1 alerts") || !strings.Contains(r.Text, "delivery_failed") || strings.Contains(r.Text, "Event one") {
+	if !strings.Contains(r.Text, "Last 1 alert in this channel") || !strings.Contains(r.Text, "delivery_failed") || strings.Contains(r.Text, "Event one") {
 		t.Errorf("history 1 in slack:CSENT:\n%s", r.Text)
 	}
 }

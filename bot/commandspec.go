@@ -38,6 +38,9 @@ type Option struct {
 	Complete string   // what autocomplete suggests: a Complete* constant, or ""
 	Choices  []string // the only values allowed, shown as a pick list
 	Min, Max int      // bounds of an integer option, checked when Max > 0
+	// Literal marks a word option typed as one of its Choices: the usage
+	// shows them ("[past|all]") rather than the option's name.
+	Literal bool
 }
 
 // OptionType is the type of an option's value.
@@ -104,7 +107,16 @@ func Commands(kinds []string) []CommandSpec {
 			Examples: []string{"upcoming", "upcoming #budget", "upcoming #election 400d"},
 			Options: []Option{
 				stringOpt("tag", "Only events with this tag", false).as(FormTag).auto(CompleteTag),
-				stringOpt("within", "How far ahead, e.g. 30d or 12w (default 90d)", false),
+				stringOpt("within", "How far ahead, e.g. 30d, 12w or 2w3d (default 90d)", false),
+			}},
+		{Name: "events", Summary: "Every event, past ones too, by #tag and words in the id or title; paged",
+			Examples: []string{"events", "events #budget past", "events all election", "events 参院選"},
+			Options: []Option{
+				stringOpt("tag", "Only events with this tag", false).as(FormTag).auto(CompleteTag),
+				{Name: "scope", Desc: "past: happened, cancelled or over; all: open and past (default: open)",
+					Choices: []string{"past", "all"}, Literal: true},
+				stringOpt("words", "Words to find in the id or title, any language", false).as(FormText),
+				stringOpt("page", "Page of the list, e.g. 2", false).as(FormKeyValue),
 			}},
 		{Name: "event", Summary: "Details, sources, history and next reminder of an event",
 			Examples: []string{"event upper-house-election-2025"},
@@ -121,16 +133,19 @@ func Commands(kinds []string) []CommandSpec {
 			Options:  []Option{target}},
 		{Name: "subscriptions", Summary: "This channel's subscriptions and mutes"},
 		{Name: "mute", Summary: "Silence the target's alerts in this channel for a while", Public: true,
-			Examples: []string{"mute #budget 1d", "mute all 2h"},
-			Options:  []Option{target, stringOpt("duration", "For how long, e.g. 1d, 12h or 2w", true)}},
+			Examples: []string{"mute #budget 1d", "mute all 2h", "mute #budget 1h30m"},
+			Options:  []Option{target, stringOpt("duration", "For how long, e.g. 1d, 12h, 2w or 1h30m", true)}},
 		{Name: "unmute", Summary: "End a mute in this channel", Public: true,
 			Examples: []string{"unmute #budget"},
 			Options:  []Option{target}},
+		{Name: "tz", Summary: "Your own time zone for the times in your replies; alone, the one in force",
+			Examples: []string{"tz", "tz America/New_York", "tz off"},
+			Options:  []Option{stringOpt("zone", "IANA zone, e.g. Asia/Tokyo or America/New_York; off for the bot's", false)}},
 		{Name: "event add", Summary: "Create an event", Admin: true,
 			Examples: []string{`event add diet-session-2026 2026-01 Ordinary Diet session convenes #japan #diet`},
 			Options: []Option{
 				stringOpt("id", "New event id: a-z, 0-9 and -", true),
-				stringOpt("due", "Due date: 2025-07-20, 2025-07, 2025-Q3, JFY2025 or 2025-02-07T10:30", true),
+				stringOpt("due", "Due date: 2025-07-20, 2025-07, 2025-Q3, JFY2025, 2025-02-07T10:30 or 令和9年3月31日", true),
 				stringOpt("title", "Title of the event", true).as(FormText),
 				stringOpt("tags", "Tags, separated by spaces or commas", false).as(FormTags),
 			}},
@@ -142,9 +157,11 @@ func Commands(kinds []string) []CommandSpec {
 				{Name: "status", Desc: "New status", Form: FormKeyValue, Choices: statuses},
 				stringOpt("title", "New title", false).as(FormKeyValue),
 				stringOpt("tags", "New tags, separated by commas", false).as(FormList),
-				stringOpt("lead_times", "Reminder offsets, e.g. 30d,7d,1d,0d", false).as(FormList),
+				stringOpt("lead_times", "Reminder offsets, e.g. 30d,7d,1d,0d or 1h30m", false).as(FormList),
 				stringOpt("source", "Source URL", false).as(FormKeyValue),
 				stringOpt("note", "Why it changed (shown in the changed alert)", false).as(FormKeyValue),
+				{Name: "confirm", Desc: "yes: make a surprising change (happened before its date, a past due date)",
+					Form: FormKeyValue, Choices: []string{"yes"}},
 			}},
 		{Name: "event remove", Summary: "Delete an event (its alert history stays)", Admin: true,
 			Options: []Option{eventID}},
@@ -169,6 +186,12 @@ func Commands(kinds []string) []CommandSpec {
 		{Name: "watcher resume", Summary: "Run a paused watcher again", Admin: true, Options: []Option{watcherID}},
 		{Name: "watcher run", Summary: "Check a watcher now and report what it found", Admin: true, Slow: true, Options: []Option{watcherID}},
 		{Name: "watcher remove", Summary: "Delete a watcher (its alert history stays)", Admin: true, Options: []Option{watcherID}},
+		{Name: "audit", Summary: "The last n audit entries (default 20), or the last n with all the words", Admin: true,
+			Examples: []string{"audit", "audit 50", "audit subscribe #budget", "audit denied"},
+			Options: []Option{
+				{Name: "n", Desc: "How many (default 20)", Type: IntegerOption, Min: 1, Max: 100},
+				stringOpt("words", "Words to find in who, where, what and the values", false).as(FormText),
+			}},
 	}
 }
 
@@ -178,9 +201,15 @@ func Commands(kinds []string) []CommandSpec {
 func (s CommandSpec) Usage() string {
 	parts := []string{s.Name}
 	fields := false
+	keyed := 0
 	for _, o := range s.Options {
 		if o.keyed() {
-			// All key=value options read as one "key=value…", once.
+			keyed++
+		}
+	}
+	for _, o := range s.Options {
+		if o.keyed() && keyed > 1 {
+			// Several key=value options read as one "key=value…", once.
 			if !fields {
 				parts = append(parts, "key=value…")
 				fields = true
@@ -198,6 +227,9 @@ func (s CommandSpec) Usage() string {
 
 // token is how the option reads in a usage line or in help.
 func (o Option) token() string {
+	if o.Literal {
+		return strings.Join(o.Choices, "|")
+	}
 	switch o.Form {
 	case FormTag:
 		return "#" + o.Name
@@ -339,6 +371,9 @@ func checkCommands(specs []CommandSpec) error {
 			}
 			if o.Complete != "" && len(o.Choices) > 0 {
 				bad(s, "option %q: both autocomplete and choices", o.Name)
+			}
+			if o.Literal && (len(o.Choices) == 0 || o.Form != FormWord) {
+				bad(s, "option %q: literal without choices, or not one word", o.Name)
 			}
 			switch o.Complete {
 			case "", CompleteEvent, CompleteWatcher, CompleteTag, CompleteTarget:

@@ -193,13 +193,16 @@ func NormalizeTarget(s string) (string, error) {
 		return "all", nil
 	case strings.HasPrefix(t, "#"):
 		kind, val, ok = "tag", t[1:], true
+	case strings.HasPrefix(t, "＃"):
+		// The full-width # a Japanese keyboard types.
+		kind, val, ok = "tag", strings.TrimPrefix(t, "＃"), true
 	case !ok:
 		return bad("want #tag, tag:<tag>, watcher:<id>, event:<id> or all")
 	}
 	switch kind {
 	case "tag":
 		if !watchers.TagPattern.MatchString(val) {
-			return bad("a tag is 1-64 lowercase letters, digits, - and _")
+			return bad(watchers.TagRule)
 		}
 	case "watcher", "event":
 		if !watchers.IDPattern.MatchString(val) {
@@ -490,7 +493,7 @@ func (p *configParser) tags(e yamlPair) []string {
 	var out []string
 	for _, n := range p.list(e, "tags", "[japan, budget]") {
 		if !watchers.TagPattern.MatchString(n.Value) {
-			p.errorf(n, "bad tag %q: a tag is 1-64 lowercase letters, digits, - and _", n.Value)
+			p.errorf(n, "bad tag %q: %s", n.Value, watchers.TagRule)
 			continue
 		}
 		if !slices.Contains(out, n.Value) {
@@ -734,7 +737,7 @@ func (p *configParser) watcher(n *yaml.Node, cfg *Config, seen map[string]int) (
 	if !bad["tags"] {
 		for _, t := range spec.Tags {
 			if !watchers.TagPattern.MatchString(t) {
-				fail("tags", "bad tag %q: a tag is 1-64 lowercase letters, digits, - and _", t)
+				fail("tags", "bad tag %q: %s", t, watchers.TagRule)
 			}
 		}
 	}
@@ -964,7 +967,7 @@ func parseChangeTime(s string, loc *time.Location, alertTime time.Duration) (tim
 	case err == nil && d.Precision == watchers.Day:
 		// Wall-clock arithmetic, so a DST change that day does not shift it.
 		y, mo, day := d.Start.Date()
-		return time.Date(y, mo, day, int(alertTime/time.Hour), int(alertTime%time.Hour/time.Minute), 0, 0, loc), nil
+		return watchers.Date(y, mo, day, int(alertTime/time.Hour), int(alertTime%time.Hour/time.Minute), 0, 0, loc), nil
 	}
 	return time.Time{}, fmt.Errorf("bad change time %q (want a date such as 2025-07-03, meaning alert_time that day, or an instant such as 2025-07-03T10:00 or 2025-07-03T10:00+09:00)", s)
 }

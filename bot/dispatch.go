@@ -271,7 +271,7 @@ type recorder struct {
 
 	mu      sync.Mutex
 	claims  []int64
-	waiting []claimWait // claimers of the gathering batch
+	waiting []claimWait // claimers and senders waiting for the gathering batch
 	sends   []SentDelivery
 	kick    chan struct{}
 	closed  bool
@@ -286,10 +286,12 @@ func (b *Bot) newRecorder(ctx context.Context, platform string) *recorder {
 	return r
 }
 
-// claimWait is a claimer waiting for its claim to be written.
+// claimWait is a claimer waiting for its claim to be written (done), or
+// a sender for its confirmation to be (recorded).
 type claimWait struct {
-	ids  []int64
-	done chan claimResult
+	ids      []int64
+	done     chan claimResult
+	recorded chan error
 }
 
 // claimResult is the outcome of a claim: the ids refused, or an error.
@@ -316,10 +318,14 @@ func (r *recorder) claim(ids []int64) (map[int64]bool, error) {
 	return res.refused, res.err
 }
 
-// sent queues a confirmed send for the next batch.
-func (r *recorder) sent(s SentDelivery) {
+// sent queues a confirmed send for the next batch; done, when not nil,
+// receives the batch's outcome.
+func (r *recorder) sent(s SentDelivery, done chan error) {
 	r.mu.Lock()
 	r.sends = append(r.sends, s)
+	if done != nil {
+		r.waiting = append(r.waiting, claimWait{recorded: done})
+	}
 	r.mu.Unlock()
 	r.poke()
 }
@@ -390,6 +396,10 @@ func (r *recorder) write(claims []int64, waiting []claimWait, sends []SentDelive
 		no[id] = true
 	}
 	for _, w := range waiting {
+		if w.recorded != nil {
+			w.recorded <- err
+			continue
+		}
 		res := claimResult{err: err}
 		for _, id := range w.ids {
 			if no[id] {
@@ -729,11 +739,19 @@ func (b *Bot) deliver(ctx context.Context, p Platform, rec *recorder, d Delivery
 	name := p.Name()
 	if err == nil {
 		b.metrics.DeliverySent(name)
-		// Recorded with the next batch; the channel goes on meanwhile. A
-		// crash before the batch is written leaves the claim, so the send
-		// is looked up, not repeated.
-		rec.sent(SentDelivery{ID: d.ID, MessageID: msgID, At: b.now()})
-		return true
+		sd := SentDelivery{ID: d.ID, MessageID: msgID, At: b.now()}
+		if _, ok := p.(Resolver); ok {
+			// Recorded with the next batch; the channel goes on meanwhile.
+			// A crash before the batch is written leaves the claim, so the
+			// send is looked up, not repeated.
+			rec.sent(sd, nil)
+			return true
+		}
+		// A platform that cannot look sends up waits for the record, so
+		// only a crash in that moment can repeat the message.
+		done := make(chan error, 1)
+		rec.sent(sd, done)
+		return <-done == nil
 	}
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer rcancel()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/policyteam/alertbot/watchers"
@@ -111,4 +112,38 @@ func mergeSourceEvent(ctx context.Context, st eventReader, ev watchers.Event, no
 		return EventRecord{}, err
 	}
 	return rec, nil
+}
+
+// DescribeChange says what change i of rec changed — "due a → b", "status
+// x → y", the title, a new source, and its note — computed from the states
+// before and after it in the event's zone loc. It is the one wording of an
+// event's history, for /alerts event and the status page; ok is false when
+// a state cannot be computed.
+func DescribeChange(rec *EventRecord, i int, loc *time.Location) (string, bool) {
+	before, err1 := rec.StateAfter(i, loc)
+	after, err2 := rec.StateAfter(i+1, loc)
+	if err1 != nil || err2 != nil {
+		return "", false
+	}
+	var parts []string
+	if before.Due.Raw != after.Due.Raw {
+		// Raw is the canonical form, whatever the change typed.
+		parts = append(parts, fmt.Sprintf("due %s → %s", before.Due.Raw, after.Due.Raw))
+	}
+	if before.Status != after.Status {
+		parts = append(parts, fmt.Sprintf("status %s → %s", before.Status, after.Status))
+	}
+	if before.Title != after.Title {
+		parts = append(parts, fmt.Sprintf("title %q → %q", before.Title, after.Title))
+	}
+	if before.Source != after.Source && after.Source != "" {
+		parts = append(parts, "new source "+after.Source)
+	}
+	if note := rec.Changes[i].Note; note != "" {
+		parts = append(parts, note)
+	}
+	if len(parts) == 0 {
+		return "no change", true
+	}
+	return strings.Join(parts, "; "), true
 }

@@ -22,7 +22,7 @@ const (
 	// token bucket: a burst for a few quick commands or button presses,
 	// then one a second.
 	DefaultCommandRate  rate.Limit = 1
-	DefaultCommandBurst            = 20
+	DefaultCommandBurst int        = 20
 	// auditTargetMax and auditRecordMax cut what one audit entry stores:
 	// the arguments of a command, and the before/after records.
 	auditTargetMax = 512

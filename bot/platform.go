@@ -103,6 +103,14 @@ type Reply struct {
 	Text   string // plain text; adapters escape it for their platform
 	Public bool   // show to the whole channel (subscribe, mute) rather than only the caller
 	Error  bool   // the command failed; Text says why, with the usage line
+	// Usage marks an Error where the command was not understood: unknown,
+	// unreadable, or with a word count its usage does not allow (exec
+	// exits 2 for these, 1 for refusals and failures).
+	Usage bool
+	// Buttons go under the reply on platforms that show them (Slack,
+	// Discord): "More" of a paged list. Text always says how to go on
+	// without them, for the console.
+	Buttons []Button
 }
 
 // Handler answers requests; *Router implements it.

@@ -34,6 +34,20 @@ type call struct {
 	spec CommandSpec
 	args []string // words after the command name
 	now  time.Time
+	// zone is the reader's: every time in the reply is shown in it, so
+	// one reply never mixes zones (the caller's /alerts tz, else the
+	// config's).
+	zone *time.Location
+	// buttons go under the reply where the platform shows them ("More").
+	buttons []Button
+}
+
+// fmtTime writes an instant in the reader's zone.
+func (c *call) fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.In(c.zone).Format("2006-01-02 15:04 MST")
 }
 
 // handler runs one command of the table.
@@ -80,6 +94,9 @@ type RouterOptions struct {
 	Channels  ChannelStore
 	Audit     AuditLog
 	Schedules Schedules
+	// Users, when set, keeps each user's zone (/alerts tz); without it
+	// every reply is in the config's zone.
+	Users UserSettings
 	// Config returns the config in force; IsAdmin says who is an admin.
 	Config  func() *Config
 	IsAdmin func(user string) bool
@@ -107,6 +124,7 @@ type Router struct {
 	historyStore HistoryStore
 	channelStore ChannelStore
 	auditLog     AuditLog
+	users        UserSettings
 	schedules    Schedules
 	config       func() *Config
 	isAdmin      func(string) bool
@@ -132,7 +150,7 @@ func NewRouter(o RouterOptions) (*Router, error) {
 	}
 	r := &Router{
 		eventStore: o.Events, watcherStore: o.Watchers, historyStore: o.History, channelStore: o.Channels, auditLog: o.Audit,
-		schedules: o.Schedules, config: o.Config, isAdmin: o.IsAdmin, factories: o.Factories,
+		users: o.Users, schedules: o.Schedules, config: o.Config, isAdmin: o.IsAdmin, factories: o.Factories,
 		nextAlert: o.NextAlert, now: o.Now, metrics: o.Metrics, log: o.Logger,
 		guard: newGuard(o.CommandRate, o.CommandBurst),
 	}
@@ -269,16 +287,23 @@ func (r *Router) Handle(ctx context.Context, req Request) (reply Reply) {
 	}
 	words, err := r.words(req)
 	if err != nil {
-		return Reply{Text: fmt.Sprintf("Could not read the command: %v.\nUsage: /alerts help", err), Error: true}
+		return Reply{Text: fmt.Sprintf("Could not read the command: %v.\nUsage: /alerts help", err), Error: true, Usage: true}
 	}
 	if len(words) == 0 {
 		return Reply{Text: r.help(req, nil)}
 	}
 	spec, args, ok := FindCommand(r.specs, words)
 	if !ok {
-		return Reply{Text: fmt.Sprintf("Unknown command %q.\n\n%s", strings.Join(words[:min(2, len(words))], " "), r.help(req, nil)), Error: true}
+		if group := r.group(words[0]); group != "" {
+			// "/alerts watcher" alone: the usage of its subcommands, not
+			// the whole help.
+			return Reply{Text: fmt.Sprintf("/alerts %s needs one of: %s.\n\n%s", group, strings.Join(r.subcommands(group), ", "),
+				r.help(req, []string{group})), Error: true, Usage: true}
+		}
+		return Reply{Text: fmt.Sprintf("Unknown command %s.\n\n%s", echo(strings.Join(words[:min(2, len(words))], " ")), r.help(req, nil)),
+			Error: true, Usage: true}
 	}
-	c := &call{req: req, spec: spec, args: args, now: r.now()}
+	c := &call{req: req, spec: spec, args: args, now: r.now(), zone: r.loc()}
 	if spec.Admin && !r.isAdmin(req.User) {
 		// Repeats are counted, not stored: refusals must not fill the disk.
 		if write, skipped := r.guard.refused(req.User, spec.Name, c.now); write {
@@ -290,11 +315,11 @@ func (r *Router) Handle(ctx context.Context, req Request) (reply Reply) {
 		}
 		return Reply{Text: fmt.Sprintf("Only admins may use /alerts %s. Ask an admin, or see /alerts help.", spec.Name), Error: true}
 	}
-	err = checkArity(c)
-	text := ""
-	if err == nil {
-		text, err = r.runs[spec.Name](ctx, c)
+	if err := checkArity(c); err != nil {
+		return Reply{Text: err.Error() + "\nUsage: " + usage(spec), Error: true, Usage: true}
 	}
+	c.zone = r.readerZone(ctx, req.User)
+	text, err := r.runs[spec.Name](ctx, c)
 	if err != nil {
 		var ue *UserError
 		if errors.As(err, &ue) {
@@ -303,7 +328,7 @@ func (r *Router) Handle(ctx context.Context, req Request) (reply Reply) {
 		r.log.Error("command failed", "command", spec.Name, "user", req.User, "err", err)
 		return Reply{Text: "Internal error.", Error: true}
 	}
-	return Reply{Text: text, Public: spec.Public}
+	return Reply{Text: text, Public: spec.Public, Buttons: c.buttons}
 }
 
 // Complete returns up to 25 ids for autocomplete.
@@ -391,7 +416,7 @@ func (r *Router) help(req Request, topic []string) string {
 	if !admin {
 		b.WriteString("(Admins have more commands for events and watchers.)\n")
 	}
-	b.WriteString("Targets: #tag or tag:<tag>, watcher:<id>, event:<id>, all. Durations: 30m, 12h, 7d, 2w.\n")
+	b.WriteString("Targets: #tag or tag:<tag>, watcher:<id>, event:<id>, all. Durations: 30m, 12h, 7d, 2w, 1h30m.\n")
 	b.WriteString("More: /alerts help <command>")
 	return b.String()
 }
@@ -417,7 +442,7 @@ func checkArity(c *call) error {
 		return userErr("Missing arguments.")
 	}
 	if hi >= 0 && len(c.args) > hi {
-		return userErr("Too many arguments: %q.", strings.Join(c.args[hi:], " "))
+		return userErr("Too many arguments: %s.", echo(strings.Join(c.args[hi:], " ")))
 	}
 	return nil
 }
@@ -428,9 +453,9 @@ func intArg(c *call, name, word string) (int, error) {
 	v, err := strconv.Atoi(word)
 	switch {
 	case o.Max > 0 && (err != nil || v < o.Min || v > o.Max):
-		return 0, userErr("%s must be a number from %d to %d, got %q.", name, o.Min, o.Max, word)
+		return 0, userErr("%s must be a number from %d to %d, got %s.", name, o.Min, o.Max, echo(word))
 	case err != nil:
-		return 0, userErr("%s must be a whole number, got %q.", name, word)
+		return 0, userErr("%s must be a whole number, got %s.", name, echo(word))
 	}
 	return v, nil
 }
@@ -439,17 +464,32 @@ func intArg(c *call, name, word string) (int, error) {
 func keyValues(words []string, allowed []string) (map[string]string, []string, error) {
 	kv := map[string]string{}
 	var order []string
-	for _, w := range words {
+	for i, w := range words {
 		k, v, ok := strings.Cut(w, "=")
 		k = strings.ToLower(strings.TrimSpace(k))
 		if !ok || k == "" {
-			return nil, nil, userErr("Expected key=value, got %q.", w)
+			if i > 0 && len(order) > 0 && strings.Contains(words[i-1], "=") {
+				// title=New title with spaces: the value went on past its
+				// first word. Show the quoted form that works.
+				prev := order[len(order)-1]
+				rest := words[i:]
+				for j, x := range rest {
+					if strings.Contains(x, "=") {
+						rest = rest[:j]
+						break
+					}
+				}
+				val := strings.Join(append([]string{kv[prev]}, rest...), " ")
+				return nil, nil, userErr("Expected key=value, got %s. A value with spaces needs quotes: %s=%s.",
+					echo(w), prev, echo(val))
+			}
+			return nil, nil, userErr("Expected key=value, got %s.", echo(w))
 		}
 		if allowed != nil && !slices.Contains(allowed, k) {
-			return nil, nil, userErr("Unknown field %q (want %s).", k, strings.Join(allowed, ", "))
+			return nil, nil, userErr("Unknown field %s (want %s).", echo(k), strings.Join(allowed, ", "))
 		}
 		if _, dup := kv[k]; dup {
-			return nil, nil, userErr("Field %q given twice.", k)
+			return nil, nil, userErr("Field %s given twice.", echo(k))
 		}
 		kv[k] = v
 		order = append(order, k)

@@ -17,6 +17,7 @@ type SeedReport struct {
 	EventsCreated, EventsUpdated     int
 	WatchersCreated, WatchersUpdated int
 	SubscriptionsAdded               int
+	SubscriptionsRemoved             int // targets a changed entry of the file dropped
 }
 
 // Seed applies the config file to the database: ids from the file are
@@ -62,16 +63,8 @@ func (b *Bot) Seed(ctx context.Context) (SeedReport, error) {
 			}
 		}
 	}
-	for _, cs := range b.Config().Subscriptions {
-		for _, t := range cs.To {
-			added, err := b.channels.Subscribe(ctx, Subscription{Channel: cs.Channel, Target: t, Origin: "config", Created: now})
-			if err != nil {
-				return rep, fmt.Errorf("seed subscription %s → %s: %w", cs.Channel, t, err)
-			}
-			if added {
-				rep.SubscriptionsAdded++
-			}
-		}
+	if err := b.seedSubscriptions(ctx, now, &rep); err != nil {
+		return rep, err
 	}
 	if rep != (SeedReport{}) {
 		after, _ := json.Marshal(rep)
@@ -202,4 +195,92 @@ func (b *Bot) seedEvent(ctx context.Context, ce ConfigEvent, now time.Time, exis
 		return nil, false, err
 	}
 	return &rec, false, nil
+}
+
+// subscriptionEntries merges the file's subscriptions by channel, in file
+// order: a channel's entry is what Seed compares with its last load.
+func subscriptionEntries(subs []ConfigSubscription) (channels []string, targets map[string][]string) {
+	targets = map[string][]string{}
+	for _, cs := range subs {
+		if _, seen := targets[cs.Channel]; !seen {
+			channels = append(channels, cs.Channel)
+		}
+		for _, t := range cs.To {
+			if !slices.Contains(targets[cs.Channel], t) {
+				targets[cs.Channel] = append(targets[cs.Channel], t)
+			}
+		}
+	}
+	return channels, targets
+}
+
+// seedSubscriptions applies the file's subscriptions as Seed applies
+// events: a channel's entry is applied only when it changed since the
+// last load (its hash differs), so an unsubscribe or subscribe from chat
+// persists over restarts until someone edits that channel's entry. A
+// changed entry subscribes to all its targets and drops the targets the
+// previous entry had and this one lacks, if they are still the file's.
+// Without a ConfigEntries store every entry is applied on every load.
+func (b *Bot) seedSubscriptions(ctx context.Context, now time.Time, rep *SeedReport) error {
+	channels, targets := subscriptionEntries(b.Config().Subscriptions)
+	var current []Subscription
+	for _, ch := range channels {
+		to := targets[ch]
+		sorted := slices.Sorted(slices.Values(to))
+		hash := configHash(struct {
+			Channel string   `json:"channel"`
+			To      []string `json:"to"`
+		}{ch, sorted})
+		var prev ConfigEntry
+		if b.entries != nil {
+			e, ok, err := b.entries.ConfigEntry(ctx, "subscriptions", ch)
+			if err != nil {
+				return fmt.Errorf("seed subscriptions of %s: %w", ch, err)
+			}
+			if ok && e.Hash == hash {
+				continue
+			}
+			prev = e
+		}
+		for _, t := range to {
+			added, err := b.channels.Subscribe(ctx, Subscription{Channel: ch, Target: t, Origin: "config", Created: now})
+			if err != nil {
+				return fmt.Errorf("seed subscription %s → %s: %w", ch, t, err)
+			}
+			if added {
+				rep.SubscriptionsAdded++
+			}
+		}
+		for _, t := range prev.Items {
+			if slices.Contains(to, t) {
+				continue
+			}
+			if current == nil {
+				var err error
+				if current, err = b.channels.Subscriptions(ctx); err != nil {
+					return fmt.Errorf("seed subscriptions of %s: %w", ch, err)
+				}
+			}
+			// Only the file's own subscription goes; the same target
+			// subscribed from chat stays.
+			if !slices.ContainsFunc(current, func(s Subscription) bool {
+				return s.Channel == ch && s.Target == t && s.Origin == "config"
+			}) {
+				continue
+			}
+			removed, err := b.channels.Unsubscribe(ctx, ch, t)
+			if err != nil {
+				return fmt.Errorf("seed: unsubscribe %s from %s: %w", ch, t, err)
+			}
+			if removed {
+				rep.SubscriptionsRemoved++
+			}
+		}
+		if b.entries != nil {
+			if err := b.entries.SetConfigEntry(ctx, ConfigEntry{Kind: "subscriptions", Key: ch, Hash: hash, Items: sorted, At: now}); err != nil {
+				return fmt.Errorf("seed subscriptions of %s: %w", ch, err)
+			}
+		}
+	}
+	return nil
 }

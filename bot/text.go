@@ -116,7 +116,11 @@ func PlainText(m Message, loc *time.Location) string {
 		v := f.Value
 		if !f.Time.IsZero() && loc != nil {
 			v = f.Time.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
-			if f.Value != "" && f.Value != v {
+			// A value that only restates the time in UTC (a feed item's
+			// publication) is a fallback for platforms that cannot show
+			// times: here the time reads in the channel's zone. Other
+			// values say more than the time ("February 2025") and stay.
+			if f.Value != "" && f.Value != v && f.Value != f.Time.UTC().Format("2006-01-02 15:04 UTC") {
 				v = f.Value
 			}
 		}

@@ -38,7 +38,7 @@ func (p Precision) String() string {
 // Due is a resolved due date: a window [Start, End) in the event's zone.
 // For an instant, Start equals End.
 type Due struct {
-	Raw       string    // the form as written, e.g. "2025-07" or "JFY2025"
+	Raw       string    // the canonical form, e.g. "2025-07" or "JFY2025" (令和9年度 reads as "JFY2027")
 	Precision Precision // how exactly the date is known
 	Start     time.Time // first instant of the window, in the event's zone
 	End       time.Time // first instant after the window (== Start for an instant)
@@ -61,13 +61,18 @@ type DueError struct {
 
 // Error returns the reason with the forms that are accepted.
 func (e *DueError) Error() string {
-	return fmt.Sprintf("bad due date %q: %s (want 2025-07-20, 2025-07-20T10:30, 2025-07-20T10:30-05:00, 2025-07, 2025-Q3, 2025-H2, 2025, JFY2025 or USFY2025)", e.Input, e.Reason)
+	// The input is cut: errors echo it to chat, where a pasted page must
+	// not come back whole.
+	in, _ := Truncate(e.Input, 60)
+	return fmt.Sprintf("bad due date %q: %s (want 2025-07-20, 2025-07-20T10:30, 2025-07-20T10:30-05:00, 2025-07, 2025-Q3, 2025-H2, 2025, JFY2025, USFY2025, or 2027年3月31日, 令和9年3月, 令和9年度)", in, e.Reason)
 }
 
 // ParseDue parses every form of DESIGN §4 into a window in loc:
 // instants (with an offset, a zone name in brackets or after a space, or
 // none, meaning loc), days, months, quarters, halves, years and Japanese or
-// U.S. fiscal years.
+// U.S. fiscal years; and the Japanese forms of §9 (2027年3月31日,
+// 令和9年3月, 令和9年度, 元年, full-width and kanji numerals), whose Raw is
+// their canonical form.
 func ParseDue(s string, loc *time.Location) (Due, error) {
 	if loc == nil {
 		loc = time.UTC
@@ -103,16 +108,16 @@ func parseCommon(raw string, loc *time.Location) (Due, bool) {
 		return Due{}, false
 	}
 	if n == 7 {
-		start := time.Date(y, time.Month(m), 1, 0, 0, 0, 0, loc)
-		return Due{Raw: raw, Precision: Month, Start: start, End: time.Date(y, time.Month(m+1), 1, 0, 0, 0, 0, loc)}, true
+		start := Date(y, time.Month(m), 1, 0, 0, 0, 0, loc)
+		return Due{Raw: raw, Precision: Month, Start: start, End: Date(y, time.Month(m+1), 1, 0, 0, 0, 0, loc)}, true
 	}
 	day := num(8, 2)
 	if raw[7] != '-' || day < 1 || day > daysIn(time.Month(m), y) {
 		return Due{}, false
 	}
 	if n == 10 {
-		start := time.Date(y, time.Month(m), day, 0, 0, 0, 0, loc)
-		return Due{Raw: raw, Precision: Day, Start: start, End: time.Date(y, time.Month(m), day+1, 0, 0, 0, 0, loc)}, true
+		start := Date(y, time.Month(m), day, 0, 0, 0, 0, loc)
+		return Due{Raw: raw, Precision: Day, Start: start, End: Date(y, time.Month(m), day+1, 0, 0, 0, 0, loc)}, true
 	}
 	hh, mm, ss := num(11, 2), num(14, 2), 0
 	if n == 19 {
@@ -124,10 +129,7 @@ func parseCommon(raw string, loc *time.Location) (Due, bool) {
 	if raw[10] != 'T' || raw[13] != ':' || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 59 {
 		return Due{}, false
 	}
-	t := time.Date(y, time.Month(m), day, hh, mm, ss, 0, loc)
-	if t.Hour() != hh || t.Minute() != mm {
-		return Due{}, false // a daylight-saving gap: parseDue says so
-	}
+	t := Date(y, time.Month(m), day, hh, mm, ss, 0, loc)
 	return Due{Raw: raw, Precision: Instant, Start: t, End: t}, true
 }
 
@@ -144,11 +146,22 @@ func daysIn(m time.Month, y int) int {
 	return 31
 }
 
+// maxDueLen bounds what parseDue reads: the longest form, an instant with
+// nanoseconds and a long zone name, is under 80 bytes, and the reasons
+// quote parts of the input, which must stay short in chat.
+const maxDueLen = 120
+
 // parseDue is ParseDue for every form, with the reasons for rejecting one.
 func parseDue(s, raw string, loc *time.Location) (Due, error) {
 	bad := func(reason string) (Due, error) { return Due{}, &DueError{Input: s, Reason: reason} }
 	if raw == "" {
 		return bad("empty")
+	}
+	if len(raw) > maxDueLen {
+		return bad(fmt.Sprintf("%d bytes is too long for a date", len(raw)))
+	}
+	if hasNonASCII(raw) {
+		return parseJapanese(s, raw, loc)
 	}
 	d := Due{Raw: raw}
 	up := raw
@@ -168,12 +181,11 @@ func parseDue(s, raw string, loc *time.Location) (Due, error) {
 		d.Precision = FiscalYear
 		if japan {
 			// Japan's fiscal year N runs April N to March N+1.
-			d.Start = time.Date(y, time.April, 1, 0, 0, 0, 0, loc)
+			d.Start, d.End = Date(y, time.April, 1, 0, 0, 0, 0, loc), Date(y+1, time.April, 1, 0, 0, 0, 0, loc)
 		} else {
 			// The U.S. federal fiscal year N runs October N-1 to September N.
-			d.Start = time.Date(y-1, time.October, 1, 0, 0, 0, 0, loc)
+			d.Start, d.End = Date(y-1, time.October, 1, 0, 0, 0, 0, loc), Date(y, time.October, 1, 0, 0, 0, 0, loc)
 		}
-		d.End = d.Start.AddDate(1, 0, 0)
 		d.Raw = up
 		return d, nil
 	case strings.ContainsAny(raw, "Tt"):
@@ -202,8 +214,7 @@ func parseDue(s, raw string, loc *time.Location) (Due, error) {
 	switch len(parts) {
 	case 1:
 		d.Precision = Year
-		d.Start = time.Date(y, time.January, 1, 0, 0, 0, 0, loc)
-		d.End = d.Start.AddDate(1, 0, 0)
+		d.Start, d.End = Date(y, time.January, 1, 0, 0, 0, 0, loc), Date(y+1, time.January, 1, 0, 0, 0, 0, loc)
 	case 2:
 		p := parts[1]
 		if p != "" && (p[0] == 'q' || p[0] == 'h') {
@@ -213,14 +224,12 @@ func parseDue(s, raw string, loc *time.Location) (Due, error) {
 		case len(p) == 2 && p[0] == 'Q' && p[1] >= '1' && p[1] <= '4':
 			q := int(p[1] - '1')
 			d.Precision = Quarter
-			d.Start = time.Date(y, time.Month(1+3*q), 1, 0, 0, 0, 0, loc)
-			d.End = d.Start.AddDate(0, 3, 0)
+			d.Start, d.End = Date(y, time.Month(1+3*q), 1, 0, 0, 0, 0, loc), Date(y, time.Month(4+3*q), 1, 0, 0, 0, 0, loc)
 			d.Raw = parts[0] + "-" + p
 		case len(p) == 2 && p[0] == 'H' && (p[1] == '1' || p[1] == '2'):
 			h := int(p[1] - '1')
 			d.Precision = Half
-			d.Start = time.Date(y, time.Month(1+6*h), 1, 0, 0, 0, 0, loc)
-			d.End = d.Start.AddDate(0, 6, 0)
+			d.Start, d.End = Date(y, time.Month(1+6*h), 1, 0, 0, 0, 0, loc), Date(y, time.Month(7+6*h), 1, 0, 0, 0, 0, loc)
 			d.Raw = parts[0] + "-" + p
 		case p != "" && p[0] == 'Q':
 			return bad(fmt.Sprintf("quarter %q must be Q1, Q2, Q3 or Q4", parts[1]))
@@ -232,8 +241,7 @@ func parseDue(s, raw string, loc *time.Location) (Due, error) {
 				return bad(err.Error())
 			}
 			d.Precision = Month
-			d.Start = time.Date(y, time.Month(m), 1, 0, 0, 0, 0, loc)
-			d.End = time.Date(y, time.Month(m+1), 1, 0, 0, 0, 0, loc)
+			d.Start, d.End = Date(y, time.Month(m), 1, 0, 0, 0, 0, loc), Date(y, time.Month(m+1), 1, 0, 0, 0, 0, loc)
 		}
 	case 3:
 		m, err := twoDigits(parts[1], 1, 12, "month")
@@ -244,13 +252,11 @@ func parseDue(s, raw string, loc *time.Location) (Due, error) {
 		if err != nil {
 			return bad(err.Error())
 		}
-		t := time.Date(y, time.Month(m), day, 0, 0, 0, 0, loc)
-		if t.Day() != day {
+		if day > daysIn(time.Month(m), y) {
 			return bad(fmt.Sprintf("%s %d has no day %d", time.Month(m), y, day))
 		}
 		d.Precision = Day
-		d.Start = t
-		d.End = time.Date(y, time.Month(m), day+1, 0, 0, 0, 0, loc)
+		d.Start, d.End = Date(y, time.Month(m), day, 0, 0, 0, 0, loc), Date(y, time.Month(m), day+1, 0, 0, 0, 0, loc)
 	}
 	return d, nil
 }
@@ -359,22 +365,15 @@ func parseInstant(s string, loc *time.Location) (time.Time, error) {
 			}
 			continue
 		}
-		t, err := time.ParseInLocation(l.layout, s, loc)
+		w, err := time.Parse(l.layout, s)
 		if err != nil {
 			continue
 		}
-		// Reject wall times that do not exist in loc (spring-forward
-		// gaps): Go moves them forward, so the clock reads differently.
-		if t.Hour() != atoi2(s[11:13]) || t.Minute() != atoi2(s[14:16]) {
-			return time.Time{}, fmt.Errorf("%s does not exist in %s (daylight-saving gap)", s, loc)
-		}
-		return t, nil
+		// The wall time becomes an instant by the one DST rule (Date).
+		return Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), loc), nil
 	}
 	return time.Time{}, fmt.Errorf("not a date-time (want 2025-02-07T10:30 or 2025-02-07T10:30-05:00)")
 }
-
-// atoi2 reads two ASCII digits that a layout already matched.
-func atoi2(s string) int { return int(s[0]-'0')*10 + int(s[1]-'0') }
 
 // Describe returns the window for people: "20 July 2025", "February 2025",
 // "Q3 2025 (July–September)", "JFY2025 (April 2025 – March 2026)", or for

@@ -46,6 +46,13 @@ func TestParseDue(t *testing.T) {
 		{"2025-03-09T03:30[America/New_York]", tokyo, "2025-03-09T03:30[America/New_York]", Instant, "2025-03-09T03:30:00-04:00", "2025-03-09T03:30:00-04:00", "America/New_York", "9 March 2025 03:30 EDT"},
 		{"2025-03-09T01:59[America/New_York]", tokyo, "2025-03-09T01:59[America/New_York]", Instant, "2025-03-09T01:59:00-05:00", "2025-03-09T01:59:00-05:00", "America/New_York", "9 March 2025 01:59 EST"},
 		{"2025-07-20T10:30 Europe/London", tokyo, "2025-07-20T10:30 Europe/London", Instant, "2025-07-20T10:30:00+01:00", "2025-07-20T10:30:00+01:00", "Europe/London", "20 July 2025 10:30 BST"},
+		// DESIGN §4 / RFC 5545 §3.3.5: a time in the spring-forward gap is
+		// read with the offset before it; a repeated time is the first.
+		{"2025-03-09T02:30[America/New_York]", tokyo, "2025-03-09T02:30[America/New_York]", Instant, "2025-03-09T03:30:00-04:00", "2025-03-09T03:30:00-04:00", "America/New_York", "9 March 2025 03:30 EDT"},
+		{"2025-03-09T02:00:00 America/New_York", tokyo, "2025-03-09T02:00:00 America/New_York", Instant, "2025-03-09T03:00:00-04:00", "2025-03-09T03:00:00-04:00", "America/New_York", "9 March 2025 03:00 EDT"},
+		{"2025-11-02T01:30", ny, "2025-11-02T01:30", Instant, "2025-11-02T01:30:00-04:00", "2025-11-02T01:30:00-04:00", "America/New_York", "2 November 2025 01:30 EDT"},
+		{"2025-10-26T01:30 Europe/London", tokyo, "2025-10-26T01:30 Europe/London", Instant, "2025-10-26T01:30:00+01:00", "2025-10-26T01:30:00+01:00", "Europe/London", "26 October 2025 01:30 BST"},
+		{"2025-03-30T01:30:00[Europe/London]", tokyo, "2025-03-30T01:30:00[Europe/London]", Instant, "2025-03-30T02:30:00+01:00", "2025-03-30T02:30:00+01:00", "Europe/London", "30 March 2025 02:30 BST"},
 		{"  2025-01-20T12:00  ", ny, "2025-01-20T12:00", Instant, "2025-01-20T12:00:00-05:00", "2025-01-20T12:00:00-05:00", "America/New_York", "20 January 2025 12:00 EST"},
 		// days, including leap days and DST days (23 and 25 hours long)
 		{"2025-07-20", tokyo, "2025-07-20", Day, "2025-07-20T00:00:00+09:00", "2025-07-21T00:00:00+09:00", "Asia/Tokyo", "Sun 20 July 2025"},
@@ -124,9 +131,6 @@ func TestParseDueErrors(t *testing.T) {
 		{"2025-07-20T10:30[Mars/Olympus]", `unknown time zone "Mars/Olympus"`},
 		{"2025-07-20T10:30[]", `unknown time zone ""`},
 		{"2025-07-20T10:30[Asia/Tokyo", `zone name "Asia/Tokyo" lacks its closing bracket`},
-		// Spring forward: 02:00-02:59 does not exist in New York on 2025-03-09.
-		{"2025-03-09T02:30[America/New_York]", "2025-03-09T02:30 does not exist in America/New_York (daylight-saving gap)"},
-		{"2025-03-09T02:00:00 America/New_York", "2025-03-09T02:00:00 does not exist in America/New_York (daylight-saving gap)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -144,9 +148,10 @@ func TestParseDueErrors(t *testing.T) {
 			}
 		})
 	}
-	// The same wall time without a zone is resolved in loc, and rejected there.
-	if _, err := ParseDue("2025-03-09T02:30", ny); err == nil {
-		t.Error("2025-03-09T02:30 accepted in New York")
+	// The same wall time without a zone is resolved in loc: in New York's
+	// gap with the offset before it (DESIGN §4), in Tokyo as written.
+	if d, err := ParseDue("2025-03-09T02:30", ny); err != nil || d.Start.Format(time.RFC3339) != "2025-03-09T03:30:00-04:00" {
+		t.Errorf("2025-03-09T02:30 in New York = %v, %v; want 03:30 EDT", d.Start, err)
 	}
 	if _, err := ParseDue("2025-03-09T02:30", loadLoc(t, "Asia/Tokyo")); err != nil {
 		t.Errorf("2025-03-09T02:30 rejected in Tokyo: %v", err)
@@ -212,7 +217,7 @@ func TestParseCommonMatchesParseDue(t *testing.T) {
 	if checked < 1000 {
 		t.Errorf("fast path took only %d inputs", checked)
 	}
-	for _, in := range []string{"2025-02-29", "2025-13", "2025-03-09T02:30", "2025-07-20T24:00", "2025-07-20t10:30"} {
+	for _, in := range []string{"2025-02-29", "2025-13", "2025-07-20T24:00", "2025-07-20t10:30"} {
 		if _, ok := parseCommon(in, ny); ok {
 			t.Errorf("fast path took %q", in)
 		}

@@ -45,35 +45,121 @@ func DefaultStatus(p Precision) Status {
 	return Scheduled
 }
 
-// Lead is a reminder offset before an event, such as 7d.
+// Lead is a reminder offset before an event, such as 7d or 5bd.
 type Lead struct {
 	N    int
-	Unit byte // 'm', 'h', 'd' or 'w'
+	Unit byte // 'm', 'h', 'd', 'w', or 'b' for business days (written "bd")
 }
 
-// ParseLead parses "90d", "2w", "12h", "30m" or "0d".
+// maxBusinessDays bounds a bd lead: about four years of working days,
+// more than any reminder needs, and each one is a step of the count.
+const maxBusinessDays = 1000
+
+// maxLeadPart bounds each number of a duration, as before units could be
+// combined; maxLeadDays keeps the whole within what time.Duration holds.
+const (
+	maxLeadPart = 100000
+	maxLeadDays = 290 * 365
+)
+
+// leadUnits are the units of a duration, largest first, in minutes.
+var leadUnits = []struct {
+	unit    byte
+	minutes int64
+}{{'w', 7 * 24 * 60}, {'d', 24 * 60}, {'h', 60}, {'m', 1}}
+
+// leadError is the one message for a malformed duration: it says what a
+// good one looks like.
+func leadError(s string) error {
+	return fmt.Errorf("bad duration %q (want a number and a unit m, h, d or w, or several from largest to smallest, e.g. 7d, 12h, 1h30m or 2w3d)", s)
+}
+
+// ParseLead parses "90d", "2w", "12h", "30m" or "0d", and combinations
+// of units from largest to smallest ("1h30m", "2w3d", "1d12h"). A
+// combination becomes one lead in its smallest unit, so it fires exactly
+// as its single-unit spelling does: "2w3d" is 17d (at alert_time), "1h30m"
+// is 90m. Full-width digits (７ｄ) are read as ASCII.
+//
+// "5bd" is five business days (DESIGN §10): it stands alone, since a
+// business day has no fixed length to add to other units.
 func ParseLead(s string) (Lead, error) {
 	s = strings.TrimSpace(s)
+	if hasNonASCII(s) {
+		s = foldWidth(s)
+	}
+	if n, ok := strings.CutSuffix(s, "bd"); ok {
+		return parseBusinessDays(s, n)
+	}
 	if len(s) < 2 {
-		return Lead{}, fmt.Errorf("bad duration %q (want a number and a unit m, h, d or w, e.g. 7d)", s)
+		return Lead{}, leadError(s)
 	}
-	unit := s[len(s)-1]
-	n, err := strconv.Atoi(s[:len(s)-1])
-	// strconv.Atoi alone would accept "+7d" and "-0d".
-	if err != nil || !allDigits(s[:len(s)-1]) || n < 0 || n > 100000 || !strings.ContainsRune("mhdw", rune(unit)) {
-		return Lead{}, fmt.Errorf("bad duration %q (want a number and a unit m, h, d or w, e.g. 7d)", s)
+	var total int64 // minutes
+	var smallest byte
+	next := 0 // index in leadUnits that the next unit may take at the earliest
+	for rest := s; rest != ""; {
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		// strconv.Atoi alone would accept "+7d" and "-0d".
+		if i == 0 || i == len(rest) || i > 6 {
+			return Lead{}, leadError(s)
+		}
+		n, _ := strconv.Atoi(rest[:i])
+		u := -1
+		for j := next; j < len(leadUnits); j++ {
+			if leadUnits[j].unit == rest[i] {
+				u = j
+				break
+			}
+		}
+		if u < 0 || n > maxLeadPart {
+			return Lead{}, leadError(s)
+		}
+		total += int64(n) * leadUnits[u].minutes
+		smallest, next, rest = leadUnits[u].unit, u+1, rest[i+1:]
 	}
-	return Lead{N: n, Unit: unit}, nil
+	if total > maxLeadDays*24*60 {
+		return Lead{}, fmt.Errorf("bad duration %q: longer than %d years", s, maxLeadDays/365)
+	}
+	for _, lu := range leadUnits {
+		if lu.unit == smallest {
+			return Lead{N: int(total / lu.minutes), Unit: smallest}, nil
+		}
+	}
+	return Lead{}, leadError(s)
 }
 
-// String returns the lead as written, e.g. "7d".
-func (l Lead) String() string { return strconv.Itoa(l.N) + string(l.Unit) }
+// parseBusinessDays reads the number n of a lead s written "<n>bd".
+func parseBusinessDays(s, n string) (Lead, error) {
+	if n == "" || len(n) > 6 || strings.Trim(n, "0123456789") != "" {
+		return Lead{}, fmt.Errorf("bad duration %q (business days are a number and bd alone, e.g. 5bd; they do not combine with other units)", s)
+	}
+	v, _ := strconv.Atoi(n)
+	if v > maxBusinessDays {
+		return Lead{}, fmt.Errorf("bad duration %q: more than %d business days", s, maxBusinessDays)
+	}
+	return Lead{N: v, Unit: 'b'}, nil
+}
+
+// String returns the lead as written, e.g. "7d" or "5bd".
+func (l Lead) String() string {
+	if l.Unit == 'b' {
+		return strconv.Itoa(l.N) + "bd"
+	}
+	return strconv.Itoa(l.N) + string(l.Unit)
+}
 
 // WholeDays reports whether the lead counts calendar days (units d and w),
 // which fire at the configured alert time rather than at an exact offset.
 func (l Lead) WholeDays() bool { return l.Unit == 'd' || l.Unit == 'w' }
 
-// Days returns the number of calendar days of a d or w lead.
+// BusinessDays reports whether the lead counts business days (bd): the
+// planner counts them back on the event zone's holiday calendar.
+func (l Lead) BusinessDays() bool { return l.Unit == 'b' }
+
+// Days returns the number of calendar days of a d or w lead; for a bd lead,
+// its number of business days, which is only a lower bound in calendar days.
 func (l Lead) Days() int {
 	if l.Unit == 'w' {
 		return 7 * l.N
@@ -81,14 +167,15 @@ func (l Lead) Days() int {
 	return l.N
 }
 
-// Duration returns the lead as an exact duration (a day is 24h).
+// Duration returns the lead as an exact duration (a day is 24h). A bd lead
+// has no fixed length; it returns its number of days as a lower bound.
 func (l Lead) Duration() time.Duration {
 	switch l.Unit {
 	case 'm':
 		return time.Duration(l.N) * time.Minute
 	case 'h':
 		return time.Duration(l.N) * time.Hour
-	case 'd':
+	case 'd', 'b':
 		return time.Duration(l.N) * 24 * time.Hour
 	}
 	return time.Duration(l.N) * 7 * 24 * time.Hour
@@ -108,11 +195,15 @@ func ParseLeads(ss []string) ([]Lead, error) {
 }
 
 // ParseDuration parses a duration in the units of DESIGN §4 (m, h, d, w),
-// as used by catch_up, mute and "within".
+// combined as ParseLead allows ("1h30m"), as used by catch_up, mute and
+// "within". Business days are refused: those spans are exact.
 func ParseDuration(s string) (time.Duration, error) {
 	l, err := ParseLead(s)
 	if err != nil {
 		return 0, err
+	}
+	if l.BusinessDays() {
+		return 0, fmt.Errorf("bad duration %q: business days (bd) are only for lead times; use m, h, d or w", s)
 	}
 	return l.Duration(), nil
 }
@@ -133,8 +224,14 @@ func FormatDuration(d time.Duration) string {
 // IDPattern is the form of event and watcher ids.
 var IDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
-// TagPattern is the form of tags.
-var TagPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+// TagPattern is the form of tags: 1-64 lowercase letters of any script
+// (予算, élection), digits, - and _, starting with a letter or digit.
+// Letters without case (kanji, kana) count as lowercase; marks are allowed
+// after the first character, since some scripts need them.
+var TagPattern = regexp.MustCompile(`^[\p{Ll}\p{Lo}\p{Lm}\p{Nd}][\p{Ll}\p{Lo}\p{Lm}\p{Nd}\p{M}_-]{0,63}$`)
+
+// TagRule says what a tag may be, with examples, for error messages.
+const TagRule = "a tag is 1-64 lowercase letters (any script), digits, - and _, e.g. budget or 予算"
 
 // ValidID returns an error unless id has the form [a-z0-9-]{1,64}.
 func ValidID(what, id string) error {

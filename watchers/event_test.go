@@ -38,7 +38,7 @@ func TestParseLead(t *testing.T) {
 	}
 	for _, in := range []string{"", "7", "d", "7x", "7D", "-1d", "+7d", "1.5d", "100001d", "7 d", "d7", "٣d"} {
 		_, err := ParseLead(in)
-		want := `bad duration "` + strings.TrimSpace(in) + `" (want a number and a unit m, h, d or w, e.g. 7d)`
+		want := `bad duration "` + strings.TrimSpace(in) + `" (want a number and a unit m, h, d or w, or several from largest to smallest, e.g. 7d, 12h, 1h30m or 2w3d)`
 		if err == nil || err.Error() != want {
 			t.Errorf("ParseLead(%q) = %v, want %q", in, err, want)
 		}
@@ -53,13 +53,13 @@ func TestParseLead(t *testing.T) {
 }
 
 func TestParseAndFormatDuration(t *testing.T) {
-	for in, want := range map[string]time.Duration{"7d": 7 * 24 * time.Hour, "2w": 14 * 24 * time.Hour, "90m": 90 * time.Minute, "36h": 36 * time.Hour, "0m": 0} {
+	for in, want := range map[string]time.Duration{"1h30m": 90 * time.Minute, "2w3d": 17 * 24 * time.Hour, "7d": 7 * 24 * time.Hour, "2w": 14 * 24 * time.Hour, "90m": 90 * time.Minute, "36h": 36 * time.Hour, "0m": 0} {
 		got, err := ParseDuration(in)
 		if err != nil || got != want {
 			t.Errorf("ParseDuration(%q) = %s, %v; want %s", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"7", "1y", "-2h", "1h30m"} {
+	for _, in := range []string{"7", "1y", "-2h", "30m1h", "1h1h"} {
 		if _, err := ParseDuration(in); err == nil {
 			t.Errorf("ParseDuration(%q) accepted", in)
 		}

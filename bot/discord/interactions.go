@@ -282,8 +282,10 @@ func (a *Adapter) run(ctx context.Context, h bot.Handler, in *discordgo.Interact
 	finish := func(ctx context.Context) {
 		reply := h.Handle(ctx, req)
 		content := a.contentOf(reply)
+		components := a.replyButtons(reply)
 		edit := &discordgo.WebhookEdit{
 			Content:         &content,
+			Components:      &components,
 			AllowedMentions: noMentions(),
 		}
 		target := *in
@@ -304,13 +306,24 @@ func (a *Adapter) message(reply bot.Reply, allowPublic bool) *discordgo.Interact
 	d := &discordgo.InteractionResponseData{
 		Content:         a.contentOf(reply),
 		AllowedMentions: noMentions(),
-		Components:      []discordgo.MessageComponent{},
+		Components:      a.replyButtons(reply),
 		Embeds:          []*discordgo.MessageEmbed{},
 	}
 	if !(allowPublic && reply.Public) {
 		d.Flags = flagEphemeral
 	}
 	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource, Data: d}
+}
+
+// replyButtons renders a reply's buttons ("More") as action rows, by the
+// rules of alert buttons (render.go); never nil, so the JSON says [] and
+// an edit clears the buttons of a deferred "working" message.
+func (a *Adapter) replyButtons(reply bot.Reply) []discordgo.MessageComponent {
+	rows, _ := cutter{log: a.log}.buttons(reply.Buttons, 0)
+	if rows == nil {
+		rows = []discordgo.MessageComponent{}
+	}
+	return rows
 }
 
 // contentOf is a reply's text as message content, escaped and cut to

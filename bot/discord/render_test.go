@@ -353,6 +353,10 @@ func TestArgs(t *testing.T) {
 		{"watcher-run", data("alerts-admin", "watcher-run", o("id", "mofa")), []string{"watcher", "run", "mofa"}},
 		{"watcher-remove", data("alerts-admin", "watcher-remove", o("id", "mofa")), []string{"watcher", "remove", "mofa"}},
 		{"blank optional dropped", data("alerts", "upcoming", o("tag", "  ")), []string{"upcoming"}},
+		{"events", data("alerts", "events", o("words", "upper house"), o("scope", "past"), o("tag", "参院選"), o("page", "2")),
+			[]string{"events", "#参院選", "past", "upper house", "page=2"}},
+		{"tz", data("alerts", "tz", o("zone", "America/New_York")), []string{"tz", "America/New_York"}},
+		{"audit", data("alerts-admin", "audit", o("n", 5.0), o("words", "subscribe budget")), []string{"audit", "5", "subscribe budget"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

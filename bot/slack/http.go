@@ -2,15 +2,18 @@ package slack
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -23,6 +26,9 @@ import (
 type response struct {
 	ResponseType string `json:"response_type"`
 	Text         string `json:"text"`
+	// Blocks are set only for a reply with buttons ("More"); Text is then
+	// the notification fallback.
+	Blocks []slack.Block `json:"blocks,omitempty"`
 	// ReplaceOriginal is false for button replies, so the alert they sit
 	// under is kept.
 	ReplaceOriginal *bool `json:"replace_original,omitempty"`
@@ -38,7 +44,54 @@ func (a *Adapter) replyPayload(r bot.Reply) response {
 	if strings.TrimSpace(text) == "" {
 		text = "Done."
 	}
-	return response{ResponseType: typ, Text: text}
+	return response{ResponseType: typ, Text: text, Blocks: replyBlocks(a.log, text, r.Buttons)}
+}
+
+// replyBlocks lays out a reply that has buttons: its text (already
+// escaped) in sections of at most MaxSectionText, cut at line ends where
+// it can be, then the buttons. A reply without usable buttons gets no
+// blocks, and Slack shows its text as ever.
+func replyBlocks(log *slog.Logger, text string, buttons []bot.Button) []slack.Block {
+	var elems []slack.BlockElement
+	for i, b := range buttons {
+		cmd := strings.TrimSpace(b.Command)
+		if b.AdminOnly {
+			continue // replies show only buttons anyone may press
+		}
+		if cmd == "" || utf8.RuneCountInString(cmd) > MaxButtonValue || !utf8.ValidString(cmd) {
+			// A cut command would run something else: drop the button.
+			log.Warn("slack: reply button dropped", "button", i+1, "limit", MaxButtonValue)
+			continue
+		}
+		label := bot.CutText(log, fmt.Sprintf("reply button %d label", i+1), plain(cmp.Or(strings.TrimSpace(b.Label), cmd)), MaxButtonText)
+		elems = append(elems, slack.NewButtonBlockElement(fmt.Sprintf("alertbot_reply_button_%d", i), cmd,
+			slack.NewTextBlockObject(slack.PlainTextType, label, true, false)))
+		if len(elems) == MaxActionElements {
+			break
+		}
+	}
+	if len(elems) == 0 {
+		return nil
+	}
+	text = cutEscaped(log, "reply blocks text", text, MaxTotalBlockText)
+	var blocks []slack.Block
+	for text != "" && len(blocks) < MaxBlocks-1 {
+		chunk, rest := text, ""
+		if utf8.RuneCountInString(chunk) > MaxSectionText {
+			head := firstRunes(text, MaxSectionText)
+			if i := strings.LastIndexByte(head, '\n'); i > 0 {
+				chunk, rest = text[:i+1], text[i+1:]
+			} else {
+				// One line longer than a section: cut, and the rest goes.
+				chunk = cutEscaped(log, "reply section", text, MaxSectionText)
+			}
+		}
+		text = rest
+		if strings.TrimSpace(chunk) != "" {
+			blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, strings.TrimRight(chunk, "\n"), false, false), nil, nil))
+		}
+	}
+	return append(blocks, slack.NewActionBlock("alertbot_reply_actions", elems...))
 }
 
 // encodeJSON marshals v without HTML escaping: Slack text is already

@@ -136,6 +136,12 @@ func (a *Adapter) ack(ctx context.Context, client *socketmode.Client, envelope s
 // marshal it, fits a Socket Mode frame. Trial cuts are not logged; the one
 // kept is.
 func fitSocketPayload(log *slog.Logger, p response) response {
+	if b, err := json.Marshal(p); len(p.Blocks) > 0 && (err != nil || len(b) > socketAckBudget) {
+		// The blocks repeat the text: without them the text, which says
+		// how to go on, has the room.
+		log.Warn("slack: socket mode reply sent without its buttons to fit a frame", "limit", socketAckBudget)
+		p.Blocks = nil
+	}
 	text, keep := p.Text, -1
 	for i := 0; ; i++ {
 		b, err := json.Marshal(p)

@@ -82,7 +82,9 @@ Usage:
   alertbot discord register [--guild ID]   register the Discord application commands
   alertbot dates [--json] [--ref DATE] [FILE|-]
                                            print the date expressions in a text
+  alertbot init [FILE]                     write a commented starting config (default alertbot.yaml)
   alertbot version                         print the version
+  alertbot help                            this list
 
 --db is a SQLite file (default alertbot.db) or a postgres:// URL (PostgreSQL).
 Flags read environment variables: --config ALERTBOT_CONFIG, --db ALERTBOT_DB,
@@ -101,7 +103,12 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	args := m.Args
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		// The program's help lists its commands; serve's flags are under
+		// alertbot serve -h.
+		cmd, args = "help", args[1:]
+	}
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && cmd == "serve" {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -121,6 +128,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return m.discordCmd(ctx, args)
 	case "dates":
 		return m.dates(args)
+	case "init":
+		return m.initCmd(args)
 	case "version":
 		fmt.Fprintln(m.Stdout, versionString())
 		return nil
@@ -255,8 +264,8 @@ func (m *Main) check(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "%s: ok: %d events, %d watchers, %d subscriptions, zone %s\n",
-		name, len(cfg.Events), len(cfg.Watchers), len(cfg.Subscriptions), cfg.Location)
+	fmt.Fprintf(m.Stdout, "%s: ok: %s, %s, %s, zone %s\n", name, bot.Plural(len(cfg.Events), "event"),
+		bot.Plural(len(cfg.Watchers), "watcher"), bot.Plural(len(cfg.Subscriptions), "subscription"), cfg.Location)
 	return nil
 }
 
@@ -268,5 +277,8 @@ func parseWhen(s string, loc *time.Location) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t.In(loc), nil
 	}
-	return time.Time{}, fmt.Errorf("bad time %q (want YYYY-MM-DD or RFC 3339 like 2025-01-20T12:00:00-05:00)", s)
+	if d, err := watchers.ParseDue(s, loc); err == nil {
+		return d.Start, nil // any due form: its start (2025-07, JFY2025, 令和7年4月1日)
+	}
+	return time.Time{}, fmt.Errorf("bad time %q (want YYYY-MM-DD, RFC 3339 like 2025-01-20T12:00:00-05:00, or a due form such as 2025-07 or 令和7年4月1日)", s)
 }

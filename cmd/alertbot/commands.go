@@ -85,7 +85,7 @@ func (m *Main) replay(ctx context.Context, args []string) error {
 			fmt.Fprintf(m.Stdout, "    %s\n", line)
 		}
 	}
-	fmt.Fprintf(m.Stdout, "%d alerts.\n", len(alerts))
+	fmt.Fprintf(m.Stdout, "%s.\n", bot.Plural(len(alerts), "alert"))
 	return nil
 }
 
@@ -122,7 +122,7 @@ type app struct {
 // wire builds the engine and the router on db; this and the factories
 // table are the one place that knows every concrete type.
 func wire(db *store.DB, o bot.Options) (*bot.Bot, *bot.Router, error) {
-	o.Events, o.Watchers, o.Runs, o.Outbox, o.Channels, o.Audit = db, db, db, db, db, db
+	o.Events, o.Watchers, o.Runs, o.Outbox, o.Channels, o.Audit, o.Entries = db, db, db, db, db, db, db
 	if o.Factories == nil {
 		o.Factories = factories
 	}
@@ -131,7 +131,7 @@ func wire(db *store.DB, o bot.Options) (*bot.Bot, *bot.Router, error) {
 		return nil, nil, err
 	}
 	r, err := bot.NewRouter(bot.RouterOptions{
-		Events: db, Watchers: db, History: db, Channels: db, Audit: db,
+		Events: db, Watchers: db, History: db, Channels: db, Audit: db, Users: db,
 		Schedules: b, Config: b.Config, IsAdmin: b.IsAdmin, Factories: o.Factories,
 		NextAlert: nextAlert(o.Config), Now: o.Now, Metrics: o.Metrics, Logger: o.Logger,
 	})
@@ -177,7 +177,13 @@ func (m *Main) exec(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	text := strings.Join(fs.Args(), " ")
+	text := execText(fs.Args())
+	if text == "" {
+		return &exitError{2, "alertbot exec: give the command after --, e.g. alertbot exec -- upcoming 400d"}
+	}
+	if err := requireDB("exec", c.db); err != nil {
+		return err
+	}
 	cfg, err := m.loadConfig(c.config)
 	if err != nil {
 		return err
@@ -210,10 +216,7 @@ func (m *Main) exec(ctx context.Context, args []string) error {
 	}
 	reply := a.router.Handle(ctx, bot.Request{Platform: "exec", User: *as, Channel: *channel, Text: text})
 	fmt.Fprintln(m.Stdout, reply.Text)
-	if reply.Error {
-		return &exitError{1, ""}
-	}
-	return nil
+	return execExit(reply)
 }
 
 func (m *Main) backup(ctx context.Context, args []string) error {
@@ -232,6 +235,9 @@ func (m *Main) backup(ctx context.Context, args []string) error {
 	}
 	log, err := m.logger(c)
 	if err != nil {
+		return err
+	}
+	if err := requireDB("backup", c.db); err != nil {
 		return err
 	}
 	db, err := store.Open(ctx, c.db, store.WithLogger(log))

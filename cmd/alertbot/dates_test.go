@@ -145,7 +145,7 @@ func TestDatesErrors(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{[]string{"--ref", "yesterday"}, 2, `alertbot dates: --ref: bad time "yesterday" (want YYYY-MM-DD or RFC 3339`},
+		{[]string{"--ref", "yesterday"}, 2, `alertbot dates: --ref: bad time "yesterday" (want YYYY-MM-DD, RFC 3339`},
 		{[]string{"--ref", "2025-02-30"}, 2, `alertbot dates: --ref: bad time "2025-02-30"`},
 		{[]string{"--bogus"}, 2, "flag provided but not defined: -bogus"},
 		{[]string{"a.txt", "b.txt"}, 2, "alertbot dates: give one FILE, or - for standard input, not 2"},

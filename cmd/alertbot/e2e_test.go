@@ -143,7 +143,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	p := startProc(t, nil, "--db", filepath.Join(dir, "a.db"), "--http", "127.0.0.1:0")
 	p.waitFor(t, "Type /alerts help")
-	if !strings.Contains(p.stdout(), "10 events, 1 watchers") || !strings.Contains(p.stdout(), "next alert:") {
+	if !strings.Contains(p.stdout(), "10 events, 1 watcher,") || !strings.Contains(p.stdout(), "next alert:") || !strings.Contains(p.stdout(), "Platforms: console only") {
 		t.Errorf("banner lacks counts or next alert:\n%s", p.stdout())
 	}
 	fmt.Fprintln(p.stdin, "/alerts help")
@@ -277,7 +277,7 @@ func runMain(t *testing.T, args ...string) (stdout, stderr string, err error) {
 }
 
 func TestExec(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "a.db")
+	db := newDBFile(t, filepath.Join(t.TempDir(), "a.db"))
 	// As a separate process, the way an operator runs it.
 	p := startProc(t, nil, "exec", "--db", db, "--", "upcoming", "#budget", "400d")
 	if err := p.wait(t); err != nil {
@@ -310,7 +310,7 @@ func TestExec(t *testing.T) {
 func TestCheck(t *testing.T) {
 	dir := t.TempDir()
 	out, _, err := runMain(t, "check")
-	if err != nil || !strings.Contains(out, "ok: 10 events, 1 watchers") {
+	if err != nil || !strings.Contains(out, "ok: 10 events, 1 watcher, 1 subscription") {
 		t.Fatalf("check of the example: %v %q", err, out)
 	}
 	bad := filepath.Join(dir, "bad.yaml")
@@ -386,7 +386,7 @@ func TestVersionAndUsage(t *testing.T) {
 
 func TestBackup(t *testing.T) {
 	dir := t.TempDir()
-	db := filepath.Join(dir, "a.db")
+	db := newDBFile(t, filepath.Join(dir, "a.db"))
 	if _, _, err := runMain(t, "exec", "--db", db, "--", "subscribe", "#budget"); err != nil {
 		t.Fatal(err)
 	}

@@ -65,6 +65,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return &exitError{2, fmt.Sprintf("alertbot serve: unexpected argument %q", fs.Arg(0))}
 	}
+	m.consoleLogLevel(&c, logLevelSet(fs, m.Getenv))
 	cfg, err := m.loadConfig(c.config)
 	if err != nil {
 		return err
@@ -182,6 +183,10 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 		return &exitError{1, fmt.Sprintf("alertbot: listen on %s: %v (set --http or ALERTBOT_HTTP)", c.http, err)}
 	}
 	s.ln = newLimitListener(ln, maxConns, maxConnsPerIP, log)
+	page, err := m.statusPage(mux, a, s.ln, log)
+	if err != nil {
+		return &exitError{1, "alertbot: " + err.Error()}
+	}
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
 		IdleTimeout: time.Minute, MaxHeaderBytes: 64 << 10}
 	go func() {
@@ -220,6 +225,7 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 			s.owner.keep(runCtx, a.bot, s.lost)
 		}()
 	}
+	s.bg.Go(func() { checkPlatforms(runCtx, platforms, log) })
 	for _, p := range platforms {
 		if r, ok := p.(runner); ok {
 			s.bg.Add(1)
@@ -232,7 +238,7 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 		}
 	}
 	if s.console != nil {
-		s.console.Println(m.banner(runCtx, a.bot, a.db, cfg))
+		s.console.Println(m.banner(runCtx, a.bot, a.db, cfg) + "\n" + page)
 		s.bg.Add(1)
 		go func() {
 			defer s.bg.Done()
@@ -318,6 +324,6 @@ func (m *Main) banner(ctx context.Context, b *bot.Bot, db *store.DB, cfg *bot.Co
 				best.In(cfg.Location).Format("Mon 2 Jan 2006 15:04 MST"), bot.Countdown(now, best, cfg.Location))
 		}
 	}
-	return fmt.Sprintf("alertbot %s — %d events, %d watchers, zone %s\n%s\nAlerts print here. Type /alerts help (or /alerts upcoming 400d).",
-		Version, n, len(ws), cfg.Location, next)
+	return fmt.Sprintf("alertbot %s — %s, %s, zone %s\n%s\n%s\nAlerts print here. Type /alerts help (or /alerts events).",
+		Version, bot.Plural(n, "event"), bot.Plural(len(ws), "watcher"), cfg.Location, next, m.platformsLine())
 }

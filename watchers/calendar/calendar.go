@@ -146,6 +146,9 @@ func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result
 	if n := len(exp.skipped); n > 0 {
 		res.Found += fmt.Sprintf("; %d skipped (%s)", n, strings.ReplaceAll(exp.skipped[0], "\n", "; "))
 	}
+	if n := len(exp.warnings); n > 0 {
+		res.Found += fmt.Sprintf("; %s (%s)", plural(n, "warning"), strings.ReplaceAll(exp.warnings[0], "\n", "; "))
+	}
 	return res, nil
 }
 
@@ -369,4 +372,11 @@ func (w *Watcher) alert(ev watchers.Event, kind, at, text string, sev watchers.S
 		Fields:   []watchers.Field{{Name: "Event", Value: ev.ID}},
 		Severity: sev,
 	}
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

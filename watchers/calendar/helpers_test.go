@@ -1,6 +1,8 @@
 package calendar
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -37,4 +39,15 @@ func tokyo(t testing.TB) *time.Location {
 // skipping the test when it is absent.
 func testdataDir(t testing.TB, sub string) string {
 	return sharedtest.Path(t, sub)
+}
+
+// readShared reads one file of ../shared/testdata/<sub>, skipping the
+// test when the material is absent.
+func readShared(t testing.TB, sub, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(testdataDir(t, sub), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }

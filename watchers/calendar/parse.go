@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -47,13 +48,16 @@ type expansion struct {
 	occ      []occurrence
 	vevents  int      // VEVENT components read
 	skipped  []string // why components were left out
+	warnings []string // problems with components that were kept, in part
 	floating zone     // the zone used for floating times
 }
 
 // expand parses an iCalendar body and expands its events into the
 // instances inside [opt.from, opt.to). Broken components are skipped and
-// listed; only an unreadable calendar is an error. It never panics: a
-// panic inside the parser is turned into an error.
+// listed; only an unreadable calendar, or one that needs more work than
+// the limits allow, is an error. It returns when ctx is done, also in
+// the middle of a recurrence. It never panics: a panic inside the parser
+// is turned into an error.
 func expand(ctx context.Context, data []byte, opt expandOptions) (exp expansion, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -73,7 +77,10 @@ func expand(ctx context.Context, data []byte, opt expandOptions) (exp expansion,
 	}
 	// VTIMEZONE rules are expanded a year past the window, enough for any
 	// instance in it.
-	zr := newZoneResolver(collectVTimezones(cal), opt.to.AddDate(1, 0, 0).UTC())
+	zr, err := newZoneResolver(ctx, collectVTimezones(cal), opt.to.AddDate(1, 0, 0).UTC())
+	if err != nil {
+		return expansion{}, fmt.Errorf("time zones: %w", err)
+	}
 	exp.floating = opt.floating
 	if !opt.floatingSet {
 		for _, p := range cal.CalendarProperties {
@@ -84,14 +91,22 @@ func expand(ctx context.Context, data []byte, opt expandOptions) (exp expansion,
 			}
 		}
 	}
-	x := &expander{opt: opt, zr: zr, floating: exp.floating, ids: map[string][2]string{}}
+	x := &expander{opt: opt, zr: zr, floating: exp.floating, ids: map[string][2]string{},
+		perSeries: perSeries(opt.to.Sub(opt.from))}
 	for _, s := range groupSeries(cal, &exp) {
 		if err := ctx.Err(); err != nil {
 			return expansion{}, fmt.Errorf("expand: %w", err)
 		}
-		if err := x.series(s); err != nil {
-			shown, _ := watchers.Truncate(s.uid, 60)
-			exp.skipped = append(exp.skipped, fmt.Sprintf("%s: %v", shown, err))
+		skip, warn := x.series(ctx, s)
+		if x.fatal != nil {
+			return expansion{}, fmt.Errorf("expand: %w", x.fatal)
+		}
+		shown, _ := watchers.Truncate(s.uid, 60)
+		if skip != nil {
+			exp.skipped = append(exp.skipped, fmt.Sprintf("%s: %v", shown, skip))
+		}
+		if warn != nil {
+			exp.warnings = append(exp.warnings, fmt.Sprintf("%s: %v", shown, warn))
 		}
 		if len(x.out) > maxOccurrences {
 			return expansion{}, fmt.Errorf("more than %d instances within the horizon", maxOccurrences)
@@ -195,11 +210,16 @@ func groupSeries(cal *ics.Calendar, exp *expansion) []*series {
 
 // expander expands series into occurrences.
 type expander struct {
-	opt      expandOptions
-	zr       *zoneResolver
-	floating zone
-	out      []occurrence
-	ids      map[string][2]string // UID → id prefix, series key
+	opt       expandOptions
+	zr        *zoneResolver
+	floating  zone
+	out       []occurrence
+	ids       map[string][2]string // UID → id prefix, series key
+	perSeries int                  // instances kept per series (perSeries)
+	walked    int                  // recurrence instances walked so far, over all series
+	// fatal stops the whole expansion: ctx is done or the calendar
+	// needs more work than maxWalked.
+	fatal error
 }
 
 var utcZone zone = locZone{loc: time.UTC}
@@ -261,8 +281,11 @@ func (x *expander) instantOf(t icalTime, f frame) instance {
 }
 
 // series expands one UID: the master's recurrence, minus EXDATEs and
-// overridden instances, plus the overrides.
-func (x *expander) series(s *series) error {
+// overridden instances, plus the overrides. skip says why the series or
+// part of it was left out; warn reports a problem with a series that was
+// kept, such as a bad RRULE with DTSTART's instance kept. A problem that
+// stops the whole expansion is left in x.fatal.
+func (x *expander) series(ctx context.Context, s *series) (skip, warn error) {
 	var f frame
 	recurring := false
 	overridden := map[string]bool{}
@@ -283,10 +306,14 @@ func (x *expander) series(s *series) error {
 					overridden[x.instantOf(rid, f).key] = true
 				}
 			}
-			insts, err := x.instances(cb, st, f)
+			insts, ruleErr, err := x.instances(ctx, cb, st, f)
+			if x.fatal != nil {
+				return nil, nil
+			}
 			if err != nil {
 				masterErr = err
 			}
+			warn = ruleErr
 			for _, in := range insts {
 				if overridden[in.key] {
 					continue
@@ -296,8 +323,8 @@ func (x *expander) series(s *series) error {
 					suffix = x.suffix(in, f)
 				}
 				if o, ok := x.occurrence(cb, nil, s.uid, suffix, in, f); ok {
-					if kept++; kept > maxPerEvent {
-						return fmt.Errorf("more than %d instances in the horizon, rest skipped", maxPerEvent)
+					if kept++; kept > x.perSeries {
+						return fmt.Errorf("more than %d instances in the horizon, rest skipped", x.perSeries), warn
 					}
 					x.out = append(x.out, o)
 				}
@@ -339,41 +366,31 @@ func (x *expander) series(s *series) error {
 			x.out = append(x.out, o)
 		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(errs...), warn
 }
 
 // instances lists a master's starts: DTSTART, the RRULE instances and
-// RDATEs, without EXDATEs, sorted, up to the end of the window.
-func (x *expander) instances(cb *ics.ComponentBase, st icalTime, f frame) ([]instance, error) {
+// RDATEs, without EXDATEs, sorted, up to the end of the window. A rule
+// that cannot be read or expanded is left out and reported as ruleErr,
+// and the other starts are kept: DTSTART is always an instance (RFC 5545
+// §3.8.5.3). err means the series cannot be read at all.
+func (x *expander) instances(ctx context.Context, cb *ics.ComponentBase, st icalTime, f frame) (_ []instance, ruleErr, err error) {
 	first := x.instantOf(st, f)
 	out := []instance{first}
 	// The window's end on the series' wall clock, with a day to spare for
 	// any UTC offset.
 	limit := x.opt.to.UTC().Add(24 * time.Hour)
+	var ruleErrs []error
 	for _, p := range props(cb, "RRULE") {
-		opt, err := parseRule(p.Value, st.wall, f.allDay, func(u time.Time) time.Time {
-			w := f.calc.in(u)
-			return time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, time.UTC)
-		})
-		if err != nil {
-			return nil, err
+		walls, err := x.rule(ctx, p.Value, st, f, limit)
+		if x.fatal != nil {
+			return nil, nil, x.fatal
 		}
-		// Two days short of the window on the wall clock covers any offset.
-		fastForward(opt, x.opt.from.UTC().Add(-48*time.Hour))
-		r, err := rrule.NewRRule(*opt)
 		if err != nil {
-			return nil, fmt.Errorf("bad RRULE: %w", err)
+			ruleErrs = append(ruleErrs, err)
+			continue
 		}
-		next := r.Iterator()
-		n := 0
-		for {
-			w, ok := next()
-			if !ok || w.After(limit) {
-				break
-			}
-			if n++; n > maxIterations {
-				return nil, fmt.Errorf("recurrence has more than %d instances before the horizon ends", maxIterations)
-			}
+		for _, w := range walls {
 			if f.allDay {
 				out = append(out, instance{key: "D" + w.Format("20060102"), start: w})
 			} else {
@@ -382,10 +399,13 @@ func (x *expander) instances(cb *ics.ComponentBase, st icalTime, f frame) ([]ins
 			}
 		}
 	}
+	if len(ruleErrs) > 0 {
+		ruleErr = fmt.Errorf("%w; the rule is ignored and DTSTART's instance kept", errors.Join(ruleErrs...))
+	}
 	for _, p := range props(cb, "RDATE") {
 		ts, err := parseTimeList(p)
 		if err != nil {
-			return nil, fmt.Errorf("RDATE: %w", err)
+			return nil, ruleErr, fmt.Errorf("RDATE: %w", err)
 		}
 		for _, t := range ts {
 			out = append(out, x.instantOf(t, f))
@@ -395,7 +415,7 @@ func (x *expander) instances(cb *ics.ComponentBase, st icalTime, f frame) ([]ins
 	for _, p := range props(cb, "EXDATE") {
 		ts, err := parseTimeList(p)
 		if err != nil {
-			return nil, fmt.Errorf("EXDATE: %w", err)
+			return nil, ruleErr, fmt.Errorf("EXDATE: %w", err)
 		}
 		for _, t := range ts {
 			ex[x.instantOf(t, f).key] = true
@@ -411,7 +431,95 @@ func (x *expander) instances(cb *ics.ComponentBase, st icalTime, f frame) ([]ins
 		seen[in.key] = true
 		kept = append(kept, in)
 	}
-	return kept, nil
+	return kept, ruleErr, nil
+}
+
+// rule expands one RRULE into wall times (UTC fields) up to limit. It
+// counts what it walks against maxWalked and sets x.fatal when that runs
+// out or ctx is done.
+func (x *expander) rule(ctx context.Context, value string, st icalTime, f frame, limit time.Time) ([]time.Time, error) {
+	opt, err := parseRule(value, st.wall, f.allDay, func(u time.Time) time.Time {
+		w := f.calc.in(u)
+		return time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, time.UTC)
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Two days short of the window on the wall clock covers any offset.
+	fastForward(opt, x.opt.from.UTC().Add(-48*time.Hour))
+	r, err := rrule.NewRRule(*opt)
+	if err != nil {
+		return nil, fmt.Errorf("bad RRULE: %w", err)
+	}
+	budget := min(maxIterations, maxWalked-x.walked)
+	walls, walked, err := walk(ctx, r, x.opt.from.UTC().Add(-48*time.Hour), limit, budget)
+	x.walked += walked
+	switch {
+	case ctx.Err() != nil:
+		x.fatal = ctx.Err()
+		return nil, x.fatal
+	case errors.Is(err, errTooMany) && budget < maxIterations:
+		x.fatal = fmt.Errorf("calendar has more than %d recurrence instances to walk before its horizon ends", maxWalked)
+		return nil, x.fatal
+	case errors.Is(err, errTooMany):
+		return nil, fmt.Errorf("recurrence has more than %d instances before the horizon ends", maxIterations)
+	case err != nil:
+		return nil, err
+	}
+	return walls, nil
+}
+
+// errTooMany says a walk reached its limit of instances.
+var errTooMany = errors.New("too many instances")
+
+// walk lists a rule's instances in [from, limit]; it walks at most max
+// instances (those before from included), else it stops with errTooMany,
+// and reports how many it walked. rrule-go cannot be stopped while it
+// searches for the next instance, and for a rule that matches no day at
+// all it searches up to the year 9999 (half a second for a daily rule);
+// so the walk runs on its own goroutine, and walk returns as soon as ctx
+// is done. A walk given up that way stops at its next instance, or at the
+// year 9999.
+func walk(ctx context.Context, r *rrule.RRule, from, limit time.Time, max int) (walls []time.Time, walked int, err error) {
+	type result struct {
+		walls  []time.Time
+		walked int
+		err    error
+	}
+	done := make(chan result, 1) // buffered: an abandoned walk does not block
+	var stop atomic.Bool
+	go func() {
+		var res result
+		defer func() {
+			// rrule-go is third-party code fed hostile input.
+			if p := recover(); p != nil {
+				res = result{err: fmt.Errorf("recurrence expansion failed: %v", p)}
+			}
+			done <- res
+		}()
+		next := r.Iterator()
+		for !stop.Load() {
+			w, ok := next()
+			if !ok || w.After(limit) {
+				return
+			}
+			if res.walked >= max {
+				res.err = errTooMany
+				return
+			}
+			res.walked++
+			if !w.Before(from) {
+				res.walls = append(res.walls, w)
+			}
+		}
+	}()
+	select {
+	case res := <-done:
+		return res.walls, res.walked, res.err
+	case <-ctx.Done():
+		stop.Store(true)
+		return nil, 0, ctx.Err()
+	}
 }
 
 // suffix names an instance of a series for its id: 20250720 for an

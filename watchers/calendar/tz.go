@@ -1,8 +1,12 @@
 package calendar
 
 import (
+	"context"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/policyteam/alertbot/watchers"
 )
 
 // zone turns wall-clock times of a calendar into instants and back. It is
@@ -23,8 +27,10 @@ type locZone struct {
 	iana string
 }
 
+// fromWall follows RFC 5545 §3.3.5 in DST gaps and overlaps, by the one
+// rule of watchers.Date.
 func (z locZone) fromWall(w time.Time) time.Time {
-	return time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, z.loc)
+	return watchers.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, z.loc)
 }
 func (z locZone) in(t time.Time) time.Time { return t.In(z.loc) }
 func (z locZone) name() string             { return z.iana }
@@ -239,12 +245,40 @@ var windowsZones = map[string]string{
 type zoneResolver struct {
 	cache map[string]zone // by TZID as written; nil value: unresolvable
 	vtz   map[string]*vtimezone
-	// limit is the latest wall time a VTIMEZONE's rules are expanded to.
-	limit time.Time
 }
 
-func newZoneResolver(vtz map[string]*vtimezone, limit time.Time) *zoneResolver {
-	return &zoneResolver{cache: map[string]zone{}, vtz: vtz, limit: limit}
+// newZoneResolver builds the calendar's own VTIMEZONEs that name no zone
+// we know, with their rules expanded up to limit (a wall time), here
+// where ctx is at hand, within maxVTZTransitionTotal
+// transitions in all: a zone beyond that budget is left unbuilt, and its
+// TZID reads as floating. It fails only when ctx is done.
+func newZoneResolver(ctx context.Context, vtz map[string]*vtimezone, limit time.Time) (*zoneResolver, error) {
+	r := &zoneResolver{cache: map[string]zone{}, vtz: vtz}
+	// One definition is listed under two keys (collectVTimezones); build
+	// each once, in a fixed order so that the budget is spent the same
+	// way on every check.
+	var defs []*vtimezone
+	for _, v := range vtz {
+		if !slices.Contains(defs, v) {
+			defs = append(defs, v)
+		}
+	}
+	slices.SortFunc(defs, func(a, b *vtimezone) int { return strings.Compare(a.tzid, b.tzid) })
+	budget := maxVTZTransitionTotal
+	for _, v := range defs {
+		if _, _, ok := lookupZone(v.tzid); ok {
+			continue
+		}
+		if _, _, ok := lookupZone(v.location); ok {
+			continue
+		}
+		z, err := v.build(ctx, limit, &budget)
+		if err != nil {
+			return nil, err
+		}
+		v.built = z
+	}
+	return r, nil
 }
 
 // resolve returns the zone for a TZID, or nil if it cannot be resolved.
@@ -260,8 +294,8 @@ func (r *zoneResolver) resolve(tzid string) zone {
 		// X-LIC-LOCATION, then its observances.
 		if loc, name, ok := lookupZone(v.location); ok {
 			z = locZone{loc: loc, iana: name}
-		} else if vz := v.build(r.limit); vz != nil {
-			z = vz
+		} else if v.built != nil {
+			z = v.built
 		}
 	}
 	r.cache[tzid] = z

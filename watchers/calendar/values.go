@@ -3,6 +3,7 @@ package calendar
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,17 +15,30 @@ import (
 )
 
 // Limits that keep a hostile or broken calendar from costing unbounded
-// time or memory.
+// time or memory. With rules of at most one instance a day (parseRule),
+// they bound a check to a few hundred thousand instances walked, whatever
+// the calendar holds.
 const (
-	maxDepth         = 16    // nesting of BEGIN/END blocks
-	maxIterations    = 50000 // recurrence instances walked per event, before and in the window
-	maxPerEvent      = 1000  // instances of one event kept in the window
-	maxOccurrences   = 20000 // instances kept over the whole calendar
-	maxInterval      = 1000  // RRULE INTERVAL; larger values overflow rrule-go's day arithmetic
-	maxTitleRunes    = 300   // SUMMARY is cut to this length
-	maxVTZTransition = 2000  // transitions kept per VTIMEZONE observance
-	maxTZOffset      = 18 * 3600
+	maxDepth       = 16     // nesting of BEGIN/END blocks
+	maxIterations  = 50000  // recurrence instances walked per rule, before and in the window
+	maxWalked      = 200000 // recurrence instances walked over the whole calendar
+	maxPerEvent    = 1000   // instances of one event kept in the window, at least (see perSeries)
+	maxOccurrences = 20000  // instances kept over the whole calendar
+	maxInterval    = 1000   // RRULE INTERVAL; larger values overflow rrule-go's day arithmetic
+	maxTitleRunes  = 300    // SUMMARY is cut to this length
+	// VTIMEZONE transitions kept per observance and over the calendar.
+	maxVTZTransition      = 2000
+	maxVTZTransitionTotal = 20000
+	maxTZOffset           = 18 * 3600
 )
+
+// perSeries is how many instances of one event are kept in a window of
+// the given length: maxPerEvent, or more for a long horizon, so that a
+// daily series (at most one instance a day, as parseRule allows) is never
+// cut short within the horizon.
+func perSeries(window time.Duration) int {
+	return max(maxPerEvent, int(window/(24*time.Hour))+2)
+}
 
 // props returns the properties of a component named name, ignoring case
 // (RFC 5545 names are case-insensitive; golang-ical keeps them as written).
@@ -272,6 +286,31 @@ func parseOffset(s string) (int, error) {
 // a dated-events bot has no use for them.
 var errSubDaily = errors.New("recurrence more frequent than daily is not supported")
 
+// timesPerDay is how many instances a rule makes on each day it matches:
+// the product of its BYHOUR, BYMINUTE and BYSECOND lists (distinct
+// values). Above 1 the rule is finer than daily whatever its FREQ, and
+// rrule-go builds every instance of a whole period at once: one 706-byte
+// rule with 24 × 60 × 60 times a day cost 3.5 GB and a minute.
+func timesPerDay(o *rrule.ROption) int {
+	n := 1
+	for _, l := range [][]int{o.Byhour, o.Byminute, o.Bysecond} {
+		if len(l) > 0 {
+			n *= len(distinct(l))
+		}
+	}
+	return n
+}
+
+func distinct(l []int) []int {
+	out := make([]int, 0, len(l))
+	for _, v := range l {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // parseRule parses and checks an RRULE value for expansion in wall-clock
 // time from dtstart (wall fields in UTC). untilWall converts a UTC UNTIL
 // to the series' wall clock.
@@ -335,6 +374,9 @@ func parseRule(value string, dtstart time.Time, allDay bool, untilWall func(time
 			u = untilWall(u)
 		}
 		opt.Until = u
+	}
+	if n := timesPerDay(opt); n > 1 {
+		return nil, fmt.Errorf("%w (BYHOUR × BYMINUTE × BYSECOND make %d instances a day)", errSubDaily, n)
 	}
 	if !possible(opt) {
 		shown, _ := watchers.Truncate(value, 60)

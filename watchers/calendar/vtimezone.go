@@ -1,6 +1,8 @@
 package calendar
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"sort"
 	"strings"
@@ -16,6 +18,7 @@ type vtimezone struct {
 	tzid     string
 	location string // X-LIC-LOCATION, often the IANA name
 	obs      []observance
+	built    *vtzZone // set by newZoneResolver when the zone is needed
 }
 
 // observance is one STANDARD or DAYLIGHT block.
@@ -69,9 +72,10 @@ func readVTimezone(v *ics.VTimezone) *vtimezone {
 
 // transition is the moment an observance takes over.
 type transition struct {
-	wall    time.Time // onset in the wall clock before it
-	instant time.Time
-	loc     *time.Location // fixed zone with the new offset
+	wall     time.Time // onset in the wall clock before it
+	instant  time.Time
+	from, to int            // offsets before and after, in seconds
+	loc      *time.Location // fixed zone with the new offset
 }
 
 // vtzZone is a zone built from a VTIMEZONE's observances.
@@ -81,10 +85,12 @@ type vtzZone struct {
 }
 
 // build expands the observances up to limit (a wall time) into a list of
-// transitions; nil if there is none.
-func (v *vtimezone) build(limit time.Time) *vtzZone {
+// transitions, at most maxVTZTransition per observance and *budget in
+// all (budget is decreased by what is kept); nil if there is none. It
+// fails only when ctx is done.
+func (v *vtimezone) build(ctx context.Context, limit time.Time, budget *int) (*vtzZone, error) {
 	if len(v.obs) == 0 {
-		return nil
+		return nil, nil
 	}
 	var trans []transition
 	first := v.obs[0]
@@ -103,35 +109,52 @@ func (v *vtimezone) build(limit time.Time) *vtzZone {
 			if err == nil {
 				r, err = rrule.NewRRule(*opt)
 			}
-			if err == nil {
-				next := r.Iterator()
-				for n := 0; n < maxVTZTransition; n++ {
-					t, ok := next()
-					if !ok || t.After(limit) {
-						break
-					}
-					onsets = append(onsets, t)
+			// More onsets than allowed: the first ones are kept.
+			if n := min(maxVTZTransition, *budget-len(onsets)); err == nil && n > 0 {
+				walls, _, err := walk(ctx, r, time.Time{}, limit, n)
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				if err == nil || errors.Is(err, errTooMany) {
+					onsets = append(onsets, walls...)
 				}
 			}
 		}
+		if len(onsets) > *budget {
+			onsets = onsets[:*budget]
+		}
+		*budget -= len(onsets)
 		for _, w := range onsets {
 			trans = append(trans, transition{
 				wall:    w,
 				instant: w.Add(-time.Duration(o.from) * time.Second),
+				from:    o.from,
+				to:      o.to,
 				loc:     loc,
 			})
 		}
 	}
 	slices.SortFunc(trans, func(a, b transition) int { return a.instant.Compare(b.instant) })
-	return &vtzZone{trans: trans, initial: time.FixedZone(first.abbr, first.from)}
+	return &vtzZone{trans: trans, initial: time.FixedZone(first.abbr, first.from)}, nil
 }
 
 func (z *vtzZone) fromWall(w time.Time) time.Time {
 	// The last transition whose onset, read on the wall clock, is not
 	// after w. Onsets are sorted by instant, which orders them on the
-	// wall clock too except inside the overlap an onset creates.
-	loc := z.zoneBefore(func(t transition) bool { return t.wall.After(w) })
-	return time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, loc)
+	// wall clock too except inside the overlap an onset creates; so a
+	// time repeated by a fall-back onset reads in the offset before it,
+	// its first occurrence, as RFC 5545 §3.3.5 wants.
+	i := sort.Search(len(z.trans), func(i int) bool { return z.trans[i].wall.After(w) })
+	if i == 0 {
+		return time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, z.initial)
+	}
+	t := z.trans[i-1]
+	if gap := time.Duration(t.to-t.from) * time.Second; gap > 0 && w.Before(t.wall.Add(gap)) {
+		// w lies in the hour a spring-forward onset skips: read it with
+		// the offset before the gap (RFC 5545 §3.3.5, DESIGN §4).
+		return w.Add(-time.Duration(t.from) * time.Second).In(t.loc)
+	}
+	return time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, t.loc)
 }
 
 func (z *vtzZone) in(t time.Time) time.Time {

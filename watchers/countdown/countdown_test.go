@@ -512,7 +512,9 @@ func TestTiesSentTogether(t *testing.T) {
 	var keys []string
 	for _, a := range alerts {
 		keys = append(keys, a.Key)
-		if a.Text != "Due in 1 day: 10 June 2025 15:00 JST." {
+		// Sent a minute late, the text states the real time left, to the
+		// minute (DESIGN §4).
+		if a.Text != "Due in 23 hours 59 minutes: 10 June 2025 15:00 JST." {
 			t.Errorf("%s text = %q", a.Key, a.Text)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/policyteam/alertbot/watchers"
+	"github.com/policyteam/alertbot/watchers/bizdays"
 )
 
 // DefaultCatchUp is how late a missed milestone may still be sent when the
@@ -233,12 +234,24 @@ func (p *planner) addState(cfg *Config, leads []watchers.Lead, st *lite, n int, 
 		}
 		var t time.Time
 		switch {
+		case l.BusinessDays():
+			// Counted on the holidays of the event zone's country, so a
+			// 5bd reminder before Golden Week lands on a working day.
+			by, bm, bd := bizdays.For(loc).Before(y, mo, day, l.N)
+			if d.Precision != watchers.Instant {
+				t = atAlert(cfg, by, bm, bd, loc)
+			} else {
+				// As for d leads: an instant keeps its wall time.
+				t = watchers.Date(by, bm, bd, d.Start.Hour(), d.Start.Minute(), d.Start.Second(), d.Start.Nanosecond(), d.Start.Location())
+			}
 		case l.WholeDays() && d.Precision != watchers.Instant:
 			// time.Date normalizes day-N across month ends, and building
 			// the wall clock in loc keeps DST right.
 			t = atAlert(cfg, y, mo, day-l.Days(), loc)
 		case l.WholeDays():
-			t = d.Start.AddDate(0, 0, -l.Days())
+			// Whole days before an instant are the same wall time that
+			// many days earlier, by the one DST rule.
+			t = watchers.Date(y, mo, day-l.Days(), d.Start.Hour(), d.Start.Minute(), d.Start.Second(), d.Start.Nanosecond(), d.Start.Location())
 		default:
 			t = d.Start.Add(-l.Duration())
 		}
@@ -265,10 +278,11 @@ func (p *planner) addState(cfg *Config, leads []watchers.Lead, st *lite, n int, 
 
 // atAlert returns the configured alert time on a local date. The time of
 // day is set on the wall clock, not added to midnight, so a DST change that
-// night does not shift it.
+// night does not shift it; an alert time that the change skips or repeats
+// follows DESIGN §4 (watchers.Date).
 func atAlert(cfg *Config, y int, m time.Month, d int, loc *time.Location) time.Time {
 	at := cfg.AlertTime
-	return time.Date(y, m, d, int(at/time.Hour), int(at%time.Hour/time.Minute), int(at%time.Minute/time.Second), 0, loc)
+	return watchers.Date(y, m, d, int(at/time.Hour), int(at%time.Hour/time.Minute), int(at%time.Minute/time.Second), 0, loc)
 }
 
 // Due returns what a check at now sends for one event not looked at since
@@ -427,7 +441,7 @@ func closes(d watchers.Due, now time.Time, loc *time.Location) string {
 }
 
 // remaining is the time left until a day or an instant: calendar days for
-// a day, hours and minutes for a near instant.
+// a day; for an instant, hours and minutes under a day, else whole days.
 func remaining(d watchers.Due, now time.Time, loc *time.Location) string {
 	if d.Precision != watchers.Instant {
 		return inDays(dayDiff(now, d.Start, loc))
@@ -443,8 +457,13 @@ func remaining(d watchers.Due, now time.Time, loc *time.Location) string {
 		return "now"
 	case mins < 60:
 		s = plural(mins, "minute")
-	case left < 24*time.Hour-30*time.Minute:
-		s = plural(int((left+30*time.Minute)/time.Hour), "hour")
+	case mins < 24*60:
+		// Exact to the minute under a day (DESIGN §4): a 90-minute lead
+		// reads "1 hour 30 minutes", not a rounded "2 hours".
+		s = plural(mins/60, "hour")
+		if m := mins % 60; m > 0 {
+			s += " " + plural(m, "minute")
+		}
 	default:
 		// Rounded to whole days: a 7d lead across a DST change is 167 or
 		// 169 hours and still reads "7 days".

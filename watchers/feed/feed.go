@@ -110,14 +110,38 @@ func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result
 	st.Seen = current
 
 	if first {
-		return w.result(st, nil, fmt.Sprintf("first run: %d items recorded", len(p.Items)))
+		return w.result(st, nil, fmt.Sprintf("first run: %d items recorded", len(p.Items))+problems(p))
 	}
 	alerts := w.alerts(p, fresh, in)
 	found := fmt.Sprintf("%d new items, %d posted", len(fresh), len(alerts))
 	if len(fresh) == 0 {
 		found = "no new items"
 	}
-	return w.result(st, alerts, found)
+	return w.result(st, alerts, found+problems(p))
+}
+
+// problems reports, for Found, what the check could not read: a body cut
+// short (its complete items were read) and items left undated, with the
+// first reason.
+func problems(p *parsed) string {
+	var b strings.Builder
+	if p.Cut != nil {
+		shown, _ := watchers.Truncate(p.Cut.Error(), 120)
+		fmt.Fprintf(&b, "; feed cut short or broken (%s): read the %d complete items before it", shown, len(p.Items))
+	}
+	undated, reason := 0, ""
+	for _, it := range p.Items {
+		if it.Undated != "" {
+			undated++
+			if reason == "" || strings.HasPrefix(it.Undated, "unreadable") && !strings.HasPrefix(reason, "unreadable") {
+				reason = it.Undated // an unreadable date says more than none
+			}
+		}
+	}
+	if undated > 0 {
+		fmt.Fprintf(&b, "; %d undated (%s)", undated, reason)
+	}
+	return b.String()
 }
 
 func (w *Watcher) result(st state, alerts []watchers.Alert, found string) (watchers.Result, error) {

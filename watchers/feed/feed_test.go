@@ -476,7 +476,7 @@ func TestRealWorldFeeds(t *testing.T) {
 		"rss-parser/unrecognized.rss":       fail,
 
 		"feedparser/illformed__rss_incomplete_cdata.xml":                    fail,
-		"feedparser/illformed__rss_item_link_corrupted_ampersands.xml":      fail,
+		"feedparser/illformed__rss_item_link_corrupted_ampersands.xml":      1, // cut at "</rss": its one item is complete
 		"feedparser/illformed__undeclared_namespace.xml":                    0,
 		"feedparser/illformed__aaa_illformed.xml":                           fail,
 		"feedparser/illformed__rss_empty_document.xml":                      fail,

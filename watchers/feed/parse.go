@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -27,6 +30,9 @@ type parsed struct {
 	Title    string
 	Encoding string // the encoding the body was read in
 	Items    []item
+	// Cut is why the body could not be read whole, when it was cut short
+	// or broken after some complete items, which Items then holds.
+	Cut error
 }
 
 // item is one feed entry, its text already reduced from HTML.
@@ -36,6 +42,7 @@ type item struct {
 	Text      string // summary as text, cut to textLimit runes
 	Link      string
 	Published time.Time // zero when the feed gives none
+	Undated   string    // why Published is zero; "" when it is not
 }
 
 // parseFeed reads body (in whatever encoding ToUTF8 finds) as RSS, Atom or
@@ -54,11 +61,22 @@ func parseFeed(body []byte, contentType, base string) (p *parsed, err error) {
 		}
 	}()
 	f, err := gofeed.NewParser().Parse(bytes.NewReader(text))
+	var cut error
 	if err != nil {
-		return nil, fmt.Errorf("%w (read as %s)", err, enc)
+		// A body cut short in transfer (or broken part way) still holds
+		// the items before the cut: read those, and report the cut.
+		short, ok := salvage(text)
+		if !ok {
+			return nil, fmt.Errorf("%w (read as %s)", err, enc)
+		}
+		g, serr := gofeed.NewParser().Parse(bytes.NewReader(short))
+		if serr != nil || len(g.Items) == 0 {
+			return nil, fmt.Errorf("%w (read as %s)", err, enc)
+		}
+		f, cut = g, err
 	}
 	baseURL, _ := url.Parse(base)
-	p = &parsed{Title: toText(f.Title, true), Encoding: enc}
+	p = &parsed{Title: toText(f.Title, true), Encoding: enc, Cut: cut}
 	seen := make(map[string]bool, len(f.Items))
 	for _, it := range f.Items {
 		if it == nil {
@@ -81,12 +99,7 @@ func parseFeed(body []byte, contentType, base string) (p *parsed, err error) {
 			Text:  text,
 			Link:  resolve(baseURL, strings.TrimSpace(it.Link)),
 		}
-		switch {
-		case it.PublishedParsed != nil:
-			x.Published = *it.PublishedParsed
-		case it.UpdatedParsed != nil:
-			x.Published = *it.UpdatedParsed
-		}
+		x.Published, x.Undated = itemDate(it)
 		p.Items = append(p.Items, x)
 	}
 	return p, nil
@@ -148,7 +161,7 @@ func toText(s string, oneLine bool) string {
 			return collapse(b.String(), oneLine)
 		case html.TextToken:
 			if skip == 0 {
-				b.Write(z.Text())
+				b.WriteString(unescape(string(z.Raw())))
 			}
 		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
 			name, _ := z.TagName()
@@ -167,6 +180,128 @@ func toText(s string, oneLine bool) string {
 			}
 		}
 	}
+}
+
+// unescape decodes the character references of s that end in ";"
+// (&amp;, &#8217;, &eacute;) and leaves every other "&" as written. The
+// HTML rule also decodes a few names without ";" (&copy, &amp, &lt),
+// which in feed text is nearly always a URL's query that the XML layer
+// has decoded once already: "?page=1&amp;copy=2" must read "&copy=2",
+// not "©=2".
+func unescape(s string) string {
+	if !strings.Contains(s, "&") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '&')
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		s = s[i:]
+		if j := strings.IndexByte(s, ';'); j > 1 && j <= maxRefLen && refName(s[1:j]) {
+			ref := s[:j+1]
+			// html.UnescapeString also decodes a legacy prefix ("&ampx;"
+			// becomes "&x;"), which leaves the ";" at the end: only a
+			// whole reference counts. &semi; is the one that decodes to ";".
+			if d := html.UnescapeString(ref); d != ref && (!strings.HasSuffix(d, ";") || ref == "&semi;") {
+				b.WriteString(d)
+				s = s[j+1:]
+				continue
+			}
+		}
+		b.WriteByte('&')
+		s = s[1:]
+	}
+}
+
+// maxRefLen is the longest character reference unescape looks for: the
+// longest HTML entity name has 31 letters.
+const maxRefLen = 33
+
+// refName reports whether s can name a character reference: #123, #x1F
+// or letters and digits starting with a letter.
+func refName(s string) bool {
+	if s == "" {
+		return false
+	}
+	if s[0] == '#' {
+		n := s[1:]
+		hex := len(n) > 0 && (n[0] == 'x' || n[0] == 'X')
+		if hex {
+			n = n[1:]
+		}
+		for i := 0; i < len(n); i++ {
+			c := n[i]
+			if !(c >= '0' && c <= '9' || hex && (c|0x20) >= 'a' && (c|0x20) <= 'f') {
+				return false
+			}
+		}
+		return n != ""
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		if !(c >= 'a' && c <= 'z' || i > 0 && s[i] >= '0' && s[i] <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// salvage returns the part of an XML feed up to the end of its last
+// complete item or entry, with the elements still open there closed, so
+// that a body cut short still yields the items it holds. ok is false when
+// no item is complete. The scan is lenient (unknown entities, unquoted
+// attributes), as feeds are.
+func salvage(text []byte) (out []byte, ok bool) {
+	d := xml.NewDecoder(bytes.NewReader(text))
+	d.Strict = false
+	// The text is UTF-8 already, whatever its declaration says.
+	d.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
+	var stack, open []string
+	end := -1
+	for {
+		tok, err := d.RawToken()
+		if err != nil {
+			break
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if len(stack) >= maxSalvageDepth {
+				return nil, false
+			}
+			stack = append(stack, qualified(t.Name))
+		case xml.EndElement:
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+			if l := strings.ToLower(t.Name.Local); (l == "item" || l == "entry") && len(stack) > 0 {
+				end, open = int(d.InputOffset()), slices.Clone(stack)
+			}
+		}
+	}
+	if end < 0 {
+		return nil, false
+	}
+	out = append(out, text[:end]...)
+	for i := len(open) - 1; i >= 0; i-- {
+		out = append(out, "</"+open[i]+">"...)
+	}
+	return out, true
+}
+
+// maxSalvageDepth bounds the elements salvage keeps open: feeds nest a
+// handful deep.
+const maxSalvageDepth = 64
+
+// qualified writes an element name as it stood: prefix:local.
+func qualified(n xml.Name) string {
+	if n.Space == "" {
+		return n.Local
+	}
+	return n.Space + ":" + n.Local
 }
 
 // collapse trims and collapses whitespace within lines and drops empty

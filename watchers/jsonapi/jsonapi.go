@@ -32,11 +32,13 @@ const shownLimit = 80
 
 // env is what a condition sees: value (the number at the path), previous
 // (the value at the last check; on the first check, value itself) and
-// text (the value as written in the document).
+// text (the value as written in the document). Ctx carries the check's
+// context and the run's budget to the loop steps (budget.go).
 type env struct {
-	Value    float64 `expr:"value"`
-	Previous float64 `expr:"previous"`
-	Text     string  `expr:"text"`
+	Value    float64         `expr:"value"`
+	Previous float64         `expr:"previous"`
+	Text     string          `expr:"text"`
+	Ctx      context.Context `expr:"_ctx"`
 }
 
 // New builds a jsonapi watcher from its spec. Fields: url (required, http
@@ -54,7 +56,7 @@ func New(spec watchers.Spec, deps watchers.Deps) (watchers.Watcher, error) {
 	if path == "" {
 		return nil, &watchers.FieldError{Field: "path", Err: errors.New("required: a gjson path to the value, e.g. rates.JPY")}
 	}
-	prog, numeric, err := Compile(spec.Condition)
+	prog, refs, err := compile(spec.Condition)
 	if err != nil {
 		return nil, &watchers.FieldError{Field: "condition", Err: err}
 	}
@@ -70,7 +72,8 @@ func New(spec watchers.Spec, deps watchers.Deps) (watchers.Watcher, error) {
 		unit:      strings.TrimSpace(spec.Unit),
 		condition: strings.TrimSpace(spec.Condition),
 		prog:      prog,
-		numeric:   numeric,
+		numeric:   refs.numeric,
+		readsText: refs.text,
 	}, nil
 }
 
@@ -78,32 +81,46 @@ func New(spec watchers.Spec, deps watchers.Deps) (watchers.Watcher, error) {
 // it reads value or previous, and so needs a number at the path. A
 // syntax or type error names its line and column.
 func Compile(condition string) (prog *vm.Program, numeric bool, err error) {
+	prog, refs, err := compile(condition)
+	return prog, refs.numeric, err
+}
+
+// compile is Compile, reporting which inputs the condition reads. The
+// program it returns runs bounded (budget.go) when run with run.
+func compile(condition string) (*vm.Program, identifiers, error) {
 	condition = strings.TrimSpace(condition)
 	if condition == "" {
-		return nil, false, errors.New("required: an expression over value, previous and text, e.g. value > 160")
+		return nil, identifiers{}, errors.New("required: an expression over value, previous and text, e.g. value > 160")
 	}
 	if len(condition) > maxConditionLen {
-		return nil, false, fmt.Errorf("condition is longer than %d characters", maxConditionLen)
+		return nil, identifiers{}, fmt.Errorf("condition is longer than %d characters", maxConditionLen)
 	}
 	refs := &identifiers{}
-	prog, err = expr.Compile(condition, expr.Env(env{}), expr.AsBool(), expr.Patch(refs))
+	opts := append([]expr.Option{expr.Env(env{}), expr.AsBool(), expr.Patch(refs)}, budgetOptions()...)
+	prog, err := expr.Compile(condition, opts...)
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) {
-			return nil, false, fmt.Errorf("bad condition at line %d, column %d: %s", fe.Line, fe.Column+1, fe.Message)
+			return nil, identifiers{}, fmt.Errorf("bad condition at line %d, column %d: %s", fe.Line, fe.Column+1, fe.Message)
 		}
-		return nil, false, fmt.Errorf("bad condition: %w", err)
+		return nil, identifiers{}, fmt.Errorf("bad condition: %w", err)
 	}
-	return prog, refs.numeric, nil
+	return prog, *refs, nil
 }
 
-// identifiers records whether an expression reads value or previous.
-type identifiers struct{ numeric bool }
+// identifiers records whether an expression reads value or previous,
+// and whether it reads text.
+type identifiers struct{ numeric, text bool }
 
 // Visit implements ast.Visitor.
 func (v *identifiers) Visit(node *ast.Node) {
-	if id, ok := (*node).(*ast.IdentifierNode); ok && (id.Value == "value" || id.Value == "previous") {
-		v.numeric = true
+	if id, ok := (*node).(*ast.IdentifierNode); ok {
+		switch id.Value {
+		case "value", "previous":
+			v.numeric = true
+		case "text":
+			v.text = true
+		}
 	}
 }
 
@@ -118,6 +135,7 @@ type Watcher struct {
 	condition string
 	prog      *vm.Program
 	numeric   bool
+	readsText bool
 }
 
 // state is what a jsonapi watcher remembers between checks.
@@ -171,9 +189,12 @@ func (w *Watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result
 	if !first && prev.Value != nil {
 		previous = *prev.Value
 	}
-	out, err := expr.Run(w.prog, env{Value: value, Previous: previous, Text: text})
+	if w.readsText && len(text) > maxText {
+		return watchers.Result{}, fmt.Errorf("jsonapi %s: value at %q is %d bytes; a condition reads at most %d", w.spec.ID, w.path, len(text), maxText)
+	}
+	out, err := run(ctx, w.prog, env{Value: value, Previous: previous, Text: text})
 	if err != nil {
-		return watchers.Result{}, fmt.Errorf("jsonapi %s: condition: %w", w.spec.ID, err)
+		return watchers.Result{}, fmt.Errorf("jsonapi %s: condition `%s`: %w", w.spec.ID, w.condition, err)
 	}
 	now, _ := out.(bool)
 

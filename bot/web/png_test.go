@@ -1,0 +1,140 @@
+package web_test
+
+import (
+	"bytes"
+	"flag"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/policyteam/alertbot/bot/web"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden timeline picture in testdata/")
+
+// seasonTimeline lays out the open events of seasonData, as the page does.
+func seasonTimeline(t *testing.T) web.Timeline {
+	t.Helper()
+	m := seasonData(t)
+	var items []web.Item
+	for _, id := range openEvents {
+		rec := m.events[id]
+		items = append(items, web.Item{ID: id, Title: rec.Current.Title, Due: rec.Current.Due, Status: rec.Current.Status, Tags: rec.Tags})
+	}
+	return web.Layout(items, testNow, tokyo)
+}
+
+func decodePNG(t *testing.T, data []byte) image.Image {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("not a PNG: %v", err)
+	}
+	return img
+}
+
+// near reports whether two colours differ by at most tol in each channel.
+func near(a, b color.Color, tol int) bool {
+	ar, ag, ab, _ := a.RGBA()
+	br, bg, bb, _ := b.RGBA()
+	d := func(x, y uint32) bool { return abs(int(x>>8)-int(y>>8)) <= tol }
+	return d(ar, br) && d(ag, bg) && d(ab, bb)
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// fadeWhite is a palette colour at alpha over the white background.
+func fadeWhite(c color.RGBA, alpha float64) color.RGBA {
+	m := func(v uint8) uint8 { return uint8(float64(v)*alpha + 255*(1-alpha) + 0.5) }
+	return color.RGBA{m(c.R), m(c.G), m(c.B), 255}
+}
+
+func TestTimelinePNG(t *testing.T) {
+	tl := seasonTimeline(t)
+	var buf bytes.Buffer
+	if err := web.WritePNG(&buf, tl); err != nil {
+		t.Fatal(err)
+	}
+	img := decodePNG(t, buf.Bytes())
+	if got, want := img.Bounds().Size(), web.PNGSize(tl); got != want || got.X != 960*web.PNGScale {
+		t.Fatalf("picture is %v, want %v", got, want)
+	}
+	px := func(x, y float64) color.Color { return img.At(int(x*web.PNGScale), int(y*web.PNGScale)) }
+
+	// Samples, in layout units: what must be where.
+	type sample struct {
+		what string
+		x, y float64
+		want color.Color
+	}
+	samples := []sample{
+		{"background", 2, 2, color.White},
+		{"now line", tl.NowX, tl.PlotTop + 2, color.RGBA{0xcf, 0x22, 0x2e, 0xff}},
+	}
+	for _, m := range tl.Marks {
+		mid := m.Y + web.MarkTop + web.MarkHeight/2
+		switch m.Event {
+		case "upper-house-election-2025": // a tentative window: pale fill
+			samples = append(samples, sample{"July 2025 bar", m.X + m.W/2, mid, fadeWhite(web.PaletteRGBA(m.Color), 0.45)},
+				sample{"July 2025 bar's edge", m.X + 0.6, mid, web.PaletteRGBA(m.Color)},
+				sample{"after the July 2025 bar", m.X + m.W + 2, mid, color.White})
+		case "jp-fy2027-budget": // a scheduled day: a full point
+			samples = append(samples, sample{"31 March 2027 point", m.X, mid, web.PaletteRGBA(m.Color)},
+				sample{"beside the point", m.X + web.PointRadius + 2, mid, color.White})
+		}
+	}
+	if len(samples) != 7 {
+		t.Fatalf("the season lacks the marks to sample: %d samples", len(samples))
+	}
+	lg := tl.Legend[0]
+	samples = append(samples, sample{"first legend swatch", 16 + 7, tl.Height + 4 + 9, web.PaletteRGBA(lg.Color)})
+	for _, s := range samples {
+		if got := px(s.x, s.y); !near(got, s.want, 6) {
+			t.Errorf("%s at (%.1f, %.1f) = %v, want %v", s.what, s.x, s.y, got, s.want)
+		}
+	}
+
+	// Labels are packed into lanes by the estimated width: in the
+	// picture's font they must be no wider, or two could touch.
+	for _, m := range tl.Marks {
+		w, err := web.LabelWidthPNG(m.Label)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w > m.LabelW {
+			t.Errorf("label %q is %.1f wide in the picture, estimated %.1f", m.Label, w, m.LabelW)
+		}
+	}
+
+	// The golden picture: the same size and the same pixels at the
+	// samples (not the same bytes: encoders and fonts' hinting may move a
+	// pixel of text without anything being wrong).
+	golden := filepath.Join("testdata", "timeline.png")
+	if *update {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./bot/web -run TimelinePNG -update)", err)
+	}
+	want := decodePNG(t, data)
+	if want.Bounds() != img.Bounds() {
+		t.Errorf("picture is %v, golden %v", img.Bounds(), want.Bounds())
+	}
+	for _, s := range samples {
+		x, y := int(s.x*web.PNGScale), int(s.y*web.PNGScale)
+		if !near(img.At(x, y), want.At(x, y), 6) {
+			t.Errorf("%s differs from the golden picture: %v, golden %v", s.what, img.At(x, y), want.At(x, y))
+		}
+	}
+}
