@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,14 +26,17 @@ import (
 // On one 2-core machine the replicas, the server and the fake share the
 // cores: the figure shows the cost of the claims, not the gain of more
 // machines.
+//
+// sqlite is the same load on one SQLite process (its one owner's claims
+// do not expire), for comparison.
 func BenchmarkReplicasDrain(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchReplicas(b, filepath.Join(b.TempDir(), "a.db"), 1, 0) })
 	for _, n := range []int{1, 3} {
-		b.Run(fmt.Sprintf("replicas=%d", n), func(b *testing.B) { benchReplicas(b, n) })
+		b.Run(fmt.Sprintf("postgres/replicas=%d", n), func(b *testing.B) { benchReplicas(b, pgtest.URL(b), n, claimTTL) })
 	}
 }
 
-func benchReplicas(b *testing.B, replicas int) {
-	url := pgtest.URL(b)
+func benchReplicas(b *testing.B, url string, replicas int, ttl time.Duration) {
 	fake := slacktest.NewServer()
 	defer fake.Close()
 	cfg, err := bot.ParseConfig("bench.yaml", []byte(benchConfig), factories)
@@ -60,7 +64,7 @@ func benchReplicas(b *testing.B, replicas int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		bt, _, err := wire(db, bot.Options{Config: cfg, Platforms: []bot.Platform{a}, Owner: fmt.Sprint("replica-", i), ClaimTTL: claimTTL})
+		bt, _, err := wire(db, bot.Options{Config: cfg, Platforms: []bot.Platform{a}, Owner: fmt.Sprint("replica-", i), ClaimTTL: ttl})
 		if err != nil {
 			b.Fatal(err)
 		}

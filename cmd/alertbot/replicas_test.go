@@ -231,8 +231,10 @@ func TestReplicasKillNine(t *testing.T) {
 	t.Logf("random seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 2))
 	rs := make([]replica, 3)
+	var all []*proc // every replica started, for their logs
 	for i := range rs {
 		rs[i] = startReplica(t, env, cfg, db)
+		all = append(all, rs[i].p)
 	}
 	start := time.Now()
 	deadline := start.Add(4 * time.Minute) // a hang, not a timing
@@ -262,6 +264,7 @@ func TestReplicasKillNine(t *testing.T) {
 		killed(t, rs[victim].p)
 		kills++
 		rs[victim] = startReplica(t, env, cfg, db)
+		all = append(all, rs[victim].p)
 	}
 	// The last kills may have left sends unrecorded: they are resolved
 	// once the dead replicas' claims expire.
@@ -272,6 +275,11 @@ func TestReplicasKillNine(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("%d kills (%d of the leader) while 3 replicas posted %d alerts in %s", kills, leaderKills, len(want), time.Since(start).Round(time.Millisecond))
+	found := 0
+	for _, p := range all {
+		found += strings.Count(p.stderr(), "delivery was posted before; recorded without sending again")
+	}
+	t.Logf("%d sends of killed replicas found on the platforms by the replicas that took their channels over", found)
 
 	// Exactly one leader, which says so in its metrics too.
 	l := leader(t, rs, -1, 15*time.Second+leaderRenew)
