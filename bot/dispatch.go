@@ -116,7 +116,13 @@ type Outbox interface {
 // dueClaim is this process's claim request for platform's deliveries at
 // now.
 func (b *Bot) dueClaim(platform string, now time.Time) DueClaim {
-	return DueClaim{Platform: platform, Owner: b.owner, Now: now, TTL: b.claimTTL, Limit: batchSize, Channels: claimChannels}
+	c := DueClaim{Platform: platform, Owner: b.owner, Now: now, TTL: b.claimTTL, Limit: batchSize}
+	if b.claimTTL > 0 {
+		// Only with others to share a burst with: a sole deliverer's
+		// passes take as many channels as their deliveries fill.
+		c.Channels = claimChannels
+	}
+	return c
 }
 
 // claimTerm is how long the channel claims of one delivery pass hold:
