@@ -57,6 +57,17 @@ type Options struct {
 	// say); a claim by any other owner is resolved before a resend.
 	// Default: a random name, new with each process.
 	Owner string
+	// ClaimTTL is how long a channel stays claimed by this process's
+	// workers unless they extend it, when several processes deliver from
+	// one outbox (replicas on PostgreSQL, DESIGN §12): a dead process's
+	// channels are taken over after it. Zero, the default, means this
+	// process is the outbox's only deliverer (SQLite's one owner): its
+	// claims do not expire and other owners' are stale.
+	ClaimTTL time.Duration
+	// Announce, when set, tells the other processes sharing the database
+	// about a change (a topic such as TopicWatchers); they hand it to
+	// Notified. PostgreSQL's NOTIFY, say.
+	Announce func(ctx context.Context, topic string) error
 	// RunTimeout bounds one watcher check (default 2m).
 	RunTimeout time.Duration
 	// AfterCommit, when set, is called after a check committed new
@@ -103,6 +114,20 @@ type Bot struct {
 	warned  map[string]bool       // warnings given once per process
 	owner   string                // this process's name on its delivery claims
 	health  health
+
+	claimTTL time.Duration // Options.ClaimTTL
+	claimMu  sync.Mutex
+	terms    map[*claimTerm]bool // delivery passes in progress
+
+	announcer func(ctx context.Context, topic string) error
+
+	leadMu    sync.Mutex
+	fence     Fence // the leader lease's, while leading
+	following bool  // a follower: scheduled checks are skipped
+	started   bool
+
+	schedMu sync.Mutex
+	scheds  map[string]string // watcher id → the schedule the runner has
 }
 
 var _ Schedules = (*Bot)(nil)
@@ -136,6 +161,10 @@ func New(opts Options) (*Bot, error) {
 		unknown:   map[int64]bool{},
 		warned:    map[string]bool{},
 		owner:     opts.Owner,
+		claimTTL:  opts.ClaimTTL,
+		terms:     map[*claimTerm]bool{},
+		announcer: opts.Announce,
+		scheds:    map[string]string{},
 	}
 	if b.owner == "" {
 		b.owner = "bot-" + randomID()
@@ -211,10 +240,12 @@ func (b *Bot) Reseed(ctx context.Context, cfg *Config) (SeedReport, error) {
 		return rep, err
 	}
 	for _, w := range ws {
-		if err := b.runner.Add(w.Spec.ID, w.Spec.Schedule); err != nil {
+		if err := b.schedule(w.Spec.ID, w.Spec.Schedule, true); err != nil {
 			b.log.Error("watcher not rescheduled", "watcher", w.Spec.ID, "err", err)
 		}
 	}
+	b.announce(ctx, TopicWatchers)
+	b.announce(ctx, TopicEvents)
 	return rep, nil
 }
 
@@ -222,29 +253,27 @@ func (b *Bot) Reseed(ctx context.Context, cfg *Config) (SeedReport, error) {
 func (b *Bot) Runner() *watchers.Runner { return b.runner }
 
 // Start schedules every watcher and starts one delivery worker per
-// platform. It returns at once; Stop ends both.
+// platform. It returns at once; Stop ends both. Every process schedules
+// the watchers, but only the leader's scheduled checks run (Lead,
+// Follow).
 func (b *Bot) Start(ctx context.Context) error {
 	ws, err := b.watchers.Watchers(ctx)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
 	for _, w := range ws {
-		if err := b.runner.Add(w.Spec.ID, w.Spec.Schedule); err != nil {
+		if err := b.schedule(w.Spec.ID, w.Spec.Schedule, true); err != nil {
 			return fmt.Errorf("start: watcher %s: %w", w.Spec.ID, err)
 		}
 	}
 	b.runner.Start(ctx)
+	b.leadMu.Lock()
+	b.started = true
+	b.leadMu.Unlock()
 	// Date watchers wake at their next planned look from the start, not
 	// at their first tick, which may be an hour away.
-	for _, w := range ws {
-		if !w.Dated || w.Spec.Paused {
-			continue
-		}
-		if next, ok, err := b.pipe.store.NextLook(ctx, w.Spec.ID); err != nil {
-			return fmt.Errorf("start: watcher %s: %w", w.Spec.ID, err)
-		} else if ok {
-			b.runner.WakeAt(w.Spec.ID, next)
-		}
+	if _, leading := b.Leading(); leading {
+		b.wakeDated(ctx)
 	}
 	b.workers.Add(1)
 	go func() {
@@ -258,21 +287,75 @@ func (b *Bot) Start(ctx context.Context) error {
 			b.deliverLoop(ctx, p)
 		}()
 	}
+	if b.claimTTL > 0 {
+		b.workers.Add(1)
+		go func() {
+			defer b.workers.Done()
+			b.keepClaims(ctx)
+		}()
+	}
+	if b.announcer != nil {
+		b.workers.Add(1)
+		go func() {
+			defer b.workers.Done()
+			b.pollSchedules(ctx)
+		}()
+	}
 	return nil
 }
 
 // Stop stops scheduling checks, waits for running checks, and waits for the
-// delivery workers, which finish in-flight sends (bounded by sendGrace).
-// The caller cancels the context given to Start first.
+// delivery workers, which finish in-flight sends (bounded by sendGrace);
+// then it gives up this process's channel claims, so other processes take
+// the channels at once. The caller cancels the context given to Start
+// first.
 func (b *Bot) Stop() {
 	<-b.runner.Stop().Done()
 	b.workers.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := b.outbox.ReleaseClaims(ctx, b.owner); err != nil {
+		b.log.Warn("channel claims not released; other processes take them when they expire", "err", err)
+	}
 }
 
-// runJob is the runner's job: one check of one watcher.
+// runJob is the runner's job: one check of one watcher. A scheduled
+// check runs only on the leader, its writes fenced by the leader's lease;
+// a check asked for in chat runs wherever it was asked.
 func (b *Bot) runJob(ctx context.Context, id string, now time.Time) error {
+	if ctx.Value(manualKey{}) == nil {
+		f, leading := b.Leading()
+		if !leading {
+			return nil
+		}
+		if f.Lease != "" {
+			ctx = WithFence(ctx, f)
+		}
+	}
 	_, err := b.RunWatcher(ctx, id, now)
+	if errors.Is(err, ErrNotLeader) {
+		b.log.Warn("watcher check not committed: this process lost the leader lease", "watcher", id, "err", err)
+	}
 	return err
+}
+
+// schedulePoll is how often a process sharing the database reads the
+// watchers' schedules again, in case a notification was lost.
+const schedulePoll = 30 * time.Second
+
+// pollSchedules reads the schedules again every schedulePoll until ctx
+// ends.
+func (b *Bot) pollSchedules(ctx context.Context) {
+	t := time.NewTicker(schedulePoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			b.syncLogged(ctx)
+		}
+	}
 }
 
 // RunWatcher checks one watcher now and commits what it found. It returns
@@ -324,16 +407,28 @@ func (b *Bot) LastFound(id string) string {
 	return b.found[id]
 }
 
-// Schedule (re)schedules watcher id (Schedules).
-func (b *Bot) Schedule(id, schedule string) error { return b.runner.Add(id, schedule) }
+// Schedule (re)schedules watcher id (Schedules), here and, through
+// Announce, in the other processes sharing the database.
+func (b *Bot) Schedule(id, schedule string) error {
+	if err := b.schedule(id, schedule, true); err != nil {
+		return err
+	}
+	b.announce(context.Background(), TopicWatchers)
+	return nil
+}
 
-// Unschedule stops scheduling watcher id (Schedules).
-func (b *Bot) Unschedule(id string) { b.runner.Remove(id) }
+// Unschedule stops scheduling watcher id (Schedules), here and in the
+// other processes sharing the database.
+func (b *Bot) Unschedule(id string) {
+	b.unschedule(id)
+	b.announce(context.Background(), TopicWatchers)
+}
 
 // RunNow checks watcher id at once through the runner, so a scheduled run
-// and this one never overlap, and returns what it found (Schedules).
+// and this one never overlap, and returns what it found (Schedules). It
+// runs on this process whether it leads or not: an admin asked here.
 func (b *Bot) RunNow(ctx context.Context, id string) (string, error) {
-	err := b.runner.RunNow(ctx, id)
+	err := b.runner.RunNow(context.WithValue(ctx, manualKey{}, true), id)
 	return b.LastFound(id), err
 }
 
@@ -349,8 +444,15 @@ func (b *Bot) NextRun(id string) (time.Time, bool) {
 
 // EventsChanged asks for a prompt check of the date watchers after an
 // event changed, so its `changed` alert does not wait for the schedule
-// (Schedules).
+// (Schedules); the leader makes it, wherever the change was made.
 func (b *Bot) EventsChanged() {
+	b.nudgeChecks()
+	b.announce(context.Background(), TopicEvents)
+}
+
+// nudgeChecks asks this process for a prompt check of the date watchers
+// (skipped unless it leads).
+func (b *Bot) nudgeChecks() {
 	select {
 	case b.nudge <- struct{}{}:
 	default:
@@ -380,11 +482,16 @@ func (b *Bot) nudgeLoop(ctx context.Context) {
 
 // kick wakes the delivery workers.
 func (b *Bot) kick() {
-	for _, w := range b.wakes {
-		select {
-		case w <- struct{}{}:
-		default:
-		}
+	for name := range b.wakes {
+		b.wake(name)
+	}
+}
+
+// wake wakes platform's delivery worker, if this process has one.
+func (b *Bot) wake(platform string) {
+	select {
+	case b.wakes[platform] <- struct{}{}:
+	default:
 	}
 }
 

@@ -26,6 +26,15 @@ const (
 	// writeRetryMax caps the wait between attempts to record sends while
 	// the database refuses writes, so delivery resumes soon after it heals.
 	writeRetryMax = 5 * time.Second
+	// claimChannels bounds the channels one pass claims, so that replicas
+	// sharing an outbox each take a share of a burst rather than the
+	// first taking every channel.
+	claimChannels = 32
+	// claimMargin is how much of a channel claim must be left for a send
+	// to start: a send that started shortly before the claim expired
+	// could land after another process took the channel over and looked
+	// for it.
+	claimMargin = 2 * time.Second
 )
 
 // heldSend is a send the platform confirmed but the outbox could not
@@ -70,23 +79,131 @@ func (b *Bot) recordHeld(ctx context.Context, platform string) error {
 	return nil
 }
 
-// Outbox is the delivery side of the store: the workers read due
-// deliveries from it and record each outcome.
+// Outbox is the delivery side of the store: the workers claim due
+// deliveries from it and record each outcome. Several processes may
+// share one (DESIGN §12): a channel's deliveries go to one of them at a
+// time, by channel claims that expire unless their owner extends them.
 type Outbox interface {
-	// PendingDeliveries returns up to limit of platform's deliveries due
-	// at now, in order (by channel, then creation).
-	PendingDeliveries(ctx context.Context, platform string, now time.Time, limit int) ([]DeliveryRecord, error)
+	// ClaimDue picks up to c.Limit of c.Platform's deliveries due at
+	// c.Now, in order, from channels that no other owner holds
+	// (unclaimed, expired, or c.Owner's), and claims those channels for
+	// c.Owner until c.Now + c.TTL, atomically. The records show each
+	// delivery's own claim as it was before.
+	ClaimDue(ctx context.Context, c DueClaim) ([]DeliveryRecord, error)
+	// ExtendClaims extends owner's channel claims that have not expired
+	// at now and still have pending deliveries, to until; it returns how
+	// many channels owner holds.
+	ExtendClaims(ctx context.Context, owner string, now, until time.Time) (int, error)
+	// ReleaseClaims ends owner's channel claims (at shutdown).
+	ReleaseClaims(ctx context.Context, owner string) error
 	// RecordDeliveries writes a batch in one transaction: confirmed sends,
 	// and claims — owner is about to send these pending deliveries (a
-	// claim keeps its first time). A delivery claimed by another owner, or
-	// by this one for a send whose outcome it does not know, may have been
-	// posted.
-	RecordDeliveries(ctx context.Context, batch DeliveryBatch) error
-	// NextDelivery returns when platform's next pending delivery is due.
-	NextDelivery(ctx context.Context, platform string) (time.Time, bool, error)
+	// claim keeps its first time). It returns the claims it refused (the
+	// delivery is no longer pending, or owner no longer holds its
+	// channel): those are not to be sent. A delivery claimed by another
+	// owner, or by this one for a send whose outcome it does not know,
+	// may have been posted.
+	RecordDeliveries(ctx context.Context, batch DeliveryBatch) (refused []int64, err error)
+	// NextDelivery returns when ClaimDue(c) could next return a
+	// delivery: the earliest next try of a channel's first pending
+	// delivery, or the expiry of another owner's claim on the channel.
+	NextDelivery(ctx context.Context, c DueClaim) (time.Time, bool, error)
 	MarkSent(ctx context.Context, id int64, messageID string, at time.Time) error
 	MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, errText string) error
 	MarkFailed(ctx context.Context, id int64, attempts int, errText string) error
+}
+
+// dueClaim is this process's claim request for platform's deliveries at
+// now.
+func (b *Bot) dueClaim(platform string, now time.Time) DueClaim {
+	c := DueClaim{Platform: platform, Owner: b.owner, Now: now, TTL: b.claimTTL, Limit: batchSize}
+	if b.claimTTL > 0 {
+		// Only with others to share a burst with: a sole deliverer's
+		// passes take as many channels as their deliveries fill.
+		c.Channels = claimChannels
+	}
+	return c
+}
+
+// claimTerm is how long the channel claims of one delivery pass hold:
+// until they expire unless keepClaims extends them. A worker starts a
+// send only while enough of the term is left, so a process that was
+// paused or cut off from the database past its claims does not post
+// what another process has taken over.
+type claimTerm struct {
+	mu    sync.Mutex
+	until time.Time
+}
+
+// valid reports whether a send may start at now.
+func (c *claimTerm) valid(now time.Time) bool {
+	if c == nil {
+		return true // a sole deliverer's claims do not expire
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return now.Add(claimMargin).Before(c.until)
+}
+
+// newTerm registers the claims of a pass made at now; nil for a sole
+// deliverer.
+func (b *Bot) newTerm(now time.Time) *claimTerm {
+	if b.claimTTL <= 0 {
+		return nil
+	}
+	c := &claimTerm{until: now.Add(b.claimTTL)}
+	b.claimMu.Lock()
+	b.terms[c] = true
+	b.claimMu.Unlock()
+	return c
+}
+
+// endTerm forgets a pass's claims.
+func (b *Bot) endTerm(c *claimTerm) {
+	if c == nil {
+		return
+	}
+	b.claimMu.Lock()
+	delete(b.terms, c)
+	b.claimMu.Unlock()
+}
+
+// keepClaims extends this process's channel claims every fifth of their
+// lifetime until ctx ends, so a live process keeps the channels it is
+// delivering to however long its sends take, and a dead one's expire.
+// The terms of the passes in progress follow what the database did:
+// extended from the renewal's start if they had not expired by then.
+func (b *Bot) keepClaims(ctx context.Context) {
+	t := time.NewTicker(b.claimTTL / 5)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := b.now()
+		until := now.Add(b.claimTTL)
+		n, err := b.outbox.ExtendClaims(ctx, b.owner, now, until)
+		if ctx.Err() != nil {
+			return
+		}
+		b.health.set("claims", err)
+		if err != nil {
+			b.log.Error("channel claims not extended; sends stop when they expire", "err", err)
+			continue
+		}
+		b.metrics.ChannelsHeld(n)
+		b.claimMu.Lock()
+		for c := range b.terms {
+			c.mu.Lock()
+			if c.until.After(now) && until.After(c.until) {
+				c.until = until
+			}
+			c.mu.Unlock()
+		}
+		b.claimMu.Unlock()
+	}
 }
 
 // Backoff returns the wait before retry number attempt (1-based):
@@ -126,8 +243,14 @@ func (b *Bot) deliverLoop(ctx context.Context, p Platform) {
 			continue
 		default:
 			failures = 0
-			if next, ok, err := b.outbox.NextDelivery(ctx, name); err == nil && ok {
-				wait = min(max(next.Sub(b.now()), 10*time.Millisecond), idlePoll)
+			if b.claimTTL > 0 {
+				// Other processes share the outbox: their wake-ups come
+				// by notification, and this poll is the fallback.
+				wait = min(wait, b.claimTTL)
+			}
+			now := b.now()
+			if next, ok, err := b.outbox.NextDelivery(ctx, b.dueClaim(name, now)); err == nil && ok {
+				wait = min(max(next.Sub(now), 10*time.Millisecond), wait)
 			}
 		}
 		t := time.NewTimer(wait)
@@ -154,7 +277,7 @@ type recorder struct {
 
 	mu      sync.Mutex
 	claims  []int64
-	waiting []chan error // claimers and senders waiting for the gathering batch
+	waiting []claimWait // claimers and senders waiting for the gathering batch
 	sends   []SentDelivery
 	kick    chan struct{}
 	closed  bool
@@ -169,20 +292,36 @@ func (b *Bot) newRecorder(ctx context.Context, platform string) *recorder {
 	return r
 }
 
+// claimWait is a claimer waiting for its claim to be written (done), or
+// a sender for its confirmation to be (recorded).
+type claimWait struct {
+	ids      []int64
+	done     chan claimResult
+	recorded chan error
+}
+
+// claimResult is the outcome of a claim: the ids refused, or an error.
+type claimResult struct {
+	refused map[int64]bool
+	err     error
+}
+
 // claim records that this process is about to send ids, and returns once
-// the claim is written (or failed: then nothing may be sent).
-func (r *recorder) claim(ids []int64) error {
-	done := make(chan error, 1)
+// the claim is written, with the ids it refused (their channel passed to
+// another process), or failed: then nothing may be sent.
+func (r *recorder) claim(ids []int64) (map[int64]bool, error) {
+	done := make(chan claimResult, 1)
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
-		return errors.New("delivery pass ended")
+		return nil, errors.New("delivery pass ended")
 	}
 	r.claims = append(r.claims, ids...)
-	r.waiting = append(r.waiting, done)
+	r.waiting = append(r.waiting, claimWait{ids: ids, done: done})
 	r.mu.Unlock()
 	r.poke()
-	return <-done
+	res := <-done
+	return res.refused, res.err
 }
 
 // sent queues a confirmed send for the next batch; done, when not nil,
@@ -191,7 +330,7 @@ func (r *recorder) sent(s SentDelivery, done chan error) {
 	r.mu.Lock()
 	r.sends = append(r.sends, s)
 	if done != nil {
-		r.waiting = append(r.waiting, done)
+		r.waiting = append(r.waiting, claimWait{recorded: done})
 	}
 	r.mu.Unlock()
 	r.poke()
@@ -239,12 +378,12 @@ func (r *recorder) loop() {
 
 // write records one batch. When it fails, the confirmations are held (never
 // sent again; retried as writes alone) and the claimers told not to send.
-func (r *recorder) write(claims []int64, waiting []chan error, sends []SentDelivery) {
+func (r *recorder) write(claims []int64, waiting []claimWait, sends []SentDelivery) {
 	b := r.b
 	// A context that survives shutdown: these sends happened.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), 5*time.Second)
 	defer cancel()
-	err := b.outbox.RecordDeliveries(ctx, DeliveryBatch{Owner: b.owner, At: b.now(), Claims: claims, Sent: sends})
+	refused, err := b.outbox.RecordDeliveries(ctx, DeliveryBatch{Owner: b.owner, At: b.now(), Claims: claims, Sent: sends})
 	b.health.set("outbox", err)
 	if err != nil && len(sends) > 0 {
 		b.log.Error("deliveries sent but not recorded; holding them and pausing sends until the write works",
@@ -258,8 +397,25 @@ func (r *recorder) write(claims []int64, waiting []chan error, sends []SentDeliv
 			b.setUnknown(s.ID, false)
 		}
 	}
+	no := map[int64]bool{}
+	for _, id := range refused {
+		no[id] = true
+	}
 	for _, w := range waiting {
-		w <- err
+		if w.recorded != nil {
+			w.recorded <- err
+			continue
+		}
+		res := claimResult{err: err}
+		for _, id := range w.ids {
+			if no[id] {
+				if res.refused == nil {
+					res.refused = map[int64]bool{}
+				}
+				res.refused[id] = true
+			}
+		}
+		w.done <- res
 	}
 }
 
@@ -287,10 +443,13 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 	if err := b.recordHeld(ctx, name); err != nil {
 		return 0, err
 	}
-	ds, err := b.outbox.PendingDeliveries(ctx, name, b.now(), batchSize)
+	now := b.now()
+	ds, err := b.outbox.ClaimDue(ctx, b.dueClaim(name, now))
 	if err != nil || len(ds) == 0 {
 		return 0, err
 	}
+	term := b.newTerm(now)
+	defer b.endTerm(term)
 	parallel := 1
 	if ps, ok := p.(ParallelSender); ok && !b.serial(name) {
 		parallel = max(1, ps.ParallelSends())
@@ -303,7 +462,7 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 		claimErr error
 	)
 	run := func(list []DeliveryRecord) {
-		if err := b.deliverChannel(ctx, p, rec, list); err != nil {
+		if err := b.deliverChannel(ctx, p, rec, term, list); err != nil {
 			errMu.Lock()
 			claimErr = cmp.Or(claimErr, err)
 			errMu.Unlock()
@@ -342,11 +501,18 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 
 // deliverChannel sends one channel's due deliveries in order: it resolves
 // those that may have been posted, claims the rest, and sends them until
-// one fails. It returns an error only when the claim could not be
-// written; then nothing is sent, since the claim is what tells a later
-// process to look before it resends.
-func (b *Bot) deliverChannel(ctx context.Context, p Platform, rec *recorder, list []DeliveryRecord) error {
+// one fails or the pass's channel claims run out. It returns an error
+// only when the claim could not be written; then nothing is sent, since
+// the claim is what tells a later process to look before it resends.
+func (b *Bot) deliverChannel(ctx context.Context, p Platform, rec *recorder, term *claimTerm, list []DeliveryRecord) error {
 	name := p.Name()
+	taken := 0
+	for _, d := range list {
+		if !d.ClaimedAt.IsZero() && d.ClaimOwner != b.owner {
+			taken++
+		}
+	}
+	b.metrics.Claims(name, "taken_over", taken)
 	list = b.settle(ctx, p, list)
 	if len(list) == 0 || ctx.Err() != nil {
 		return nil
@@ -355,11 +521,27 @@ func (b *Bot) deliverChannel(ctx context.Context, p Platform, rec *recorder, lis
 	for i, d := range list {
 		ids[i] = d.ID
 	}
-	if err := rec.claim(ids); err != nil {
+	refused, err := rec.claim(ids)
+	if err != nil {
 		return err
 	}
+	b.metrics.Claims(name, "claimed", len(ids)-len(refused))
+	if len(refused) > 0 {
+		// The channel passed to another process while this one was
+		// away (paused, or cut off from the database); it sends them.
+		b.metrics.Claims(name, "refused", len(refused))
+		b.log.Warn("channel taken over by another process; not sending", "platform", name, "channel", list[0].Channel, "deliveries", len(refused))
+		return nil
+	}
 	for _, d := range list {
-		if ctx.Err() != nil || b.holding(name) || !b.deliver(ctx, p, rec, d) {
+		if ctx.Err() != nil || b.holding(name) {
+			break
+		}
+		if !term.valid(b.now()) {
+			b.log.Warn("channel claim ran out before the send; the channel waits for the next pass", "platform", name, "channel", d.Channel, "delivery", d.ID)
+			break
+		}
+		if !b.deliver(ctx, p, rec, d) {
 			break
 		}
 	}

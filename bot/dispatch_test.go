@@ -188,7 +188,7 @@ func TestTransientFailureRetriedWithBackoff(t *testing.T) {
 			t.Fatalf("after failed attempt %d: state %s, attempts %d, error %q, next try in %s; want pending, %d, %q, in [%s, %s]",
 				tt.attempts, d.State, d.Attempts, d.LastError, wait, tt.attempts, tt.lastErr, tt.lo, tt.hi)
 		}
-		if next, ok, err := a.db.NextDelivery(ctx, "slack"); err != nil || !ok || !next.Equal(d.NextTry) {
+		if next, ok, err := a.db.NextDelivery(ctx, bot.DueClaim{Platform: "slack"}); err != nil || !ok || !next.Equal(d.NextTry) {
 			t.Errorf("NextDelivery = %s, %v, %v; want %s", next, ok, err, d.NextTry)
 		}
 		// Not before its time.
@@ -225,7 +225,7 @@ func TestTransientFailureGivesUp(t *testing.T) {
 	a.tick("deadlines")
 	for range 50 {
 		a.drainOn(p)
-		next, ok, err := a.db.NextDelivery(ctx, "slack")
+		next, ok, err := a.db.NextDelivery(ctx, bot.DueClaim{Platform: "slack"})
 		if err != nil {
 			t.Fatal(err)
 		}

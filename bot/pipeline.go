@@ -210,7 +210,9 @@ func (p *pipeline) run(ctx context.Context, id string, now time.Time) (outcome, 
 		return outcome{}, err
 	}
 	created, err := p.store.CommitRun(ctx, run)
-	if p.wrote != nil {
+	if p.wrote != nil && !errors.Is(err, ErrNotLeader) {
+		// A leader's commit refused after it lost the lease is no
+		// failing write: the database is fine, another process leads.
 		p.wrote("watcher runs", err)
 	}
 	if err != nil {

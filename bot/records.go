@@ -148,6 +148,21 @@ type HistoryItem struct {
 	Delivery DeliveryRecord
 }
 
+// DueClaim asks the outbox for a worker's next due deliveries, claiming
+// their channels for it (Outbox.ClaimDue).
+type DueClaim struct {
+	Platform string
+	Owner    string // the process that claims
+	Now      time.Time
+	// TTL is how long the channels stay claimed unless the owner extends
+	// the claim (Outbox.ExtendClaims). Zero means the caller is the
+	// outbox's only deliverer (SQLite's one owner): its claims do not
+	// expire, and channel claims of other owners are stale.
+	TTL      time.Duration
+	Limit    int // at most this many deliveries (≤ 0: no bound)
+	Channels int // at most this many channels (≤ 0: no bound)
+}
+
 // DeliveryBatch is a batch of the delivery workers' outbox writes,
 // recorded in one transaction: sends the platform confirmed, and claims
 // of deliveries about to be sent.

@@ -87,6 +87,7 @@ type backend interface {
 	bot.HistoryStore
 	CountEvents(ctx context.Context) (int, error)
 	DeliveryCounts(ctx context.Context) (map[string]int, error)
+	PendingDeliveries(ctx context.Context, platform string, now time.Time, limit int) ([]bot.DeliveryRecord, error)
 	ClaimDeliveries(ctx context.Context, owner string, now time.Time, ids []int64) error
 }
 
@@ -111,6 +112,7 @@ func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) backe
 	t.Run("DueEvents", func(t *testing.T) { contractDueEvents(t, open(t, testNow)) })
 	t.Run("Deliveries", func(t *testing.T) { contractDeliveries(t, open(t, testNow)) })
 	t.Run("Claims", func(t *testing.T) { contractClaims(t, open(t, testNow)) })
+	t.Run("ClaimDue", func(t *testing.T) { contractClaimDue(t, open(t, testNow)) })
 	t.Run("EventBatch", func(t *testing.T) { contractEventBatch(t, open(t, testNow)) })
 	t.Run("Subscriptions", func(t *testing.T) { contractSubscriptions(t, open(t, testNow)) })
 	t.Run("Mutes", func(t *testing.T) { contractMutes(t, open(t, testNow)) })
@@ -806,7 +808,7 @@ func contractDeliveries(t *testing.T, s backend) {
 	}
 	nextDelivery := func(platform string, want time.Time, wantOK bool) {
 		t.Helper()
-		got, ok, err := s.NextDelivery(ctx, platform)
+		got, ok, err := s.NextDelivery(ctx, bot.DueClaim{Platform: platform, Owner: "p1"})
 		if err != nil || ok != wantOK || !got.Equal(want) {
 			t.Errorf("NextDelivery(%s) = %v, %v, %v; want %v, %v", platform, got, ok, err, want, wantOK)
 		}

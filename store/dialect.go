@@ -42,6 +42,15 @@ type dialect struct {
 	lockWrites string
 	lockKey    int64
 
+	// skipLocked ends a query that picks rows to claim: PostgreSQL locks
+	// them and skips those a concurrent claimer holds (FOR UPDATE SKIP
+	// LOCKED); SQLite's one writer at a time needs nothing.
+	skipLocked string
+
+	// notifyChannel is the PostgreSQL NOTIFY channel of the schema's
+	// alertbot processes (set by check); "" where there is none to tell.
+	notifyChannel string
+
 	// readTx are the options of read-only transactions, which must see one
 	// snapshot across their statements: SQLite's transactions always do,
 	// PostgreSQL's only from REPEATABLE READ up.
@@ -74,9 +83,23 @@ var postgresDialect = dialect{
 	readConns:  readConns,
 	ddl:        postgresDDL,
 	lockWrites: "SELECT pg_advisory_xact_lock($1)",
+	skipLocked: " FOR UPDATE OF c SKIP LOCKED",
 	readTx:     sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
 	check:      checkPostgres,
-	retryBegin: pgconn.SafeToRetry,
+	retryBegin: beginRetryable,
+}
+
+// beginRetryable reports whether a failed BEGIN on PostgreSQL may be
+// repeated on another connection: when it never reached the server, or
+// when the server answered it by ending the session (a FATAL error, such
+// as 57P01 from pg_terminate_backend arriving just as the BEGIN did),
+// since a BEGIN that failed began nothing.
+func beginRetryable(err error) bool {
+	if pgconn.SafeToRetry(err) {
+		return true
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Severity == "FATAL"
 }
 
 // IsPostgres reports whether a --db name selects PostgreSQL: a
@@ -109,22 +132,22 @@ func Redact(name string) string {
 // openPostgres returns the two pools of a PostgreSQL database through
 // pgx's database/sql driver, so the queries and the statement cache serve
 // both engines.
-func openPostgres(name string) (w, r *sql.DB, err error) {
-	cfg, err := pgx.ParseConfig(name)
+func openPostgres(name string) (w, r *sql.DB, cfg *pgx.ConnConfig, err error) {
+	cfg, err = pgx.ParseConfig(name)
 	if err != nil {
-		return nil, nil, fmt.Errorf("parse URL: %w", redactErr(err, name))
+		return nil, nil, nil, fmt.Errorf("parse URL: %w", redactErr(err, name))
 	}
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = "alertbot"
 	}
 	w = stdlib.OpenDB(*cfg.Copy())
-	r = stdlib.OpenDB(*cfg)
+	r = stdlib.OpenDB(*cfg.Copy())
 	for _, p := range []*sql.DB{w, r} {
 		// Idle connections to a server are not free (a backend process
 		// each); SQLite's cost nothing, so only here do they expire.
 		p.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	return w, r, nil
+	return w, r, cfg, nil
 }
 
 // redactErr hides the password of name in an error from parsing it: pgx
@@ -176,6 +199,9 @@ func checkPostgres(ctx context.Context, d *dialect, conn *sql.Conn) error {
 	h := fnv.New64a()
 	h.Write([]byte("alertbot\x00" + schema.String))
 	d.lockKey = int64(h.Sum64())
+	// NOTIFY channels are per database, not per schema: the schema's
+	// hash keeps processes of other schemas from waking each other.
+	d.notifyChannel = fmt.Sprintf("alertbot_%016x", h.Sum64())
 	return nil
 }
 

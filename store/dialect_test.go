@@ -1,10 +1,13 @@
 package store
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 func TestPostgresDDL(t *testing.T) {
@@ -139,6 +142,24 @@ func TestOpenPostgresErrorsHideThePassword(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), "open database postgres://") {
 			t.Errorf("Open(%s): error %q does not name the database", Redact(u), err)
+		}
+	}
+}
+
+// TestBeginRetryable: a BEGIN that the server answered by ending the
+// session (FATAL) is repeated on another connection, one that failed as a
+// statement (ERROR) is not.
+func TestBeginRetryable(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("begin: %w", &pgconn.PgError{Severity: "FATAL", Code: "57P01", Message: "terminating connection due to administrator command"}), true},
+		{&pgconn.PgError{Severity: "ERROR", Code: "25001", Message: "there is already a transaction in progress"}, false},
+		{errors.New("some other failure"), false},
+	} {
+		if got := beginRetryable(tt.err); got != tt.want {
+			t.Errorf("beginRetryable(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
 }

@@ -3,9 +3,12 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/policyteam/alertbot/bot"
 )
 
 func TestLease(t *testing.T) { eachBackend(t, testLease) }
@@ -113,5 +116,65 @@ func testLeaseConcurrentAcquire(t *testing.T, fresh func(testing.TB) string) {
 		if len(winners) != 1 || winners[0] != cur.Holder || cur.Epoch != 1 {
 			t.Fatalf("round %d: acquired by %v, lease row names %s at epoch %d; want exactly that one holder at epoch 1", round, winners, cur.Holder, cur.Epoch)
 		}
+	}
+}
+
+// TestFencedWrites: a write whose context carries the leader's fence
+// commits while that lease is still the holder's at its epoch, and is
+// refused with bot.ErrNotLeader, writing nothing, once another holder took
+// the lease, however late the old leader's write comes; unfenced writes
+// are not affected.
+func TestFencedWrites(t *testing.T) { eachBackend(t, testFencedWrites) }
+
+func testFencedWrites(t *testing.T, fresh func(testing.TB) string) {
+	ctx := testCtx(t)
+	db := openAt(t, fresh(t), testNow)
+	clk := testNow
+	db.Now = func() time.Time { return clk }
+	if err := db.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
+		t.Fatal(err)
+	}
+	a, err := db.AcquireLease(ctx, LeaseClaim{Name: OwnerLease, Holder: "a", PID: 1, Host: "h", TTL: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asA := bot.WithFence(ctx, bot.Fence{Lease: OwnerLease, Holder: "a", Epoch: a.Epoch})
+	if created, err := db.CommitRun(asA, runWithKeys("deadlines", 0, 1)); err != nil || len(created) != 1 {
+		t.Fatalf("fenced CommitRun while leading = %d created, %v", len(created), err)
+	}
+	// a's lease lapses (a is paused) and b takes it over.
+	clk = clk.Add(11 * time.Second)
+	b, err := db.AcquireLease(ctx, LeaseClaim{Name: OwnerLease, Holder: "b", PID: 2, Host: "h", TTL: 10 * time.Second})
+	if err != nil || b.Epoch != a.Epoch+1 {
+		t.Fatalf("takeover = %+v, %v", b, err)
+	}
+	alerts, deliveries := countRows(t, db, "alerts"), countRows(t, db, "deliveries")
+	_, err = db.CommitRun(asA, runWithKeys("deadlines", 1, 3))
+	if !errors.Is(err, bot.ErrNotLeader) {
+		t.Errorf("fenced CommitRun after losing the lease: %v, want ErrNotLeader", err)
+	} else if !strings.Contains(err.Error(), fmt.Sprintf("epoch %d", b.Epoch)) {
+		t.Errorf("error %q does not say which epoch holds the lease", err)
+	}
+	if err := db.SaveEvent(asA, mkEvent(t, "late", "2025-05-01")); !errors.Is(err, bot.ErrNotLeader) {
+		t.Errorf("fenced SaveEvent after losing the lease: %v, want ErrNotLeader", err)
+	}
+	if n, m := countRows(t, db, "alerts"), countRows(t, db, "deliveries"); n != alerts || m != deliveries {
+		t.Errorf("refused writes left %d alerts, %d deliveries; want %d, %d", n, m, alerts, deliveries)
+	}
+	if _, err := db.Event(ctx, "late"); !errors.Is(err, bot.ErrNotFound) {
+		t.Errorf("event of a refused SaveEvent: %v, want not found", err)
+	}
+	// The new leader writes under its own fence; unfenced writes go on.
+	asB := bot.WithFence(ctx, bot.Fence{Lease: OwnerLease, Holder: "b", Epoch: b.Epoch})
+	if created, err := db.CommitRun(asB, runWithKeys("deadlines", 1, 3)); err != nil || len(created) != 2 {
+		t.Errorf("CommitRun by the new leader = %d created, %v; want 2", len(created), err)
+	}
+	if _, err := db.CommitRun(ctx, runWithKeys("deadlines", 3, 4)); err != nil {
+		t.Errorf("unfenced CommitRun: %v", err)
+	}
+	// A fence names its lease: one that was never taken refuses too.
+	other := bot.WithFence(ctx, bot.Fence{Lease: "nobody", Holder: "b", Epoch: 1})
+	if _, err := db.CommitRun(other, runWithKeys("deadlines", 4, 5)); !errors.Is(err, bot.ErrNotLeader) {
+		t.Errorf("CommitRun fenced by a lease nobody holds: %v, want ErrNotLeader", err)
 	}
 }

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/policyteam/alertbot/bot"
@@ -72,16 +75,173 @@ func (db *DB) PendingDeliveries(ctx context.Context, platform string, now time.T
 	return trim(ds, limit), nil
 }
 
-// ClaimDeliveries records that owner is about to send the pending
-// deliveries ids, in one transaction: RecordDeliveries with claims only.
+// ClaimDue picks up to c.Limit of c.Platform's deliveries due at c.Now,
+// oldest first, from at most c.Channels channels that no other owner
+// holds — unclaimed, expired, or c.Owner's own — and claims those
+// channels for c.Owner until c.Now + c.TTL, in one transaction: a
+// channel's deliveries go to one process at a time, so its order and
+// pacing hold across replicas. On PostgreSQL the channels are locked with
+// FOR UPDATE SKIP LOCKED, so workers claiming at the same moment take
+// different channels instead of waiting for each other. A zero TTL is a
+// sole owner's (SQLite): its claims do not expire and other owners'
+// claims are stale.
+//
+// The records show each delivery's own claim as it was (ClaimOwner,
+// ClaimedAt): a delivery claimed by another owner may have been posted.
+// The deliveries themselves are claimed by RecordDeliveries, just before
+// they are sent.
+func (db *DB) ClaimDue(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryRecord, error) {
+	until := claimUntil(c.Now, c.TTL)
+	chq := claimChannelsQuery(c.Channels, db.dialect.skipLocked)
+	dq := claimedQuery(c.Limit)
+	if err := db.write.prepareAll(ctx, []string{chq, dq}); err != nil {
+		return nil, fmt.Errorf("claim due deliveries for %s: %w", c.Platform, err)
+	}
+	var out []bot.DeliveryRecord
+	err := db.inRowTx(ctx, func(t *tx) error {
+		res, err := t.ExecContext(ctx, chq, c.Owner, ms(until), c.Platform, ms(c.Now), flag(c.TTL == 0), bot.DeliveryPending)
+		if err != nil {
+			return fmt.Errorf("claim channels: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			out = nil
+			return err
+		}
+		rows, err := t.QueryContext(ctx, dq, c.Platform, bot.DeliveryPending, ms(c.Now), c.Owner, ms(until))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out = out[:0]
+		for rows.Next() {
+			d, err := scanDelivery(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim due deliveries for %s: %w", c.Platform, err)
+	}
+	return trim(out, c.Limit), nil
+}
+
+// claimUntil is the expiry of a claim made at now for ttl; a zero ttl
+// (a sole owner's claim) never expires.
+func claimUntil(now time.Time, ttl time.Duration) time.Time {
+	if ttl <= 0 {
+		return fromMS(never)
+	}
+	return now.Add(ttl)
+}
+
+// claimChannelsQuery claims for owner $1 until $2 up to n channels of
+// platform $3 whose first pending ($6) delivery is due at $4 and that no
+// other owner holds ($5 = 1: the caller is the sole deliverer and every
+// other claim is stale), the channel with the oldest pending delivery
+// first so that none starves. lock is the dialect's row locking clause.
+func claimChannelsQuery(n int, lock string) string {
+	limit := ""
+	if n > 0 {
+		// A literal, as in limitClause, but exact: n channels are
+		// claimed, not a bucket's worth.
+		limit = " LIMIT " + strconv.Itoa(n)
+	}
+	return `UPDATE channel_claims SET owner = $1, until = $2 WHERE channel IN (
+	SELECT c.channel FROM channel_claims c
+	WHERE c.channel IN (SELECT d.channel FROM deliveries d WHERE d.platform = $3 AND d.state = $6 AND d.next_try <= $4)
+	AND (c.owner = $1 OR c.until <= $4 OR $5 = 1)
+	AND (SELECT f.next_try FROM deliveries f WHERE f.channel = c.channel AND f.state = $6 ORDER BY f.id LIMIT 1) <= $4
+	ORDER BY (SELECT MIN(f.id) FROM deliveries f WHERE f.channel = c.channel AND f.state = $6), c.channel` + limit + lock + `)`
+}
+
+// claimedQuery selects the due deliveries of platform $1 in the channels
+// that owner $4 claimed until $5, which marks the channels of this claim.
+func claimedQuery(limit int) string {
+	q := "SELECT " + deliveryCols + ", " + alertCols + ` FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+	JOIN channel_claims c ON c.channel = d.channel
+	WHERE c.owner = $4 AND c.until = $5 AND ` + dueWhere + ` ORDER BY d.id`
+	if limit > 0 {
+		q += limitClause(limit)
+	}
+	return q
+}
+
+// ExtendClaims extends owner's channel claims that have not expired at
+// now and whose channel still has pending deliveries, to until, and
+// returns how many channels owner holds. A worker calls it while it
+// delivers, so a live process keeps its channels however long a send
+// takes, and a dead one's expire.
+func (db *DB) ExtendClaims(ctx context.Context, owner string, now, until time.Time) (int, error) {
+	res, err := db.write.ExecContext(ctx, `UPDATE channel_claims SET until = $1
+		WHERE owner = $2 AND until > $3 AND until < $1
+		AND EXISTS (SELECT 1 FROM deliveries d WHERE d.channel = channel_claims.channel AND d.state = $4)`,
+		ms(until), owner, ms(now), bot.DeliveryPending)
+	if err != nil {
+		return 0, fmt.Errorf("extend claims of %s: %w", owner, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("extend claims of %s: %w", owner, err)
+	}
+	return int(n), nil
+}
+
+// ReleaseClaims ends owner's channel claims, at shutdown, so that other
+// processes take the channels at once instead of after the expiry, and
+// wakes their workers. The deliveries keep their claims: another owner
+// still looks up those whose send may have happened.
+func (db *DB) ReleaseClaims(ctx context.Context, owner string) error {
+	err := db.inRowTx(ctx, func(t *tx) error {
+		rows, err := t.QueryContext(ctx, `UPDATE channel_claims SET until = 0 WHERE owner = $1 AND until > 0 RETURNING platform`, owner)
+		if err != nil {
+			return err
+		}
+		platforms, err := scanStrings(rows)
+		if err != nil {
+			return err
+		}
+		slices.Sort(platforms)
+		return db.notifyDeliveries(ctx, t, slices.Compact(platforms))
+	})
+	if err != nil {
+		return fmt.Errorf("release claims of %s: %w", owner, err)
+	}
+	return nil
+}
+
+// ClaimDeliveries claims the pending deliveries among ids, and their
+// channels, for owner at now without expiry, whoever held them: as a
+// worker that is about to send them would have left them. Sent or failed
+// deliveries are left alone. For tools and tests that stand in for
+// another process; workers use ClaimDue and RecordDeliveries.
 func (db *DB) ClaimDeliveries(ctx context.Context, owner string, now time.Time, ids []int64) error {
-	return db.RecordDeliveries(ctx, bot.DeliveryBatch{Owner: owner, At: now, Claims: ids})
+	err := db.inRowTx(ctx, func(t *tx) error {
+		for _, id := range ids {
+			if _, err := t.ExecContext(ctx, `UPDATE channel_claims SET owner = $1, until = $2
+				WHERE channel = (SELECT channel FROM deliveries WHERE id = $3)`, owner, never, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("claim channels: %w", err)
+	}
+	_, err = db.RecordDeliveries(ctx, bot.DeliveryBatch{Owner: owner, At: now, Claims: ids})
+	return err
 }
 
 const (
+	// sqlClaim claims a pending delivery for $1 at $2 if $1 still holds
+	// its channel: a worker whose channel claim expired (paused, cut off
+	// from the database) and passed to another must not send.
 	sqlClaim = `UPDATE deliveries SET claim_owner = $1,
 		claimed_at = CASE WHEN claimed_at = 0 THEN $2 ELSE claimed_at END
-		WHERE id = $3 AND state = $4`
+		WHERE id = $3 AND state = $4
+		AND EXISTS (SELECT 1 FROM channel_claims c WHERE c.channel = deliveries.channel AND c.owner = $1 AND c.until > $2)`
 	sqlMarkSent = `UPDATE deliveries
 		SET state = $1, message_id = $2, sent_at = $3, attempts = attempts + 1 WHERE id = $4`
 )
@@ -89,18 +249,25 @@ const (
 // RecordDeliveries writes a batch of the delivery workers' outbox writes
 // in one transaction (group commit): the sends the platform confirmed,
 // then the claims. A claim keeps its first time, the earliest moment the
-// message can have been posted; sent or failed deliveries are not claimed.
-// A confirmation of a delivery that does not exist fails the batch.
-func (db *DB) RecordDeliveries(ctx context.Context, batch bot.DeliveryBatch) error {
+// message can have been posted. It returns the claims it refused: of
+// deliveries no longer pending, or whose channel batch.Owner no longer
+// holds (ClaimDue); those must not be sent. A confirmation of a delivery
+// that does not exist fails the batch.
+func (db *DB) RecordDeliveries(ctx context.Context, batch bot.DeliveryBatch) ([]int64, error) {
 	if len(batch.Claims) == 0 && len(batch.Sent) == 0 {
-		return nil
+		return nil, nil
 	}
 	// Prepared once: the transaction runs each many times.
 	if err := db.write.prepareAll(ctx, []string{sqlMarkSent, sqlClaim}); err != nil {
-		return fmt.Errorf("record deliveries: %w", err)
+		return nil, fmt.Errorf("record deliveries: %w", err)
 	}
-	err := db.inTx(ctx, func(t *tx) error {
-		for _, s := range batch.Sent {
+	// In id order, as every writer of several deliveries locks them, so
+	// that two replicas' batches cannot wait for each other in a circle.
+	sent := slices.SortedFunc(slices.Values(batch.Sent), func(a, b bot.SentDelivery) int { return cmp.Compare(a.ID, b.ID) })
+	var refused []int64
+	err := db.inRowTx(ctx, func(t *tx) error {
+		refused = refused[:0]
+		for _, s := range sent {
 			res, err := t.ExecContext(ctx, sqlMarkSent, bot.DeliverySent, s.MessageID, ms(s.At), s.ID)
 			if err != nil {
 				return fmt.Errorf("delivery %d: mark sent: %w", s.ID, err)
@@ -112,27 +279,37 @@ func (db *DB) RecordDeliveries(ctx context.Context, batch bot.DeliveryBatch) err
 			}
 		}
 		for _, id := range batch.Claims {
-			if _, err := t.ExecContext(ctx, sqlClaim, batch.Owner, ms(batch.At), id, bot.DeliveryPending); err != nil {
+			res, err := t.ExecContext(ctx, sqlClaim, batch.Owner, ms(batch.At), id, bot.DeliveryPending)
+			if err != nil {
 				return fmt.Errorf("delivery %d: claim: %w", id, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("delivery %d: claim: %w", id, err)
+			} else if n == 0 {
+				refused = append(refused, id)
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("record %d sent, %d claimed: %w", len(batch.Sent), len(batch.Claims), err)
+		return nil, fmt.Errorf("record %d sent, %d claimed: %w", len(batch.Sent), len(batch.Claims), err)
 	}
-	return nil
+	return refused, nil
 }
 
-// NextDelivery returns when a platform's next pending delivery is due: the
-// earliest next try among the first pending delivery of each channel (the
-// others wait behind those); ok is false when none is pending.
-func (db *DB) NextDelivery(ctx context.Context, platform string) (time.Time, bool, error) {
+// NextDelivery returns when c.Platform's next pending delivery is due for
+// c.Owner: the earliest next try among the first pending delivery of
+// each channel (the others wait behind those), or, for a channel another
+// owner holds, the end of its claim, when ClaimDue could take it; ok is
+// false when none is pending.
+func (db *DB) NextDelivery(ctx context.Context, c bot.DueClaim) (time.Time, bool, error) {
 	var next sql.NullInt64
-	if err := db.read.QueryRowContext(ctx, `SELECT MIN(next_try) FROM deliveries WHERE id IN
-		(SELECT MIN(id) FROM deliveries WHERE platform = $1 AND state = $2 GROUP BY channel)`,
-		platform, bot.DeliveryPending).Scan(&next); err != nil {
-		return time.Time{}, false, fmt.Errorf("next delivery for %s: %w", platform, err)
+	if err := db.read.QueryRowContext(ctx, `SELECT MIN(CASE WHEN $3 = 0 AND c.owner <> $4 AND c.until > d.next_try
+			THEN c.until ELSE d.next_try END)
+		FROM deliveries d JOIN channel_claims c ON c.channel = d.channel
+		WHERE d.id IN (SELECT MIN(id) FROM deliveries WHERE platform = $1 AND state = $2 GROUP BY channel)`,
+		c.Platform, bot.DeliveryPending, flag(c.TTL == 0), c.Owner).Scan(&next); err != nil {
+		return time.Time{}, false, fmt.Errorf("next delivery for %s: %w", c.Platform, err)
 	}
 	if !next.Valid {
 		return time.Time{}, false, nil

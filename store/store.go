@@ -23,6 +23,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/policyteam/alertbot/bot"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -62,6 +64,9 @@ type DB struct {
 	read    *pool
 	logger  *slog.Logger
 	version int
+	// pgConfig is PostgreSQL's connection config, for Listen's own
+	// connection; nil on SQLite.
+	pgConfig *pgx.ConnConfig
 }
 
 // Option configures Open.
@@ -92,7 +97,7 @@ func Open(ctx context.Context, name string, opts ...Option) (*DB, error) {
 	if IsPostgres(name) {
 		db.dialect = postgresDialect
 		var err error
-		if w, r, err = openPostgres(name); err != nil {
+		if w, r, db.pgConfig, err = openPostgres(name); err != nil {
 			return nil, fmt.Errorf("open database %s: %w", shown, err)
 		}
 	} else {
@@ -268,22 +273,53 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// begin starts a write transaction. It holds the database's write lock
-// from the start, so a busy database waits instead of failing at the
-// first write: SQLite's BEGIN IMMEDIATE (via _txlock), PostgreSQL's
-// advisory lock (dialect.lockWrites).
-func (db *DB) begin(ctx context.Context) (*tx, error) {
+// beginWrite starts a write transaction. With lock set it holds the
+// database's write lock from the start, so a busy database waits instead
+// of failing at the first write: SQLite's BEGIN IMMEDIATE (via _txlock;
+// SQLite takes it whatever lock says), PostgreSQL's advisory lock
+// (dialect.lockWrites).
+//
+// When ctx carries a fence (bot.WithFence: a leader's write), the write
+// lock is taken in any case and the lease checked next, in the same
+// transaction and under the lock that a change of leader takes too: the
+// write commits only if the lease has not passed to another holder
+// meanwhile.
+func (db *DB) beginWrite(ctx context.Context, lock bool) (*tx, error) {
+	f, fenced := bot.FenceFrom(ctx)
 	t, err := db.beginOn(ctx, db.write.db, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	if q := db.dialect.lockWrites; q != "" {
+	if q := db.dialect.lockWrites; q != "" && (lock || fenced) {
 		if _, err := t.ExecContext(ctx, q, db.dialect.lockKey); err != nil {
 			t.Rollback()
 			return nil, fmt.Errorf("begin: take the write lock: %w", err)
 		}
 	}
-	return &tx{Tx: t, p: db.write, now: db.Now().UTC()}, nil
+	out := &tx{Tx: t, p: db.write, now: db.Now().UTC()}
+	if fenced {
+		if err := checkFence(ctx, out, f); err != nil {
+			t.Rollback()
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// checkFence fails with bot.ErrNotLeader unless lease f.Lease is still
+// f.Holder's at f.Epoch. Only holder and epoch count, not the expiry: a
+// leader whose lease lapsed while nobody took it over is still the only
+// one, and clocks of different hosts need not agree for this to hold.
+func checkFence(ctx context.Context, t *tx, f bot.Fence) error {
+	cur, found, err := readLease(ctx, t, f.Lease)
+	if err != nil {
+		return fmt.Errorf("check lease %s: %w", f.Lease, err)
+	}
+	if !found || cur.Holder != f.Holder || cur.Epoch != f.Epoch {
+		return fmt.Errorf("%w (lease %s is at epoch %d, held by pid %d on %s; this write was made at epoch %d)",
+			bot.ErrNotLeader, f.Lease, cur.Epoch, cur.PID, cur.Host, f.Epoch)
+	}
+	return nil
 }
 
 // readTx starts a read-only transaction for reads of several statements
@@ -314,7 +350,21 @@ func (db *DB) beginOn(ctx context.Context, p *sql.DB, opts *sql.TxOptions) (*sql
 
 // inTx runs fn in a write transaction and commits it.
 func (db *DB) inTx(ctx context.Context, fn func(*tx) error) error {
-	t, err := db.begin(ctx)
+	return db.runTx(ctx, true, fn)
+}
+
+// inRowTx runs fn in a write transaction that relies on row locks alone:
+// on PostgreSQL it does not take the database-wide write lock, so the
+// delivery workers of several replicas write at the same time. Only for
+// writes that do not read something to decide what to write elsewhere
+// (those need inTx): updates of deliveries by id, and claims whose rows
+// are locked by the statement that picks them.
+func (db *DB) inRowTx(ctx context.Context, fn func(*tx) error) error {
+	return db.runTx(ctx, false, fn)
+}
+
+func (db *DB) runTx(ctx context.Context, lock bool, fn func(*tx) error) error {
+	t, err := db.beginWrite(ctx, lock)
 	if err != nil {
 		return err
 	}
@@ -390,7 +440,7 @@ func orNow(t, now time.Time) time.Time {
 // Open (see pool).
 var hotWrites = []string{
 	sqlUpsertEvent, sqlDeleteChanges, sqlInsertChange, sqlDeleteTags, sqlInsertTag, sqlResetSchedule,
-	sqlInsertAlert, sqlInsertDelivery, sqlPlanNext, sqlRunFailed, sqlRunState, sqlRunOK,
+	sqlInsertAlert, sqlInsertDelivery, sqlInsertChannel, sqlPlanNext, sqlRunFailed, sqlRunState, sqlRunOK,
 }
 
 // hotReads are the statements run inside read transactions whose text is

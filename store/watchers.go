@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -143,6 +144,7 @@ func (db *DB) CommitRun(ctx context.Context, run bot.RunRecord) ([]bot.AlertReco
 	var created []bot.AlertRecord
 	err := db.inTx(ctx, func(t *tx) error {
 		created = created[:0]
+		woken := map[string]bool{} // platforms with new deliveries
 		// Alerts the bot raises itself (delivery failures) belong to no
 		// watcher row.
 		if run.Watcher != "" {
@@ -151,7 +153,7 @@ func (db *DB) CommitRun(ctx context.Context, run bot.RunRecord) ([]bot.AlertReco
 			}
 		}
 		for i := range run.Alerts {
-			rec, isNew, err := insertAlert(ctx, t, &run.Alerts[i], run.At)
+			rec, isNew, err := insertAlert(ctx, t, &run.Alerts[i], run.At, woken)
 			if err != nil {
 				return err
 			}
@@ -162,7 +164,11 @@ func (db *DB) CommitRun(ctx context.Context, run bot.RunRecord) ([]bot.AlertReco
 		if err := saveEvents(ctx, t, run.Events); err != nil {
 			return err
 		}
-		return planNext(ctx, t, run.Watcher, run.Next)
+		if err := planNext(ctx, t, run.Watcher, run.Next); err != nil {
+			return err
+		}
+		// Other replicas' workers wake when this commits.
+		return db.notifyDeliveries(ctx, t, slices.Sorted(maps.Keys(woken)))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("commit run of watcher %q: %w", run.Watcher, err)
@@ -206,16 +212,20 @@ const (
 	ON CONFLICT (key) DO NOTHING RETURNING id`
 	sqlInsertDelivery = `INSERT INTO deliveries (alert_id, channel, platform, state, attempts, next_try, created_at)
 	VALUES ($1, $2, $3, $4, 0, $5, $6)`
-	sqlRunFailed = `UPDATE watchers SET last_run = $1, last_error = $2, failures = $3, failing = $4 WHERE id = $5`
-	sqlRunState  = `UPDATE watchers SET last_run = $1, last_success = $1, last_error = '', failures = $2, failing = $3,
+	// sqlInsertChannel gives a channel its claim row (ClaimDue) with its
+	// first delivery.
+	sqlInsertChannel = `INSERT INTO channel_claims (channel, platform) VALUES ($1, $2) ON CONFLICT (channel) DO NOTHING`
+	sqlRunFailed     = `UPDATE watchers SET last_run = $1, last_error = $2, failures = $3, failing = $4 WHERE id = $5`
+	sqlRunState      = `UPDATE watchers SET last_run = $1, last_success = $1, last_error = '', failures = $2, failing = $3,
 	state = $4 WHERE id = $5`
 	sqlRunOK = `UPDATE watchers SET last_run = $1, last_success = $1, last_error = '', failures = $2, failing = $3
 	WHERE id = $4`
 )
 
-// insertAlert inserts a with its deliveries if its key is new. isNew is
-// false when the key existed (another tick or process got there first).
-func insertAlert(ctx context.Context, t *tx, a *bot.NewAlert, nextTry time.Time) (bot.AlertRecord, bool, error) {
+// insertAlert inserts a with its deliveries if its key is new, and notes
+// their platforms in woken. isNew is false when the key existed (another
+// tick or process got there first).
+func insertAlert(ctx context.Context, t *tx, a *bot.NewAlert, nextTry time.Time, woken map[string]bool) (bot.AlertRecord, bool, error) {
 	al := &a.Alert
 	if al.Key == "" {
 		return bot.AlertRecord{}, false, fmt.Errorf("alert %q of kind %s: empty key", al.Title, al.Kind)
@@ -273,6 +283,10 @@ func insertAlert(ctx context.Context, t *tx, a *bot.NewAlert, nextTry time.Time)
 		if _, err := t.ExecContext(ctx, sqlInsertDelivery, id, ch, platforms[i], bot.DeliveryPending, ms(nextTry), ms(t.now)); err != nil {
 			return bot.AlertRecord{}, false, fmt.Errorf("alert %s: delivery to %s: %w", al.Key, ch, err)
 		}
+		if _, err := t.ExecContext(ctx, sqlInsertChannel, ch, platforms[i]); err != nil {
+			return bot.AlertRecord{}, false, fmt.Errorf("alert %s: channel %s: %w", al.Key, ch, err)
+		}
+		woken[platforms[i]] = true
 	}
 	return rec, true, nil
 }

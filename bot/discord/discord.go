@@ -51,6 +51,8 @@ type Config struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 	// Gateway opens the gateway session in Run to receive INTERACTION_CREATE.
+	// A process that opens it only while it leads (several replicas,
+	// DESIGN §12) leaves it off and calls RunGateway instead.
 	Gateway bool
 	// GatewayURL overrides the websocket URL that discordgo would otherwise
 	// get from GET /api/v9/gateway: discordgo keeps that URL unexported, so
@@ -79,6 +81,11 @@ type Adapter struct {
 
 	// commands is Config.Commands as Discord sees it.
 	commands []command
+
+	// token and client build the sessions of RunGateway, a new one for
+	// each call: a reopened session would try to resume the closed one.
+	token  string
+	client *http.Client
 
 	// self is the bot's own user id, learned once by Resolve (resolve.go).
 	self selfUser
@@ -142,16 +149,8 @@ func New(cfg Config) (*Adapter, error) {
 	// one-second window at 50/s allows.
 	a.global = rate.NewLimiter(limit, 5)
 
-	s, err := discordgo.New("Bot " + token)
-	if err != nil {
-		return nil, fmt.Errorf("discord: new session: %w", err)
-	}
-	// Retrying on 429 inside discordgo sleeps without a context, forever.
-	s.ShouldRetryOnRateLimit = false
-	// The dispatcher retries 5xx with backoff; a silent retry here would
-	// only hide the failure from it.
-	s.MaxRestRetries = 0
-	s.Client = &http.Client{
+	a.token = token
+	a.client = &http.Client{
 		Transport: &transport{
 			base:    restTransport(),
 			scheme:  u.Scheme,
@@ -163,13 +162,30 @@ func New(cfg Config) (*Adapter, error) {
 		// A bound on a hang; every call also carries its own context.
 		Timeout: 30 * time.Second,
 	}
+	if a.session, err = a.newSession(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// newSession returns a discordgo session set up as the adapter needs it.
+func (a *Adapter) newSession() (*discordgo.Session, error) {
+	s, err := discordgo.New("Bot " + a.token)
+	if err != nil {
+		return nil, fmt.Errorf("discord: new session: %w", err)
+	}
+	// Retrying on 429 inside discordgo sleeps without a context, forever.
+	s.ShouldRetryOnRateLimit = false
+	// The dispatcher retries 5xx with backoff; a silent retry here would
+	// only hide the failure from it.
+	s.MaxRestRetries = 0
+	s.Client = a.client
 	s.StateEnabled = false
 	s.Identify.Intents = discordgo.IntentsGuilds
 	// discordgo logs through the standard logger; we log its connection
 	// events ourselves instead.
 	s.LogLevel = -1
-	a.session = s
-	return a, nil
+	return s, nil
 }
 
 // ParsePublicKey decodes the application's hex Ed25519 public key.
@@ -202,31 +218,45 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 		<-ctx.Done()
 		return nil
 	}
+	return a.RunGateway(ctx, h)
+}
+
+// RunGateway opens the gateway session and answers the interactions it
+// receives with h until ctx ends, then closes it; it may be called again
+// afterwards. Run calls it when Config.Gateway is set. With several
+// replicas, only the leader holds the session (DESIGN §12): a second
+// session of the same shard would receive the same interactions. Answers
+// still being written when it returns are waited for by Run.
+func (a *Adapter) RunGateway(ctx context.Context, h bot.Handler) error {
 	if h == nil {
 		return errNoHandler
 	}
-	remove := a.session.AddHandler(func(_ *discordgo.Session, ic *discordgo.InteractionCreate) {
+	gw, err := a.newSession()
+	if err != nil {
+		return err
+	}
+	remove := gw.AddHandler(func(_ *discordgo.Session, ic *discordgo.InteractionCreate) {
 		if ic.Interaction == nil {
 			return
 		}
 		a.bg.Go(func() { a.gatewayInteraction(ctx, h, ic.Interaction) })
 	})
 	defer remove()
-	removeConn := a.session.AddHandler(func(_ *discordgo.Session, _ *discordgo.Connect) {
+	removeConn := gw.AddHandler(func(_ *discordgo.Session, _ *discordgo.Connect) {
 		a.log.Info("gateway connected")
 	})
 	defer removeConn()
-	removeDisc := a.session.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) {
+	removeDisc := gw.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) {
 		a.log.Warn("gateway disconnected")
 	})
 	defer removeDisc()
 	// Open does its gateway lookup without a context; the transport bounds
 	// it with the client timeout.
-	if err := a.session.Open(); err != nil {
+	if err := gw.Open(); err != nil {
 		return fmt.Errorf("discord: open gateway: %w", err)
 	}
 	<-ctx.Done()
-	if err := a.session.Close(); err != nil {
+	if err := gw.Close(); err != nil {
 		a.log.Warn("close gateway", "err", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -165,5 +166,63 @@ func TestStartWithoutHandler(t *testing.T) {
 	}
 	if n := len(e.fake.Requests()); n != 0 {
 		t.Errorf("Run without a handler made %d requests", n)
+	}
+}
+
+// TestRunGatewayTerms: an adapter whose gateway belongs to the leader
+// (Gateway off, RunGateway per term) holds no session until a term
+// starts, closes it when the term ends, and opens a fresh one (a new
+// IDENTIFY, not a resume of the closed session) for the next term, which
+// answers interactions again.
+func TestRunGatewayTerms(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.PublicKey = "" })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	runCtx, stopRun := context.WithCancel(ctx)
+	runDone := make(chan error, 1)
+	go func() { runDone <- e.adapter.Run(runCtx, e.handler) }()
+	time.Sleep(50 * time.Millisecond)
+	if n := len(e.fake.Identifies()); n != 0 {
+		t.Fatalf("%d identifies before any term", n)
+	}
+	for term := 1; term <= 2; term++ {
+		termCtx, end := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- e.adapter.RunGateway(termCtx, e.handler) }()
+		if err := e.fake.Wait(ctx, func() bool { return e.fake.Ready() == 1 }); err != nil {
+			t.Fatalf("term %d: gateway never became ready: %v", term, err)
+		}
+		if n := len(e.fake.Identifies()); n != term {
+			t.Errorf("term %d: %d identifies, want %d", term, n, term)
+		}
+		in := map[string]any{
+			"id": fmt.Sprint(3000 + term), "application_id": "1000", "type": 2, "token": "tok",
+			"guild_id": "300", "channel_id": "400", "version": 1,
+			"member": map[string]any{"user": map[string]any{"id": "500"}},
+			"data": map[string]any{"id": "9", "name": "alerts", "type": 1,
+				"options": []opt{{Name: "upcoming", Type: 1, Options: []opt{strOpt("within", "7d")}}}},
+		}
+		if n, err := e.fake.Dispatch("INTERACTION_CREATE", in); err != nil || n != 1 {
+			t.Fatalf("term %d: dispatch reached %d sessions: %v", term, n, err)
+		}
+		if err := e.fake.Wait(ctx, func() bool { return len(e.fake.Callbacks()) == term }); err != nil {
+			t.Fatalf("term %d: interaction not answered: %v", term, err)
+		}
+		end()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("term %d: RunGateway: %v", term, err)
+			}
+		case <-ctx.Done():
+			t.Fatalf("term %d: RunGateway did not return after its term ended", term)
+		}
+		if err := e.fake.Wait(ctx, func() bool { return e.fake.Ready() == 0 }); err != nil {
+			t.Fatalf("term %d: session still open after the term: %v", term, err)
+		}
+	}
+	stopRun()
+	if err := <-runDone; err != nil {
+		t.Fatal(err)
 	}
 }

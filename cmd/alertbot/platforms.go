@@ -97,8 +97,9 @@ func (m *Main) discordPlatform(cfg *bot.Config, log *slog.Logger) (bot.Platform,
 		Logger:     log.With("platform", "discord"),
 		Now:        m.now,
 		// Interactions arrive over the gateway unless the application has
-		// an HTTP endpoint URL; keeping the session open costs nothing.
-		Gateway:    true,
+		// an HTTP endpoint URL. The leader opens it (RunGateway, for each
+		// term of leadership; DESIGN §12): every session of the bot's one
+		// shard would get each interaction.
 		GatewayURL: m.Getenv("DISCORD_GATEWAY_URL"),
 	})
 	if err != nil {

@@ -14,13 +14,13 @@ import (
 	"github.com/policyteam/alertbot/store/pgtest"
 )
 
-// TestServePostgres runs the program on PostgreSQL (DESIGN §12, first
-// step): `serve --db postgres://…` migrates, answers /healthz and
-// delivers; a second serve is refused with the URL shown without its
-// password; a killed owner is replaced without a resend; exec reads the
-// same database and backup says to use pg_dump. The password in the URL
-// (ignored by the test server's trust authentication) must never reach
-// the output.
+// TestServePostgres runs the program on PostgreSQL (DESIGN §12): `serve
+// --db postgres://…` migrates, leads, answers /healthz and delivers; a
+// second serve on the same database joins as a follower and takes over
+// when the first is killed, without posting the reminder again; exec
+// reads the same database and backup says to use pg_dump. The password
+// in the URL (ignored by the test server's trust authentication) must
+// never reach the output.
 func TestServePostgres(t *testing.T) {
 	t.Parallel()
 	const secret = "s3cret-Pa55"
@@ -41,34 +41,37 @@ func TestServePostgres(t *testing.T) {
 
 	// The URL comes from the environment here, the flag below.
 	p1 := startProc(t, []string{"ALERTBOT_DB=" + u}, "--config", cfg, "--http", "127.0.0.1:0")
-	addr := p1.httpAddr(t)
+	addr1 := p1.httpAddr(t)
 	p1.waitFor(t, "Type /alerts help")
-	if code, body := healthz(addr); code != http.StatusOK || !strings.Contains(body, "schema=") {
-		t.Errorf("/healthz = %d %q, want 200 ok", code, body)
+	if body := waitRole(t, p1, addr1, "leader", e2eBound); !strings.Contains(body, "schema=") {
+		t.Errorf("/healthz = %q, want ok with the schema", body)
 	}
 	p1.waitFor(t, "] Soon event")
 
-	p2 := startProc(t, nil, "--config", cfg, "--db", u, "--http", "127.0.0.1:0")
-	err := p2.wait(t)
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-		t.Fatalf("second serve ended with %v, want exit status 1\nstderr:\n%s", err, p2.stderr())
-	}
-	want := "database postgres://alertbot:xxxxx@/postgres?host="
-	if msg := p2.stderr(); !strings.Contains(msg, want) || !strings.Contains(msg, fmt.Sprintf("is served by pid %d on host ", p1.cmd.Process.Pid)) {
-		t.Errorf("second serve said:\n%s\nwant it to name the redacted URL (%q…) and the first process", msg, want)
+	p2 := startProc(t, nil, "--config", cfg, "--db", u, "--http", "127.0.0.1:0", "--log-level", "debug")
+	addr2 := p2.httpAddr(t)
+	p2.waitFor(t, "Type /alerts help")
+	// It follows, naming the leader.
+	p2.waitForLog(t, fmt.Sprintf("another replica leads\" leader_pid=%d", p1.cmd.Process.Pid))
+	waitRole(t, p2, addr2, "follower", e2eBound)
+	if code, body := healthz(addr1); code != http.StatusOK || !strings.Contains(body, "role=leader") {
+		t.Errorf("first serve's /healthz with a follower beside it = %d %q, want role=leader", code, body)
 	}
 	noSecret("second serve", p2.stderr()+p2.stdout())
 
 	_ = p1.cmd.Process.Signal(syscall.SIGKILL)
 	_ = p1.wait(t)
 	noSecret("first serve", p1.stderr()+p1.stdout())
-	p3 := startProc(t, nil, "--config", cfg, "--db", u, "--http", "127.0.0.1:0", "--log-level", "debug")
-	p3.waitFor(t, "Type /alerts help")
-	if n := strings.Count(p3.stdout(), "] Soon event"); n != 0 {
-		t.Errorf("reminder posted again after takeover (%d times):\n%s", n, p3.stdout())
+	waitRole(t, p2, addr2, "leader", 15*time.Second+leaderRenew)
+	if msg := p2.stderr(); !strings.Contains(msg, fmt.Sprintf("leader: took the lease\" epoch=2 previous_pid=%d", p1.cmd.Process.Pid)) {
+		t.Errorf("second serve's log does not show the takeover from pid %d:\n%s", p1.cmd.Process.Pid, msg)
 	}
-	noSecret("third serve", p3.stderr()+p3.stdout())
+	// A check has run since the takeover: the reminder would show by now.
+	p2.waitForLog(t, `msg="watcher checked" watcher=deadlines`)
+	if n := strings.Count(p2.stdout(), "] Soon event"); n != 0 {
+		t.Errorf("reminder posted again after takeover (%d times):\n%s", n, p2.stdout())
+	}
+	noSecret("second serve", p2.stderr()+p2.stdout())
 
 	ex := startProc(t, nil, "exec", "--db", u, "--", "history")
 	if err := ex.wait(t); err != nil {
@@ -79,6 +82,7 @@ func TestServePostgres(t *testing.T) {
 	}
 
 	bk := startProc(t, nil, "backup", "--db", u, filepath.Join(dir, "b.db"))
+	var ee *exec.ExitError
 	if err := bk.wait(t); !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(bk.stderr(), "pg_dump") {
 		t.Errorf("backup of PostgreSQL: %v, stderr %q; want exit 1 naming pg_dump", err, bk.stderr())
 	}

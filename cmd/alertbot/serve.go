@@ -51,8 +51,9 @@ type server struct {
 	cancel  context.CancelFunc // ends the bot's and the platforms' loops
 	started bool               // the bot was started: Close stops it
 	bg      sync.WaitGroup     // platform loops and the console
-	owner   *ownership         // the database's owner lease
+	owner   *ownership         // the SQLite database's owner lease
 	lost    chan error         // the lease passed to another process
+	work    *leaderWork        // what runs only while this process leads
 }
 
 func (m *Main) serve(ctx context.Context, args []string) error {
@@ -122,8 +123,18 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := bot.NewMetrics(reg)
+	// On PostgreSQL several replicas share the database (DESIGN §12):
+	// channel claims expire, and changes are announced to the others.
+	replicas := store.IsPostgres(c.db)
+	id := newProcessID()
 	s.app, err = m.openBot(ctx, c, cfg, platforms, func(o *bot.Options) {
 		o.Metrics = metrics
+		o.Owner = id
+		if replicas {
+			o.ClaimTTL = claimTTL
+			// Called only once s.app is set: after the start's seed.
+			o.Announce = func(ctx context.Context, topic string) error { return s.app.db.Notify(ctx, topic) }
+		}
 		if testOptions != nil {
 			testOptions(m, o)
 		}
@@ -132,9 +143,17 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 		return err
 	}
 	a := s.app
-	// One owner per database (DESIGN §5): taken before the first write.
-	if s.owner, err = acquireOwnership(ctx, a.db, c.db, log); err != nil {
-		return err
+	s.work = &leaderWork{platforms: platforms, handler: a.router, log: log}
+	if replicas {
+		// The elector decides, once started; until then, follow.
+		a.bot.Follow()
+	} else {
+		// One owner per database (DESIGN §5): taken before the first
+		// write; it leads for as long as it runs.
+		if s.owner, err = acquireOwnership(ctx, a.db, c.db, id, log); err != nil {
+			return err
+		}
+		a.bot.Lead(ctx, s.owner.fence())
 	}
 	rep, err := a.bot.Seed(ctx)
 	if err != nil {
@@ -142,20 +161,17 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 	}
 	log.Info("config loaded", "config", cfgName(c.config), "events_created", rep.EventsCreated, "events_updated", rep.EventsUpdated,
 		"watchers_created", rep.WatchersCreated, "watchers_updated", rep.WatchersUpdated)
+	if replicas && rep.WatchersCreated+rep.WatchersUpdated+rep.EventsCreated+rep.EventsUpdated > 0 {
+		// The leader schedules what this config changed.
+		for _, topic := range []string{bot.TopicWatchers, bot.TopicEvents} {
+			if err := a.db.Notify(ctx, topic); err != nil {
+				log.Warn("other replicas not told of the config; they read it within a minute", "err", err)
+			}
+		}
+	}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if err := a.db.Ping(r.Context()); err != nil {
-			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
-			return
-		}
-		if err := a.bot.Health(); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "ok schema=%d role=leader\n", a.db.Version())
-	})
+	mux.HandleFunc("GET /healthz", healthHandler(a.db, a.bot))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	for _, p := range platforms {
 		if r, ok := p.(router); ok {
@@ -186,11 +202,29 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 		return &exitError{1, "alertbot: " + err.Error()}
 	}
 	s.started = true
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		s.owner.keep(runCtx, a.bot, s.lost)
-	}()
+	if replicas {
+		e := newElector(a.db, a.bot, id, s.work, log, m.now)
+		s.bg.Add(2)
+		go func() {
+			defer s.bg.Done()
+			e.run(runCtx)
+		}()
+		go func() {
+			defer s.bg.Done()
+			a.db.Listen(runCtx, func(topic string) { a.bot.Notified(runCtx, topic) }, func(err error) {
+				if err == nil {
+					log.Debug("listening for other replicas")
+				}
+			})
+		}()
+	} else {
+		s.work.start(runCtx)
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			s.owner.keep(runCtx, a.bot, s.lost)
+		}()
+	}
 	s.bg.Go(func() { checkPlatforms(runCtx, platforms, log) })
 	for _, p := range platforms {
 		if r, ok := p.(runner); ok {
@@ -232,6 +266,9 @@ func (s *server) Close() {
 		s.app.bot.Stop()
 	}
 	s.bg.Wait()
+	if s.work != nil {
+		s.work.wait()
+	}
 	if s.owner != nil {
 		s.owner.release()
 	}
