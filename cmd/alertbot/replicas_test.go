@@ -470,7 +470,7 @@ subscriptions:
 	p2 := startReplica(t, env, cfg, db)
 	waitRole(t, p2.p, p2.addr, "follower", e2eBound)
 	// The first check records the feed; then the next one is held.
-	p1.p.waitForLog(t, "first run: 1 items recorded")
+	p1.p.waitForLog(t, "first run: 1 item recorded")
 	feed.arm()
 	select {
 	case <-feed.held:
