@@ -112,8 +112,11 @@ type Bot struct {
 	held    map[string][]heldSend // per platform: sends confirmed but not yet recorded
 	unknown map[int64]bool        // deliveries sent with no known outcome
 	warned  map[string]bool       // warnings given once per process
-	owner   string                // this process's name on its delivery claims
-	health  health
+	// serialOnly are platforms sending one message at a time again: they
+	// cannot look up sends of unknown outcome.
+	serialOnly map[string]bool
+	owner      string // this process's name on its delivery claims
+	health     health
 
 	claimTTL time.Duration // Options.ClaimTTL
 	claimMu  sync.Mutex
@@ -139,32 +142,33 @@ func New(opts Options) (*Bot, error) {
 		return nil, errors.New("bot: every store and the config are required")
 	}
 	b := &Bot{
-		events:    opts.Events,
-		watchers:  opts.Watchers,
-		outbox:    opts.Outbox,
-		channels:  opts.Channels,
-		audit:     opts.Audit,
-		entries:   opts.Entries,
-		cfg:       opts.Config,
-		factories: opts.Factories,
-		platforms: map[string]Platform{},
-		enabled:   map[string]bool{},
-		log:       opts.Logger,
-		now:       opts.Now,
-		metrics:   opts.Metrics,
-		admins:    map[string]bool{},
-		after:     opts.AfterCommit,
-		nudge:     make(chan struct{}, 1),
-		found:     map[string]string{},
-		wakes:     map[string]chan struct{}{},
-		held:      map[string][]heldSend{},
-		unknown:   map[int64]bool{},
-		warned:    map[string]bool{},
-		owner:     opts.Owner,
-		claimTTL:  opts.ClaimTTL,
-		terms:     map[*claimTerm]bool{},
-		announcer: opts.Announce,
-		scheds:    map[string]string{},
+		events:     opts.Events,
+		watchers:   opts.Watchers,
+		outbox:     opts.Outbox,
+		channels:   opts.Channels,
+		audit:      opts.Audit,
+		entries:    opts.Entries,
+		cfg:        opts.Config,
+		factories:  opts.Factories,
+		platforms:  map[string]Platform{},
+		enabled:    map[string]bool{},
+		log:        opts.Logger,
+		now:        opts.Now,
+		metrics:    opts.Metrics,
+		admins:     map[string]bool{},
+		after:      opts.AfterCommit,
+		nudge:      make(chan struct{}, 1),
+		found:      map[string]string{},
+		wakes:      map[string]chan struct{}{},
+		held:       map[string][]heldSend{},
+		unknown:    map[int64]bool{},
+		warned:     map[string]bool{},
+		serialOnly: map[string]bool{},
+		owner:      opts.Owner,
+		claimTTL:   opts.ClaimTTL,
+		terms:      map[*claimTerm]bool{},
+		announcer:  opts.Announce,
+		scheds:     map[string]string{},
 	}
 	if b.owner == "" {
 		b.owner = "bot-" + randomID()

@@ -61,20 +61,28 @@ func (b *Bot) holding(platform string) bool {
 	return len(b.held[platform]) > 0
 }
 
-// recordHeld retries the records of platform's held sends, in order, and
-// fails with the first that still cannot be written.
+// recordHeld retries the records of platform's held sends, all in one
+// batch, and fails while they still cannot be written.
 func (b *Bot) recordHeld(ctx context.Context, platform string) error {
 	b.heldMu.Lock()
 	defer b.heldMu.Unlock()
-	for len(b.held[platform]) > 0 {
-		h := b.held[platform][0]
-		if err := b.outbox.MarkSent(ctx, h.id, h.messageID, h.at); err != nil {
-			b.health.set("outbox", err)
-			return fmt.Errorf("record delivery %d sent as %s: %w", h.id, h.messageID, err)
-		}
-		b.held[platform] = b.held[platform][1:]
-		b.log.Info("delivery recorded after a failed write", "platform", platform, "delivery", h.id)
+	held := b.held[platform]
+	if len(held) == 0 {
+		return nil
 	}
+	batch := DeliveryBatch{Owner: b.owner, At: b.now()}
+	for _, h := range held {
+		batch.Sent = append(batch.Sent, SentDelivery{ID: h.id, MessageID: h.messageID, At: h.at})
+	}
+	if _, err := b.outbox.RecordDeliveries(ctx, batch); err != nil {
+		b.health.set("outbox", err)
+		return fmt.Errorf("record %d sends confirmed before: %w", len(held), err)
+	}
+	delete(b.held, platform)
+	for _, h := range held {
+		delete(b.unknown, h.id)
+	}
+	b.log.Info("deliveries recorded after a failed write", "platform", platform, "deliveries", len(held))
 	b.health.set("outbox", nil)
 	return nil
 }
@@ -336,6 +344,14 @@ func (r *recorder) sent(s SentDelivery, done chan error) {
 	r.poke()
 }
 
+// record queues a confirmed send and waits for its batch: it reports
+// whether the send is recorded (if not, it is held, never sent again).
+func (r *recorder) record(s SentDelivery) bool {
+	done := make(chan error, 1)
+	r.sent(s, done)
+	return <-done == nil
+}
+
 func (r *recorder) poke() {
 	select {
 	case r.kick <- struct{}{}:
@@ -468,30 +484,21 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 			errMu.Unlock()
 		}
 	}
-	if parallel == 1 {
-		for _, ch := range order {
-			if ctx.Err() != nil || b.holding(name) {
-				break
-			}
-			run(groups[ch])
+	sem := make(chan struct{}, parallel) // parallel 1: one channel after another
+	var wg sync.WaitGroup
+	for _, ch := range order {
+		if ctx.Err() != nil || b.holding(name) {
+			break
 		}
-	} else {
-		sem := make(chan struct{}, parallel)
-		var wg sync.WaitGroup
-		for _, ch := range order {
-			if ctx.Err() != nil || b.holding(name) {
-				break
-			}
-			sem <- struct{}{}
-			wg.Add(1)
-			go func(list []DeliveryRecord) {
-				defer wg.Done()
-				defer func() { <-sem }()
-				run(list)
-			}(groups[ch])
-		}
-		wg.Wait()
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(list []DeliveryRecord) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			run(list)
+		}(groups[ch])
 	}
+	wg.Wait()
 	rec.close() // the pass's last confirmations are written before it ends
 	if b.holding(name) {
 		return len(ds), errors.New("sends confirmed but not recorded; sending paused until the database takes writes")
@@ -513,7 +520,7 @@ func (b *Bot) deliverChannel(ctx context.Context, p Platform, rec *recorder, ter
 		}
 	}
 	b.metrics.Claims(name, "taken_over", taken)
-	list = b.settle(ctx, p, list)
+	list = b.settle(ctx, p, rec, list)
 	if len(list) == 0 || ctx.Err() != nil {
 		return nil
 	}
@@ -595,7 +602,7 @@ func (b *Bot) setUnknown(id int64, unknown bool) {
 // answer now, the channel waits for a retry, so order holds; when it can
 // never answer (a missing permission, a platform without lookups), they
 // are sent again, with a warning, rather than lost.
-func (b *Bot) settle(ctx context.Context, p Platform, list []DeliveryRecord) []DeliveryRecord {
+func (b *Bot) settle(ctx context.Context, p Platform, rec *recorder, list []DeliveryRecord) []DeliveryRecord {
 	var doubtful []DeliveryRecord
 	for _, d := range list {
 		if b.uncertain(d) {
@@ -648,7 +655,7 @@ func (b *Bot) settle(ctx context.Context, p Platform, list []DeliveryRecord) []D
 			continue
 		}
 		log.Info("delivery was posted before; recorded without sending again", "delivery", d.ID, "message", msgID)
-		if !b.recordSent(ctx, name, d, msgID) {
+		if !rec.record(SentDelivery{ID: d.ID, MessageID: msgID, At: b.now()}) {
 			return nil
 		}
 	}
@@ -661,14 +668,14 @@ func (b *Bot) settle(ctx context.Context, p Platform, list []DeliveryRecord) []D
 func (b *Bot) setSerial(platform string) {
 	b.heldMu.Lock()
 	defer b.heldMu.Unlock()
-	b.warned["serial:"+platform] = true
+	b.serialOnly[platform] = true
 }
 
 // serial reports whether setSerial was called for platform.
 func (b *Bot) serial(platform string) bool {
 	b.heldMu.Lock()
 	defer b.heldMu.Unlock()
-	return b.warned["serial:"+platform]
+	return b.serialOnly[platform]
 }
 
 // warnOnce logs a warning the first time key is seen in this process.
@@ -708,26 +715,6 @@ func (b *Bot) postpone(ctx context.Context, platform string, d DeliveryRecord, a
 	b.health.set("outbox", err)
 }
 
-// recordSent records d as posted as msgID. When the write fails the
-// confirmation is held and retried (never sent again); it reports whether
-// the channel may go on.
-func (b *Bot) recordSent(ctx context.Context, platform string, d DeliveryRecord, msgID string) bool {
-	// Record with a context that survives shutdown: the send happened.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	now := b.now()
-	if err := b.outbox.MarkSent(rctx, d.ID, msgID, now); err != nil {
-		b.log.Error("delivery sent but not recorded; holding it and pausing sends until the write works",
-			"platform", platform, "delivery", d.ID, "message", msgID, "err", err)
-		b.health.set("outbox", err)
-		b.hold(platform, heldSend{id: d.ID, messageID: msgID, at: now})
-		return false
-	}
-	b.setUnknown(d.ID, false)
-	b.health.set("outbox", nil)
-	return true
-}
-
 // deliver sends one delivery and records the outcome. It reports whether
 // the channel may go on with its next delivery.
 func (b *Bot) deliver(ctx context.Context, p Platform, rec *recorder, d DeliveryRecord) bool {
@@ -755,9 +742,7 @@ func (b *Bot) deliver(ctx context.Context, p Platform, rec *recorder, d Delivery
 		}
 		// A platform that cannot look sends up waits for the record, so
 		// only a crash in that moment can repeat the message.
-		done := make(chan error, 1)
-		rec.sent(sd, done)
-		return <-done == nil
+		return rec.record(sd)
 	}
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer rcancel()
