@@ -139,30 +139,5 @@ func (db *DB) Audit(ctx context.Context, e bot.AuditEntry) error {
 
 // AuditLog returns the last n entries (≤ 0: all), newest first.
 func (db *DB) AuditLog(ctx context.Context, n int) ([]bot.AuditEntry, error) {
-	q := "SELECT id, at, who, channel, action, target, before_value, after_value FROM audit ORDER BY id DESC"
-	var args []any
-	if n > 0 {
-		q += limitClause(n)
-	}
-	rows, err := db.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read audit log: %w", err)
-	}
-	defer rows.Close()
-	var out []bot.AuditEntry
-	for rows.Next() {
-		var (
-			e  bot.AuditEntry
-			at int64
-		)
-		if err := rows.Scan(&e.ID, &at, &e.Who, &e.Channel, &e.Action, &e.Target, &e.Before, &e.After); err != nil {
-			return nil, fmt.Errorf("read audit log: %w", err)
-		}
-		e.At = fromMS(at)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read audit log: %w", err)
-	}
-	return trim(out, n), nil
+	return db.SearchAudit(ctx, n, nil)
 }
