@@ -13,6 +13,7 @@ import (
 	ics "github.com/arran4/golang-ical"
 
 	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/bot/chart"
 	"github.com/policyteam/alertbot/watchers"
 )
 
@@ -166,7 +167,7 @@ func expected(d watchers.Due) string {
 	case watchers.Month:
 		return d.Start.Format("January 2006")
 	case watchers.Quarter, watchers.Half, watchers.Year:
-		return ShortDue(d)
+		return chart.ShortDue(d)
 	}
 	// Fiscal years: "JFY2025, April 2025 – March 2026".
 	return d.Raw + ", " + d.Start.Format("January 2006") + " – " + d.End.AddDate(0, 0, -1).Format("January 2006")

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/bot/chart"
 	"github.com/policyteam/alertbot/watchers"
 )
 
@@ -48,9 +49,9 @@ func parsePages() (*pageTemplates, error) {
 	}
 	var b strings.Builder
 	b.Write(css)
-	// The tag colours come from Palette, which a picture of the timeline
-	// would use too: one list, not two.
-	for i, c := range Palette {
+	// The tag colours come from chart.Palette, which the picture of the
+	// timeline (/alerts timeline) uses too: one list, not two.
+	for i, c := range chart.Palette {
 		fmt.Fprintf(&b, ".c%d{fill:%s;stroke:%s}\n", i, c, c)
 	}
 	p := &pageTemplates{style: template.CSS(b.String())}
@@ -118,7 +119,7 @@ type statusView struct {
 // geometry: links, and the scale as data attributes, which let a test
 // check that a bar spans its window.
 type timelineView struct {
-	Timeline
+	chart.Timeline
 	Marks            []markView
 	FromMS, ToMS     int64
 	NowMS            int64
@@ -127,7 +128,7 @@ type timelineView struct {
 }
 
 type markView struct {
-	Mark
+	chart.Mark
 	URL            string
 	StartMS, EndMS int64
 	MarkY, MarkH   float64
@@ -174,10 +175,10 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
 	if len(open) > maxMarks {
 		v.Hidden, open = len(open)-maxMarks, open[:maxMarks]
 	}
-	items := make([]Item, len(open))
+	items := make([]chart.Item, len(open))
 	tags := map[string]bool{}
 	for i, rec := range open {
-		items[i] = Item{ID: rec.ID, Title: rec.Current.Title, Due: rec.Current.Due, Status: rec.Current.Status, Tags: rec.Tags}
+		items[i] = chart.Item{ID: rec.ID, Title: rec.Current.Title, Due: rec.Current.Due, Status: rec.Current.Status, Tags: rec.Tags}
 		v.Open = append(v.Open, openRow{
 			ID: rec.ID, URL: link(a, eventPath(rec.ID), nil), Title: rec.Current.Title, Due: bot.DueText(rec.Current, now),
 			Status: string(rec.Current.Status), Overdue: !rec.Current.Due.End.After(now), Tags: rec.Tags,
@@ -186,7 +187,7 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
 			tags[t] = true
 		}
 	}
-	v.Timeline = s.timelineView(Layout(items, now, loc), a, loc)
+	v.Timeline = s.timelineView(chart.Layout(items, now, loc), a, loc)
 	for _, t := range slices.Sorted(maps.Keys(tags)) {
 		v.TagCalendars = append(v.TagCalendars, tagLink{Tag: t, URL: link(a, "/calendar.ics", url.Values{"tag": {t}})})
 	}
@@ -242,7 +243,7 @@ func (s *Server) openEvents(ctx context.Context, now time.Time, loc *time.Locati
 	return out, nil
 }
 
-func (s *Server) timelineView(tl Timeline, a access, loc *time.Location) timelineView {
+func (s *Server) timelineView(tl chart.Timeline, a access, loc *time.Location) timelineView {
 	v := timelineView{Timeline: tl, FromMS: tl.From.UnixMilli(), ToMS: tl.To.UnixMilli(), NowMS: tl.Now.UnixMilli(),
 		FromText: tl.From.In(loc).Format("Jan 2006"), ToText: tl.To.In(loc).Format("Jan 2006"), NowDX: "4", NowAnchor: "start"}
 	if tl.NowX > tl.Width-60 {
@@ -251,8 +252,8 @@ func (s *Server) timelineView(tl Timeline, a access, loc *time.Location) timelin
 	for _, m := range tl.Marks {
 		v.Marks = append(v.Marks, markView{Mark: m, URL: link(a, eventPath(m.Event), nil),
 			StartMS: m.Start.UnixMilli(), EndMS: m.End.UnixMilli(),
-			MarkY: m.Y + MarkTop, MarkH: MarkHeight, PointY: m.Y + MarkTop + MarkHeight/2, R: PointRadius,
-			LabelY: m.Y + LabelBaseline})
+			MarkY: m.Y + chart.MarkTop, MarkH: chart.MarkHeight, PointY: m.Y + chart.MarkTop + chart.MarkHeight/2, R: chart.PointRadius,
+			LabelY: m.Y + chart.LabelBaseline})
 	}
 	return v
 }

@@ -1,4 +1,4 @@
-package web_test
+package chart_test
 
 import (
 	"fmt"
@@ -6,21 +6,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/policyteam/alertbot/bot/web"
+	"github.com/policyteam/alertbot/bot/chart"
 	"github.com/policyteam/alertbot/watchers"
 )
 
-func item(t *testing.T, id, due string, tags ...string) web.Item {
+func item(t *testing.T, id, due string, tags ...string) chart.Item {
 	t.Helper()
 	d, err := watchers.ParseDue(due, tokyo)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return web.Item{ID: id, Title: "Event " + id, Due: d, Status: watchers.DefaultStatus(d.Precision), Tags: tags}
+	return chart.Item{ID: id, Title: "Event " + id, Due: d, Status: watchers.DefaultStatus(d.Precision), Tags: tags}
 }
 
 func TestLayoutPlacesMarksOnTheScale(t *testing.T) {
-	items := []web.Item{
+	items := []chart.Item{
 		item(t, "month", "2025-07", "election"),
 		item(t, "quarter", "2025-Q4", "summit"),
 		item(t, "fy", "JFY2026", "budget"),
@@ -30,8 +30,8 @@ func TestLayoutPlacesMarksOnTheScale(t *testing.T) {
 		item(t, "last", "2027-06-30"),
 	}
 	items[len(items)-1].Title = "The last event, whose label would run past the right edge"
-	tl := web.Layout(items, testNow, tokyo)
-	byID := map[string]web.Mark{}
+	tl := chart.Layout(items, testNow, tokyo)
+	byID := map[string]chart.Mark{}
 	for _, m := range tl.Marks {
 		byID[m.Event] = m
 	}
@@ -75,7 +75,7 @@ func TestLayoutPlacesMarksOnTheScale(t *testing.T) {
 			t.Errorf("%s outside the plot: x %.1f w %.1f label %.1f+%.1f", m.Event, m.X, m.W, m.LabelX, m.LabelW)
 		}
 	}
-	if m := byID["last"]; m.LabelX >= m.X-web.PointRadius {
+	if m := byID["last"]; m.LabelX >= m.X-chart.PointRadius {
 		t.Errorf("the last label starts at %.1f, under its point at %.1f: it should be moved left to fit", m.LabelX, m.X)
 	}
 	// Year ticks on 1 January in the display zone.
@@ -93,19 +93,19 @@ func TestLayoutPlacesMarksOnTheScale(t *testing.T) {
 
 // Labels never overlap, however many events crowd one month.
 func TestLayoutLabelsDoNotOverlap(t *testing.T) {
-	var items []web.Item
+	var items []chart.Item
 	for i := range 40 {
 		it := item(t, fmt.Sprintf("e%02d", i), fmt.Sprintf("2025-07-%02d", 1+i%28), "t")
 		it.Title = fmt.Sprintf("A rather long title for event number %d, with ＣＪＫ 参議院議員通常選挙", i)
 		items = append(items, it)
 	}
 	items = append(items, item(t, "wide", "2025-H2"))
-	tl := web.Layout(items, testNow, tokyo)
+	tl := chart.Layout(items, testNow, tokyo)
 	type box struct{ x0, x1, y0, y1 float64 }
 	boxes := map[string]box{}
 	for _, m := range tl.Marks {
-		boxes[m.Event] = box{m.LabelX, m.LabelX + m.LabelW, m.Y + web.LabelBaseline - web.LabelSize, m.Y + web.LabelBaseline + 3}
-		if m.Y+web.LabelBaseline > tl.Height {
+		boxes[m.Event] = box{m.LabelX, m.LabelX + m.LabelW, m.Y + chart.LabelBaseline - chart.LabelSize, m.Y + chart.LabelBaseline + 3}
+		if m.Y+chart.LabelBaseline > tl.Height {
 			t.Errorf("%s below the picture", m.Event)
 		}
 	}
@@ -119,14 +119,14 @@ func TestLayoutLabelsDoNotOverlap(t *testing.T) {
 }
 
 func TestLayoutColoursByMostSpecificTag(t *testing.T) {
-	items := []web.Item{
+	items := []chart.Item{
 		item(t, "a", "2025-07", "japan", "election"),
 		item(t, "b", "2025-08-01", "japan", "budget"),
 		item(t, "c", "2025-09-01", "japan", "budget"),
 		item(t, "d", "2025-10-01"),
 	}
-	tl := web.Layout(items, testNow, tokyo)
-	want := []web.LegendEntry{{Tag: "budget", Color: 0, Events: 2}, {Tag: "election", Color: 1, Events: 1}, {Tag: "", Color: len(web.Palette) - 1, Events: 1}}
+	tl := chart.Layout(items, testNow, tokyo)
+	want := []chart.LegendEntry{{Tag: "budget", Color: 0, Events: 2}, {Tag: "election", Color: 1, Events: 1}, {Tag: "", Color: len(chart.Palette) - 1, Events: 1}}
 	if fmt.Sprint(tl.Legend) != fmt.Sprint(want) {
 		t.Errorf("legend = %v, want %v (japan is on every tagged event and tells nothing apart)", tl.Legend, want)
 	}
@@ -134,18 +134,18 @@ func TestLayoutColoursByMostSpecificTag(t *testing.T) {
 	for _, m := range tl.Marks {
 		colour[m.Event] = m.Color
 	}
-	if colour["a"] != 1 || colour["b"] != 0 || colour["c"] != 0 || colour["d"] != len(web.Palette)-1 {
+	if colour["a"] != 1 || colour["b"] != 0 || colour["c"] != 0 || colour["d"] != len(chart.Palette)-1 {
 		t.Errorf("colours = %v", colour)
 	}
 }
 
 func TestLayoutEmptyAndSingle(t *testing.T) {
-	tl := web.Layout(nil, testNow, tokyo)
+	tl := chart.Layout(nil, testNow, tokyo)
 	if len(tl.Marks) != 0 || tl.To.Sub(tl.From) < 30*24*time.Hour || tl.NowX <= tl.PlotLeft || tl.NowX >= tl.PlotRight {
 		t.Errorf("empty timeline: %v – %v, now at %.1f", tl.From, tl.To, tl.NowX)
 	}
 	// A lone instant at now is not stretched over the whole width.
-	tl = web.Layout([]web.Item{item(t, "x", "2025-05-20T10:00")}, testNow, tokyo)
+	tl = chart.Layout([]chart.Item{item(t, "x", "2025-05-20T10:00")}, testNow, tokyo)
 	if span := tl.To.Sub(tl.From); span < 30*24*time.Hour {
 		t.Errorf("span %v, want at least a month", span)
 	}

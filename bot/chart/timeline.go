@@ -1,4 +1,9 @@
-package web
+// Package chart lays out the timeline of open events — bars over
+// tentative windows, points for days and instants, a line at now, tag
+// colours, labels that never overlap — and draws it: the status page
+// (bot/web) as SVG, /alerts timeline (package bot) as a PNG. It imports
+// no other package of the bot, so both can use it.
+package chart
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package web_test
+package chart_test
 
 import (
 	"bytes"
@@ -10,21 +10,16 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/policyteam/alertbot/bot/web"
+	"github.com/policyteam/alertbot/bot/chart"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden timeline picture in testdata/")
 
-// seasonTimeline lays out the open events of seasonData, as the page does.
-func seasonTimeline(t *testing.T) web.Timeline {
+// seasonTimeline lays out the open events of the seed's kind of season,
+// as the page and /alerts timeline do.
+func seasonTimeline(t *testing.T) chart.Timeline {
 	t.Helper()
-	m := seasonData(t)
-	var items []web.Item
-	for _, id := range openEvents {
-		rec := m.events[id]
-		items = append(items, web.Item{ID: id, Title: rec.Current.Title, Due: rec.Current.Due, Status: rec.Current.Status, Tags: rec.Tags})
-	}
-	return web.Layout(items, testNow, tokyo)
+	return chart.Layout(seasonItems(t), testNow, tokyo)
 }
 
 func decodePNG(t *testing.T, data []byte) image.Image {
@@ -60,14 +55,14 @@ func fadeWhite(c color.RGBA, alpha float64) color.RGBA {
 func TestTimelinePNG(t *testing.T) {
 	tl := seasonTimeline(t)
 	var buf bytes.Buffer
-	if err := web.WritePNG(&buf, tl); err != nil {
+	if err := chart.WritePNG(&buf, tl); err != nil {
 		t.Fatal(err)
 	}
 	img := decodePNG(t, buf.Bytes())
-	if got, want := img.Bounds().Size(), web.PNGSize(tl); got != want || got.X != 960*web.PNGScale {
+	if got, want := img.Bounds().Size(), chart.PNGSize(tl); got != want || got.X != 960*chart.PNGScale {
 		t.Fatalf("picture is %v, want %v", got, want)
 	}
-	px := func(x, y float64) color.Color { return img.At(int(x*web.PNGScale), int(y*web.PNGScale)) }
+	px := func(x, y float64) color.Color { return img.At(int(x*chart.PNGScale), int(y*chart.PNGScale)) }
 
 	// Samples, in layout units: what must be where.
 	type sample struct {
@@ -80,22 +75,22 @@ func TestTimelinePNG(t *testing.T) {
 		{"now line", tl.NowX, tl.PlotTop + 2, color.RGBA{0xcf, 0x22, 0x2e, 0xff}},
 	}
 	for _, m := range tl.Marks {
-		mid := m.Y + web.MarkTop + web.MarkHeight/2
+		mid := m.Y + chart.MarkTop + chart.MarkHeight/2
 		switch m.Event {
 		case "upper-house-election-2025": // a tentative window: pale fill
-			samples = append(samples, sample{"July 2025 bar", m.X + m.W/2, mid, fadeWhite(web.PaletteRGBA(m.Color), 0.45)},
-				sample{"July 2025 bar's edge", m.X + 0.6, mid, web.PaletteRGBA(m.Color)},
+			samples = append(samples, sample{"July 2025 bar", m.X + m.W/2, mid, fadeWhite(chart.PaletteRGBA(m.Color), 0.45)},
+				sample{"July 2025 bar's edge", m.X + 0.6, mid, chart.PaletteRGBA(m.Color)},
 				sample{"after the July 2025 bar", m.X + m.W + 2, mid, color.White})
 		case "jp-fy2027-budget": // a scheduled day: a full point
-			samples = append(samples, sample{"31 March 2027 point", m.X, mid, web.PaletteRGBA(m.Color)},
-				sample{"beside the point", m.X + web.PointRadius + 2, mid, color.White})
+			samples = append(samples, sample{"31 March 2027 point", m.X, mid, chart.PaletteRGBA(m.Color)},
+				sample{"beside the point", m.X + chart.PointRadius + 2, mid, color.White})
 		}
 	}
 	if len(samples) != 7 {
 		t.Fatalf("the season lacks the marks to sample: %d samples", len(samples))
 	}
 	lg := tl.Legend[0]
-	samples = append(samples, sample{"first legend swatch", 16 + 7, tl.Height + 4 + 9, web.PaletteRGBA(lg.Color)})
+	samples = append(samples, sample{"first legend swatch", 16 + 7, tl.Height + 4 + 9, chart.PaletteRGBA(lg.Color)})
 	for _, s := range samples {
 		if got := px(s.x, s.y); !near(got, s.want, 6) {
 			t.Errorf("%s at (%.1f, %.1f) = %v, want %v", s.what, s.x, s.y, got, s.want)
@@ -105,7 +100,7 @@ func TestTimelinePNG(t *testing.T) {
 	// Labels are packed into lanes by the estimated width: in the
 	// picture's font they must be no wider, or two could touch.
 	for _, m := range tl.Marks {
-		w, err := web.LabelWidthPNG(m.Label)
+		w, err := chart.LabelWidthPNG(m.Label)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,14 +120,14 @@ func TestTimelinePNG(t *testing.T) {
 	}
 	data, err := os.ReadFile(golden)
 	if err != nil {
-		t.Fatalf("%v (run go test ./bot/web -run TimelinePNG -update)", err)
+		t.Fatalf("%v (run go test ./bot/chart -run TimelinePNG -update)", err)
 	}
 	want := decodePNG(t, data)
 	if want.Bounds() != img.Bounds() {
 		t.Errorf("picture is %v, golden %v", img.Bounds(), want.Bounds())
 	}
 	for _, s := range samples {
-		x, y := int(s.x*web.PNGScale), int(s.y*web.PNGScale)
+		x, y := int(s.x*chart.PNGScale), int(s.y*chart.PNGScale)
 		if !near(img.At(x, y), want.At(x, y), 6) {
 			t.Errorf("%s differs from the golden picture: %v, golden %v", s.what, img.At(x, y), want.At(x, y))
 		}

@@ -1,0 +1,4 @@
+package chart
+
+// LabelWidthPNG exposes labelWidthPNG to the tests of package chart_test.
+var LabelWidthPNG = labelWidthPNG
