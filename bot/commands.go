@@ -44,29 +44,16 @@ func (r *Router) handlers() map[string]handler {
 		"events":         r.events,
 		"tz":             r.tz,
 		"audit":          r.auditCmd,
+		"timeline":       r.timeline,
 	}
 }
 
 func (r *Router) loc() *time.Location { return r.config().Location }
 
 func (r *Router) upcoming(ctx context.Context, c *call) (string, error) {
-	within := 90 * 24 * time.Hour
-	tag := ""
-	for _, a := range c.args {
-		switch {
-		case strings.HasPrefix(a, "#") || strings.HasPrefix(strings.ToLower(a), "tag:"):
-			t, err := NormalizeTarget(a)
-			if err != nil || !strings.HasPrefix(t, "tag:") {
-				return "", userErr("Bad tag %s: %s.", echo(a), watchers.TagRule)
-			}
-			tag = strings.TrimPrefix(t, "tag:")
-		default:
-			d, err := watchers.ParseDuration(a)
-			if err != nil {
-				return "", userErr("Expected #tag or a duration like 90d or 2w3d, got %s.", echo(a))
-			}
-			within = d
-		}
+	tag, within, err := tagWithin(c.args, 90*24*time.Hour)
+	if err != nil {
+		return "", err
 	}
 	if err := refreshEvents(ctx, r.eventStore, c.now, r.loc(), r.log); err != nil {
 		return "", err
@@ -95,6 +82,29 @@ func (r *Router) upcoming(ctx context.Context, c *call) (string, error) {
 		fmt.Fprintf(&b, "• %s — %s [%s] (%s)\n", st.Title, DueText(st, c.now), st.Status, e.ID)
 	}
 	return strings.TrimRight(b.String(), "\n"), nil
+}
+
+// tagWithin reads the optional [#tag] [within] words of upcoming and
+// timeline, in either order; within is def when not given.
+func tagWithin(args []string, def time.Duration) (tag string, within time.Duration, err error) {
+	within = def
+	for _, a := range args {
+		switch {
+		case strings.HasPrefix(a, "#") || strings.HasPrefix(strings.ToLower(a), "tag:"):
+			t, err := NormalizeTarget(a)
+			if err != nil || !strings.HasPrefix(t, "tag:") {
+				return "", 0, userErr("Bad tag %s: %s.", echo(a), watchers.TagRule)
+			}
+			tag = strings.TrimPrefix(t, "tag:")
+		default:
+			d, err := watchers.ParseDuration(a)
+			if err != nil || d <= 0 {
+				return "", 0, userErr("Expected #tag or a duration like 90d or 2w3d, got %s.", echo(a))
+			}
+			within = d
+		}
+	}
+	return tag, within, nil
 }
 
 func (r *Router) getEvent(ctx context.Context, id string) (EventRecord, error) {

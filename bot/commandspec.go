@@ -109,6 +109,12 @@ func Commands(kinds []string) []CommandSpec {
 				stringOpt("tag", "Only events with this tag", false).as(FormTag).auto(CompleteTag),
 				stringOpt("within", "How far ahead, e.g. 30d, 12w or 2w3d (default 90d)", false),
 			}},
+		{Name: "timeline", Summary: "Picture of the open events on a timeline, as on the status page (default within 365d)",
+			Examples: []string{"timeline", "timeline #election", "timeline #budget 730d"},
+			Options: []Option{
+				stringOpt("tag", "Only events with this tag", false).as(FormTag).auto(CompleteTag),
+				stringOpt("within", "Windows starting within this time from now, e.g. 90d, 26w or 730d (default 365d)", false),
+			}},
 		{Name: "events", Summary: "Every event, past ones too, by #tag and words in the id or title; paged",
 			Examples: []string{"events", "events #budget past", "events all election", "events 参院選"},
 			Options: []Option{

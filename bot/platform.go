@@ -111,7 +111,29 @@ type Reply struct {
 	// Discord): "More" of a paged list. Text always says how to go on
 	// without them, for the console.
 	Buttons []Button
+	// Attachment is a file that goes with the reply: the timeline
+	// picture. Slack uploads it into the channel, Discord attaches it to
+	// the reply, the console writes it to a file; Text is its caption
+	// and must make sense alone, for when the file cannot be posted.
+	Attachment *Attachment
 }
+
+// Attachment is a file carried by a Reply.
+type Attachment struct {
+	Name        string // file name, e.g. "alertbot-timeline.png"
+	ContentType string // e.g. "image/png"
+	Data        []byte
+	// Alt describes the content in words, for screen readers and
+	// search (Slack's alt_txt, Discord's attachment description); at
+	// most MaxAltText runes.
+	Alt string
+}
+
+// MaxAltText bounds Attachment.Alt: Slack's alt_txt takes 1000
+// characters (https://docs.slack.dev/reference/methods/files.getUploadURLExternal),
+// Discord's attachment description 1024
+// (https://discord.com/developers/docs/resources/message#attachment-object).
+const MaxAltText = 1000
 
 // Handler answers requests; *Router implements it.
 type Handler interface {

@@ -40,6 +40,11 @@ type call struct {
 	zone *time.Location
 	// buttons go under the reply where the platform shows them ("More").
 	buttons []Button
+	// attachment is a file for the reply (the timeline picture); public
+	// shows the reply to the channel although the command's spec does
+	// not say so (a picture posted for everyone).
+	attachment *Attachment
+	public     bool
 }
 
 // fmtTime writes an instant in the reader's zone.
@@ -331,7 +336,7 @@ func (r *Router) Handle(ctx context.Context, req Request) (reply Reply) {
 		r.log.Error("command failed", "command", spec.Name, "user", req.User, "err", err)
 		return Reply{Text: "Internal error.", Error: true}
 	}
-	return Reply{Text: text, Public: spec.Public, Buttons: c.buttons}
+	return Reply{Text: text, Public: spec.Public || c.public, Buttons: c.buttons, Attachment: c.attachment}
 }
 
 // Complete returns up to 25 ids for autocomplete.
