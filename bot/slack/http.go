@@ -206,6 +206,9 @@ func (a *Adapter) answer(ctx context.Context, h bot.Handler, req bot.Request, re
 	defer t.Stop()
 	select {
 	case rep := <-done:
+		if rep.Attachment != nil {
+			return a.shareFile(ctx, req, rep, responseURL)
+		}
 		return a.replyPayload(rep)
 	case <-t.C:
 	}
@@ -217,6 +220,10 @@ func (a *Adapter) answer(ctx context.Context, h bot.Handler, req bot.Request, re
 		rep := <-done
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
+		if rep.Attachment != nil {
+			a.uploadOrExplain(pctx, req, rep, responseURL)
+			return
+		}
 		if err := a.postResponse(pctx, responseURL, a.replyPayload(rep)); err != nil {
 			a.log.Warn("slack: late reply not delivered", "user", req.User, "err", err)
 		}
@@ -230,7 +237,12 @@ func (a *Adapter) later(ctx context.Context, h bot.Handler, req bot.Request, res
 	a.bg.Go(func() {
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lateTimeout)
 		defer cancel()
-		p := a.replyPayload(a.handle(hctx, h, req))
+		rep := a.handle(hctx, h, req)
+		if rep.Attachment != nil {
+			a.uploadOrExplain(hctx, req, rep, responseURL)
+			return
+		}
+		p := a.replyPayload(rep)
 		if keepOriginal {
 			p.ResponseType = "ephemeral"
 			f := false

@@ -55,10 +55,11 @@ type slashCommand struct {
 const maxUsageHint = 1000
 
 // BotScopes are the OAuth scopes alertbot needs: the slash command, posting,
-// posting to public channels it was not invited to, and reading the
-// history of public and private channels, where Resolve looks for a post
-// whose answer was lost before posting it again (DESIGN §5).
-var BotScopes = []string{"commands", "chat:write", "chat:write.public", "channels:history", "groups:history"}
+// posting to public channels it was not invited to, reading the history
+// of public and private channels, where Resolve looks for a post whose
+// answer was lost before posting it again (DESIGN §5), and uploading the
+// picture of /alerts timeline (DESIGN §11).
+var BotScopes = []string{"commands", "chat:write", "chat:write.public", "channels:history", "groups:history", "files:write"}
 
 // Manifest returns a Slack app manifest (YAML) for alertbot. In HTTP mode
 // the slash command and interactivity point at baseURL + "/slack/commands"

@@ -1,6 +1,7 @@
 // Package slacktest is a fake Slack for tests: a loopback HTTP server that
 // speaks enough of the Web API (chat.postMessage with message metadata,
-// conversations.history, auth.test, apps.connections.open), response_url
+// conversations.history, auth.test, apps.connections.open, the file
+// upload of files.getUploadURLExternal and files.completeUploadExternal), response_url
 // and Socket Mode for the real slack-go client to talk to it unmodified.
 // It records what it was sent and can be told to fail.
 package slacktest
@@ -119,6 +120,9 @@ type Server struct {
 	failHistCh  map[string]Failure
 	historyReqs []HistoryRequest
 
+	files     []*Upload // by file id order; see files.go
+	failFiles []Failure
+
 	opens  int // apps.connections.open calls
 	hellos int // hello envelopes sent
 	acks   []Ack
@@ -161,6 +165,9 @@ func NewServer() *Server {
 	mux.HandleFunc("POST /apps.connections.open", s.connectionsOpen)
 	mux.HandleFunc("GET /socket", s.socket)
 	mux.HandleFunc("POST /response/{id}", s.response)
+	mux.HandleFunc("POST /files.getUploadURLExternal", s.getUploadURL)
+	mux.HandleFunc("POST /upload/{id}", s.upload)
+	mux.HandleFunc("POST /files.completeUploadExternal", s.completeUpload)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"ok": false, "error": "unknown_method"})
 	})
