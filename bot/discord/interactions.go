@@ -273,14 +273,21 @@ func (a *Adapter) run(ctx context.Context, h bot.Handler, in *discordgo.Interact
 	if !h.Slow(req) {
 		reply := h.Handle(ctx, req)
 		log.Debug("interaction answered", "command", req.Text, "error", reply.Error)
+		if reply.Attachment != nil {
+			// A file cannot ride the inline answer to the HTTP endpoint
+			// (only JSON is read there): defer, then put the reply and
+			// its file on the original response (files.go).
+			return deferredMessage(allowPublic && reply.Public), func(ctx context.Context) { a.editWithFile(ctx, in, reply, log) }
+		}
 		return a.message(reply, allowPublic), nil
 	}
-	deferred := &discordgo.InteractionResponse{
-		Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
-		Data: &discordgo.InteractionResponseData{Flags: flagEphemeral},
-	}
+	deferred := deferredMessage(false)
 	finish := func(ctx context.Context) {
 		reply := h.Handle(ctx, req)
+		if reply.Attachment != nil {
+			a.editWithFile(ctx, in, reply, log)
+			return
+		}
 		content := a.contentOf(reply)
 		components := a.replyButtons(reply)
 		edit := &discordgo.WebhookEdit{

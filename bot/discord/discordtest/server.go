@@ -1,6 +1,7 @@
 // Package discordtest is a fake Discord for tests: a loopback REST server
 // (httptest) that records channel messages, interaction callbacks, webhook
-// follow-ups and command registrations, honours enforce_nonce like Discord,
+// follow-ups (JSON, or multipart/form-data with files) and command
+// registrations, honours enforce_nonce like Discord,
 // lists a channel's messages (GET /channels/{id}/messages with before,
 // after, around and limit) as Discord returns them, can fail on demand
 // (429, 401, 403, 404, 500, a dropped response), and serves a minimal
@@ -13,11 +14,14 @@
 package discordtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -88,7 +92,8 @@ type Callback struct {
 	InteractionID string
 	Token         string
 	Response      discordgo.InteractionResponse
-	Raw           json.RawMessage
+	Raw           json.RawMessage // the JSON body, or payload_json of a multipart one
+	Files         []File
 }
 
 // Followup is one webhook call with an interaction token: POST
@@ -99,7 +104,17 @@ type Followup struct {
 	Token     string
 	MessageID string // "@original" for an edit of the first response; "" for POST
 	Content   string
-	Raw       json.RawMessage
+	Raw       json.RawMessage // the JSON body, or payload_json of a multipart one
+	Files     []File          // files[n] parts of a multipart body, in order
+}
+
+// File is one files[n] part of a multipart/form-data request, as Discord
+// takes uploads (https://discord.com/developers/docs/reference#uploading-files).
+type File struct {
+	Field       string // "files[0]"
+	Filename    string
+	ContentType string
+	Data        []byte
 }
 
 // Identify is the payload of a gateway IDENTIFY (op 2).
@@ -403,7 +418,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			"id": BotUserID, "username": "alertbot", "discriminator": "0", "global_name": nil, "avatar": nil, "bot": true,
 		})
 	case r.Method == http.MethodPost && len(parts) == 4 && parts[0] == "interactions" && parts[3] == "callback":
-		s.callback(w, parts[1], parts[2], body)
+		s.callback(w, r, parts[1], parts[2], body)
 	case parts[0] == "webhooks" && len(parts) >= 3:
 		s.webhook(w, r, parts, body)
 	case r.Method == http.MethodPut && parts[0] == "applications" && (len(parts) == 3 && parts[2] == "commands" ||
@@ -717,21 +732,31 @@ func validate(b createBody) string {
 	return ""
 }
 
-func (s *Server) callback(w http.ResponseWriter, id, token string, body []byte) {
+func (s *Server) callback(w http.ResponseWriter, r *http.Request, id, token string, body []byte) {
+	body, files, msg := splitMultipart(r, body)
+	if msg != "" {
+		writeError(w, http.StatusBadRequest, 50035, msg)
+		return
+	}
 	var resp discordgo.InteractionResponse
 	if err := json.Unmarshal(body, &resp); err != nil || resp.Type == 0 {
 		writeError(w, http.StatusBadRequest, 50035, "Invalid Form Body")
 		return
 	}
 	s.mu.Lock()
-	s.callbacks = append(s.callbacks, Callback{InteractionID: id, Token: token, Response: resp, Raw: json.RawMessage(body)})
+	s.callbacks = append(s.callbacks, Callback{InteractionID: id, Token: token, Response: resp, Raw: json.RawMessage(body), Files: files})
 	s.notify()
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request, parts []string, body []byte) {
-	f := Followup{Method: r.Method, AppID: parts[1], Token: parts[2], Raw: json.RawMessage(body)}
+	body, files, msg := splitMultipart(r, body)
+	if msg != "" {
+		writeError(w, http.StatusBadRequest, 50035, msg)
+		return
+	}
+	f := Followup{Method: r.Method, AppID: parts[1], Token: parts[2], Raw: json.RawMessage(body), Files: files}
 	switch {
 	case r.Method == http.MethodPost && len(parts) == 3:
 	case r.Method == http.MethodPatch && len(parts) == 5 && parts[3] == "messages":
@@ -904,4 +929,74 @@ func (s *Server) Ready() int {
 		c.mu.Unlock()
 	}
 	return n
+}
+
+// splitMultipart returns the JSON of a request and its files: the body as
+// it is for a JSON request; payload_json and the files[n] parts of a
+// multipart/form-data one. Like Discord, it refuses a multipart body
+// without payload_json, a part of another name, and attachments whose ids
+// do not match the files[n] parts one to one. msg is the refusal.
+func splitMultipart(r *http.Request, body []byte) (payload []byte, files []File, msg string) {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" {
+		return body, nil, ""
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, nil, "Invalid Form Body: " + err.Error()
+		}
+		data, err := io.ReadAll(p)
+		if err != nil {
+			return nil, nil, "Invalid Form Body: " + err.Error()
+		}
+		name := p.FormName()
+		switch {
+		case name == "payload_json":
+			payload = data
+		case strings.HasPrefix(name, "files[") && strings.HasSuffix(name, "]"):
+			files = append(files, File{Field: name, Filename: p.FileName(), ContentType: p.Header.Get("Content-Type"), Data: data})
+		default:
+			return nil, nil, "Invalid Form Body: unexpected part " + strconv.Quote(name)
+		}
+	}
+	if payload == nil {
+		return nil, nil, "Invalid Form Body: no payload_json"
+	}
+	var refs struct {
+		Attachments []struct {
+			ID json.RawMessage `json:"id"`
+		} `json:"attachments"`
+		Data *struct {
+			Attachments []struct {
+				ID json.RawMessage `json:"id"`
+			} `json:"attachments"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(payload, &refs); err != nil {
+		return nil, nil, "Invalid Form Body: payload_json is not JSON"
+	}
+	atts := refs.Attachments
+	if refs.Data != nil {
+		atts = refs.Data.Attachments // an interaction callback's message
+	}
+	if atts != nil {
+		fields := map[string]bool{}
+		for _, f := range files {
+			fields[f.Field] = true
+		}
+		if len(atts) != len(files) {
+			return nil, nil, fmt.Sprintf("Invalid Form Body: %d attachments for %d files", len(atts), len(files))
+		}
+		for _, a := range atts {
+			if id := strings.Trim(string(a.ID), `"`); !fields["files["+id+"]"] {
+				return nil, nil, "Invalid Form Body: attachment id " + id + " names no files[n] part"
+			}
+		}
+	}
+	return payload, files, ""
 }
