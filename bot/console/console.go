@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,14 +26,22 @@ type Console struct {
 	mu  sync.Mutex // one message at a time, so lines never interleave
 	out io.Writer
 	loc *time.Location
+	dir string // where files of replies go; "" is the working directory
 }
 
 var _ bot.Platform = (*Console)(nil)
 
-// New returns a console writing to out; times are shown in loc.
+// New returns a console writing to out; times are shown in loc. Files
+// that replies carry (the timeline picture) are written to the working
+// directory, where a user at the terminal looks first; SetFileDir
+// changes that.
 func New(out io.Writer, loc *time.Location) *Console {
 	return &Console{out: out, loc: loc}
 }
+
+// SetFileDir sets the directory Serve writes the files of replies to; ""
+// is the working directory. Call it before Serve.
+func (c *Console) SetFileDir(dir string) { c.dir = dir }
 
 // Name returns "console".
 func (c *Console) Name() string { return "console" }
@@ -89,7 +99,7 @@ func (c *Console) Serve(ctx context.Context, in io.Reader, h bot.Handler) error 
 				continue
 			}
 			reply := h.Handle(ctx, bot.Request{Platform: "console", User: Address, Channel: Address, Text: text})
-			c.Println(Reply(reply))
+			c.Println(ReplyWithFile(reply, c.dir))
 		}
 	}
 }
@@ -115,4 +125,58 @@ func Reply(r bot.Reply) string {
 		return "[to channel] " + r.Text
 	}
 	return r.Text
+}
+
+// ReplyWithFile formats a reply as Reply does and, when it carries a
+// file, writes the file into dir ("" for the working directory) and adds
+// its absolute path, or why it could not be written.
+func ReplyWithFile(r bot.Reply, dir string) string {
+	text := Reply(r)
+	if r.Attachment == nil {
+		return text
+	}
+	path, err := SaveFile(dir, r.Attachment)
+	if err != nil {
+		return text + "\nThe picture could not be written: " + err.Error()
+	}
+	return text + "\nPicture: " + path
+}
+
+// SaveFile writes a reply's file into dir ("" for the working directory)
+// under its name, replacing an earlier file of that name (the picture of
+// the same command, drawn again), and returns its absolute path. The
+// file appears whole or not at all: it is written under a temporary name
+// and renamed.
+func SaveFile(dir string, at *bot.Attachment) (string, error) {
+	name := filepath.Base(filepath.Clean("/" + at.Name))
+	if name == "/" || name == "." || strings.HasPrefix(name, ".") {
+		return "", fmt.Errorf("bad file name %q", at.Name)
+	}
+	if dir == "" {
+		dir = "."
+	}
+	abs, err := filepath.Abs(filepath.Join(dir, name))
+	if err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(abs), ".alertbot-*.tmp")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename, a no-op
+	if _, err := tmp.Write(at.Data); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp.Name(), abs); err != nil {
+		return "", err
+	}
+	return abs, nil
 }

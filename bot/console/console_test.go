@@ -3,12 +3,16 @@ package console
 import (
 	"bytes"
 	"context"
+	"image/png"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/bot/chart"
 	"github.com/policyteam/alertbot/watchers"
 )
 
@@ -95,5 +99,97 @@ func TestServeStopsWithContext(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve did not stop with its context")
+	}
+}
+
+// picture answers "timeline" with a reply that carries a real PNG.
+type picture struct{ data []byte }
+
+func newPicture(t *testing.T) *picture {
+	t.Helper()
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2025, 5, 20, 10, 0, 0, 0, tokyo)
+	d, err := watchers.ParseDue("2025-07", tokyo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	tl := chart.Layout([]chart.Item{{ID: "upper-house-election-2025", Title: "Upper House election", Due: d, Status: watchers.Tentative}}, now, tokyo)
+	if err := chart.WritePNG(&buf, tl); err != nil {
+		t.Fatal(err)
+	}
+	return &picture{data: buf.Bytes()}
+}
+
+func (p *picture) Handle(_ context.Context, r bot.Request) bot.Reply {
+	return bot.Reply{Text: "Timeline of the open events within 365d: 1 event.", Public: true,
+		Attachment: &bot.Attachment{Name: "alertbot-timeline.png", ContentType: "image/png", Data: p.data, Alt: "Upper House election, July 2025"}}
+}
+func (p *picture) Slow(bot.Request) bool                             { return false }
+func (p *picture) Complete(context.Context, string, string) []string { return nil }
+
+// TestServeWritesPicture: a reply's picture is written to a file whose
+// absolute path is printed after the text; the file is the PNG, and
+// asking again replaces it rather than piling up files.
+func TestServeWritesPicture(t *testing.T) {
+	p := newPicture(t)
+	dir := t.TempDir()
+	var out bytes.Buffer
+	c := New(&out, time.UTC)
+	c.SetFileDir(dir)
+	if err := c.Serve(context.Background(), strings.NewReader("/alerts timeline\ntimeline\n"), p); err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(dir, "alertbot-timeline.png")
+	line := "[to channel] Timeline of the open events within 365d: 1 event.\nPicture: " + want + "\n"
+	if out.String() != line+line {
+		t.Errorf("output %q, want twice %q", out.String(), line)
+	}
+	checkPNG(t, want, p.data)
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("%d files in the directory, want 1", len(entries))
+	}
+}
+
+// TestSaveFileWorkingDirectory: by default the picture goes to the
+// working directory and its absolute path is returned; a directory that
+// does not exist is an error, not a panic.
+func TestSaveFileWorkingDirectory(t *testing.T) {
+	p := newPicture(t)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	got := ReplyWithFile(p.Handle(context.Background(), bot.Request{}), "")
+	want := filepath.Join(dir, "alertbot-timeline.png")
+	if real, err := filepath.EvalSymlinks(dir); err == nil && real != dir {
+		want = filepath.Join(real, "alertbot-timeline.png")
+	}
+	if !strings.HasSuffix(got, "\nPicture: "+want) || !filepath.IsAbs(want) {
+		t.Errorf("reply %q, want it to end with the path %s", got, want)
+	}
+	checkPNG(t, want, p.data)
+	got = ReplyWithFile(p.Handle(context.Background(), bot.Request{}), filepath.Join(dir, "missing"))
+	if !strings.Contains(got, "The picture could not be written:") {
+		t.Errorf("reply %q", got)
+	}
+	if _, err := SaveFile(dir, &bot.Attachment{Name: "../..", Data: p.data}); err == nil {
+		t.Error("a name that is no file name was accepted")
+	}
+}
+
+func checkPNG(t *testing.T, path string, want []byte) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("%s is not a PNG: %v", path, err)
+	}
+	if !bytes.Equal(data, want) || img.Bounds().Dx() != 960*chart.PNGScale {
+		t.Errorf("%s: %d bytes, %v; want the %d bytes of the reply", path, len(data), img.Bounds(), len(want))
 	}
 }

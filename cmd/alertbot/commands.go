@@ -216,6 +216,15 @@ func (m *Main) exec(ctx context.Context, args []string) error {
 	}
 	reply := a.router.Handle(ctx, bot.Request{Platform: "exec", User: *as, Channel: *channel, Text: text})
 	fmt.Fprintln(m.Stdout, reply.Text)
+	if reply.Attachment != nil {
+		// The timeline picture: into the working directory, as the
+		// console does.
+		path, err := console.SaveFile("", reply.Attachment)
+		if err != nil {
+			return &exitError{1, "alertbot: exec: writing the picture: " + err.Error()}
+		}
+		fmt.Fprintln(m.Stdout, "Picture: "+path)
+	}
 	return execExit(reply)
 }
 
