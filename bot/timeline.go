@@ -70,8 +70,8 @@ func (r *Router) timeline(ctx context.Context, c *call) (string, error) {
 		left, items = len(items)-MaxTimelineEvents, items[:MaxTimelineEvents]
 	}
 	tl := chart.Layout(items, c.now, c.zone)
-	var png bytes.Buffer
-	if err := chart.WritePNG(&png, tl); err != nil {
+	png, err := drawTimeline(ctx, tl)
+	if err != nil {
 		return "", err
 	}
 	caption := timelineCaption(tl, scope)
@@ -84,9 +84,30 @@ func (r *Router) timeline(ctx context.Context, c *call) (string, error) {
 	if tag != "" && asciiName(tag) {
 		name = "alertbot-timeline-" + tag + ".png"
 	}
-	c.attachment = &Attachment{Name: name, ContentType: "image/png", Data: png.Bytes(), Alt: timelineAlt(tl, caption)}
+	c.attachment = &Attachment{Name: name, ContentType: "image/png", Data: png, Alt: timelineAlt(tl, caption)}
 	c.public = true
 	return b.String(), nil
+}
+
+// drawSlot lets one picture be drawn at a time in the process: a picture
+// of MaxTimelineEvents crowded events takes about 25 MB while it is drawn
+// (BenchmarkTimelinePNG), and a burst of commands must not multiply that.
+var drawSlot = make(chan struct{}, 1)
+
+// drawTimeline draws tl as a PNG when the slot is free, or fails when ctx
+// ends first.
+func drawTimeline(ctx context.Context, tl chart.Timeline) ([]byte, error) {
+	select {
+	case drawSlot <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("timeline picture: %w", ctx.Err())
+	}
+	defer func() { <-drawSlot }()
+	var buf bytes.Buffer
+	if err := chart.WritePNG(&buf, tl); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // timelineCaption says what the picture shows in one line: "Timeline of

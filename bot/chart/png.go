@@ -215,7 +215,9 @@ func WritePNG(w io.Writer, tl Timeline) error {
 	defer strong.Close()
 
 	size := PNGSize(tl)
-	c := &canvas{img: image.NewRGBA(image.Rectangle{Max: size}), z: vector.NewRasterizer(size.X, size.Y)}
+	// The rasterizer grows to the largest shape's box (fill resets it to
+	// each box), not the picture: a full-size one would double the memory.
+	c := &canvas{img: image.NewRGBA(image.Rectangle{Max: size}), z: vector.NewRasterizer(0, 0)}
 	draw.Draw(c.img, c.img.Bounds(), image.NewUniform(pngBackground), image.Point{}, draw.Src)
 
 	for _, tk := range tl.Ticks {

@@ -3,6 +3,7 @@ package chart_test
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/policyteam/alertbot/bot/chart"
+	"github.com/policyteam/alertbot/watchers"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden timeline picture in testdata/")
@@ -131,5 +133,37 @@ func TestTimelinePNG(t *testing.T) {
 		if !near(img.At(x, y), want.At(x, y), 6) {
 			t.Errorf("%s differs from the golden picture: %v, golden %v", s.what, img.At(x, y), want.At(x, y))
 		}
+	}
+}
+
+// BenchmarkTimelinePNG: laying out and drawing the picture of
+// /alerts timeline, which the command does before it answers (Slack and
+// Discord want a first answer within 3 s): the season's 8 events, and
+// the command's maximum of 40 crowded into one quarter.
+func BenchmarkTimelinePNG(b *testing.B) {
+	crowd := make([]chart.Item, 0, 40)
+	for i := range 40 {
+		d, err := watchers.ParseDue(fmt.Sprintf("2025-%02d-%02d", 7+i%3, 1+i%28), tokyo)
+		if err != nil {
+			b.Fatal(err)
+		}
+		crowd = append(crowd, chart.Item{ID: fmt.Sprintf("e%02d", i), Title: fmt.Sprintf("A rather long title for event number %d", i),
+			Due: d, Status: watchers.Scheduled, Tags: []string{fmt.Sprintf("t%d", i%10)}})
+	}
+	for _, c := range []struct {
+		name  string
+		items []chart.Item
+	}{{"season8", seasonItems(b)}, {"crowd40", crowd}} {
+		b.Run(c.name, func(b *testing.B) {
+			var size int
+			for b.Loop() {
+				var buf bytes.Buffer
+				if err := chart.WritePNG(&buf, chart.Layout(c.items, testNow, tokyo)); err != nil {
+					b.Fatal(err)
+				}
+				size = buf.Len()
+			}
+			b.ReportMetric(float64(size), "png-bytes")
+		})
 	}
 }
