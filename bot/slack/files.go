@@ -79,15 +79,37 @@ func (a *Adapter) uploadFile(ctx context.Context, channel string, rep bot.Reply)
 		return fmt.Errorf("upload: %w", err)
 	}
 	title := bot.CutText(a.log, "file title", strings.TrimSuffix(at.Name, path.Ext(at.Name)), MaxFileTitle)
-	_, err = a.api.CompleteUploadExternalContext(ctx, slack.CompleteUploadExternalParameters{
-		Files:          []slack.FileSummary{{ID: up.FileID, Title: title}},
-		Channel:        channel,
-		InitialComment: cutEscaped(a.log, "file comment", Escape(rep.Text), MaxMessageText),
-	})
+	complete := func() error {
+		_, err := a.api.CompleteUploadExternalContext(ctx, slack.CompleteUploadExternalParameters{
+			Files:          []slack.FileSummary{{ID: up.FileID, Title: title}},
+			Channel:        channel,
+			InitialComment: cutEscaped(a.log, "file comment", Escape(rep.Text), MaxMessageText),
+		})
+		return err
+	}
+	err = complete()
+	if isSlackError(err, "not_in_channel") {
+		// Sharing a file needs membership, even in a public channel where
+		// chat:write.public posts without it. Someone asked for the
+		// picture here, so the bot joins a public channel (channels:join)
+		// and shares again; a private one needs an invitation.
+		if _, _, _, jerr := a.api.JoinConversationContext(ctx, channel); jerr != nil {
+			a.log.Info("slack: could not join the channel to share a file", "channel", channel, "err", jerr)
+		} else {
+			a.log.Info("slack: joined the channel to share a file", "channel", channel)
+			err = complete()
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("files.completeUploadExternal: %w", err)
 	}
 	return nil
+}
+
+// isSlackError reports whether err is Slack's ok:false answer code.
+func isSlackError(err error, code string) bool {
+	var se slack.SlackErrorResponse
+	return errors.As(err, &se) && se.Err == code
 }
 
 // fileErrorText tells the caller why the file was not posted and what to

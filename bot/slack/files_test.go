@@ -99,8 +99,10 @@ func TestTimelineUploadErrors(t *testing.T) {
 		fail func(*slacktest.Server)
 		want string
 	}{
-		{"bot not in channel", func(f *slacktest.Server) { f.FailChannel("C0PRIVATE", slacktest.SlackError("not_in_channel")) },
+		{"bot not in private channel", func(f *slacktest.Server) { f.NotMember("C0PRIVATE", true) },
 			"the bot is not a member of this channel. Invite it with /invite @alertbot"},
+		{"archived", func(f *slacktest.Server) { f.FailChannel("C0PRIVATE", slacktest.SlackError("is_archived")) },
+			"this channel is archived"},
 		{"no files:write", func(f *slacktest.Server) { f.FailFiles(slacktest.MissingScope("files:write")) },
 			"the Slack app lacks the files:write scope"},
 		{"server error", func(f *slacktest.Server) { f.FailFiles(slacktest.InternalError) },
@@ -128,6 +130,41 @@ func TestTimelineUploadErrors(t *testing.T) {
 					t.Errorf("file shared despite the failure: %+v", u)
 				}
 			}
+			// Only a refusal for want of membership makes the bot try to join.
+			wantJoins := 0
+			if strings.Contains(tt.want, "not a member") {
+				wantJoins = 1
+			}
+			if got := e.fake.Joins(); len(got) != wantJoins {
+				t.Errorf("conversations.join calls %v, want %d", got, wantJoins)
+			}
 		})
+	}
+}
+
+// TestTimelineJoinsPublicChannel: sharing a file needs membership even
+// where chat:write.public posts without it; in a public channel the bot
+// joins and shares, and the caller hears nothing more.
+func TestTimelineJoinsPublicChannel(t *testing.T) {
+	rep := timelineReply(t)
+	e := newHTTPEnv(t, &fakeHandler{reply: func(bot.Request) bot.Reply { return rep }})
+	e.fake.NotMember("C0PUBLIC", false)
+	resp, body := e.post(t, "/slack/commands", commandForm("U0MEMBER1", "C0PUBLIC", "timeline", e.fake.ResponseURL("r1")))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	ups, err := e.fake.WaitShared(testCtx(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ups) != 1 || ups[0].Channel != "C0PUBLIC" || !bytes.Equal(ups[0].Data, rep.Attachment.Data) {
+		t.Errorf("uploads %d, channel %q", len(ups), ups[0].Channel)
+	}
+	if got := e.fake.Joins(); len(got) != 1 || got[0] != "C0PUBLIC" {
+		t.Errorf("joins %v, want [C0PUBLIC]", got)
+	}
+	e.a.bg.Drain(e.a.log, shutdownWait)
+	if rs := e.fake.Responses(); len(rs) != 0 {
+		t.Errorf("response_url got %+v after the file was shared", rs)
 	}
 }

@@ -57,9 +57,10 @@ const maxUsageHint = 1000
 // BotScopes are the OAuth scopes alertbot needs: the slash command, posting,
 // posting to public channels it was not invited to, reading the history
 // of public and private channels, where Resolve looks for a post whose
-// answer was lost before posting it again (DESIGN §5), and uploading the
-// picture of /alerts timeline (DESIGN §11).
-var BotScopes = []string{"commands", "chat:write", "chat:write.public", "channels:history", "groups:history", "files:write"}
+// answer was lost before posting it again (DESIGN §5), and sharing the
+// picture of /alerts timeline (DESIGN §11), which needs membership even
+// in a public channel: the bot joins one where it was asked for it.
+var BotScopes = []string{"commands", "chat:write", "chat:write.public", "channels:history", "groups:history", "files:write", "channels:join"}
 
 // Manifest returns a Slack app manifest (YAML) for alertbot. In HTTP mode
 // the slash command and interactivity point at baseURL + "/slack/commands"

@@ -47,6 +47,51 @@ func (s *Server) FailFiles(fs ...Failure) {
 	s.failFiles = append(s.failFiles, fs...)
 }
 
+// NotMember makes the bot a non-member of channel: sharing a file there
+// answers not_in_channel, as Slack does even where chat:write.public lets
+// the bot post messages. conversations.join makes it a member of a public
+// channel; a private one answers method_not_supported_for_channel_type.
+func (s *Server) NotMember(channel string, private bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.outside == nil {
+		s.outside = make(map[string]bool)
+	}
+	s.outside[channel] = private
+}
+
+// Joins returns the channels of conversations.join calls, in order.
+func (s *Server) Joins() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.joins...)
+}
+
+// join fakes conversations.join.
+// https://docs.slack.dev/reference/methods/conversations.join
+func (s *Server) join(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_form_data"})
+		return
+	}
+	channel := r.PostForm.Get("channel")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.joins = append(s.joins, channel)
+	s.notify()
+	switch private, outside := s.outside[channel]; {
+	case s.Token != "" && requestToken(r) != s.Token:
+		writeFailure(w, &Failure{Error: "invalid_auth"})
+	case s.deleted[channel]:
+		writeFailure(w, &Failure{Error: "channel_not_found"})
+	case outside && private:
+		writeFailure(w, &Failure{Error: "method_not_supported_for_channel_type"})
+	default:
+		delete(s.outside, channel)
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": map[string]any{"id": channel, "is_member": true}})
+	}
+}
+
 // Uploads returns every upload begun, in order.
 func (s *Server) Uploads() []Upload {
 	s.mu.Lock()
@@ -170,6 +215,10 @@ func (s *Server) completeUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	if f, ok := s.failChan[channel]; ok && channel != "" {
 		writeFailure(w, &f)
+		return
+	}
+	if _, out := s.outside[channel]; out && channel != "" {
+		writeFailure(w, &Failure{Error: "not_in_channel"})
 		return
 	}
 	if channel != "" && s.deleted[channel] {

@@ -122,6 +122,8 @@ type Server struct {
 
 	files     []*Upload // by file id order; see files.go
 	failFiles []Failure
+	outside   map[string]bool // channels the bot is not in: true if private
+	joins     []string
 
 	opens  int // apps.connections.open calls
 	hellos int // hello envelopes sent
@@ -168,6 +170,7 @@ func NewServer() *Server {
 	mux.HandleFunc("POST /files.getUploadURLExternal", s.getUploadURL)
 	mux.HandleFunc("POST /upload/{id}", s.upload)
 	mux.HandleFunc("POST /files.completeUploadExternal", s.completeUpload)
+	mux.HandleFunc("POST /conversations.join", s.join)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"ok": false, "error": "unknown_method"})
 	})
