@@ -2,6 +2,7 @@ package discord
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"image/png"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bwmarrin/discordgo"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/policyteam/alertbot/bot"
@@ -138,5 +140,51 @@ func TestTimelineAttachmentRefused(t *testing.T) {
 		!strings.HasPrefix(f.Content, "I could not attach the picture: Discord did not take the upload; try again later.") ||
 		!strings.HasSuffix(f.Content, `2 events \*now\*`) {
 		t.Errorf("fallback follow-up %s %s with %d files: %q", f.Method, f.MessageID, len(f.Files), f.Content)
+	}
+}
+
+// TestTimelineAttachmentGateway: over the gateway the same answer goes
+// through the callback endpoint (deferred, public) and the multipart
+// edit of the original response.
+func TestTimelineAttachmentGateway(t *testing.T) {
+	want := timelineReply(t)
+	e := newEnv(t, func(c *Config) {
+		c.Gateway = true
+		c.PublicKey = ""
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.adapter.Run(runCtx, &replyHandler{fakeHandler: e.handler, reply: want}) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	if err := e.fake.Wait(ctx, func() bool { return e.fake.Ready() == 1 }); err != nil {
+		t.Fatalf("gateway never became ready: %v", err)
+	}
+	in := map[string]any{
+		"id": "3001", "application_id": "1000", "type": 2, "token": "gw-timeline",
+		"guild_id": "300", "channel_id": "400", "version": 1,
+		"member": map[string]any{"user": map[string]any{"id": "500"}},
+		"data":   map[string]any{"id": "9", "name": "alerts", "type": 1, "options": []opt{{Name: "timeline", Type: 1}}},
+	}
+	if n, err := e.fake.Dispatch("INTERACTION_CREATE", in); err != nil || n != 1 {
+		t.Fatalf("dispatch reached %d clients: %v", n, err)
+	}
+	if err := e.fake.Wait(ctx, func() bool { return len(e.fake.Followups()) == 1 }); err != nil {
+		t.Fatalf("no follow-up: %v", err)
+	}
+	cbs := e.fake.Callbacks()
+	if len(cbs) != 1 || cbs[0].Response.Type != discordgo.InteractionResponseDeferredChannelMessageWithSource ||
+		cbs[0].Response.Data == nil || cbs[0].Response.Data.Flags != 0 {
+		t.Fatalf("callbacks %+v, want one public deferred answer", cbs)
+	}
+	f := e.fake.Followups()[0]
+	if f.Token != "gw-timeline" || f.MessageID != "@original" || len(f.Files) != 1 || !bytes.Equal(f.Files[0].Data, want.Attachment.Data) {
+		t.Errorf("follow-up %s %s with %d files", f.Token, f.MessageID, len(f.Files))
 	}
 }
