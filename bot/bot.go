@@ -39,6 +39,9 @@ type Options struct {
 	Outbox   Outbox
 	Channels ChannelStore
 	Audit    AuditLog
+	// Later, when set, keeps posts scheduled for later ("Remind again",
+	// personal reminders); the delivery workers post them when due.
+	Later LaterStore
 	// Entries, when set, remembers the config's subscription entries as
 	// last seeded, so chat changes to them persist over restarts.
 	Entries ConfigEntries
@@ -85,6 +88,7 @@ type Bot struct {
 	channels ChannelStore
 	audit    AuditLog
 	entries  ConfigEntries
+	later    LaterStore
 	pipe     *pipeline
 
 	cfgMu      sync.RWMutex // guards cfg and admins, replaced on reload
@@ -148,6 +152,7 @@ func New(opts Options) (*Bot, error) {
 		channels:   opts.Channels,
 		audit:      opts.Audit,
 		entries:    opts.Entries,
+		later:      opts.Later,
 		cfg:        opts.Config,
 		factories:  opts.Factories,
 		platforms:  map[string]Platform{},

@@ -44,6 +44,10 @@ func (r *Router) handlers() map[string]handler {
 		"events":         r.events,
 		"tz":             r.tz,
 		"audit":          r.auditCmd,
+		"again":          r.again,
+		"remind me":      r.remindMe,
+		"reminders":      r.reminders,
+		"forget":         r.forget,
 	}
 }
 

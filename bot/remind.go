@@ -1,0 +1,420 @@
+package bot
+
+// This file holds "Remind again" (the buttons under every alert) and
+// personal reminders by direct message (DESIGN §9): later posts that go
+// through the outbox like any alert once they are due.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/policyteam/alertbot/watchers"
+)
+
+// ScheduledPost is an alert to post to one channel later: a "Remind
+// again" press, or a personal reminder at a lead of the user's own. When
+// At comes it becomes an alert (its key is Alert.Key) with one delivery to
+// Channel, through the outbox, so it is posted once (DESIGN §5).
+type ScheduledPost struct {
+	Alert   watchers.Alert // as it will be posted; At is the time to post it
+	Channel string         // address, e.g. "slack:C0123ABCD" or "slack:dm:U0123ABCD"
+	Owner   string         // the user who asked, e.g. "slack:U0123ABCD"
+	Created time.Time
+}
+
+// LaterStore keeps scheduled posts. They are not deliveries until they
+// are due: a pending delivery holds up its channel's later ones, to keep
+// their order, and a post an hour away must not hold up the alerts
+// meanwhile.
+type LaterStore interface {
+	// SchedulePost stores p; added is false when a post or an alert with
+	// its key already exists (a second press of the same button).
+	SchedulePost(ctx context.Context, p ScheduledPost) (added bool, err error)
+	// PostDue turns platform's posts due at now into alerts, each with
+	// its delivery, and removes them, in one transaction; it returns how
+	// many alerts it created.
+	PostDue(ctx context.Context, platform string, now time.Time) (int, error)
+	// NextPost returns when platform's earliest post is due.
+	NextPost(ctx context.Context, platform string) (time.Time, bool, error)
+	// ScheduledPosts returns owner's posts to channel that are not due
+	// yet, by time.
+	ScheduledPosts(ctx context.Context, owner, channel string) ([]ScheduledPost, error)
+	// CancelPosts removes owner's posts to channel about event ("" for
+	// every event) and returns how many it removed.
+	CancelPosts(ctx context.Context, owner, channel, event string) (int, error)
+	// Delivery returns one delivery with its alert (ErrNotFound when
+	// there is none).
+	Delivery(ctx context.Context, id int64) (DeliveryRecord, error)
+}
+
+// LeadPlanner plans the reminders of ev at leads other than its own, for
+// one person: the alerts as they will read when each is due, At set. cmd
+// wires it to the countdown planner, so they are the same reminders a
+// channel gets, at other times.
+type LeadPlanner func(ev *watchers.Event, leads []watchers.Lead, now time.Time) ([]watchers.Alert, error)
+
+// Remind again: the buttons' commands and their wording.
+const (
+	againWhenHour     = "1h"
+	againWhenTomorrow = "tomorrow"
+	// againMarker joins an alert's key to the channel and time of a
+	// repeat: "<key>/again:<channel>@<unix>". A repeat of a repeat keeps
+	// the original key, so keys do not grow with each press.
+	againMarker = "/again:"
+	// againRound rounds "in 1 hour" up, so that two presses in a row (a
+	// double click, or Slack retrying the interaction) ask for the same
+	// time and post once.
+	againRound = 5 * time.Minute
+	// againMax is the furthest a typed "again" may ask for.
+	againMax = 30 * 24 * time.Hour
+)
+
+// AgainButtons are the "Remind again" buttons under the alert of delivery
+// id: in one hour, and tomorrow at the config's alert_time. They run
+// "/alerts again <id> 1h|tomorrow".
+func AgainButtons(deliveryID int64) []Button {
+	id := strconv.FormatInt(deliveryID, 10)
+	return []Button{
+		{Label: "Remind again in 1 hour", Command: "again " + id + " " + againWhenHour},
+		{Label: "Remind again tomorrow", Command: "again " + id + " " + againWhenTomorrow},
+	}
+}
+
+// againKey is the key of alert key posted again to channel at at.
+func againKey(key, channel string, at time.Time) string {
+	base, _, _ := strings.Cut(key, againMarker)
+	return base + againMarker + channel + "@" + strconv.FormatInt(at.Unix(), 10)
+}
+
+// againTime reads when of "again": 1h (any duration from 5 minutes to 30
+// days, rounded up to five minutes) or tomorrow (the alert time of the
+// next day in the config's zone).
+func (r *Router) againTime(now time.Time, when string) (time.Time, error) {
+	if strings.EqualFold(when, againWhenTomorrow) {
+		cfg := r.config()
+		y, m, d := now.In(cfg.Location).AddDate(0, 0, 1).Date()
+		at := cfg.AlertTime
+		return watchers.Date(y, m, d, int(at/time.Hour), int(at%time.Hour/time.Minute), 0, 0, cfg.Location), nil
+	}
+	dur, err := watchers.ParseDuration(when)
+	if err != nil || dur < againRound || dur > againMax {
+		return time.Time{}, userErr("When must be tomorrow or a time from 5m to 30d, e.g. 1h or 2h30m; got %s.", echo(when))
+	}
+	at := now.Add(dur)
+	if rest := at.Sub(at.Truncate(againRound)); rest > 0 {
+		at = at.Add(againRound - rest)
+	}
+	return at, nil
+}
+
+// again schedules the alert of a delivery to be posted again in the
+// channel it went to: "again <delivery> <when>", what the Remind again
+// buttons run.
+func (r *Router) again(ctx context.Context, c *call) (string, error) {
+	if r.later == nil {
+		return "", userErr("Remind again is not available here.")
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(c.args[0], "#"), 10, 64)
+	if err != nil || id <= 0 {
+		return "", userErr("The delivery must be a number, as the Remind again buttons send it, e.g. /alerts again 42 1h; got %s.", echo(c.args[0]))
+	}
+	d, err := r.later.Delivery(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return "", userErr("No alert was delivered with number %d.", id)
+	} else if err != nil {
+		return "", err
+	}
+	// Only where the alert went: this channel, or the caller's own direct
+	// messages. Anything else would show an alert to a channel that did
+	// not ask for it.
+	dm, _ := DMAddress(c.req.User)
+	if d.Channel != c.req.Channel && (dm == "" || d.Channel != dm) {
+		return "", userErr("Alert %d was not posted here; press Remind again under the alert itself.", id)
+	}
+	if d.Alert.Kind == watchers.KindDeliveryFailed {
+		return "", userErr("Delivery failure notices are not repeated.")
+	}
+	at, err := r.againTime(c.now, c.args[1])
+	if err != nil {
+		return "", err
+	}
+	a := d.Alert
+	first := d.SentAt
+	if first.IsZero() {
+		first = d.Created
+	}
+	a.Key = againKey(a.Key, d.Channel, at)
+	a.At = at
+	a.Fields = slices.Clone(a.Fields)
+	note := fmt.Sprintf("Again, as %s asked; first posted %s.", c.req.User, c.fmtTime(first))
+	if a.Text == "" {
+		a.Text = note
+	} else {
+		a.Text = note + "\n" + a.Text
+	}
+	added, err := r.later.SchedulePost(ctx, ScheduledPost{Alert: a, Channel: d.Channel, Owner: c.req.User, Created: c.now})
+	if err != nil {
+		return "", err
+	}
+	if !added {
+		return fmt.Sprintf("Already set: %q comes again %s.", d.Alert.Title, c.fmtTime(at)), nil
+	}
+	where := "in this channel"
+	if d.Channel == dm {
+		where = "by direct message"
+	}
+	return fmt.Sprintf("%q comes again %s at %s (%s).", d.Alert.Title, where, c.fmtTime(at), Countdown(c.now, at, c.zone)), nil
+}
+
+// dmOf returns the caller's direct-message address, or the error that
+// says why there is none.
+func dmOf(c *call) (string, error) {
+	dm, ok := DMAddress(c.req.User)
+	if !ok {
+		return "", userErr("Personal reminders come by direct message on Slack or Discord; run this there.")
+	}
+	return dm, nil
+}
+
+// leadWords splits the leads of "remind me": words, or one Discord value
+// with spaces or commas.
+func leadWords(args []string) []string {
+	var out []string
+	for _, a := range args {
+		out = append(out, strings.FieldsFunc(a, func(r rune) bool { return r == ' ' || r == ',' || r == '、' })...)
+	}
+	return out
+}
+
+// remindMe subscribes the caller's direct messages to a target, and with
+// leads schedules the event's reminders at those leads for the caller
+// only.
+func (r *Router) remindMe(ctx context.Context, c *call) (string, error) {
+	dm, err := dmOf(c)
+	if err != nil {
+		return "", err
+	}
+	t, err := r.checkTarget(ctx, c.args[0])
+	if err != nil {
+		return "", err
+	}
+	words := leadWords(c.args[1:])
+	var leads []watchers.Lead
+	for _, w := range words {
+		l, err := watchers.ParseLead(w)
+		if err != nil {
+			return "", userErr("Bad lead %s: use e.g. 3d, 12h, 2w or 1h30m, as in /alerts remind me event:upper-house-election-2028 3d 1d.", echo(w))
+		}
+		if !slices.Contains(leads, l) {
+			leads = append(leads, l)
+		}
+	}
+	kind, evID, _ := strings.Cut(t, ":")
+	if len(leads) > 0 && kind != "event" {
+		return "", userErr("Leads of your own need one event, e.g. /alerts remind me event:upper-house-election-2028 3d 1d; %s has none.", showTarget(t))
+	}
+	if len(leads) > 0 && r.later == nil {
+		return "", userErr("Leads of your own are not available here.")
+	}
+	added, err := r.channelStore.Subscribe(ctx, Subscription{Channel: dm, Target: t, Origin: "chat", Created: c.now})
+	if err != nil {
+		return "", err
+	}
+	if added {
+		r.audit(ctx, c, "remind me", t, "", dm)
+	}
+	var b strings.Builder
+	if added {
+		fmt.Fprintf(&b, "You will get %s by direct message.", showTarget(t))
+	} else {
+		fmt.Fprintf(&b, "You already get %s by direct message.", showTarget(t))
+	}
+	if len(leads) == 0 {
+		b.WriteString(" Stop with /alerts forget " + c.args[0] + ".")
+		return b.String(), nil
+	}
+	rec, err := r.getEvent(ctx, evID)
+	if err != nil {
+		return "", err
+	}
+	posts, skipped, err := r.personalPosts(rec, dm, c, leads)
+	if err != nil {
+		return "", err
+	}
+	// A new list of leads replaces the old one.
+	if _, err := r.later.CancelPosts(ctx, c.req.User, dm, evID); err != nil {
+		return "", err
+	}
+	var lines []string
+	for _, p := range posts {
+		if _, err := r.later.SchedulePost(ctx, p); err != nil {
+			return "", err
+		}
+		lines = append(lines, fmt.Sprintf("• %s", c.fmtTime(p.Alert.At)))
+	}
+	r.audit(ctx, c, "remind me leads", t, "", leadList(leads))
+	if len(lines) > 0 {
+		fmt.Fprintf(&b, "\nYour own reminders of %s:\n%s", evID, strings.Join(lines, "\n"))
+	} else {
+		fmt.Fprintf(&b, "\nNone of your leads (%s) is still ahead for %s.", leadList(leads), evID)
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(&b, "\nAlready among the event's own reminders: %s.", strings.Join(skipped, ", "))
+	}
+	b.WriteString("\nThey are planned for the date set now; if it changes, you get the change alert, and /alerts remind me again plans them anew.")
+	return b.String(), nil
+}
+
+// personalPosts plans rec's reminders at leads for the user of dm: the
+// leads the event already has are left out (its own reminders come through
+// the subscription), and so are times already past.
+func (r *Router) personalPosts(rec EventRecord, dm string, c *call, leads []watchers.Lead) ([]ScheduledPost, []string, error) {
+	own := rec.LeadTimes
+	if own == nil {
+		own = r.config().LeadTimes
+	}
+	var extra []watchers.Lead
+	var skipped []string
+	for _, l := range leads {
+		if slices.Contains(own, l) {
+			skipped = append(skipped, l.String())
+			continue
+		}
+		extra = append(extra, l)
+	}
+	if len(extra) == 0 {
+		return nil, skipped, nil
+	}
+	if r.planLeads == nil {
+		return nil, nil, errors.New("no lead planner wired")
+	}
+	ev := rec.Event
+	alerts, err := r.planLeads(&ev, extra, c.now)
+	if err != nil {
+		return nil, nil, userErr("Cannot plan reminders for %s: %v.", rec.ID, err)
+	}
+	var out []ScheduledPost
+	for _, a := range alerts {
+		if !a.At.After(c.now) {
+			continue
+		}
+		// "personal/<address>/<event>/reminder/<lead>@<due>": the user's
+		// own, beside the channel's keys.
+		a.Key = "personal/" + dm + "/" + strings.TrimPrefix(a.Key, a.Watcher+"/")
+		a.Watcher = "personal"
+		out = append(out, ScheduledPost{Alert: a, Channel: dm, Owner: c.req.User, Created: c.now})
+	}
+	return out, skipped, nil
+}
+
+func leadList(leads []watchers.Lead) string {
+	s := make([]string, len(leads))
+	for i, l := range leads {
+		s[i] = l.String()
+	}
+	return strings.Join(s, " ")
+}
+
+// reminders lists the caller's personal reminders: the targets their
+// direct messages get, and the posts scheduled for them.
+func (r *Router) reminders(ctx context.Context, c *call) (string, error) {
+	dm, err := dmOf(c)
+	if err != nil {
+		return "", err
+	}
+	subs, err := r.channelStore.Subscriptions(ctx)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, s := range subs {
+		if s.Channel == dm {
+			if b.Len() == 0 {
+				b.WriteString("You get by direct message:\n")
+			}
+			fmt.Fprintf(&b, "• %s\n", showTarget(s.Target))
+		}
+	}
+	if b.Len() == 0 {
+		b.WriteString("You have no personal reminders. Try /alerts remind me #budget or /alerts remind me event:<id> 3d 1d.\n")
+	}
+	if r.later != nil {
+		posts, err := r.later.ScheduledPosts(ctx, c.req.User, dm)
+		if err != nil {
+			return "", err
+		}
+		for i, p := range posts {
+			if i == 0 {
+				b.WriteString("Coming:\n")
+			}
+			fmt.Fprintf(&b, "• %s: %s\n", c.fmtTime(p.Alert.At), p.Alert.Title)
+		}
+	}
+	return strings.TrimRight(b.String(), "\n"), nil
+}
+
+// forget ends one of the caller's personal reminders, with the reminders
+// at leads of their own for that event.
+func (r *Router) forget(ctx context.Context, c *call) (string, error) {
+	dm, err := dmOf(c)
+	if err != nil {
+		return "", err
+	}
+	t, err := NormalizeTarget(c.args[0])
+	if err != nil {
+		return "", userErr("%s.", strings.TrimSuffix(err.Error(), "."))
+	}
+	removed, err := r.channelStore.Unsubscribe(ctx, dm, t)
+	if err != nil {
+		return "", err
+	}
+	cancelled := 0
+	if kind, ev, _ := strings.Cut(t, ":"); kind == "event" && r.later != nil {
+		if cancelled, err = r.later.CancelPosts(ctx, c.req.User, dm, ev); err != nil {
+			return "", err
+		}
+	}
+	if !removed && cancelled == 0 {
+		return "", userErr("You have no personal reminder for %s; see /alerts reminders.", showTarget(t))
+	}
+	r.audit(ctx, c, "forget", t, dm, "")
+	msg := fmt.Sprintf("You will no longer get %s by direct message.", showTarget(t))
+	if cancelled > 0 {
+		msg += fmt.Sprintf(" %s of your own cancelled.", Plural(cancelled, "reminder"))
+	}
+	return msg, nil
+}
+
+// postDue turns platform's scheduled posts that are due into deliveries,
+// and wakes the platform's worker when it made some. A failure is logged:
+// the posts stay and are tried on the next pass.
+func (b *Bot) postDue(ctx context.Context, platform string, now time.Time) {
+	if b.later == nil {
+		return
+	}
+	n, err := b.later.PostDue(ctx, platform, now)
+	if err != nil {
+		b.log.Error("scheduled posts not made; trying again on the next pass", "platform", platform, "err", err)
+		return
+	}
+	if n > 0 {
+		b.log.Debug("scheduled posts due", "platform", platform, "alerts", n)
+	}
+}
+
+// nextPost returns when platform's next scheduled post is due.
+func (b *Bot) nextPost(ctx context.Context, platform string) (time.Time, bool) {
+	if b.later == nil {
+		return time.Time{}, false
+	}
+	at, ok, err := b.later.NextPost(ctx, platform)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return at, ok
+}
