@@ -225,9 +225,6 @@ func (r *Router) remindMe(ctx context.Context, c *call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if added {
-		r.audit(ctx, c, "remind me", t, "", dm)
-	}
 	var b strings.Builder
 	if added {
 		fmt.Fprintf(&b, "You will get %s by direct message.", showTarget(t))
@@ -235,6 +232,9 @@ func (r *Router) remindMe(ctx context.Context, c *call) (string, error) {
 		fmt.Fprintf(&b, "You already get %s by direct message.", showTarget(t))
 	}
 	if len(leads) == 0 {
+		if added {
+			r.audit(ctx, c, "remind me", t, "", dm)
+		}
 		b.WriteString(" Stop with /alerts forget " + c.args[0] + ".")
 		return b.String(), nil
 	}
@@ -257,7 +257,7 @@ func (r *Router) remindMe(ctx context.Context, c *call) (string, error) {
 		}
 		lines = append(lines, fmt.Sprintf("• %s", c.fmtTime(p.Alert.At)))
 	}
-	r.audit(ctx, c, "remind me leads", t, "", leadList(leads))
+	r.audit(ctx, c, "remind me", t, "", dm+" at leads "+leadList(leads))
 	if len(lines) > 0 {
 		fmt.Fprintf(&b, "\nYour own reminders of %s:\n%s", evID, strings.Join(lines, "\n"))
 	} else {
