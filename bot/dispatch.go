@@ -647,7 +647,7 @@ func (b *Bot) settle(ctx context.Context, p Platform, rec *recorder, list []Deli
 		b.setSerial(name)
 		b.warnOnce("resolve:"+name+":"+err.Error(), "cannot look up whether deliveries were posted; sending them again, "+
 			"which may post a message twice after a crash. Give the app the permission the error names "+
-			"(Slack: channels:history, groups:history, and the bot in the channel) to restore exactly-once delivery",
+			"(Slack: channels:history, groups:history, im:history for direct messages, and the bot in the channel) to restore exactly-once delivery",
 			"platform", name, "channel", ch, "deliveries", len(doubtful), "err", err)
 		return list
 	}

@@ -57,8 +57,11 @@ const maxUsageHint = 1000
 // BotScopes are the OAuth scopes alertbot needs: the slash command, posting,
 // posting to public channels it was not invited to, and reading the
 // history of public and private channels, where Resolve looks for a post
-// whose answer was lost before posting it again (DESIGN §5).
-var BotScopes = []string{"commands", "chat:write", "chat:write.public", "channels:history", "groups:history"}
+// whose answer was lost before posting it again (DESIGN §5); and for
+// personal reminders by direct message (DESIGN §9), opening a direct
+// message (im:write) and reading its history for the same lookup
+// (im:history).
+var BotScopes = []string{"commands", "chat:write", "chat:write.public", "channels:history", "groups:history", "im:write", "im:history"}
 
 // Manifest returns a Slack app manifest (YAML) for alertbot. In HTTP mode
 // the slash command and interactivity point at baseURL + "/slack/commands"
