@@ -342,6 +342,7 @@ func (b *Bot) runJob(ctx context.Context, id string, now time.Time) error {
 		}
 	}
 	_, err := b.RunWatcher(ctx, id, now)
+	b.wakeDuePosts(ctx, now)
 	if errors.Is(err, ErrNotLeader) {
 		b.log.Warn("watcher check not committed: this process lost the leader lease", "watcher", id, "err", err)
 	}

@@ -407,6 +407,18 @@ func (b *Bot) postDue(ctx context.Context, platform string, now time.Time) {
 	}
 }
 
+// wakeDuePosts wakes the delivery workers of platforms with a scheduled
+// post due at now. A worker sleeps until its next post by a timer; this
+// backstop on every scheduled check catches a post whose timer is late
+// because the clock jumped (a machine resumed from sleep, a test clock).
+func (b *Bot) wakeDuePosts(ctx context.Context, now time.Time) {
+	for name := range b.platforms {
+		if at, ok := b.nextPost(ctx, name); ok && !at.After(now) {
+			b.wake(name)
+		}
+	}
+}
+
 // nextPost returns when platform's next scheduled post is due.
 func (b *Bot) nextPost(ctx context.Context, platform string) (time.Time, bool) {
 	if b.later == nil {
