@@ -240,7 +240,7 @@ func openApp(t *testing.T, configYAML string, now time.Time, o appOptions) *app 
 		logger = slog.New(slog.NewTextHandler(o.log, nil))
 	}
 	a.bot, err = bot.New(bot.Options{
-		Events: db, Watchers: db, Runs: db, Outbox: db, Channels: db, Audit: db, Entries: db, Later: db,
+		Events: db, Watchers: db, Runs: db, Outbox: db, Channels: db, Audit: db, Entries: db, Later: db, PlanLeads: planLeads(cfg),
 		Config: cfg, Factories: factories, Platforms: platforms,
 		Now: clk.Now, LocalAdmin: "console:local", Logger: logger,
 	})

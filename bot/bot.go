@@ -40,8 +40,10 @@ type Options struct {
 	Channels ChannelStore
 	Audit    AuditLog
 	// Later, when set, keeps posts scheduled for later ("Remind again",
-	// personal reminders); the delivery workers post them when due.
-	Later LaterStore
+	// personal reminders); the delivery workers post them when due,
+	// checking personal reminders against their event with PlanLeads.
+	Later     LaterStore
+	PlanLeads LeadPlanner
 	// Entries, when set, remembers the config's subscription entries as
 	// last seeded, so chat changes to them persist over restarts.
 	Entries ConfigEntries
@@ -89,6 +91,7 @@ type Bot struct {
 	audit    AuditLog
 	entries  ConfigEntries
 	later    LaterStore
+	plan     LeadPlanner
 	pipe     *pipeline
 
 	cfgMu      sync.RWMutex // guards cfg and admins, replaced on reload
@@ -153,6 +156,7 @@ func New(opts Options) (*Bot, error) {
 		audit:      opts.Audit,
 		entries:    opts.Entries,
 		later:      opts.Later,
+		plan:       opts.PlanLeads,
 		cfg:        opts.Config,
 		factories:  opts.Factories,
 		platforms:  map[string]Platform{},

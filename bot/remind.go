@@ -37,8 +37,9 @@ type LaterStore interface {
 	SchedulePost(ctx context.Context, p ScheduledPost) (added bool, err error)
 	// PostDue turns platform's posts due at now into alerts, each with
 	// its delivery, and removes them, in one transaction; it returns how
-	// many alerts it created.
-	PostDue(ctx context.Context, platform string, now time.Time) (int, error)
+	// many alerts it created. check, when set, sees each post first and
+	// returns it as it is to be posted, or false to drop it.
+	PostDue(ctx context.Context, platform string, now time.Time, check func(ScheduledPost) (ScheduledPost, bool)) (int, error)
 	// NextPost returns when platform's earliest post is due.
 	NextPost(ctx context.Context, platform string) (time.Time, bool, error)
 	// ScheduledPosts returns owner's posts to channel that are not due
@@ -397,14 +398,81 @@ func (b *Bot) postDue(ctx context.Context, platform string, now time.Time) {
 	if b.later == nil {
 		return
 	}
-	n, err := b.later.PostDue(ctx, platform, now)
+	var again []ScheduledPost
+	n, err := b.later.PostDue(ctx, platform, now, func(p ScheduledPost) (ScheduledPost, bool) {
+		p, ok, next := b.stillDue(ctx, p)
+		again = append(again, next...)
+		return p, ok
+	})
 	if err != nil {
 		b.log.Error("scheduled posts not made; trying again on the next pass", "platform", platform, "err", err)
 		return
 	}
+	for _, p := range again {
+		if _, err := b.later.SchedulePost(ctx, p); err != nil {
+			b.log.Error("personal reminder for a new date not scheduled", "key", p.Alert.Key, "err", err)
+		}
+	}
 	if n > 0 {
 		b.log.Debug("scheduled posts due", "platform", platform, "alerts", n)
 	}
+}
+
+// personalKey reads the lead of a personal reminder's key,
+// "personal/<address>/<event>/reminder/<lead>@<due>".
+func personalKey(key string) (prefix string, lead watchers.Lead, ok bool) {
+	head, _, found := strings.Cut(key, "@")
+	i := strings.LastIndex(head, "/reminder/")
+	if !found || i < 0 || !strings.HasPrefix(key, "personal/") {
+		return "", watchers.Lead{}, false
+	}
+	l, err := watchers.ParseLead(head[i+len("/reminder/"):])
+	if err != nil {
+		return "", watchers.Lead{}, false
+	}
+	return head[:i], l, true
+}
+
+// stillDue checks a personal reminder against its event as it is now: it
+// was planned when the user asked, and the event may have changed since.
+// Planned again at the same lead, a reminder with the same key is posted,
+// worded afresh; one whose date moved is dropped, and the reminder of
+// the new date is returned in next when it is still ahead; none is sent
+// once the event happened, was cancelled or removed (DESIGN §4: reminders
+// only while tentative or scheduled). Other posts pass unchanged.
+func (b *Bot) stillDue(ctx context.Context, p ScheduledPost) (ScheduledPost, bool, []ScheduledPost) {
+	prefix, lead, ok := personalKey(p.Alert.Key)
+	if !ok || b.plan == nil {
+		return p, true, nil
+	}
+	rec, err := b.events.Event(ctx, p.Alert.Event)
+	if errors.Is(err, ErrNotFound) {
+		b.log.Info("personal reminder dropped: its event is gone", "key", p.Alert.Key)
+		return p, false, nil
+	} else if err != nil {
+		// Better the reminder as planned than none.
+		b.log.Warn("personal reminder not checked against its event", "key", p.Alert.Key, "err", err)
+		return p, true, nil
+	}
+	planned, err := b.plan(&rec.Event, []watchers.Lead{lead}, p.Alert.At.Add(-time.Nanosecond))
+	if err != nil {
+		b.log.Warn("personal reminder not checked against its event", "key", p.Alert.Key, "err", err)
+		return p, true, nil
+	}
+	var next []ScheduledPost
+	for _, a := range planned {
+		a.Key = prefix + "/reminder/" + strings.TrimPrefix(a.Key, a.Watcher+"/"+rec.ID+"/reminder/")
+		a.Watcher = "personal"
+		if a.Key == p.Alert.Key && a.At.Equal(p.Alert.At) {
+			p.Alert = a
+			return p, true, nil
+		}
+		if a.At.After(p.Alert.At) {
+			next = append(next, ScheduledPost{Alert: a, Channel: p.Channel, Owner: p.Owner, Created: p.Created})
+		}
+	}
+	b.log.Info("personal reminder dropped: its event changed", "key", p.Alert.Key, "replanned", len(next))
+	return p, false, next
 }
 
 // wakeDuePosts wakes the delivery workers of platforms with a scheduled

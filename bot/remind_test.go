@@ -234,3 +234,49 @@ func TestRemindAgain(t *testing.T) {
 		t.Errorf("first alert kind %s", first.Message.Kind)
 	}
 }
+
+// TestPersonalReminderFollowsTheEvent: a reminder at the user's own lead
+// is checked against the event when it comes due: after the date moved,
+// the old one is dropped and the new date's comes at its time; after the
+// event happened, none comes.
+func TestPersonalReminderFollowsTheEvent(t *testing.T) {
+	a := newApp(t, teamConfig(t), commandsNow)
+	a.must(member, channel, "remind me event:jp-fy2027-budget 45d 40d")
+	a.must(admin, admin, `event set jp-fy2027-budget due=2027-04-10 note="slipped"`)
+	slack := a.plat["slack"]
+	personal := func() []string {
+		var out []string
+		for _, k := range slack.sentTo("dm:U0MEMBER") {
+			if strings.HasPrefix(k, "personal/") {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	// The old date's 45d (14 Feb): dropped; its replacement, 45d before
+	// 10 April (24 Feb), comes then.
+	a.clock.Set(time.Date(2027, 2, 14, 9, 0, 0, 0, tokyo))
+	a.drain()
+	if got := personal(); len(got) != 0 {
+		t.Fatalf("stale reminders sent: %v", got)
+	}
+	a.clock.Set(time.Date(2027, 2, 24, 9, 0, 0, 0, tokyo))
+	a.drain()
+	a.drain()
+	want := "personal/slack:dm:U0MEMBER/jp-fy2027-budget/reminder/45d@2027-04-10"
+	if got := personal(); len(got) != 1 || got[0] != want {
+		t.Fatalf("after the move: %v, want %s", got, want)
+	}
+	// The event happens before the 40d reminder: none.
+	a.must(admin, admin, `event set jp-fy2027-budget status=happened confirm=yes`)
+	a.clock.Set(time.Date(2027, 3, 1, 9, 0, 0, 0, tokyo))
+	a.drain()
+	a.clock.Set(time.Date(2027, 3, 2, 9, 0, 0, 0, tokyo))
+	a.drain()
+	if got := personal(); len(got) != 1 {
+		t.Errorf("reminders after the event happened: %v", got)
+	}
+	if r := a.must(member, channel, "reminders"); strings.Contains(r.Text, "Coming:") {
+		t.Errorf("reminders still lists posts:\n%s", r.Text)
+	}
+}

@@ -1026,17 +1026,27 @@ func contractScheduledPosts(t *testing.T, s backend) {
 		t.Errorf("ScheduledPosts (-want +got):\n%s", diff)
 	}
 	// Not a delivery before it is due: it would hold up the channel.
-	if n, err := s.PostDue(ctx, "slack", testNow); err != nil || n != 0 {
+	if n, err := s.PostDue(ctx, "slack", testNow, nil); err != nil || n != 0 {
 		t.Fatalf("PostDue(now) = %d, %v; want 0", n, err)
 	}
 	if ds := mustPending(t, s, at2); len(ds) != 0 {
 		t.Fatalf("pending before PostDue: %d", len(ds))
 	}
-	if n, err := s.PostDue(ctx, "slack", at1); err != nil || n != 1 {
+	// check sees each due post and may reword it.
+	var checked []string
+	reword := func(p bot.ScheduledPost) (bot.ScheduledPost, bool) {
+		checked = append(checked, p.Alert.Key+" "+p.Channel+" "+p.Owner)
+		p.Alert.Text = "reworded"
+		return p, true
+	}
+	if n, err := s.PostDue(ctx, "slack", at1, reword); err != nil || n != 1 {
 		t.Fatalf("PostDue(at1) = %d, %v; want 1", n, err)
 	}
+	if diff := cmp.Diff([]string{p1.Alert.Key + " slack:C1 slack:U1"}, checked); diff != "" {
+		t.Errorf("check saw (-want +got):\n%s", diff)
+	}
 	ds := mustPending(t, s, at1)
-	if len(ds) != 1 || ds[0].Channel != "slack:C1" || ds[0].Alert.Key != p1.Alert.Key || ds[0].Alert.Title != p1.Alert.Title {
+	if len(ds) != 1 || ds[0].Channel != "slack:C1" || ds[0].Alert.Key != p1.Alert.Key || ds[0].Alert.Title != p1.Alert.Title || ds[0].Alert.Text != "reworded" {
 		t.Fatalf("pending after PostDue = %+v, want one delivery of %s to slack:C1", ds, p1.Alert.Key)
 	}
 	d, err := s.Delivery(ctx, ds[0].ID)
@@ -1049,7 +1059,7 @@ func contractScheduledPosts(t *testing.T, s backend) {
 	if added, err := s.SchedulePost(ctx, p1); err != nil || added {
 		t.Fatalf("SchedulePost(posted key) = %v, %v; want not added", added, err)
 	}
-	if n, err := s.PostDue(ctx, "slack", at1); err != nil || n != 0 {
+	if n, err := s.PostDue(ctx, "slack", at1, nil); err != nil || n != 0 {
 		t.Fatalf("PostDue again = %d, %v; want 0", n, err)
 	}
 	// Cancel by event, then every one of the owner's.
@@ -1058,6 +1068,13 @@ func contractScheduledPosts(t *testing.T, s backend) {
 	}
 	if n, err := s.CancelPosts(ctx, "slack:U1", "slack:dm:U1", "ev"); err != nil || n != 1 {
 		t.Fatalf("CancelPosts(ev) = %d, %v; want 1", n, err)
+	}
+	// A post check refuses is dropped, not delivered.
+	if n, err := s.PostDue(ctx, "slack", at2, func(bot.ScheduledPost) (bot.ScheduledPost, bool) { return bot.ScheduledPost{}, false }); err != nil || n != 0 {
+		t.Fatalf("PostDue(refused) = %d, %v; want 0", n, err)
+	}
+	if ds := mustPending(t, s, at2.Add(time.Hour)); len(ds) != 1 {
+		t.Fatalf("%d pending after a refused post, want the one before", len(ds))
 	}
 	if n, err := s.CancelPosts(ctx, "slack:U1", "slack:dm:U1", ""); err != nil || n != 1 {
 		t.Fatalf("CancelPosts(all) = %d, %v; want 1", n, err)

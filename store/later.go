@@ -49,21 +49,25 @@ func (db *DB) SchedulePost(ctx context.Context, p bot.ScheduledPost) (bool, erro
 
 // PostDue turns platform's posts due at now into alerts with one delivery
 // each and deletes them, in one transaction (bot.LaterStore). A post
-// whose alert key exists by then is dropped: it was posted already.
-func (db *DB) PostDue(ctx context.Context, platform string, now time.Time) (int, error) {
+// whose alert key exists by then is dropped: it was posted already; so is
+// one that check refuses.
+func (db *DB) PostDue(ctx context.Context, platform string, now time.Time, check func(bot.ScheduledPost) (bot.ScheduledPost, bool)) (int, error) {
 	created := 0
 	err := db.inRowTx(ctx, func(t *tx) error {
 		created = 0
 		rows, err := t.QueryContext(ctx, `DELETE FROM scheduled_posts WHERE platform = $1 AND at <= $2
-			RETURNING key, channel, alert`, platform, ms(now))
+			RETURNING key, channel, owner, alert, created_at`, platform, ms(now))
 		if err != nil {
 			return err
 		}
-		type due struct{ key, channel, alert string }
+		type due struct {
+			key, channel, owner, alert string
+			created                    int64
+		}
 		var posts []due
 		for rows.Next() {
 			var d due
-			if err := rows.Scan(&d.key, &d.channel, &d.alert); err != nil {
+			if err := rows.Scan(&d.key, &d.channel, &d.owner, &d.alert, &d.created); err != nil {
 				rows.Close()
 				return err
 			}
@@ -84,6 +88,14 @@ func (db *DB) PostDue(ctx context.Context, platform string, now time.Time) (int,
 				return fmt.Errorf("post %s: decode: %w", p.key, err)
 			}
 			a.Key = p.key
+			if check != nil {
+				sp, ok := check(bot.ScheduledPost{Alert: a, Channel: p.channel, Owner: p.owner, Created: fromMS(p.created)})
+				if !ok {
+					continue
+				}
+				a = sp.Alert
+				a.Key = p.key
+			}
 			_, isNew, err := insertAlert(ctx, t, &bot.NewAlert{Alert: a, Channels: []string{p.channel}}, now, woken)
 			if err != nil {
 				return err

@@ -136,6 +136,9 @@ func wire(db *store.DB, o bot.Options) (*bot.Bot, *bot.Router, error) {
 	if o.Factories == nil {
 		o.Factories = factories
 	}
+	if o.PlanLeads == nil {
+		o.PlanLeads = planLeads(o.Config)
+	}
 	b, err := bot.New(o)
 	if err != nil {
 		return nil, nil, err
