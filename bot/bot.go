@@ -386,6 +386,11 @@ func (b *Bot) RunWatcher(ctx context.Context, id string, now time.Time) (string,
 				b.after(len(out.Created))
 			}
 			b.kick()
+			for _, a := range out.Created {
+				if a.Alert.Kind == watchers.KindChanged && a.Alert.Event != "" {
+					b.replanPersonal(ctx, a.Alert.Event, now)
+				}
+			}
 		}
 		found := out.Found
 		if batches > 1 {

@@ -48,6 +48,10 @@ type LaterStore interface {
 	// CancelPosts removes owner's posts to channel about event ("" for
 	// every event) and returns how many it removed.
 	CancelPosts(ctx context.Context, owner, channel, event string) (int, error)
+	// EventPosts returns every post about event, by time.
+	EventPosts(ctx context.Context, event string) ([]ScheduledPost, error)
+	// DeletePost removes the post with key; false when there was none.
+	DeletePost(ctx context.Context, key string) (bool, error)
 	// Delivery returns one delivery with its alert (ErrNotFound when
 	// there is none).
 	Delivery(ctx context.Context, id int64) (DeliveryRecord, error)
@@ -267,7 +271,7 @@ func (r *Router) remindMe(ctx context.Context, c *call) (string, error) {
 	if len(skipped) > 0 {
 		fmt.Fprintf(&b, "\nAlready among the event's own reminders: %s.", strings.Join(skipped, ", "))
 	}
-	b.WriteString("\nThey are planned for the date set now; if it changes, you get the change alert, and /alerts remind me again plans them anew.")
+	b.WriteString("\nIf the date changes, they follow it. Stop with /alerts forget " + c.args[0] + ".")
 	return b.String(), nil
 }
 
@@ -454,25 +458,86 @@ func (b *Bot) stillDue(ctx context.Context, p ScheduledPost) (ScheduledPost, boo
 		b.log.Warn("personal reminder not checked against its event", "key", p.Alert.Key, "err", err)
 		return p, true, nil
 	}
-	planned, err := b.plan(&rec.Event, []watchers.Lead{lead}, p.Alert.At.Add(-time.Nanosecond))
+	same, next, err := b.replan(rec, p, prefix, lead, p.Alert.At.Add(-time.Nanosecond))
 	if err != nil {
 		b.log.Warn("personal reminder not checked against its event", "key", p.Alert.Key, "err", err)
 		return p, true, nil
 	}
-	var next []ScheduledPost
-	for _, a := range planned {
-		a.Key = prefix + "/reminder/" + strings.TrimPrefix(a.Key, a.Watcher+"/"+rec.ID+"/reminder/")
-		a.Watcher = "personal"
-		if a.Key == p.Alert.Key && a.At.Equal(p.Alert.At) {
-			p.Alert = a
-			return p, true, nil
-		}
-		if a.At.After(p.Alert.At) {
-			next = append(next, ScheduledPost{Alert: a, Channel: p.Channel, Owner: p.Owner, Created: p.Created})
-		}
+	if same != nil {
+		return *same, true, nil
 	}
 	b.log.Info("personal reminder dropped: its event changed", "key", p.Alert.Key, "replanned", len(next))
 	return p, false, next
+}
+
+// replan plans p's lead again for rec as it is now, from from on: same is
+// p worded afresh when the plan still has it (same key, same time), else
+// nil, and next the plan's other reminders after from.
+func (b *Bot) replan(rec EventRecord, p ScheduledPost, prefix string, lead watchers.Lead, from time.Time) (same *ScheduledPost, next []ScheduledPost, err error) {
+	planned, err := b.plan(&rec.Event, []watchers.Lead{lead}, from)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, a := range planned {
+		a.Key = prefix + "/reminder/" + strings.TrimPrefix(a.Key, a.Watcher+"/"+rec.ID+"/reminder/")
+		a.Watcher = "personal"
+		np := ScheduledPost{Alert: a, Channel: p.Channel, Owner: p.Owner, Created: p.Created}
+		if a.Key == p.Alert.Key && a.At.Equal(p.Alert.At) {
+			same = &np
+			continue
+		}
+		next = append(next, np)
+	}
+	if same != nil {
+		return same, nil, nil
+	}
+	return nil, next, nil
+}
+
+// replanPersonal plans the personal reminders of event again after it
+// changed (its changed alert was made), so that a reminder whose date
+// moved comes at the new time, even when that is earlier than the old
+// one. Posts the new plan still has stay as they are.
+func (b *Bot) replanPersonal(ctx context.Context, event string, now time.Time) {
+	if b.later == nil || b.plan == nil {
+		return
+	}
+	posts, err := b.later.EventPosts(ctx, event)
+	if err != nil || len(posts) == 0 {
+		if err != nil {
+			b.log.Warn("personal reminders not replanned", "event", event, "err", err)
+		}
+		return
+	}
+	rec, err := b.events.Event(ctx, event)
+	if err != nil {
+		// A removed event's reminders are dropped when they come due.
+		return
+	}
+	for _, p := range posts {
+		prefix, lead, ok := personalKey(p.Alert.Key)
+		if !ok {
+			continue
+		}
+		same, next, err := b.replan(rec, p, prefix, lead, now)
+		if err != nil {
+			b.log.Warn("personal reminder not replanned", "key", p.Alert.Key, "err", err)
+			continue
+		}
+		if same != nil {
+			continue
+		}
+		if _, err := b.later.DeletePost(ctx, p.Alert.Key); err != nil {
+			b.log.Warn("personal reminder not replanned", "key", p.Alert.Key, "err", err)
+			continue
+		}
+		for _, np := range next {
+			if _, err := b.later.SchedulePost(ctx, np); err != nil {
+				b.log.Warn("personal reminder not replanned", "key", np.Alert.Key, "err", err)
+			}
+		}
+		b.log.Info("personal reminder replanned after a change", "key", p.Alert.Key, "new", len(next))
+	}
 }
 
 // wakeDuePosts wakes the delivery workers of platforms with a scheduled

@@ -280,3 +280,29 @@ func TestPersonalReminderFollowsTheEvent(t *testing.T) {
 		t.Errorf("reminders still lists posts:\n%s", r.Text)
 	}
 }
+
+// TestPersonalReminderMovesEarlier: when the event's date moves earlier,
+// the user's own reminder moves with it at once (the change replans it),
+// rather than being found stale at its old, later time.
+func TestPersonalReminderMovesEarlier(t *testing.T) {
+	a := newApp(t, teamConfig(t), commandsNow)
+	a.must(member, channel, "remind me event:jp-fy2027-budget 45d")
+	a.must(admin, admin, `event set jp-fy2027-budget due=2027-03-10 note="early"`)
+	a.clock.Add(time.Minute)
+	a.tick("deadlines") // the changed alert
+	r := a.must(member, channel, "reminders")
+	if !strings.Contains(r.Text, "2027-01-24 09:00 JST") || strings.Contains(r.Text, "2027-02-14") {
+		t.Fatalf("reminders after the move:\n%s", r.Text)
+	}
+	a.clock.Set(time.Date(2027, 1, 24, 9, 0, 0, 0, tokyo))
+	a.drain()
+	var got []string
+	for _, k := range a.plat["slack"].sentTo("dm:U0MEMBER") {
+		if strings.HasPrefix(k, "personal/") {
+			got = append(got, k)
+		}
+	}
+	if want := "personal/slack:dm:U0MEMBER/jp-fy2027-budget/reminder/45d@2027-03-10"; len(got) != 1 || got[0] != want {
+		t.Fatalf("sent %v, want %s", got, want)
+	}
+}

@@ -1025,6 +1025,23 @@ func contractScheduledPosts(t *testing.T, s backend) {
 	if diff := cmp.Diff([]bot.ScheduledPost{p2, p3}, got, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" {
 		t.Errorf("ScheduledPosts (-want +got):\n%s", diff)
 	}
+	evPosts, err := s.EventPosts(ctx, "ev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evPosts) != 2 || evPosts[0].Alert.Key != p1.Alert.Key || evPosts[1].Alert.Key != p2.Alert.Key || evPosts[1].Owner != "slack:U1" {
+		t.Errorf("EventPosts(ev) = %+v, want p1 then p2", evPosts)
+	}
+	// Deleted by key, and scheduled again.
+	if ok, err := s.DeletePost(ctx, p2.Alert.Key); err != nil || !ok {
+		t.Fatalf("DeletePost = %v, %v", ok, err)
+	}
+	if ok, err := s.DeletePost(ctx, p2.Alert.Key); err != nil || ok {
+		t.Fatalf("DeletePost again = %v, %v; want false", ok, err)
+	}
+	if added, err := s.SchedulePost(ctx, p2); err != nil || !added {
+		t.Fatalf("SchedulePost after delete = %v, %v", added, err)
+	}
 	// Not a delivery before it is due: it would hold up the channel.
 	if n, err := s.PostDue(ctx, "slack", testNow, nil); err != nil || n != 0 {
 		t.Fatalf("PostDue(now) = %d, %v; want 0", n, err)

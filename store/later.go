@@ -128,10 +128,42 @@ func (db *DB) NextPost(ctx context.Context, platform string) (time.Time, bool, e
 // ScheduledPosts returns owner's posts to channel, by time
 // (bot.LaterStore).
 func (db *DB) ScheduledPosts(ctx context.Context, owner, channel string) ([]bot.ScheduledPost, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT key, channel, owner, alert, created_at FROM scheduled_posts
+	ps, err := db.queryPosts(ctx, `SELECT key, channel, owner, alert, created_at FROM scheduled_posts
 		WHERE owner = $1 AND channel = $2 ORDER BY at, key`, owner, channel)
 	if err != nil {
 		return nil, fmt.Errorf("scheduled posts of %s: %w", owner, err)
+	}
+	return ps, nil
+}
+
+// EventPosts returns every post about event, by time (bot.LaterStore).
+func (db *DB) EventPosts(ctx context.Context, event string) ([]bot.ScheduledPost, error) {
+	ps, err := db.queryPosts(ctx, `SELECT key, channel, owner, alert, created_at FROM scheduled_posts
+		WHERE event = $1 ORDER BY at, key`, event)
+	if err != nil {
+		return nil, fmt.Errorf("scheduled posts about %s: %w", event, err)
+	}
+	return ps, nil
+}
+
+// DeletePost removes the post with key (bot.LaterStore).
+func (db *DB) DeletePost(ctx context.Context, key string) (bool, error) {
+	res, err := db.write.ExecContext(ctx, `DELETE FROM scheduled_posts WHERE key = $1`, key)
+	if err != nil {
+		return false, fmt.Errorf("delete post %s: %w", key, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("delete post %s: %w", key, err)
+	}
+	return n > 0, nil
+}
+
+// queryPosts reads posts: key, channel, owner, alert, created_at.
+func (db *DB) queryPosts(ctx context.Context, q string, args ...any) ([]bot.ScheduledPost, error) {
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []bot.ScheduledPost
@@ -142,7 +174,7 @@ func (db *DB) ScheduledPosts(ctx context.Context, owner, channel string) ([]bot.
 			created   int64
 		)
 		if err := rows.Scan(&key, &p.Channel, &p.Owner, &data, &created); err != nil {
-			return nil, fmt.Errorf("scheduled posts of %s: %w", owner, err)
+			return nil, err
 		}
 		if err := json.Unmarshal([]byte(data), &p.Alert); err != nil {
 			return nil, fmt.Errorf("scheduled post %s: decode: %w", key, err)
@@ -150,10 +182,7 @@ func (db *DB) ScheduledPosts(ctx context.Context, owner, channel string) ([]bot.
 		p.Alert.Key, p.Created = key, fromMS(created)
 		out = append(out, p)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("scheduled posts of %s: %w", owner, err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // CancelPosts removes owner's posts to channel about event, or all of
