@@ -77,6 +77,8 @@ const (
 	againRound = 5 * time.Minute
 	// againMax is the furthest a typed "again" may ask for.
 	againMax = 30 * 24 * time.Hour
+	// againNote starts the first line of a repeat's text.
+	againNote = "Again, as "
 )
 
 // AgainButtons are the "Remind again" buttons under the alert of delivery
@@ -155,8 +157,15 @@ func (r *Router) again(ctx context.Context, c *call) (string, error) {
 	}
 	a.Key = againKey(a.Key, d.Channel, at)
 	a.At = at
-	a.Fields = slices.Clone(a.Fields)
-	note := fmt.Sprintf("Again, as %s asked; first posted %s.", c.req.User, c.fmtTime(first))
+	// A countdown written when the alert was made would be wrong later;
+	// the due date's field shows the time itself.
+	a.Fields = slices.DeleteFunc(slices.Clone(a.Fields), func(f watchers.Field) bool { return f.Name == "Countdown" })
+	if strings.HasPrefix(a.Text, againNote) {
+		// A repeat of a repeat: one note, the newest.
+		_, a.Text, _ = strings.Cut(a.Text, "\n")
+	}
+	// The channel reads it: the config's zone, not the presser's.
+	note := fmt.Sprintf("%s%s asked; first posted %s.", againNote, c.req.User, first.In(r.loc()).Format("2006-01-02 15:04 MST"))
 	if a.Text == "" {
 		a.Text = note
 	} else {

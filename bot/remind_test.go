@@ -208,6 +208,17 @@ func TestRemindAgain(t *testing.T) {
 		again.Message.Title != first.Message.Title || !strings.Contains(again.Message.Text, "Again, as slack:U0MEMBER asked") {
 		t.Errorf("posted again: %+v", again)
 	}
+	hasCountdown := func(m bot.Message) bool {
+		for _, f := range m.Fields {
+			if f.Name == "Countdown" {
+				return true
+			}
+		}
+		return false
+	}
+	if !hasCountdown(first.Message) || hasCountdown(again.Message) {
+		t.Errorf("Countdown field: first %v, repeat %v; want it only on the first (it would be stale)", hasCountdown(first.Message), hasCountdown(again.Message))
+	}
 	// Pressed again for the same time once it was posted: still once.
 	a.clock.Set(pressed)
 	if r := a.must(member, channel, hour); !strings.Contains(r.Text, "Already set") {
@@ -226,9 +237,9 @@ func TestRemindAgain(t *testing.T) {
 	}
 	a.clock.Add(time.Hour)
 	a.drain()
-	last := slack.Sent()[3].Message.AlertKey
-	if strings.Count(last, "/again:") != 1 {
-		t.Errorf("key of a repeat of a repeat: %s", last)
+	last := slack.Sent()[3].Message
+	if strings.Count(last.AlertKey, "/again:") != 1 || strings.Count(last.Text, "Again, as") != 1 {
+		t.Errorf("repeat of a repeat: key %s, text %q", last.AlertKey, last.Text)
 	}
 	if first.Message.Kind != watchers.KindChanged {
 		t.Errorf("first alert kind %s", first.Message.Kind)
