@@ -260,9 +260,18 @@ func (r *Router) remindMe(ctx context.Context, c *call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// A new list of leads replaces the old one.
-	if _, err := r.later.CancelPosts(ctx, c.req.User, dm, evID); err != nil {
+	// A new list of leads replaces the old one (Remind again presses in
+	// the DM stay).
+	old, err := r.later.ScheduledPosts(ctx, c.req.User, dm)
+	if err != nil {
 		return "", err
+	}
+	for _, p := range old {
+		if _, _, ok := personalKey(p.Alert.Key); ok && p.Alert.Event == evID {
+			if _, err := r.later.DeletePost(ctx, p.Alert.Key); err != nil {
+				return "", err
+			}
+		}
 	}
 	var lines []string
 	for _, p := range posts {

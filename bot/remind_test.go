@@ -317,3 +317,18 @@ func TestPersonalReminderMovesEarlier(t *testing.T) {
 		t.Fatalf("sent %v, want %s", got, want)
 	}
 }
+
+// TestRemindMeReplacesLeads: asking again with other leads replaces the
+// user's own reminders of that event.
+func TestRemindMeReplacesLeads(t *testing.T) {
+	a := newApp(t, teamConfig(t), commandsNow)
+	a.must(member, channel, "remind me event:jp-fy2027-budget 45d")
+	r := a.must(member, channel, "remind me event:jp-fy2027-budget 40d")
+	if !strings.Contains(r.Text, "You already get event:jp-fy2027-budget") || !strings.Contains(r.Text, "2027-02-19 09:00 JST") {
+		t.Fatalf("second remind me:\n%s", r.Text)
+	}
+	r = a.must(member, channel, "reminders")
+	if !strings.Contains(r.Text, "2027-02-19 09:00 JST") || strings.Contains(r.Text, "2027-02-14") {
+		t.Errorf("reminders after replacing the leads:\n%s", r.Text)
+	}
+}
