@@ -74,6 +74,15 @@ func nextAlert(cfg *bot.Config) func(ev *watchers.Event, now time.Time) (time.Ti
 	}
 }
 
+// planLeads plans a person's own reminders as cmd/alertbot wires them into
+// "/alerts remind me".
+func planLeads(cfg *bot.Config) bot.LeadPlanner {
+	ccfg := countdown.Config{WatcherID: "personal", Location: cfg.Location, AlertTime: cfg.AlertTime, CatchUp: cfg.CatchUp}
+	return func(ev *watchers.Event, leads []watchers.Lead, now time.Time) ([]watchers.Alert, error) {
+		return countdown.AtLeads(ccfg, ev, leads, now)
+	}
+}
+
 // clock is a settable test clock shared by the bot, the router and the
 // store.
 type clock struct {
@@ -231,7 +240,7 @@ func openApp(t *testing.T, configYAML string, now time.Time, o appOptions) *app 
 		logger = slog.New(slog.NewTextHandler(o.log, nil))
 	}
 	a.bot, err = bot.New(bot.Options{
-		Events: db, Watchers: db, Runs: db, Outbox: db, Channels: db, Audit: db, Entries: db,
+		Events: db, Watchers: db, Runs: db, Outbox: db, Channels: db, Audit: db, Entries: db, Later: db, PlanLeads: planLeads(cfg),
 		Config: cfg, Factories: factories, Platforms: platforms,
 		Now: clk.Now, LocalAdmin: "console:local", Logger: logger,
 	})
@@ -241,7 +250,7 @@ func openApp(t *testing.T, configYAML string, now time.Time, o appOptions) *app 
 	a.router, err = bot.NewRouter(bot.RouterOptions{
 		Events: db, Watchers: db, History: db, Channels: db, Audit: db, Users: db,
 		Schedules: a.bot, Config: a.bot.Config, IsAdmin: a.bot.IsAdmin, Factories: factories,
-		NextAlert: nextAlert(cfg), Now: clk.Now,
+		NextAlert: nextAlert(cfg), Now: clk.Now, Later: db, PlanLeads: planLeads(cfg),
 	})
 	if err != nil {
 		t.Fatalf("bot.NewRouter: %v", err)

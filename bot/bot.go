@@ -39,6 +39,11 @@ type Options struct {
 	Outbox   Outbox
 	Channels ChannelStore
 	Audit    AuditLog
+	// Later, when set, keeps posts scheduled for later ("Remind again",
+	// personal reminders); the delivery workers post them when due,
+	// checking personal reminders against their event with PlanLeads.
+	Later     LaterStore
+	PlanLeads LeadPlanner
 	// Entries, when set, remembers the config's subscription entries as
 	// last seeded, so chat changes to them persist over restarts.
 	Entries ConfigEntries
@@ -85,6 +90,8 @@ type Bot struct {
 	channels ChannelStore
 	audit    AuditLog
 	entries  ConfigEntries
+	later    LaterStore
+	plan     LeadPlanner
 	pipe     *pipeline
 
 	cfgMu      sync.RWMutex // guards cfg and admins, replaced on reload
@@ -148,6 +155,8 @@ func New(opts Options) (*Bot, error) {
 		channels:   opts.Channels,
 		audit:      opts.Audit,
 		entries:    opts.Entries,
+		later:      opts.Later,
+		plan:       opts.PlanLeads,
 		cfg:        opts.Config,
 		factories:  opts.Factories,
 		platforms:  map[string]Platform{},
@@ -337,6 +346,7 @@ func (b *Bot) runJob(ctx context.Context, id string, now time.Time) error {
 		}
 	}
 	_, err := b.RunWatcher(ctx, id, now)
+	b.wakeDuePosts(ctx, now)
 	if errors.Is(err, ErrNotLeader) {
 		b.log.Warn("watcher check not committed: this process lost the leader lease", "watcher", id, "err", err)
 	}
@@ -376,6 +386,11 @@ func (b *Bot) RunWatcher(ctx context.Context, id string, now time.Time) (string,
 				b.after(len(out.Created))
 			}
 			b.kick()
+			for _, a := range out.Created {
+				if a.Alert.Kind == watchers.KindChanged && a.Alert.Event != "" {
+					b.replanPersonal(ctx, a.Alert.Event, now)
+				}
+			}
 		}
 		found := out.Found
 		if batches > 1 {

@@ -45,6 +45,10 @@ func (r *Router) handlers() map[string]handler {
 		"tz":             r.tz,
 		"audit":          r.auditCmd,
 		"timeline":       r.timeline,
+		"again":          r.again,
+		"remind me":      r.remindMe,
+		"reminders":      r.reminders,
+		"forget":         r.forget,
 	}
 }
 

@@ -260,6 +260,9 @@ func (b *Bot) deliverLoop(ctx context.Context, p Platform) {
 			if next, ok, err := b.outbox.NextDelivery(ctx, b.dueClaim(name, now)); err == nil && ok {
 				wait = min(max(next.Sub(now), 10*time.Millisecond), wait)
 			}
+			if next, ok := b.nextPost(ctx, name); ok {
+				wait = min(max(next.Sub(now), 10*time.Millisecond), wait)
+			}
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -460,6 +463,7 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 		return 0, err
 	}
 	now := b.now()
+	b.postDue(ctx, name, now)
 	ds, err := b.outbox.ClaimDue(ctx, b.dueClaim(name, now))
 	if err != nil || len(ds) == 0 {
 		return 0, err
@@ -643,7 +647,7 @@ func (b *Bot) settle(ctx context.Context, p Platform, rec *recorder, list []Deli
 		b.setSerial(name)
 		b.warnOnce("resolve:"+name+":"+err.Error(), "cannot look up whether deliveries were posted; sending them again, "+
 			"which may post a message twice after a crash. Give the app the permission the error names "+
-			"(Slack: channels:history, groups:history, and the bot in the channel) to restore exactly-once delivery",
+			"(Slack: channels:history, groups:history, im:history for direct messages, and the bot in the channel) to restore exactly-once delivery",
 			"platform", name, "channel", ch, "deliveries", len(doubtful), "err", err)
 		return list
 	}
@@ -728,6 +732,10 @@ func (b *Bot) deliver(ctx context.Context, p Platform, rec *recorder, d Delivery
 	defer cancel()
 	_, chID, _ := strings.Cut(d.Channel, ":")
 	out := Outgoing{DeliveryID: d.ID, Channel: chID, Message: MessageFor(d.Alert), Nonce: Nonce(d.ID)}
+	if d.Alert.Kind != watchers.KindDeliveryFailed {
+		// Every alert can be asked for again (DESIGN §9).
+		out.Message.Buttons = append(out.Message.Buttons, AgainButtons(d.ID)...)
+	}
 	msgID, err := p.Send(sctx, out)
 	name := p.Name()
 	if err == nil {

@@ -192,10 +192,41 @@ func parseAddress(kind, addr string) (platform, id string, err error) {
 	if !ok || id == "" {
 		return "", "", fmt.Errorf("bad %s address %q (want slack:<id>, discord:<id> or console:local)", kind, addr)
 	}
+	if user, dm := strings.CutPrefix(id, dmPrefix); dm && kind == "channel" && p != "console" {
+		// A direct message to a user (DESIGN §9): the user id is checked
+		// as any id; the adapter opens the conversation.
+		if err := CheckID(p, user); err != nil {
+			return "", "", fmt.Errorf("bad %s address %q: %w", kind, addr, err)
+		}
+		return p, id, nil
+	}
 	if err := CheckID(p, id); err != nil {
 		return "", "", fmt.Errorf("bad %s address %q: %w", kind, addr, err)
 	}
 	return p, id, nil
+}
+
+// dmPrefix starts the id part of a direct-message address:
+// "slack:dm:U0123ABCD" is a direct message to Slack user U0123ABCD.
+const dmPrefix = "dm:"
+
+// DMAddress returns the address of direct messages to user (a user
+// address such as "slack:U0123ABCD"): "slack:dm:U0123ABCD". ok is false
+// on platforms without direct messages (the console).
+func DMAddress(user string) (addr string, ok bool) {
+	p, id, err := parseAddress("user", user)
+	if err != nil || (p != "slack" && p != "discord") {
+		return "", false
+	}
+	return p + ":" + dmPrefix + id, true
+}
+
+// DMUser returns the user of a direct-message channel id as Outgoing and
+// Unconfirmed carry it ("dm:U0123ABCD" → "U0123ABCD"); ok is false for a
+// channel id. Adapters open the conversation with the user (Slack's
+// conversations.open, Discord's POST /users/@me/channels) and post there.
+func DMUser(channel string) (user string, ok bool) {
+	return strings.CutPrefix(channel, dmPrefix)
 }
 
 // Unconfirmed asks a platform whether deliveries to one channel were

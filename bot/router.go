@@ -123,6 +123,11 @@ type RouterOptions struct {
 	// rate turns the limit off.
 	CommandRate  rate.Limit
 	CommandBurst int
+	// Later, when set, keeps "Remind again" presses and personal
+	// reminders at leads of their own until they are due (DESIGN §9);
+	// PlanLeads plans those reminders.
+	Later     LaterStore
+	PlanLeads LeadPlanner
 }
 
 // Router answers /alerts commands from every platform.
@@ -133,6 +138,8 @@ type Router struct {
 	channelStore ChannelStore
 	auditLog     AuditLog
 	users        UserSettings
+	later        LaterStore
+	planLeads    LeadPlanner
 	schedules    Schedules
 	config       func() *Config
 	isAdmin      func(string) bool
@@ -158,7 +165,7 @@ func NewRouter(o RouterOptions) (*Router, error) {
 	}
 	r := &Router{
 		eventStore: o.Events, watcherStore: o.Watchers, historyStore: o.History, channelStore: o.Channels, auditLog: o.Audit,
-		users: o.Users, schedules: o.Schedules, config: o.Config, isAdmin: o.IsAdmin, factories: o.Factories,
+		users: o.Users, later: o.Later, planLeads: o.PlanLeads, schedules: o.Schedules, config: o.Config, isAdmin: o.IsAdmin, factories: o.Factories,
 		nextAlert: o.NextAlert, now: o.Now, metrics: o.Metrics, log: o.Logger,
 		guard: newGuard(o.CommandRate, o.CommandBurst),
 	}

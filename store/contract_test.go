@@ -85,6 +85,7 @@ type backend interface {
 	bot.ChannelStore
 	bot.AuditLog
 	bot.HistoryStore
+	bot.LaterStore
 	CountEvents(ctx context.Context) (int, error)
 	DeliveryCounts(ctx context.Context) (map[string]int, error)
 	PendingDeliveries(ctx context.Context, platform string, now time.Time, limit int) ([]bot.DeliveryRecord, error)
@@ -118,6 +119,7 @@ func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) backe
 	t.Run("Mutes", func(t *testing.T) { contractMutes(t, open(t, testNow)) })
 	t.Run("Audit", func(t *testing.T) { contractAudit(t, open(t, testNow)) })
 	t.Run("TextOrder", func(t *testing.T) { contractTextOrder(t, open(t, testNow)) })
+	t.Run("ScheduledPosts", func(t *testing.T) { contractScheduledPosts(t, open(t, testNow)) })
 }
 
 // contractTextOrder checks that "sorted" means byte order (Go's sort),
@@ -982,4 +984,128 @@ func contractAudit(t *testing.T, s backend) {
 	if all, _ := s.AuditLog(ctx, 0); len(all) != 3 || all[2].Action != "event add" || !all[2].At.Equal(es[0].At) {
 		t.Errorf("AuditLog(0) = %+v, want all three", all)
 	}
+}
+
+// contractScheduledPosts checks posts kept for later (DESIGN §9 "Remind
+// again", personal reminders): one per key, not a delivery until due,
+// then one alert with one delivery, once.
+func contractScheduledPosts(t *testing.T, s backend) {
+	ctx := testCtx(t)
+	at1, at2 := testNow.Add(time.Hour), testNow.Add(2*time.Hour)
+	post := func(key, event, channel, owner string, at time.Time) bot.ScheduledPost {
+		a := mkAlert(key, event)
+		a.At = at
+		return bot.ScheduledPost{Alert: a, Channel: channel, Owner: owner, Created: testNow}
+	}
+	p1 := post("k/1/again:slack:C1@1", "ev", "slack:C1", "slack:U1", at1)
+	p2 := post("personal/slack:dm:U1/ev/reminder/3d@x", "ev", "slack:dm:U1", "slack:U1", at2)
+	p3 := post("personal/slack:dm:U1/other/reminder/3d@x", "other", "slack:dm:U1", "slack:U1", at2.Add(time.Minute))
+	for _, p := range []bot.ScheduledPost{p1, p2, p3} {
+		added, err := s.SchedulePost(ctx, p)
+		if err != nil || !added {
+			t.Fatalf("SchedulePost(%s) = %v, %v; want added", p.Alert.Key, added, err)
+		}
+	}
+	if added, err := s.SchedulePost(ctx, p1); err != nil || added {
+		t.Fatalf("SchedulePost(same key) = %v, %v; want not added", added, err)
+	}
+	if _, err := s.SchedulePost(ctx, post("k/bad", "ev", "slack:dm:u1", "slack:U1", at1)); err == nil {
+		t.Error("SchedulePost to a bad address: no error")
+	}
+	if at, ok, err := s.NextPost(ctx, "slack"); err != nil || !ok || !at.Equal(at1) {
+		t.Errorf("NextPost(slack) = %v, %v, %v; want %v", at, ok, err, at1)
+	}
+	if _, ok, err := s.NextPost(ctx, "discord"); err != nil || ok {
+		t.Errorf("NextPost(discord) = %v, %v; want none", ok, err)
+	}
+	got, err := s.ScheduledPosts(ctx, "slack:U1", "slack:dm:U1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]bot.ScheduledPost{p2, p3}, got, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" {
+		t.Errorf("ScheduledPosts (-want +got):\n%s", diff)
+	}
+	evPosts, err := s.EventPosts(ctx, "ev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evPosts) != 2 || evPosts[0].Alert.Key != p1.Alert.Key || evPosts[1].Alert.Key != p2.Alert.Key || evPosts[1].Owner != "slack:U1" {
+		t.Errorf("EventPosts(ev) = %+v, want p1 then p2", evPosts)
+	}
+	// Deleted by key, and scheduled again.
+	if ok, err := s.DeletePost(ctx, p2.Alert.Key); err != nil || !ok {
+		t.Fatalf("DeletePost = %v, %v", ok, err)
+	}
+	if ok, err := s.DeletePost(ctx, p2.Alert.Key); err != nil || ok {
+		t.Fatalf("DeletePost again = %v, %v; want false", ok, err)
+	}
+	if added, err := s.SchedulePost(ctx, p2); err != nil || !added {
+		t.Fatalf("SchedulePost after delete = %v, %v", added, err)
+	}
+	// Not a delivery before it is due: it would hold up the channel.
+	if n, err := s.PostDue(ctx, "slack", testNow, nil); err != nil || n != 0 {
+		t.Fatalf("PostDue(now) = %d, %v; want 0", n, err)
+	}
+	if ds := mustPending(t, s, at2); len(ds) != 0 {
+		t.Fatalf("pending before PostDue: %d", len(ds))
+	}
+	// check sees each due post and may reword it.
+	var checked []string
+	reword := func(p bot.ScheduledPost) (bot.ScheduledPost, bool) {
+		checked = append(checked, p.Alert.Key+" "+p.Channel+" "+p.Owner)
+		p.Alert.Text = "reworded"
+		return p, true
+	}
+	if n, err := s.PostDue(ctx, "slack", at1, reword); err != nil || n != 1 {
+		t.Fatalf("PostDue(at1) = %d, %v; want 1", n, err)
+	}
+	if diff := cmp.Diff([]string{p1.Alert.Key + " slack:C1 slack:U1"}, checked); diff != "" {
+		t.Errorf("check saw (-want +got):\n%s", diff)
+	}
+	ds := mustPending(t, s, at1)
+	if len(ds) != 1 || ds[0].Channel != "slack:C1" || ds[0].Alert.Key != p1.Alert.Key || ds[0].Alert.Title != p1.Alert.Title || ds[0].Alert.Text != "reworded" {
+		t.Fatalf("pending after PostDue = %+v, want one delivery of %s to slack:C1", ds, p1.Alert.Key)
+	}
+	d, err := s.Delivery(ctx, ds[0].ID)
+	if err != nil || d.Alert.Key != p1.Alert.Key || d.Channel != "slack:C1" {
+		t.Fatalf("Delivery(%d) = %+v, %v", ds[0].ID, d, err)
+	}
+	_, err = s.Delivery(ctx, ds[0].ID+1000)
+	wantNotFound(t, "Delivery(unknown)", err, "")
+	// Once posted, the same key is not scheduled again.
+	if added, err := s.SchedulePost(ctx, p1); err != nil || added {
+		t.Fatalf("SchedulePost(posted key) = %v, %v; want not added", added, err)
+	}
+	if n, err := s.PostDue(ctx, "slack", at1, nil); err != nil || n != 0 {
+		t.Fatalf("PostDue again = %d, %v; want 0", n, err)
+	}
+	// Cancel by event, then every one of the owner's.
+	if n, err := s.CancelPosts(ctx, "slack:U2", "slack:dm:U1", ""); err != nil || n != 0 {
+		t.Fatalf("CancelPosts(another owner) = %d, %v; want 0", n, err)
+	}
+	if n, err := s.CancelPosts(ctx, "slack:U1", "slack:dm:U1", "ev"); err != nil || n != 1 {
+		t.Fatalf("CancelPosts(ev) = %d, %v; want 1", n, err)
+	}
+	// A post check refuses is dropped, not delivered.
+	if n, err := s.PostDue(ctx, "slack", at2, func(bot.ScheduledPost) (bot.ScheduledPost, bool) { return bot.ScheduledPost{}, false }); err != nil || n != 0 {
+		t.Fatalf("PostDue(refused) = %d, %v; want 0", n, err)
+	}
+	if ds := mustPending(t, s, at2.Add(time.Hour)); len(ds) != 1 {
+		t.Fatalf("%d pending after a refused post, want the one before", len(ds))
+	}
+	if n, err := s.CancelPosts(ctx, "slack:U1", "slack:dm:U1", ""); err != nil || n != 1 {
+		t.Fatalf("CancelPosts(all) = %d, %v; want 1", n, err)
+	}
+	if _, ok, err := s.NextPost(ctx, "slack"); err != nil || ok {
+		t.Errorf("NextPost after cancelling = %v, %v; want none", ok, err)
+	}
+}
+
+func mustPending(t *testing.T, s backend, now time.Time) []bot.DeliveryRecord {
+	t.Helper()
+	ds, err := s.PendingDeliveries(testCtx(t), "slack", now, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
 }

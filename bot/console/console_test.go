@@ -41,17 +41,21 @@ func TestSendPrintsReadableAlert(t *testing.T) {
 	var out bytes.Buffer
 	c := New(&out, tokyo)
 	due := time.Date(2025, 7, 20, 0, 0, 0, 0, tokyo)
-	id, err := c.Send(context.Background(), bot.Outgoing{DeliveryID: 7, Channel: "local", Message: bot.MessageFor(watchers.Alert{
+	msg := bot.MessageFor(watchers.Alert{
 		Kind: watchers.KindReminder, Watcher: "deadlines", Event: "upper-house-election-2025",
 		Title: "House of Councillors election", Text: "Due in 7 days: Sun 20 July 2025.",
 		Tags: []string{"japan", "election"}, Link: "https://example.org/in12466",
 		Fields: []watchers.Field{{Name: "Due", Time: due}},
-	})})
+	})
+	msg.Buttons = append(msg.Buttons, bot.AgainButtons(7)...)
+	id, err := c.Send(context.Background(), bot.Outgoing{DeliveryID: 7, Channel: "local", Message: msg})
 	if err != nil || id != "console-7" {
 		t.Fatalf("Send = %q, %v", id, err)
 	}
 	for _, want := range []string{"[reminder] House of Councillors election", "Due in 7 days", "Due: Sun 20 Jul 2025 00:00 JST",
-		"tags: #japan #election", "source: https://example.org/in12466", "deadlines · reminder"} {
+		"tags: #japan #election", "source: https://example.org/in12466", "deadlines · reminder",
+		"[Mute 1 day] /alerts mute event:upper-house-election-2025 1d",
+		"[Remind again in 1 hour] /alerts again 7 1h", "[Remind again tomorrow] /alerts again 7 tomorrow"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

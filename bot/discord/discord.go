@@ -89,6 +89,8 @@ type Adapter struct {
 
 	// self is the bot's own user id, learned once by Resolve (resolve.go).
 	self selfUser
+	// dms are the direct-message channels opened so far (dm.go).
+	dms dmCache
 }
 
 var _ bot.Platform = (*Adapter)(nil)

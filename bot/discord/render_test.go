@@ -358,6 +358,10 @@ func TestArgs(t *testing.T) {
 		{"tz", data("alerts", "tz", o("zone", "America/New_York")), []string{"tz", "America/New_York"}},
 		{"timeline", data("alerts", "timeline", o("within", "730d"), o("tag", "election")), []string{"timeline", "#election", "730d"}},
 		{"audit", data("alerts-admin", "audit", o("n", 5.0), o("words", "subscribe budget")), []string{"audit", "5", "subscribe budget"}},
+		{"remind-me", data("alerts", "remind-me", o("target", "event:g7"), o("leads", "3d 1d")), []string{"remind", "me", "event:g7", "3d 1d"}},
+		{"reminders", data("alerts", "reminders"), []string{"reminders"}},
+		{"forget", data("alerts", "forget", o("target", "#g7")), []string{"forget", "#g7"}},
+		{"again", data("alerts", "again", o("delivery", "42"), o("when", "tomorrow")), []string{"again", "42", "tomorrow"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

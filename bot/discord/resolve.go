@@ -60,10 +60,10 @@ func (a *Adapter) Resolve(ctx context.Context, q bot.Unconfirmed) (map[int64]str
 	if len(q.Deliveries) == 0 || now.Sub(q.Since) < nonceWindow {
 		return found, nil
 	}
-	ch := q.Channel
-	// A checked id cannot change the request path.
-	if err := bot.CheckID("discord", ch); err != nil {
-		return nil, bot.Permanent(fmt.Errorf("discord: resolve in %q: bad channel id: %w", ch, err))
+	// A direct message is looked up in the user's DM channel.
+	ch, err := a.channel(ctx, q.Channel)
+	if err != nil {
+		return nil, err
 	}
 	if q.Since.IsZero() {
 		// From the zero time the lookup would read the whole history.

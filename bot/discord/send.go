@@ -48,10 +48,10 @@ func nonce(out bot.Outgoing) (string, error) {
 // message back instead of posting twice. Errors are bot.Transient (429,
 // 5xx, network) or bot.Permanent (401, 403, 404, other 4xx, bad input).
 func (a *Adapter) Send(ctx context.Context, out bot.Outgoing) (string, error) {
-	ch := out.Channel
-	// A checked id cannot change the request path.
-	if err := bot.CheckID("discord", ch); err != nil {
-		return "", bot.Permanent(fmt.Errorf("discord: bad channel id %q: %w", ch, err))
+	// A direct message ("dm:<user>") goes to the user's DM channel.
+	ch, err := a.channel(ctx, out.Channel)
+	if err != nil {
+		return "", err
 	}
 	n, err := nonce(out)
 	if err != nil {

@@ -57,10 +57,13 @@ const maxUsageHint = 1000
 // BotScopes are the OAuth scopes alertbot needs: the slash command, posting,
 // posting to public channels it was not invited to, reading the history
 // of public and private channels, where Resolve looks for a post whose
-// answer was lost before posting it again (DESIGN §5), and sharing the
+// answer was lost before posting it again (DESIGN §5), sharing the
 // picture of /alerts timeline (DESIGN §11), which needs membership even
-// in a public channel: the bot joins one where it was asked for it.
-var BotScopes = []string{"commands", "chat:write", "chat:write.public", "channels:history", "groups:history", "files:write", "channels:join"}
+// in a public channel: the bot joins one where it was asked for it; and
+// for personal reminders by direct message (DESIGN §9), opening a direct
+// message (im:write) and reading its history for the same lookup
+// (im:history).
+var BotScopes = []string{"commands", "chat:write", "chat:write.public", "channels:history", "groups:history", "files:write", "channels:join", "im:write", "im:history"}
 
 // Manifest returns a Slack app manifest (YAML) for alertbot. In HTTP mode
 // the slash command and interactivity point at baseURL + "/slack/commands"

@@ -60,7 +60,7 @@ func TestManifestHTTP(t *testing.T) {
 		t.Errorf("socket_mode_enabled %v", got)
 	}
 	scopes, _ := get("oauth_config", "scopes", "bot").([]any)
-	if diff := cmp.Diff([]any{"commands", "chat:write", "chat:write.public", "channels:history", "groups:history", "files:write", "channels:join"}, scopes); diff != "" {
+	if diff := cmp.Diff([]any{"commands", "chat:write", "chat:write.public", "channels:history", "groups:history", "files:write", "channels:join", "im:write", "im:history"}, scopes); diff != "" {
 		t.Errorf("scopes (-want +got):\n%s", diff)
 	}
 }

@@ -49,7 +49,7 @@ const (
 // posted, so it warns and resends.
 // https://docs.slack.dev/reference/methods/conversations.history#errors
 var historyPermanent = map[string]bool{
-	"missing_scope":     true, // no channels:history / groups:history
+	"missing_scope":     true, // no channels:history / groups:history / im:history
 	"not_in_channel":    true, // posted through chat:write.public, but reading needs membership
 	"channel_not_found": true,
 	"invalid_auth":      true,
@@ -84,9 +84,13 @@ func deliveryMetadata(id int64) slack.SlackMetadata {
 // Transient (429 with Retry-After, 5xx, network): the caller tries again
 // later; a 429 also pauses conversations.history for that long.
 func (a *Adapter) Resolve(ctx context.Context, q bot.Unconfirmed) (map[int64]string, error) {
-	if err := bot.CheckID("slack", q.Channel); err != nil {
-		return nil, bot.Permanent(fmt.Errorf("slack: resolve: bad channel id %q: %w", q.Channel, err))
+	// A direct message is looked up in the user's IM channel, which
+	// needs the im:history scope.
+	ch, err := a.conversation(ctx, q.Channel)
+	if err != nil {
+		return nil, err
 	}
+	q.Channel = ch
 	want := make(map[int64]bool, len(q.Deliveries))
 	for _, id := range q.Deliveries {
 		if id <= 0 || id > maxExactID {

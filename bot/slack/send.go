@@ -137,9 +137,12 @@ const DeliveryEventType = "alertbot_delivery"
 // Retry-After when Slack gave one); errors such as channel_not_found are
 // permanent.
 func (a *Adapter) Send(ctx context.Context, out bot.Outgoing) (string, error) {
-	if err := bot.CheckID("slack", out.Channel); err != nil {
-		return "", bot.Permanent(fmt.Errorf("slack: send: bad channel id %q: %w", out.Channel, err))
+	// A direct message ("dm:<user>") goes to the user's IM channel.
+	ch, err := a.conversation(ctx, out.Channel)
+	if err != nil {
+		return "", err
 	}
+	out.Channel = ch
 	if err := a.wait(ctx, out.Channel); err != nil {
 		return "", bot.Transient(fmt.Errorf("slack: send to %s: wait: %w", out.Channel, err), 0)
 	}

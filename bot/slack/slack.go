@@ -103,6 +103,7 @@ type Adapter struct {
 
 	mu       sync.Mutex
 	channels map[string]*channelState
+	dms      map[string]string // user id → the IM channel conversations.open gave
 
 	bg bot.Background // answers still running after their acknowledgement
 }
@@ -143,6 +144,7 @@ func New(cfg Config) (*Adapter, error) {
 		sleep:    sleepCtx,
 		ackAfter: ackDeadline,
 		channels: make(map[string]*channelState),
+		dms:      make(map[string]string),
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)

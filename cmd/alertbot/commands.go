@@ -112,6 +112,16 @@ func nextAlert(cfg *bot.Config) func(ev *watchers.Event, now time.Time) (time.Ti
 	}
 }
 
+// planLeads plans a person's own reminders of an event (/alerts remind me
+// event:<id> 3d) with the countdown planner, so they read as the
+// channel's reminders do.
+func planLeads(cfg *bot.Config) bot.LeadPlanner {
+	ccfg := countdown.Config{WatcherID: "personal", Location: cfg.Location, AlertTime: cfg.AlertTime, CatchUp: cfg.CatchUp}
+	return func(ev *watchers.Event, leads []watchers.Lead, now time.Time) ([]watchers.Alert, error) {
+		return countdown.AtLeads(ccfg, ev, leads, now)
+	}
+}
+
 // app is a bot wired on an open database: the engine and its router.
 type app struct {
 	db     *store.DB
@@ -122,9 +132,12 @@ type app struct {
 // wire builds the engine and the router on db; this and the factories
 // table are the one place that knows every concrete type.
 func wire(db *store.DB, o bot.Options) (*bot.Bot, *bot.Router, error) {
-	o.Events, o.Watchers, o.Runs, o.Outbox, o.Channels, o.Audit, o.Entries = db, db, db, db, db, db, db
+	o.Events, o.Watchers, o.Runs, o.Outbox, o.Channels, o.Audit, o.Entries, o.Later = db, db, db, db, db, db, db, db
 	if o.Factories == nil {
 		o.Factories = factories
+	}
+	if o.PlanLeads == nil {
+		o.PlanLeads = planLeads(o.Config)
 	}
 	b, err := bot.New(o)
 	if err != nil {
@@ -134,6 +147,7 @@ func wire(db *store.DB, o bot.Options) (*bot.Bot, *bot.Router, error) {
 		Events: db, Watchers: db, History: db, Channels: db, Audit: db, Users: db,
 		Schedules: b, Config: b.Config, IsAdmin: b.IsAdmin, Factories: o.Factories,
 		NextAlert: nextAlert(o.Config), Now: o.Now, Metrics: o.Metrics, Logger: o.Logger,
+		Later: db, PlanLeads: planLeads(o.Config),
 	})
 	if err != nil {
 		return nil, nil, err

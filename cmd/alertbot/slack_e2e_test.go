@@ -271,6 +271,10 @@ func newSlackE2E(t *testing.T) *slackE2E {
 	fake.Token = e2eSlackToken // posts with another token fail as invalid_auth
 	t.Cleanup(fake.Close)
 	clk := &e2eClock{}
+	// Message timestamps by the bot's clock, as on Slack, where they and
+	// the bot's claims read the same time: a lookup from a claim finds
+	// the messages posted after it.
+	fake.Now = clk.Now
 	cfg := filepath.Join(dir, "alertbot.yaml")
 	writeFile(t, cfg, e2eConfig(clk.Now()))
 	db := filepath.Join(dir, "alertbot.db")

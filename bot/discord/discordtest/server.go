@@ -144,6 +144,7 @@ type Server struct {
 	requests   []Request
 	messages   map[string][]Message // by channel, oldest first
 	channels   map[string]bool      // channels that exist
+	dms        map[string]string    // user → DM channel (POST /users/@me/channels)
 	noHistory  map[string]bool      // channels where the bot lacks Read Message History
 	byNonce    map[string]Message
 	failures   []failure
@@ -163,6 +164,7 @@ func NewServer() *Server {
 		changed:    make(chan struct{}),
 		messages:   make(map[string][]Message),
 		channels:   make(map[string]bool),
+		dms:        make(map[string]string),
 		noHistory:  make(map[string]bool),
 		byNonce:    make(map[string]Message),
 		commands:   make(map[string][]*discordgo.ApplicationCommand),
@@ -413,6 +415,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.createMessage(w, r, parts[1], body, f != nil && f.drop)
 	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "channels" && parts[2] == "messages":
 		s.listMessages(w, r, parts[1])
+	case r.Method == http.MethodPost && len(parts) == 3 && parts[0] == "users" && parts[1] == "@me" && parts[2] == "channels":
+		s.createDM(w, body)
 	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "users" && parts[1] == "@me":
 		writeJSON(w, http.StatusOK, map[string]any{
 			"id": BotUserID, "username": "alertbot", "discriminator": "0", "global_name": nil, "avatar": nil, "bot": true,

@@ -1,7 +1,8 @@
 // Package slacktest is a fake Slack for tests: a loopback HTTP server that
 // speaks enough of the Web API (chat.postMessage with message metadata,
-// conversations.history, auth.test, apps.connections.open, the file
-// upload of files.getUploadURLExternal and files.completeUploadExternal), response_url
+// conversations.history, conversations.open, auth.test,
+// apps.connections.open, the file upload of files.getUploadURLExternal
+// and files.completeUploadExternal), response_url
 // and Socket Mode for the real slack-go client to talk to it unmodified.
 // It records what it was sent and can be told to fail.
 package slacktest
@@ -125,6 +126,10 @@ type Server struct {
 	outside   map[string]bool // channels the bot is not in: true if private
 	joins     []string
 
+	ims      map[string]bool // IM channels conversations.open opened
+	openReqs []string        // users of conversations.open requests
+	failOpen []Failure
+
 	opens  int // apps.connections.open calls
 	hellos int // hello envelopes sent
 	acks   []Ack
@@ -155,6 +160,7 @@ func NewServer() *Server {
 		history:    make(map[string][]Message),
 		deleted:    make(map[string]bool),
 		failHistCh: make(map[string]Failure),
+		ims:        make(map[string]bool),
 		all:        make(map[*wsConn]bool),
 		stop:       make(chan struct{}),
 		// The client sends Origin: https://api.slack.com; accept any.
@@ -164,6 +170,7 @@ func NewServer() *Server {
 	mux.HandleFunc("POST /chat.postMessage", s.postMessage)
 	mux.HandleFunc("/conversations.history", s.conversationsHistory)
 	mux.HandleFunc("/auth.test", s.authTest)
+	mux.HandleFunc("POST /conversations.open", s.conversationsOpen)
 	mux.HandleFunc("POST /apps.connections.open", s.connectionsOpen)
 	mux.HandleFunc("GET /socket", s.socket)
 	mux.HandleFunc("POST /response/{id}", s.response)
@@ -317,7 +324,8 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case s.Token != "" && p.Token != s.Token:
 		fail = &Failure{Error: "invalid_auth"}
-	case p.Channel == "" || s.deleted[p.Channel]:
+	case p.Channel == "" || s.deleted[p.Channel] || strings.HasPrefix(p.Channel, "D") && !s.ims[p.Channel]:
+		// An IM exists once conversations.open opened it.
 		fail = &Failure{Error: "channel_not_found"}
 	case p.Text == "" && p.Blocks == nil:
 		fail = &Failure{Error: "no_text"}
