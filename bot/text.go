@@ -89,6 +89,10 @@ func MessageFor(a watchers.Alert) Message {
 		AlertKey: a.Key,
 		Event:    a.Event,
 	}
+	if a.Kind == watchers.KindDateProposal {
+		m.Buttons = proposalButtons(a)
+		return m
+	}
 	if a.Event != "" {
 		m.Buttons = append(m.Buttons, Button{Label: "Mute 1 day", Command: "mute event:" + a.Event + " 1d"})
 		switch a.Kind {

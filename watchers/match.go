@@ -18,29 +18,40 @@ import (
 func CompileMatch(entries []string) ([]*regexp.Regexp, error) {
 	var out []*regexp.Regexp
 	for i, e := range entries {
-		e = strings.TrimSpace(e)
-		if e == "" {
-			return nil, fmt.Errorf("entry %d is empty", i+1)
+		re, err := CompileMatchEntry(e)
+		if err != nil {
+			return nil, fmt.Errorf("entry %d: %w", i+1, err)
 		}
-		if len(e) >= 2 && e[0] == '/' && (strings.HasSuffix(e, "/") || strings.HasSuffix(e, "/i")) && strings.LastIndexByte(e, '/') > 0 {
-			end := strings.LastIndexByte(e, '/')
-			expr := e[1:end]
-			if expr == "" {
-				return nil, fmt.Errorf("entry %d: empty regular expression %q", i+1, e)
-			}
-			if e[end+1:] == "i" {
-				expr = "(?i)" + expr
-			}
-			re, err := regexp.Compile(expr)
-			if err != nil {
-				return nil, fmt.Errorf("entry %d: bad regular expression %q: %w", i+1, e, err)
-			}
-			out = append(out, re)
-			continue
-		}
-		out = append(out, regexp.MustCompile(wordPattern(e)))
+		out = append(out, re)
 	}
 	return out, nil
+}
+
+// MatchExample is a match list that works, for error messages.
+const MatchExample = `[参院選, Upper House election, "/upper[- ]house (election|poll)/i"]`
+
+// CompileMatchEntry compiles one entry of a match list (CompileMatch).
+func CompileMatchEntry(e string) (*regexp.Regexp, error) {
+	e = strings.TrimSpace(e)
+	if e == "" {
+		return nil, fmt.Errorf("empty")
+	}
+	if len(e) >= 2 && e[0] == '/' && (strings.HasSuffix(e, "/") || strings.HasSuffix(e, "/i")) && strings.LastIndexByte(e, '/') > 0 {
+		end := strings.LastIndexByte(e, '/')
+		expr := e[1:end]
+		if expr == "" {
+			return nil, fmt.Errorf("empty regular expression %q", e)
+		}
+		if e[end+1:] == "i" {
+			expr = "(?i)" + expr
+		}
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			return nil, fmt.Errorf("bad regular expression %q: %w", e, err)
+		}
+		return re, nil
+	}
+	return regexp.MustCompile(wordPattern(e)), nil
 }
 
 func wordPattern(word string) string {

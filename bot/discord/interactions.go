@@ -402,8 +402,10 @@ func (a *Adapter) targets(ctx context.Context, h bot.Handler, prefix string) []s
 		}
 	}
 	var out []string
-	if strings.HasPrefix("all", prefix) {
-		out = append(out, "all")
+	for _, kw := range []string{"all", bot.ProposalsTarget} {
+		if strings.HasPrefix(kw, prefix) {
+			out = append(out, kw)
+		}
 	}
 	out = append(out, prefixed("#", h.Complete(ctx, completeTag, prefix))...)
 	out = append(out, prefixed("event:", h.Complete(ctx, completeEvent, prefix))...)

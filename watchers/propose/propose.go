@@ -200,3 +200,13 @@ func ID(event, due string) string {
 func Key(event, due string) string {
 	return "proposals/" + event + "/" + string(watchers.KindDateProposal) + "@" + due
 }
+
+// DecideDate decides on a date given outright rather than found in text,
+// such as a calendar entry's: title must name the event, and d must be
+// worth proposing as Decide's dates are. The title is the sentence.
+func DecideDate(ev Event, title string, d watchers.Due, now time.Time) (Proposal, bool) {
+	if !ev.namedIn(title) || !ev.wants(d, Input{Now: now}) {
+		return Proposal{}, false
+	}
+	return Proposal{Due: d, Written: d.Raw, Sentence: title}, true
+}
