@@ -159,7 +159,7 @@ func Commands(kinds []string) []CommandSpec {
 				stringOpt("tags", "New tags, separated by commas", false).as(FormList),
 				stringOpt("lead_times", "Reminder offsets, e.g. 30d,7d,1d,0d or 1h30m", false).as(FormList),
 				stringOpt("source", "Source URL", false).as(FormKeyValue),
-				stringOpt("match", "Names that sources use, words or /regex/, by commas: 参院選,Upper House election", false).as(FormList),
+				stringOpt("match", "Names that sources use, words or /regex/, by commas: 参院選,Upper House election", false).as(FormKeyValue),
 				stringOpt("note", "Why it changed (shown in the changed alert)", false).as(FormKeyValue),
 				{Name: "confirm", Desc: "yes: make a surprising change (happened before its date, a past due date)",
 					Form: FormKeyValue, Choices: []string{"yes"}},

@@ -357,6 +357,11 @@ func TestArgs(t *testing.T) {
 			[]string{"events", "#参院選", "past", "upper house", "page=2"}},
 		{"tz", data("alerts", "tz", o("zone", "America/New_York")), []string{"tz", "America/New_York"}},
 		{"audit", data("alerts-admin", "audit", o("n", 5.0), o("words", "subscribe budget")), []string{"audit", "5", "subscribe budget"}},
+		{"proposals", data("alerts", "proposals"), []string{"proposals"}},
+		{"proposal-confirm", data("alerts-admin", "proposal-confirm", o("id", "p1a2b3c4d")), []string{"proposal", "confirm", "p1a2b3c4d"}},
+		{"proposal-dismiss", data("alerts-admin", "proposal-dismiss", o("id", "p1a2b3c4d")), []string{"proposal", "dismiss", "p1a2b3c4d"}},
+		{"event-set match", data("alerts-admin", "event-set", o("id", "g7"), o("match", "G7 summit, /サミット/")),
+			[]string{"event", "set", "g7", "match=G7 summit, /サミット/"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
