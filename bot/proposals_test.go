@@ -325,3 +325,30 @@ events:
 		t.Errorf("Match = %q", got)
 	}
 }
+
+// TestProposalPlainText: the console shows a proposal's buttons as the
+// commands they run.
+func TestProposalPlainText(t *testing.T) {
+	m := bot.MessageFor(watchers.Alert{
+		Key: "proposals/upper-house-election-2025/date_proposal@2025-07-20", Kind: watchers.KindDateProposal,
+		Watcher: "news", Event: "upper-house-election-2025", Title: "Date proposal: Upper House election",
+		Text: "July 2025 → Sun 20 July 2025\n“参院選は7月20日投開票”", Link: "https://news.example/1",
+	})
+	got := bot.PlainText(m, tokyo)
+	for _, want := range []string{
+		"[date proposal] Date proposal: Upper House election",
+		"  July 2025 → Sun 20 July 2025\n",
+		"  source: https://news.example/1\n",
+		"  [Confirm] /alerts proposal confirm p26871459 (admins)\n",
+		"  [Dismiss] /alerts proposal dismiss p26871459 (admins)\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("PlainText lacks %q:\n%s", want, got)
+		}
+	}
+	// A key that is not a proposal's gives no buttons to run.
+	m = bot.MessageFor(watchers.Alert{Key: "x/date_proposal@2025-07-20", Kind: watchers.KindDateProposal, Event: "upper-house-election-2025"})
+	if len(m.Buttons) != 0 {
+		t.Errorf("buttons from a foreign key: %+v", m.Buttons)
+	}
+}

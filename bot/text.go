@@ -136,6 +136,14 @@ func PlainText(m Message, loc *time.Location) string {
 	if m.Link != "" {
 		fmt.Fprintf(&b, "  source: %s\n", m.Link)
 	}
+	// Buttons are commands to type here: each with what pressing it runs.
+	for _, btn := range m.Buttons {
+		who := ""
+		if btn.AdminOnly {
+			who = " (admins)"
+		}
+		fmt.Fprintf(&b, "  [%s] /alerts %s%s\n", btn.Label, btn.Command, who)
+	}
 	if m.Footer != "" {
 		fmt.Fprintf(&b, "  — %s\n", m.Footer)
 	}
