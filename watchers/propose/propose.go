@@ -139,10 +139,18 @@ func (ev Event) namedIn(sentence string) bool {
 	return false
 }
 
+// farOff is how far outside an event's window a proposed date may lie:
+// farther, it is another occurrence of a recurring event (the next
+// election, next year's budget), not a new date for this one.
+const farOff = 366 * 24 * time.Hour
+
 // wants reports whether d is worth proposing instead of ev's due: still
-// to come, no coarser, and a different window.
+// to come, no coarser, a different window, and not far off it.
 func (ev Event) wants(d watchers.Due, in Input) bool {
 	if d.Precision > ev.Due.Precision {
+		return false
+	}
+	if d.End.Before(ev.Due.Start.Add(-farOff)) || d.Start.After(ev.Due.End.Add(farOff)) {
 		return false
 	}
 	if d.Raw == ev.Due.Raw || d.Start.Equal(ev.Due.Start) && d.End.Equal(ev.Due.End) && d.Precision == ev.Due.Precision {

@@ -71,6 +71,9 @@ func TestDecide(t *testing.T) {
 		{name: "time makes an instant finer than a day", due: "2025-07-20", text: "参院選は7月20日午後8時に投票が締め切られる予定。",
 			want: "2025-07-20T20:00+09:00"},
 		{name: "kanji era date", due: "2025-07", text: "参議院議員通常選挙は令和七年七月二十日に行われる。", want: "2025-07-20"},
+		{name: "another year's election is another event", due: "2028-07", text: "参院選は2025年7月20日に投開票される。", want: ""},
+		{name: "a postponement within the year is proposed", due: "2025-07-20", text: "The Upper House election will be held on October 5, 2025.",
+			want: "2025-10-05"},
 		{name: "date without year takes the reference's year", due: "2026-07", text: "参院選は7月20日投開票",
 			ref: time.Date(2026, 5, 1, 0, 0, 0, 0, tokyo), want: "2026-07-20"},
 	}
