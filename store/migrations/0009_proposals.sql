@@ -3,6 +3,9 @@
 -- An event's names, words or /regex/, as a JSON array ('' or 'null': none):
 -- a source that mentions one with a date proposes that date.
 ALTER TABLE events ADD COLUMN match_words TEXT NOT NULL DEFAULT '';
+-- Each source check that posts asks for the events with names: an index of
+-- those alone, so that many events without names cost nothing.
+CREATE INDEX events_match ON events (id) WHERE match_words <> '';
 
 -- One row per event and proposed due date, made with its date_proposal
 -- alert in the same transaction. The row outlives its decision: a

@@ -2,6 +2,7 @@ package propose
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,4 +156,18 @@ func mustCompile(names ...string) []*regexp.Regexp {
 		panic(err)
 	}
 	return res
+}
+
+// BenchmarkDecide: one feed item of a few sentences against one event.
+func BenchmarkDecide(b *testing.B) {
+	ev := Event{ID: "e", Names: mustCompile("参院選", "参議院議員通常選挙", "Upper House election"), Loc: tokyo}
+	ev.Due, _ = watchers.ParseDue("2025-07", tokyo)
+	text := strings.Repeat("政府は臨時閣議で今後の国会日程を確認した。", 5) + "参院選は7月3日公示、7月20日投開票の日程で行われる。" +
+		"The Upper House election will be held on July 20, 2025, officials said."
+	in := Input{Text: text, Ref: time.Date(2025, 6, 20, 0, 0, 0, 0, tokyo), Now: time.Date(2025, 6, 20, 0, 0, 0, 0, tokyo)}
+	for b.Loop() {
+		if _, ok := Decide(ev, in); !ok {
+			b.Fatal("no proposal")
+		}
+	}
 }
