@@ -190,10 +190,11 @@ type app struct {
 
 // appOptions change how newApp wires an app.
 type appOptions struct {
-	path      string    // database file; default a new file in t.TempDir()
-	platforms []string  // recording platforms to enable; default console, slack and discord
-	noSeed    bool      // leave the database as it is
-	log       io.Writer // the bot's log (text); default discarded
+	path      string           // database file; default a new file in t.TempDir()
+	platforms []string         // recording platforms to enable; default console, slack and discord
+	noSeed    bool             // leave the database as it is
+	log       io.Writer        // the bot's log (text); default discarded
+	fetcher   watchers.Fetcher // for source watchers; default none
 }
 
 // newApp parses configYAML (bot.ParseConfig with the real factories),
@@ -241,14 +242,14 @@ func openApp(t *testing.T, configYAML string, now time.Time, o appOptions) *app 
 	}
 	a.bot, err = bot.New(bot.Options{
 		Events: db, Watchers: db, Runs: db, Outbox: db, Channels: db, Audit: db, Entries: db, Later: db, PlanLeads: planLeads(cfg),
-		Config: cfg, Factories: factories, Platforms: platforms,
+		Config: cfg, Factories: factories, Platforms: platforms, Fetcher: o.fetcher,
 		Now: clk.Now, LocalAdmin: "console:local", Logger: logger,
 	})
 	if err != nil {
 		t.Fatalf("bot.New: %v", err)
 	}
 	a.router, err = bot.NewRouter(bot.RouterOptions{
-		Events: db, Watchers: db, History: db, Channels: db, Audit: db, Users: db,
+		Events: db, Watchers: db, History: db, Channels: db, Audit: db, Users: db, Proposals: db,
 		Schedules: a.bot, Config: a.bot.Config, IsAdmin: a.bot.IsAdmin, Factories: factories,
 		NextAlert: nextAlert(cfg), Now: clk.Now, Later: db, PlanLeads: planLeads(cfg),
 	})

@@ -22,33 +22,36 @@ import (
 // runs it; NewRouter refuses a name in one and not the other.
 func (r *Router) handlers() map[string]handler {
 	return map[string]handler{
-		"help":           func(ctx context.Context, c *call) (string, error) { return r.help(c.req, c.args), nil },
-		"upcoming":       r.upcoming,
-		"event":          r.event,
-		"history":        r.history,
-		"watchers":       r.watchers,
-		"subscribe":      r.subscribe,
-		"unsubscribe":    r.unsubscribe,
-		"subscriptions":  r.subscriptions,
-		"mute":           r.mute,
-		"unmute":         r.unmute,
-		"event add":      r.eventAdd,
-		"event set":      r.eventSet,
-		"event remove":   r.eventRemove,
-		"watcher add":    r.watcherAdd,
-		"watcher set":    r.watcherSet,
-		"watcher pause":  r.watcherPause(true),
-		"watcher resume": r.watcherPause(false),
-		"watcher run":    r.watcherRun,
-		"watcher remove": r.watcherRemove,
-		"events":         r.events,
-		"tz":             r.tz,
-		"audit":          r.auditCmd,
-		"timeline":       r.timeline,
-		"again":          r.again,
-		"remind me":      r.remindMe,
-		"reminders":      r.reminders,
-		"forget":         r.forget,
+		"help":             func(ctx context.Context, c *call) (string, error) { return r.help(c.req, c.args), nil },
+		"upcoming":         r.upcoming,
+		"event":            r.event,
+		"history":          r.history,
+		"watchers":         r.watchers,
+		"subscribe":        r.subscribe,
+		"unsubscribe":      r.unsubscribe,
+		"subscriptions":    r.subscriptions,
+		"mute":             r.mute,
+		"unmute":           r.unmute,
+		"event add":        r.eventAdd,
+		"event set":        r.eventSet,
+		"event remove":     r.eventRemove,
+		"watcher add":      r.watcherAdd,
+		"watcher set":      r.watcherSet,
+		"watcher pause":    r.watcherPause(true),
+		"watcher resume":   r.watcherPause(false),
+		"watcher run":      r.watcherRun,
+		"watcher remove":   r.watcherRemove,
+		"events":           r.events,
+		"tz":               r.tz,
+		"audit":            r.auditCmd,
+		"timeline":         r.timeline,
+		"again":            r.again,
+		"remind me":        r.remindMe,
+		"reminders":        r.reminders,
+		"forget":           r.forget,
+		"proposals":        r.proposalsCmd,
+		"proposal confirm": r.proposalConfirm,
+		"proposal dismiss": r.proposalDismiss,
 	}
 }
 
@@ -154,6 +157,9 @@ func (r *Router) event(ctx context.Context, c *call) (string, error) {
 	}
 	if len(rec.Tags) > 0 {
 		fmt.Fprintf(&b, "Tags: #%s\n", strings.Join(rec.Tags, " #"))
+	}
+	if len(rec.Match) > 0 {
+		fmt.Fprintf(&b, "Names (match): %s\n", strings.Join(rec.Match, ", "))
 	}
 	sources := []string{}
 	if rec.Source != "" {
@@ -429,8 +435,9 @@ func eventJSON(rec EventRecord) string {
 		Title, Due, Status, Source string
 		Tags                       []string
 		LeadTimes                  []string `json:",omitempty"`
+		Match                      []string `json:",omitempty"`
 		Changes                    int
-	}{rec.Current.Title, rec.Current.Due.Raw, string(rec.Current.Status), rec.Current.Source, rec.Tags, leads, len(rec.Changes)})
+	}{rec.Current.Title, rec.Current.Due.Raw, string(rec.Current.Status), rec.Current.Source, rec.Tags, leads, rec.Match, len(rec.Changes)})
 	return string(data)
 }
 
@@ -546,6 +553,13 @@ func (r *Router) eventSet(ctx context.Context, c *call) (string, error) {
 			tags = append(tags, t)
 		}
 		rec.Tags = tags
+	}
+	if v, ok := kv["match"]; ok {
+		words := splitList(v)
+		if _, err := watchers.CompileMatch(words); err != nil {
+			return "", userErr("match: %v. Words or /regex/, separated by commas, e.g. match=参院選,\"Upper House election\",/upper[- ]house poll/i.", err)
+		}
+		rec.Match = words
 	}
 	if v, ok := kv["lead_times"]; ok {
 		leads, err := watchers.ParseLeads(splitList(v))

@@ -93,7 +93,7 @@ func Commands(kinds []string) []CommandSpec {
 	var (
 		eventID   = stringOpt("id", "Event id", true).auto(CompleteEvent)
 		watcherID = stringOpt("id", "Watcher id", true).auto(CompleteWatcher)
-		target    = stringOpt("target", "all, #tag, event:<id> or watcher:<id>", true).auto(CompleteTarget)
+		target    = stringOpt("target", "all, #tag, event:<id>, watcher:<id> or proposals", true).auto(CompleteTarget)
 	)
 	statuses := make([]string, len(watchers.Statuses))
 	for i, s := range watchers.Statuses {
@@ -169,7 +169,7 @@ func Commands(kinds []string) []CommandSpec {
 				stringOpt("title", "Title of the event", true).as(FormText),
 				stringOpt("tags", "Tags, separated by spaces or commas", false).as(FormTags),
 			}},
-		{Name: "event set", Summary: "Change an event's due date, status, title, tags, lead times or source; alerts changed", Admin: true,
+		{Name: "event set", Summary: "Change an event's due date, status, title, tags, lead times, source or names; alerts changed", Admin: true,
 			Examples: []string{`event set upper-house-election-2028 due=2028-07-23 status=scheduled note="announced"`, "event set ishiba-trump-summit status=postponed"},
 			Options: []Option{
 				eventID,
@@ -179,6 +179,7 @@ func Commands(kinds []string) []CommandSpec {
 				stringOpt("tags", "New tags, separated by commas", false).as(FormList),
 				stringOpt("lead_times", "Reminder offsets, e.g. 30d,7d,1d,0d or 1h30m", false).as(FormList),
 				stringOpt("source", "Source URL", false).as(FormKeyValue),
+				stringOpt("match", "Names that sources use, words or /regex/, by commas: 参院選,Upper House election", false).as(FormKeyValue),
 				stringOpt("note", "Why it changed (shown in the changed alert)", false).as(FormKeyValue),
 				{Name: "confirm", Desc: "yes: make a surprising change (happened before its date, a past due date)",
 					Form: FormKeyValue, Choices: []string{"yes"}},
@@ -206,6 +207,14 @@ func Commands(kinds []string) []CommandSpec {
 		{Name: "watcher resume", Summary: "Run a paused watcher again", Admin: true, Options: []Option{watcherID}},
 		{Name: "watcher run", Summary: "Check a watcher now and report what it found", Admin: true, Slow: true, Options: []Option{watcherID}},
 		{Name: "watcher remove", Summary: "Delete a watcher (its alert history stays)", Admin: true, Options: []Option{watcherID}},
+		{Name: "proposals", Summary: "Open date proposals from sources: event, old due → proposed due, sentence, link",
+			Examples: []string{"proposals"}},
+		{Name: "proposal confirm", Summary: "Set an event's due to a proposed date; alerts changed", Admin: true,
+			Examples: []string{"proposal confirm p1a2b3c4d"},
+			Options:  []Option{stringOpt("id", "Proposal id from /alerts proposals, e.g. p1a2b3c4d", true)}},
+		{Name: "proposal dismiss", Summary: "Dismiss a date proposal; the date is not proposed again", Admin: true,
+			Examples: []string{"proposal dismiss p1a2b3c4d"},
+			Options:  []Option{stringOpt("id", "Proposal id from /alerts proposals, e.g. p1a2b3c4d", true)}},
 		{Name: "audit", Summary: "The last n audit entries (default 20), or the last n with all the words", Admin: true,
 			Examples: []string{"audit", "audit 50", "audit subscribe #budget", "audit denied"},
 			Options: []Option{

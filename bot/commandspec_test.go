@@ -105,7 +105,7 @@ func TestFieldsFromOptions(t *testing.T) {
 		s, _, _ := FindCommand(specs, strings.Fields(name))
 		return s
 	}
-	want := []string{"due", "status", "title", "tags", "lead_times", "source", "note", "confirm"}
+	want := []string{"due", "status", "title", "tags", "lead_times", "source", "match", "note", "confirm"}
 	if diff := cmp.Diff(want, get("event set").fields()); diff != "" {
 		t.Errorf("event set fields (-want +got):\n%s", diff)
 	}

@@ -191,13 +191,15 @@ func NormalizeTarget(s string) (string, error) {
 	switch {
 	case strings.EqualFold(t, "all"):
 		return "all", nil
+	case strings.EqualFold(t, ProposalsTarget):
+		return ProposalsTarget, nil
 	case strings.HasPrefix(t, "#"):
 		kind, val, ok = "tag", t[1:], true
 	case strings.HasPrefix(t, "＃"):
 		// The full-width # a Japanese keyboard types.
 		kind, val, ok = "tag", strings.TrimPrefix(t, "＃"), true
 	case !ok:
-		return bad("want #tag, tag:<tag>, watcher:<id>, event:<id> or all")
+		return bad("want #tag, tag:<tag>, watcher:<id>, event:<id>, proposals or all")
 	}
 	switch kind {
 	case "tag":
@@ -209,7 +211,7 @@ func NormalizeTarget(s string) (string, error) {
 			return bad("an id is 1-64 lowercase letters, digits and dashes")
 		}
 	default:
-		return bad("want #tag, tag:<tag>, watcher:<id>, event:<id> or all")
+		return bad("want #tag, tag:<tag>, watcher:<id>, event:<id>, proposals or all")
 	}
 	return kind + ":" + val, nil
 }
@@ -225,7 +227,7 @@ var (
 var (
 	cfgTopKeys          = []string{"timezone", "alert_time", "lead_times", "catch_up", "admins", "events", "watchers", "subscriptions", "limits"}
 	cfgLimitKeys        = []string{"slack_per_channel", "discord_global"}
-	cfgEventKeys        = []string{"id", "title", "due", "timezone", "status", "tags", "source", "lead_times", "changes"}
+	cfgEventKeys        = []string{"id", "title", "due", "timezone", "status", "tags", "source", "lead_times", "changes", "match"}
 	cfgChangeKeys       = []string{"at", "due", "status", "title", "note", "source"}
 	cfgSubscriptionKeys = []string{"channel", "to"}
 )
@@ -503,6 +505,21 @@ func (p *configParser) tags(e yamlPair) []string {
 	return out
 }
 
+// match validates an event's names (DESIGN §10), each bad one at its line.
+func (p *configParser) match(e yamlPair) []string {
+	var out []string
+	for i, n := range p.list(e, "match", watchers.MatchExample) {
+		if _, err := watchers.CompileMatchEntry(n.Value); err != nil {
+			p.errorf(n, "match: entry %d: %v (e.g. match: %s)", i+1, err, watchers.MatchExample)
+			continue
+		}
+		if !slices.Contains(out, n.Value) {
+			out = append(out, n.Value)
+		}
+	}
+	return out
+}
+
 // event reads one entry of `events:`.
 func (p *configParser) event(n *yaml.Node, cfg *Config, seen map[string]int) (ConfigEvent, bool) {
 	f := p.mapping(n, "event", cfgEventKeys)
@@ -579,6 +596,9 @@ func (p *configParser) event(n *yaml.Node, cfg *Config, seen map[string]int) (Co
 		if leads, ok := p.leads(e, "lead_times"); ok {
 			ev.LeadTimes = leads
 		}
+	}
+	if e, ok := f["match"]; ok {
+		ev.Match = p.match(e)
 	}
 	if e, ok := f["changes"]; ok {
 		var prev *watchers.Change
@@ -1009,6 +1029,7 @@ type eventHashForm struct {
 	Source    string           `json:"source,omitempty"`
 	LeadTimes []string         `json:"lead_times,omitempty"`
 	Changes   []changeHashForm `json:"changes,omitempty"`
+	Match     []string         `json:"match,omitempty"`
 }
 
 type changeHashForm struct {
@@ -1023,7 +1044,7 @@ type changeHashForm struct {
 func eventHash(ev watchers.Event) string {
 	h := eventHashForm{
 		ID: ev.ID, Title: ev.Title, Due: ev.Due, Zone: ev.Zone, Status: string(ev.Status),
-		Tags: ev.Tags, Source: ev.Source,
+		Tags: ev.Tags, Source: ev.Source, Match: ev.Match,
 	}
 	if ev.LeadTimes != nil {
 		// Distinguish "no reminders" ([]) from "the defaults" (absent).

@@ -569,7 +569,7 @@ func TestExampleConfig(t *testing.T) {
 	if len(cfg.Watchers) != 1 || cfg.Watchers[0].Spec.Kind != "countdown" || cfg.Watchers[0].Spec.ID != "deadlines" || cfg.Watchers[0].Spec.Schedule != "@every 1m" {
 		t.Errorf("watchers: %+v", cfg.Watchers)
 	}
-	if diff := cmp.Diff([]ConfigSubscription{{Channel: "console:local", To: []string{"all"}, Line: cfg.Subscriptions[0].Line}}, cfg.Subscriptions); diff != "" {
+	if diff := cmp.Diff([]ConfigSubscription{{Channel: "console:local", To: []string{"all", "proposals"}, Line: cfg.Subscriptions[0].Line}}, cfg.Subscriptions); diff != "" {
 		t.Errorf("subscriptions (-want +got):\n%s", diff)
 	}
 	ids := []string{
@@ -584,6 +584,13 @@ func TestExampleConfig(t *testing.T) {
 		gotIDs = append(gotIDs, e.Event.ID)
 		if e.Event.Source == "" || len(e.Event.Tags) == 0 {
 			t.Errorf("%s: no source or no tags", e.Event.ID)
+		}
+		// Every event names itself for date proposals (DESIGN §10), in
+		// Japanese or English, and the names compile.
+		if len(e.Event.Match) == 0 {
+			t.Errorf("%s: no match words", e.Event.ID)
+		} else if _, err := watchers.CompileMatch(e.Event.Match); err != nil {
+			t.Errorf("%s: match: %v", e.Event.ID, err)
 		}
 	}
 	if diff := cmp.Diff(ids, gotIDs); diff != "" {

@@ -160,3 +160,15 @@ func (m *memStore) earliest() (time.Time, bool) {
 	}
 	return best, !best.IsZero()
 }
+
+// ProposalEvents returns the events with match words. Replay runs only
+// date watchers, which propose nothing, but the pipeline asks the same.
+func (m *memStore) ProposalEvents(context.Context) ([]EventRecord, error) {
+	var out []EventRecord
+	for _, ev := range m.events {
+		if len(ev.Match) > 0 {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
+}

@@ -20,6 +20,9 @@ type RunStore interface {
 	eventReader
 	routeReader
 	Watcher(ctx context.Context, id string) (WatcherRecord, error)
+	// ProposalEvents returns the events that have match words, with their
+	// current state: those a source's text may propose dates for.
+	ProposalEvents(ctx context.Context) ([]EventRecord, error)
 	// NextLook returns the earliest time a date watcher planned to look
 	// at any event; false when it planned none.
 	NextLook(ctx context.Context, watcher string) (time.Time, bool, error)
@@ -171,6 +174,11 @@ func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time) 
 	for _, a := range res.Alerts {
 		add(a)
 	}
+	proposed, props := p.proposals(ctx, res, now)
+	for _, a := range proposed {
+		add(a)
+	}
+	run.Proposals = props
 	// Record as skipped only what was really missed (within catch_up); an
 	// event's older history never was going to be sent, and writing it
 	// would make a first start over many events slow.

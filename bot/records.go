@@ -112,6 +112,9 @@ type RunRecord struct {
 	Events      []EventRecord
 	Next        []watchers.NextPlan
 	UpdateState bool // store State (success)
+	// Proposals are date proposals made with their date_proposal alerts
+	// (DESIGN §10); one that exists (open or decided) is left alone.
+	Proposals []ProposalRecord
 }
 
 // Subscription routes a target's alerts to a channel.

@@ -102,6 +102,9 @@ type RouterOptions struct {
 	Channels  ChannelStore
 	Audit     AuditLog
 	Schedules Schedules
+	// Proposals, when set, keeps date proposals (DESIGN §10); without it
+	// the proposal commands say so.
+	Proposals ProposalStore
 	// Users, when set, keeps each user's zone (/alerts tz); without it
 	// every reply is in the config's zone.
 	Users UserSettings
@@ -132,25 +135,26 @@ type RouterOptions struct {
 
 // Router answers /alerts commands from every platform.
 type Router struct {
-	eventStore   EventStore
-	watcherStore WatcherStore
-	historyStore HistoryStore
-	channelStore ChannelStore
-	auditLog     AuditLog
-	users        UserSettings
-	later        LaterStore
-	planLeads    LeadPlanner
-	schedules    Schedules
-	config       func() *Config
-	isAdmin      func(string) bool
-	factories    map[string]watchers.Factory
-	nextAlert    func(ev *watchers.Event, now time.Time) (time.Time, string, bool)
-	now          func() time.Time
-	metrics      *Metrics
-	log          *slog.Logger
-	specs        []CommandSpec      // the command table, in help order
-	runs         map[string]handler // by command name
-	guard        *guard
+	eventStore    EventStore
+	watcherStore  WatcherStore
+	historyStore  HistoryStore
+	channelStore  ChannelStore
+	auditLog      AuditLog
+	users         UserSettings
+	later         LaterStore
+	planLeads     LeadPlanner
+	schedules     Schedules
+	config        func() *Config
+	isAdmin       func(string) bool
+	factories     map[string]watchers.Factory
+	nextAlert     func(ev *watchers.Event, now time.Time) (time.Time, string, bool)
+	now           func() time.Time
+	metrics       *Metrics
+	log           *slog.Logger
+	specs         []CommandSpec      // the command table, in help order
+	runs          map[string]handler // by command name
+	guard         *guard
+	proposalStore ProposalStore
 }
 
 var _ Handler = (*Router)(nil)
@@ -165,7 +169,7 @@ func NewRouter(o RouterOptions) (*Router, error) {
 	}
 	r := &Router{
 		eventStore: o.Events, watcherStore: o.Watchers, historyStore: o.History, channelStore: o.Channels, auditLog: o.Audit,
-		users: o.Users, later: o.Later, planLeads: o.PlanLeads, schedules: o.Schedules, config: o.Config, isAdmin: o.IsAdmin, factories: o.Factories,
+		users: o.Users, proposalStore: o.Proposals, later: o.Later, planLeads: o.PlanLeads, schedules: o.Schedules, config: o.Config, isAdmin: o.IsAdmin, factories: o.Factories,
 		nextAlert: o.NextAlert, now: o.Now, metrics: o.Metrics, log: o.Logger,
 		guard: newGuard(o.CommandRate, o.CommandBurst),
 	}
@@ -431,7 +435,7 @@ func (r *Router) help(req Request, topic []string) string {
 	if !admin {
 		b.WriteString("(Admins have more commands for events and watchers.)\n")
 	}
-	b.WriteString("Targets: #tag or tag:<tag>, watcher:<id>, event:<id>, all. Durations: 30m, 12h, 7d, 2w, 1h30m.\n")
+	b.WriteString("Targets: #tag or tag:<tag>, watcher:<id>, event:<id>, proposals, all. Durations: 30m, 12h, 7d, 2w, 1h30m.\n")
 	b.WriteString("More: /alerts help <command>")
 	return b.String()
 }

@@ -77,6 +77,8 @@ func TargetMatches(target string, a watchers.Alert) bool {
 		return a.Watcher == val
 	case "event":
 		return a.Event != "" && a.Event == val
+	case ProposalsTarget:
+		return a.Kind == watchers.KindDateProposal
 	}
 	return false
 }
@@ -100,6 +102,13 @@ func (rt *routeTable) channels(a watchers.Alert) []string {
 				out = append(out, ch)
 			}
 		}
+	}
+	if a.Kind == watchers.KindDateProposal {
+		// Proposals go where someone decides them, not to every channel
+		// that follows the event or the source.
+		add(ProposalsTarget)
+		sort.Strings(out)
+		return slices.Compact(out)
 	}
 	add("all")
 	for _, t := range a.Tags {

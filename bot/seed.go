@@ -189,7 +189,7 @@ func (b *Bot) seedEvent(ctx context.Context, ce ConfigEvent, now time.Time, exis
 	}
 	sort.SliceStable(changes, func(i, j int) bool { return changes[i].At.Before(changes[j].At) })
 	rec.Changes = changes
-	rec.Zone, rec.Tags, rec.LeadTimes = file.Zone, file.Tags, file.LeadTimes
+	rec.Zone, rec.Tags, rec.LeadTimes, rec.Match = file.Zone, file.Tags, file.LeadTimes, file.Match
 	rec.Origin, rec.Hash, rec.UpdatedAt, rec.UpdatedBy = "config", ce.Hash, now, "config"
 	if err := Materialize(&rec, now, b.Config().Location); err != nil {
 		return nil, false, err

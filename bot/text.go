@@ -89,6 +89,10 @@ func MessageFor(a watchers.Alert) Message {
 		AlertKey: a.Key,
 		Event:    a.Event,
 	}
+	if a.Kind == watchers.KindDateProposal {
+		m.Buttons = proposalButtons(a)
+		return m
+	}
 	if a.Event != "" {
 		m.Buttons = append(m.Buttons, Button{Label: "Mute 1 day", Command: "mute event:" + a.Event + " 1d"})
 		switch a.Kind {
@@ -131,6 +135,14 @@ func PlainText(m Message, loc *time.Location) string {
 	}
 	if m.Link != "" {
 		fmt.Fprintf(&b, "  source: %s\n", m.Link)
+	}
+	// Buttons are commands to type here: each with what pressing it runs.
+	for _, btn := range m.Buttons {
+		who := ""
+		if btn.AdminOnly {
+			who = " (admins)"
+		}
+		fmt.Fprintf(&b, "  [%s] /alerts %s%s\n", btn.Label, btn.Command, who)
 	}
 	if m.Footer != "" {
 		fmt.Fprintf(&b, "  — %s\n", m.Footer)

@@ -86,6 +86,7 @@ type backend interface {
 	bot.AuditLog
 	bot.HistoryStore
 	bot.LaterStore
+	bot.ProposalStore
 	CountEvents(ctx context.Context) (int, error)
 	DeliveryCounts(ctx context.Context) (map[string]int, error)
 	PendingDeliveries(ctx context.Context, platform string, now time.Time, limit int) ([]bot.DeliveryRecord, error)
@@ -120,6 +121,7 @@ func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) backe
 	t.Run("Audit", func(t *testing.T) { contractAudit(t, open(t, testNow)) })
 	t.Run("TextOrder", func(t *testing.T) { contractTextOrder(t, open(t, testNow)) })
 	t.Run("ScheduledPosts", func(t *testing.T) { contractScheduledPosts(t, open(t, testNow)) })
+	t.Run("Proposals", func(t *testing.T) { contractProposals(t, open(t, testNow)) })
 }
 
 // contractTextOrder checks that "sorted" means byte order (Go's sort),

@@ -39,7 +39,7 @@ const inChunk = 500
 
 const eventCols = `e.id, e.title, e.due, e.zone, e.status, e.tags, e.source, e.lead_times, e.origin, e.hash,
 	e.cur_title, e.cur_due, e.cur_precision, e.cur_start, e.cur_end, e.cur_status, e.cur_source, e.cur_note,
-	e.next_change, e.created_at, e.updated_at, e.updated_by`
+	e.next_change, e.created_at, e.updated_at, e.updated_by, e.match_words`
 
 // activeStatuses are those "upcoming" lists by default.
 var activeStatuses = []watchers.Status{watchers.Tentative, watchers.Scheduled, watchers.Postponed}
@@ -150,15 +150,15 @@ func saveEvents(ctx context.Context, t *tx, evs []bot.EventRecord) error {
 const (
 	sqlUpsertEvent = `INSERT INTO events (id, title, due, zone, status, tags, source, lead_times, origin, hash,
 	cur_title, cur_due, cur_precision, cur_start, cur_end, cur_status, cur_source, cur_note,
-	next_change, created_at, updated_at, updated_by)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+	next_change, created_at, updated_at, updated_by, match_words)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
 	ON CONFLICT (id) DO UPDATE SET title = excluded.title, due = excluded.due, zone = excluded.zone,
 	status = excluded.status, tags = excluded.tags, source = excluded.source,
 	lead_times = excluded.lead_times, origin = excluded.origin, hash = excluded.hash,
 	cur_title = excluded.cur_title, cur_due = excluded.cur_due, cur_precision = excluded.cur_precision,
 	cur_start = excluded.cur_start, cur_end = excluded.cur_end, cur_status = excluded.cur_status,
 	cur_source = excluded.cur_source, cur_note = excluded.cur_note, next_change = excluded.next_change,
-	updated_at = excluded.updated_at, updated_by = excluded.updated_by`
+	updated_at = excluded.updated_at, updated_by = excluded.updated_by, match_words = excluded.match_words`
 	sqlDeleteChanges = `DELETE FROM event_changes WHERE event_id = $1`
 	sqlInsertChange  = `INSERT INTO event_changes (event_id, seq, at, due, status, title, note, source, changed_by, quiet)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
@@ -212,13 +212,17 @@ func (w *eventWriter) save(ctx context.Context, now time.Time, ev *bot.EventReco
 	if err != nil {
 		return fmt.Errorf("encode tags: %w", err)
 	}
+	match, err := encodeMatch(ev.Match)
+	if err != nil {
+		return err
+	}
 	cur := ev.Current
 	if _, err := w.upsert.ExecContext(ctx,
 		ev.ID, ev.Title, ev.Due, ev.Zone, string(ev.Status), string(tags), ev.Source, encodeLeads(ev.LeadTimes),
 		ev.Origin, ev.Hash,
 		cur.Title, cur.Due.Raw, int(cur.Due.Precision), ms(cur.Due.Start), ms(cur.Due.End), string(cur.Status),
 		cur.Source, cur.Note,
-		ms(ev.NextChange), ms(orNow(ev.CreatedAt, now)), ms(orNow(ev.UpdatedAt, now)), ev.UpdatedBy,
+		ms(ev.NextChange), ms(orNow(ev.CreatedAt, now)), ms(orNow(ev.UpdatedAt, now)), ev.UpdatedBy, match,
 	); err != nil {
 		return fmt.Errorf("upsert: %w", err)
 	}
@@ -267,6 +271,19 @@ func decodeLeads(s sql.NullString) ([]watchers.Lead, error) {
 	return watchers.ParseLeads(strings.Split(s.String, ","))
 }
 
+// encodeMatch writes an event's names as a JSON array; none is "", which
+// ProposalEvents skips without decoding.
+func encodeMatch(words []string) (string, error) {
+	if len(words) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(words)
+	if err != nil {
+		return "", fmt.Errorf("encode match: %w", err)
+	}
+	return string(b), nil
+}
+
 // scanner is *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
@@ -275,7 +292,7 @@ type scanner interface{ Scan(dest ...any) error }
 func scanEvent(s scanner, extra ...any) (bot.EventRecord, error) {
 	var (
 		r                                    bot.EventRecord
-		status, tags, curStatus              string
+		status, tags, curStatus, match       string
 		leads                                sql.NullString
 		prec                                 int
 		start, end, next, created, updatedAt int64
@@ -283,7 +300,7 @@ func scanEvent(s scanner, extra ...any) (bot.EventRecord, error) {
 	dest := append(extra,
 		&r.ID, &r.Title, &r.Due, &r.Zone, &status, &tags, &r.Source, &leads, &r.Origin, &r.Hash,
 		&r.Current.Title, &r.Current.Due.Raw, &prec, &start, &end, &curStatus, &r.Current.Source, &r.Current.Note,
-		&next, &created, &updatedAt, &r.UpdatedBy)
+		&next, &created, &updatedAt, &r.UpdatedBy, &match)
 	if err := s.Scan(dest...); err != nil {
 		return r, err
 	}
@@ -294,6 +311,11 @@ func scanEvent(s scanner, extra ...any) (bot.EventRecord, error) {
 	r.NextChange, r.CreatedAt, r.UpdatedAt = fromMS(next), fromMS(created), fromMS(updatedAt)
 	if err := json.Unmarshal([]byte(tags), &r.Tags); err != nil {
 		return r, fmt.Errorf("event %q: decode tags: %w", r.ID, err)
+	}
+	if match != "" {
+		if err := json.Unmarshal([]byte(match), &r.Match); err != nil {
+			return r, fmt.Errorf("event %q: decode match: %w", r.ID, err)
+		}
 	}
 	var err error
 	if r.LeadTimes, err = decodeLeads(leads); err != nil {

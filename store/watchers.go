@@ -164,6 +164,9 @@ func (db *DB) CommitRun(ctx context.Context, run bot.RunRecord) ([]bot.AlertReco
 		if err := saveEvents(ctx, t, run.Events); err != nil {
 			return err
 		}
+		if err := insertProposals(ctx, t, run.Proposals); err != nil {
+			return err
+		}
 		if err := planNext(ctx, t, run.Watcher, run.Next); err != nil {
 			return err
 		}

@@ -21,6 +21,8 @@ const (
 	KindWatcherFailing   Kind = "watcher_failing"
 	KindWatcherRecovered Kind = "watcher_recovered"
 	KindDeliveryFailed   Kind = "delivery_failed"
+	// KindDateProposal proposes a source's date for an event (DESIGN §10).
+	KindDateProposal Kind = "date_proposal"
 )
 
 // Severity orders alerts for display (colour, emoji).

@@ -251,7 +251,10 @@ type Event struct {
 	Status    Status // "" means DefaultStatus of the due's precision
 	Tags      []string
 	Source    string
-	LeadTimes []Lead    // nil means the watcher's defaults
+	LeadTimes []Lead // nil means the watcher's defaults
+	// Match are the event's names in any language, words or "/regex/"
+	// (CompileMatch): sources that mention one with a date propose it.
+	Match     []string
 	Changes   []Change  // in order of At
 	Origin    string    // "config", "chat" or "calendar:<watcher id>"
 	CreatedAt time.Time // when the event first entered the database

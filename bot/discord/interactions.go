@@ -326,7 +326,7 @@ func (a *Adapter) message(reply bot.Reply, allowPublic bool) *discordgo.Interact
 // rules of alert buttons (render.go); never nil, so the JSON says [] and
 // an edit clears the buttons of a deferred "working" message.
 func (a *Adapter) replyButtons(reply bot.Reply) []discordgo.MessageComponent {
-	rows, _ := cutter{log: a.log}.buttons(reply.Buttons, 0)
+	rows, _ := cutter{log: a.log}.buttons(reply.Buttons, 0, false)
 	if rows == nil {
 		rows = []discordgo.MessageComponent{}
 	}
@@ -409,8 +409,10 @@ func (a *Adapter) targets(ctx context.Context, h bot.Handler, prefix string) []s
 		}
 	}
 	var out []string
-	if strings.HasPrefix("all", prefix) {
-		out = append(out, "all")
+	for _, kw := range []string{"all", bot.ProposalsTarget} {
+		if strings.HasPrefix(kw, prefix) {
+			out = append(out, kw)
+		}
 	}
 	out = append(out, prefixed("#", h.Complete(ctx, completeTag, prefix))...)
 	out = append(out, prefixed("event:", h.Complete(ctx, completeEvent, prefix))...)

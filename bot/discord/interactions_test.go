@@ -128,7 +128,7 @@ func TestInteractionHTTP(t *testing.T) {
 			{"alerts", "subscribe", "target", "event:ish", nil, []string{"event:ishiba-trump-summit"}},
 			{"alerts", "mute", "target", "#b", []opt{strOpt("duration", "1d")}, []string{"#budget"}},
 			{"alerts", "unmute", "target", "watcher:", nil, []string{"watcher:deadlines", "watcher:crs-japan"}},
-			{"alerts", "subscribe", "target", "", nil, []string{"all", "#japan", "#budget", "#election", "#us",
+			{"alerts", "subscribe", "target", "", nil, []string{"all", "proposals", "#japan", "#budget", "#election", "#us",
 				"event:upper-house-election-2025", "event:upper-house-results", "event:jp-fy2025-budget", "event:ishiba-trump-summit",
 				"watcher:deadlines", "watcher:crs-japan"}},
 			{"alerts", "subscribe", "target", "u", nil, []string{"#us", "event:upper-house-election-2025", "event:upper-house-results"}},

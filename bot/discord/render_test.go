@@ -60,6 +60,16 @@ func TestRenderGolden(t *testing.T) {
 			Footer: "crs-japan · watcher_failing",
 		}},
 		{"text_only", bot.Message{Text: "Delivery to discord:1 failed: Unknown Channel."}},
+		// A proposal's Confirm and Dismiss show though admin-only.
+		{"date_proposal", bot.MessageFor(watchers.Alert{
+			Key: "proposals/upper-house-election-2025/date_proposal@2025-07-20", Kind: watchers.KindDateProposal,
+			Watcher: "nhk-politics", Event: "upper-house-election-2025", Severity: watchers.Notice,
+			Title: "Date proposal: House of Councillors (Upper House) election",
+			Text:  "July 2025 → Sun 20 July 2025\n“政府は参院選を7月20日投開票とする日程を決めた。”",
+			Link:  "https://news.example/politics/1",
+			Fields: []watchers.Field{{Name: "Event", Value: "upper-house-election-2025"}, {Name: "Due now", Value: "2025-07"},
+				{Name: "Proposed", Value: "2025-07-20"}, {Name: "Proposal", Value: "p26871459"}},
+		})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -362,6 +372,11 @@ func TestArgs(t *testing.T) {
 		{"reminders", data("alerts", "reminders"), []string{"reminders"}},
 		{"forget", data("alerts", "forget", o("target", "#g7")), []string{"forget", "#g7"}},
 		{"again", data("alerts", "again", o("delivery", "42"), o("when", "tomorrow")), []string{"again", "42", "tomorrow"}},
+		{"proposals", data("alerts", "proposals"), []string{"proposals"}},
+		{"proposal-confirm", data("alerts-admin", "proposal-confirm", o("id", "p1a2b3c4d")), []string{"proposal", "confirm", "p1a2b3c4d"}},
+		{"proposal-dismiss", data("alerts-admin", "proposal-dismiss", o("id", "p1a2b3c4d")), []string{"proposal", "dismiss", "p1a2b3c4d"}},
+		{"event-set match", data("alerts-admin", "event-set", o("id", "g7"), o("match", "G7 summit, /サミット/")),
+			[]string{"event", "set", "g7", "match=G7 summit, /サミット/"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

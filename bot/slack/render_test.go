@@ -55,6 +55,15 @@ func goldenMessages() map[string]bot.Message {
 			Footer:  "deadlines · window_open",
 			Buttons: []bot.Button{{Label: "Mute 1 day", Command: "mute event:upper-house-election-2025 1d"}},
 		},
+		"date_proposal": bot.MessageFor(watchers.Alert{
+			Key: "proposals/upper-house-election-2025/date_proposal@2025-07-20", Kind: watchers.KindDateProposal,
+			Watcher: "nhk-politics", Event: "upper-house-election-2025", Severity: watchers.Notice,
+			Title: "Date proposal: House of Councillors (Upper House) election",
+			Text:  "July 2025 → Sun 20 July 2025\n“政府は参院選を7月20日投開票とする日程を決めた。”",
+			Link:  "https://news.example/politics/1",
+			Fields: []watchers.Field{{Name: "Event", Value: "upper-house-election-2025"}, {Name: "Due now", Value: "2025-07"},
+				{Name: "Proposed", Value: "2025-07-20"}, {Name: "Proposal", Value: "p26871459"}},
+		}),
 		"page_changed_long_diff": {
 			Kind:     watchers.KindPageChanged,
 			Severity: watchers.Info,

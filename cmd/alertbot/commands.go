@@ -144,7 +144,7 @@ func wire(db *store.DB, o bot.Options) (*bot.Bot, *bot.Router, error) {
 		return nil, nil, err
 	}
 	r, err := bot.NewRouter(bot.RouterOptions{
-		Events: db, Watchers: db, History: db, Channels: db, Audit: db, Users: db,
+		Events: db, Watchers: db, History: db, Channels: db, Audit: db, Users: db, Proposals: db,
 		Schedules: b, Config: b.Config, IsAdmin: b.IsAdmin, Factories: o.Factories,
 		NextAlert: nextAlert(o.Config), Now: o.Now, Metrics: o.Metrics, Logger: o.Logger,
 		Later: db, PlanLeads: planLeads(o.Config),

@@ -45,10 +45,10 @@ func slackButton(t *testing.T, p slacktest.Post, label string) string {
 	return ""
 }
 
-// slackPress presses a button whose value is value under the message ts
+// slackRemindPress presses a button whose value is value under the message ts
 // in channel, as user, with a signed block_actions interaction, and
 // returns the answer posted to its response_url.
-func slackPress(t *testing.T, e *slackE2E, channel, ts, user, value, respID string) slacktest.Response {
+func slackRemindPress(t *testing.T, e *slackE2E, channel, ts, user, value, respID string) slacktest.Response {
 	t.Helper()
 	payload, err := json.Marshal(map[string]any{
 		"type": "block_actions", "user": map[string]any{"id": user, "username": "member"},
@@ -104,11 +104,11 @@ func TestSlackRemindAgainButton(t *testing.T) {
 		t.Fatalf("Remind again buttons: %q in %s", value, first.Blocks)
 	}
 
-	r := slackPress(t, e, "C0BUDGET", first.TS, "U0MEMBER", value, "again1")
+	r := slackRemindPress(t, e, "C0BUDGET", first.TS, "U0MEMBER", value, "again1")
 	if !strings.Contains(r.Text, "comes again in this channel at") || r.ResponseType == "in_channel" {
 		t.Fatalf("first press answered %+v", r)
 	}
-	r = slackPress(t, e, "C0BUDGET", first.TS, "U0MEMBER", value, "again2")
+	r = slackRemindPress(t, e, "C0BUDGET", first.TS, "U0MEMBER", value, "again2")
 	if !strings.Contains(r.Text, "Already set") {
 		t.Fatalf("second press answered %+v", r)
 	}

@@ -12,8 +12,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/policyteam/alertbot/watchers"
 	"github.com/policyteam/alertbot/watchers/fetch"
@@ -34,11 +32,11 @@ func New(spec watchers.Spec, deps watchers.Deps) (watchers.Watcher, error) {
 	if err := fetch.CheckSpec(spec); err != nil {
 		return nil, err
 	}
-	match, err := compileFilters(spec.Match)
+	match, err := watchers.CompileMatch(spec.Match)
 	if err != nil {
 		return nil, &watchers.FieldError{Field: "match", Err: err}
 	}
-	exclude, err := compileFilters(spec.Exclude)
+	exclude, err := watchers.CompileMatch(spec.Exclude)
 	if err != nil {
 		return nil, &watchers.FieldError{Field: "exclude", Err: err}
 	}
@@ -208,67 +206,4 @@ func (w *Watcher) wanted(it item) bool {
 		return false
 	}
 	return !anyMatch(w.exclude)
-}
-
-// compileFilters compiles match/exclude entries: "/re/" (or "/re/i" for
-// case-insensitive) is a regular expression; anything else is a word or
-// phrase matched case-insensitively on word boundaries (where its ends
-// are letters or digits, so that "Japan" does not match "Japanese" while
-// "石破" matches inside Japanese text, which has no spaces).
-func compileFilters(entries []string) ([]*regexp.Regexp, error) {
-	var out []*regexp.Regexp
-	for i, e := range entries {
-		e = strings.TrimSpace(e)
-		if e == "" {
-			return nil, fmt.Errorf("entry %d is empty", i+1)
-		}
-		if len(e) >= 2 && e[0] == '/' && (strings.HasSuffix(e, "/") || strings.HasSuffix(e, "/i")) && strings.LastIndexByte(e, '/') > 0 {
-			end := strings.LastIndexByte(e, '/')
-			expr := e[1:end]
-			if expr == "" {
-				return nil, fmt.Errorf("entry %d: empty regular expression %q", i+1, e)
-			}
-			if e[end+1:] == "i" {
-				expr = "(?i)" + expr
-			}
-			re, err := regexp.Compile(expr)
-			if err != nil {
-				return nil, fmt.Errorf("entry %d: bad regular expression %q: %w", i+1, e, err)
-			}
-			out = append(out, re)
-			continue
-		}
-		out = append(out, regexp.MustCompile(wordPattern(e)))
-	}
-	return out, nil
-}
-
-func wordPattern(word string) string {
-	// Inner whitespace matches any run of whitespace.
-	parts := strings.Fields(word)
-	for i, p := range parts {
-		parts[i] = regexp.QuoteMeta(p)
-	}
-	expr := strings.Join(parts, `\s+`)
-	first, _ := utf8.DecodeRuneInString(word)
-	last, _ := utf8.DecodeLastRuneInString(word)
-	// \b is ASCII-only in RE2, so boundaries are written out with Unicode
-	// classes, and only where the word's end is itself a letter or digit
-	// of an alphabet written with spaces.
-	if spaced(first) {
-		expr = `(?:^|[^\p{L}\p{N}_])` + expr
-	}
-	if spaced(last) {
-		expr += `(?:$|[^\p{L}\p{N}_])`
-	}
-	return "(?i)" + expr
-}
-
-// spaced reports whether r is a letter or digit of a script that separates
-// words with spaces (not Han, kana or Hangul).
-func spaced(r rune) bool {
-	if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-		return false
-	}
-	return !unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
 }
