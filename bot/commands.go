@@ -43,6 +43,8 @@ func (r *Router) handlers() map[string]handler {
 		"watcher remove": r.watcherRemove,
 		"events":         r.events,
 		"tz":             r.tz,
+		"settings":       r.settings,
+		"preview":        r.preview,
 		"audit":          r.auditCmd,
 	}
 }

@@ -43,6 +43,9 @@ type pipeline struct {
 	log       *slog.Logger
 	// wrote, when set, hears whether each commit worked (the bot's health).
 	wrote func(what string, err error)
+	// withMuted makes runs list the channels a mute kept each alert from
+	// (NewAlert.Muted), for preview.
+	withMuted bool
 
 	mu        sync.Mutex
 	instances map[string]instance // built watchers by id
@@ -129,8 +132,17 @@ func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time) 
 	if rerr != nil {
 		return run, res, rerr
 	}
+	rules, rerr := loadRules(ctx, p.store, p.config().Location, p.log)
+	if rerr != nil {
+		return run, res, rerr
+	}
 	add := func(a watchers.Alert) {
-		run.Alerts = append(run.Alerts, NewAlert{Alert: a, Channels: routes.channels(a)})
+		na := NewAlert{Alert: a, Channels: routes.channels(a)}
+		na.Holds = rules.holds(a.Kind, now, na.Channels)
+		if p.withMuted {
+			na.Muted = routes.mutedChannels(a)
+		}
+		run.Alerts = append(run.Alerts, na)
 	}
 	if err != nil {
 		run.Err = err.Error()
