@@ -180,7 +180,11 @@ func summaryKey(kind watchers.Kind, channel string, until time.Time) string {
 // heldLine is one held alert in a summary or digest: its title, when it
 // came, and its link.
 func heldLine(h HeldDelivery, loc *time.Location) string {
-	line := fmt.Sprintf("%s (%s)", h.Alert.Title, h.HeldFrom.In(loc).Format("Mon 2 Jan 15:04"))
+	what := h.Alert.Title
+	if first, _, _ := strings.Cut(h.Alert.Text, "\n"); first != "" {
+		what += ": " + first
+	}
+	line := fmt.Sprintf("%s (%s)", what, h.HeldFrom.In(loc).Format("Mon 2 Jan 15:04"))
 	if h.Alert.Link != "" {
 		line += " " + h.Alert.Link
 	}
@@ -292,13 +296,12 @@ func digestAlert(g *heldGroup, agenda []EventRecord, now time.Time, loc, def *ti
 // agendaLine is one event of a digest's agenda: title, due, status, and
 // whether its window is open now.
 func agendaLine(ev EventRecord, now time.Time, def *time.Location) string {
+	localize(&ev, def)
 	st := ev.Current
 	title := cmp.Or(st.Title, ev.Title)
 	line := fmt.Sprintf("%s (%s) — %s, %s", title, ev.ID, st.Due.Describe(), st.Status)
 	if !st.Due.Start.After(now) {
 		line += ", open now"
-	} else if loc, err := ev.Location(def); err == nil {
-		line += ", from " + st.Due.Start.In(loc).Format("Mon 2 Jan")
 	}
 	return line
 }
