@@ -126,13 +126,13 @@ func previewLines(mem *memStore, channel string, from time.Time, fmtTime func(ti
 		}
 		switch {
 		case l.Kind == KindDigest && slices.Contains(l.Channels, channel):
-			add(l.At, l.Kind, l.Key, fmt.Sprintf("%s — %s, arrives %s", label(l.Kind, l.Title), Plural(len(l.Items), "alert"), fmtTime(l.At)))
+			add(l.At, l.Kind, l.Key, fmt.Sprintf("%s — arrives %s", label(l.Kind, l.Title), fmtTime(l.At)))
 			for _, k := range l.Items {
 				a := mem.alerts[k]
-				add(a.At, a.Kind, k, fmt.Sprintf("%s — not posted by itself: goes into the digest of %s", label(a.Kind, a.Title), fmtTime(l.At)))
+				add(a.At, a.Kind, k, fmt.Sprintf("%s — %s, not posted by itself: goes into the digest of %s", label(a.Kind, a.Title), fmtTime(a.At), fmtTime(l.At)))
 			}
 		case slices.Contains(l.Channels, channel) && !l.HeldFrom.IsZero():
-			add(l.HeldFrom, l.Kind, l.Key, fmt.Sprintf("%s — held by quiet hours, arrives %s", label(l.Kind, l.Title), fmtTime(l.At)))
+			add(l.HeldFrom, l.Kind, l.Key, fmt.Sprintf("%s — %s, held by quiet hours: arrives %s", label(l.Kind, l.Title), fmtTime(l.HeldFrom), fmtTime(l.At)))
 		case slices.Contains(l.Channels, channel):
 			add(l.At, l.Kind, l.Key, fmt.Sprintf("%s — arrives %s", label(l.Kind, l.Title), fmtTime(l.At)))
 		case slices.Contains(l.Muted, channel):
@@ -142,7 +142,7 @@ func previewLines(mem *memStore, channel string, from time.Time, fmtTime func(ti
 					until = m.Until
 				}
 			}
-			add(l.At, l.Kind, l.Key, fmt.Sprintf("%s — not posted: muted until %s", label(l.Kind, l.Title), fmtTime(until)))
+			add(l.At, l.Kind, l.Key, fmt.Sprintf("%s — %s, not posted: muted until %s", label(l.Kind, l.Title), fmtTime(l.At), fmtTime(until)))
 		}
 	}
 	// Still held when the period ends.
@@ -150,11 +150,11 @@ func previewLines(mem *memStore, channel string, from time.Time, fmtTime func(ti
 		if h.done || h.Channel != channel {
 			continue
 		}
-		why := "held by quiet hours until " + fmtTime(h.Until)
+		why := "held by quiet hours: arrives " + fmtTime(h.Until)
 		if h.Reason == HoldDigest {
 			why = "not posted by itself: goes into the digest of " + fmtTime(h.Until)
 		}
-		add(h.HeldFrom, h.Alert.Kind, h.Alert.Key, fmt.Sprintf("%s — %s", label(h.Alert.Kind, h.Alert.Title), why))
+		add(h.HeldFrom, h.Alert.Kind, h.Alert.Key, fmt.Sprintf("%s — %s, %s", label(h.Alert.Kind, h.Alert.Title), fmtTime(h.HeldFrom), why))
 	}
 	slices.SortStableFunc(out, func(a, b previewLine) int { return a.at.Compare(b.at) })
 	return out
