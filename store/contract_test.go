@@ -85,6 +85,8 @@ type backend interface {
 	bot.ChannelStore
 	bot.AuditLog
 	bot.HistoryStore
+	bot.ChannelSettingsStore
+	bot.HoldStore
 	CountEvents(ctx context.Context) (int, error)
 	DeliveryCounts(ctx context.Context) (map[string]int, error)
 	PendingDeliveries(ctx context.Context, platform string, now time.Time, limit int) ([]bot.DeliveryRecord, error)
@@ -118,6 +120,8 @@ func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) backe
 	t.Run("Mutes", func(t *testing.T) { contractMutes(t, open(t, testNow)) })
 	t.Run("Audit", func(t *testing.T) { contractAudit(t, open(t, testNow)) })
 	t.Run("TextOrder", func(t *testing.T) { contractTextOrder(t, open(t, testNow)) })
+	t.Run("ChannelSettings", func(t *testing.T) { contractChannelSettings(t, open(t, testNow)) })
+	t.Run("Held", func(t *testing.T) { contractHeld(t, open(t, testNow)) })
 }
 
 // contractTextOrder checks that "sorted" means byte order (Go's sort),
