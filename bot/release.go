@@ -108,6 +108,7 @@ func (r *releaser) release(ctx context.Context, now time.Time) (int, error) {
 	var (
 		agenda []EventRecord
 		loaded bool
+		subs   []Subscription
 		run    = RunRecord{At: now}
 	)
 	for _, g := range groups {
@@ -129,12 +130,16 @@ func (r *releaser) release(ctx context.Context, now time.Time) (int, error) {
 				if agenda, err = r.agenda(ctx, now); err != nil {
 					return 0, fmt.Errorf("digest agenda: %w", err)
 				}
+				if subs, err = r.store.Subscriptions(ctx); err != nil {
+					return 0, fmt.Errorf("digest agenda: %w", err)
+				}
 				loaded = true
 			}
-			if len(g.items) == 0 && len(agenda) == 0 {
+			mine := r.channelAgenda(ctx, agenda, subs, g.channel)
+			if len(g.items) == 0 && len(mine) == 0 {
 				continue // both empty: nothing is posted (DESIGN §9)
 			}
-			run.Alerts = append(run.Alerts, NewAlert{Alert: digestAlert(g, agenda, now, loc, def), Channels: []string{g.channel}, Carries: digestOrder(g.items)})
+			run.Alerts = append(run.Alerts, NewAlert{Alert: digestAlert(g, mine, now, loc, def), Channels: []string{g.channel}, Carries: digestOrder(g.items)})
 		}
 	}
 	n := 0
@@ -151,6 +156,41 @@ func (r *releaser) release(ctx context.Context, now time.Time) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// channelAgenda narrows the agenda to the events channel follows: those
+// its subscriptions cover (all, their tag, the event; a watcher target
+// covers the events of the watcher's tags, or every event when it has
+// none), so a team's digest does not list what it never asked for.
+func (r *releaser) channelAgenda(ctx context.Context, agenda []EventRecord, subs []Subscription, channel string) []EventRecord {
+	var targets []string
+	for _, s := range subs {
+		if s.Channel != channel {
+			continue
+		}
+		if id, ok := strings.CutPrefix(s.Target, "watcher:"); ok {
+			w, err := r.store.Watcher(ctx, id)
+			if err != nil {
+				continue
+			}
+			if len(w.Spec.Tags) == 0 {
+				targets = append(targets, "all")
+			}
+			for _, t := range w.Spec.Tags {
+				targets = append(targets, "tag:"+t)
+			}
+			continue
+		}
+		targets = append(targets, s.Target)
+	}
+	var out []EventRecord
+	for _, ev := range agenda {
+		a := watchers.Alert{Event: ev.ID, Tags: ev.Tags}
+		if slices.ContainsFunc(targets, func(t string) bool { return TargetMatches(t, a) }) {
+			out = append(out, ev)
+		}
+	}
+	return out
 }
 
 // next returns when release next has something to do after now: the
