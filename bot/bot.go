@@ -391,6 +391,9 @@ func (b *Bot) RunWatcher(ctx context.Context, id string, now time.Time) (string,
 			}
 			b.kick()
 		}
+		if out.Held {
+			b.wakeRelease()
+		}
 		found := out.Found
 		if batches > 1 {
 			found = fmt.Sprintf("%d batches; last: %s", batches, found)

@@ -814,5 +814,8 @@ func (b *Bot) reportFailure(ctx context.Context, d DeliveryRecord, sendErr error
 	}
 	if len(created) > 0 {
 		b.kick()
+		if len(na.Holds) > 0 {
+			b.wakeRelease()
+		}
 	}
 }

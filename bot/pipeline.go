@@ -62,6 +62,7 @@ type outcome struct {
 	More    bool          // the check stopped at a batch limit: run again
 	Created []AlertRecord // alerts that did not exist before
 	Next    time.Time     // a date watcher's earliest planned look; zero: none
+	Held    bool          // a channel's rules held some of the deliveries back
 }
 
 func newPipeline(st RunStore, factories map[string]watchers.Factory, fetcher watchers.Fetcher, config func() *Config,
@@ -234,6 +235,9 @@ func (p *pipeline) run(ctx context.Context, id string, now time.Time) (outcome, 
 		p.metrics.AlertCreated(a.Alert.Kind)
 	}
 	out := outcome{Found: res.Found, More: res.More, Created: created}
+	for _, na := range run.Alerts {
+		out.Held = out.Held || len(na.Holds) > 0
+	}
 	if w, err := p.instance(rec.Spec); err == nil {
 		if _, ok := w.(watchers.DateDriven); ok {
 			next, ok, err := p.store.NextLook(ctx, id)

@@ -396,8 +396,12 @@ func (b *Bot) ReleaseHeld(ctx context.Context, now time.Time) (int, error) {
 }
 
 // releasePoll bounds the wait between release passes, so settings
-// changed by another process are seen.
-const releasePoll = time.Minute
+// changed by another process are seen; releaseTick bounds it while a
+// hold or a digest is pending.
+const (
+	releasePoll = time.Minute
+	releaseTick = time.Second
+)
 
 // releaseLoop releases held deliveries when their holds end and posts
 // digests at their times, until ctx ends.
@@ -409,7 +413,10 @@ func (b *Bot) releaseLoop(ctx context.Context) {
 		}
 		wait := releasePoll
 		if next, ok, err := b.rel.next(ctx, now); err == nil && ok {
-			wait = min(wait, max(next.Sub(b.now()), 10*time.Millisecond))
+			// While something waits, the clock is read again every
+			// releaseTick: a long timer does not follow the wall clock
+			// when it jumps (a suspended machine, an NTP step).
+			wait = min(releaseTick, max(next.Sub(b.now()), 10*time.Millisecond))
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -425,7 +432,11 @@ func (b *Bot) releaseLoop(ctx context.Context) {
 
 // SettingsChanged wakes the release loop after a channel's settings
 // changed, so a digest time or quiet hours set now take effect at once.
-func (b *Bot) SettingsChanged() {
+func (b *Bot) SettingsChanged() { b.wakeRelease() }
+
+// wakeRelease makes the release loop plan again: settings changed, or a
+// delivery was held and its hold's end may come before the loop's wait.
+func (b *Bot) wakeRelease() {
 	select {
 	case b.relWake <- struct{}{}:
 	default:

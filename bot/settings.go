@@ -55,7 +55,9 @@ func (r *Router) settings(ctx context.Context, c *call) (string, error) {
 		return r.showSettings(cur), nil
 	}
 	next := cur
-	what, rest := strings.ToLower(c.args[0]), c.args[1:]
+	// Discord sends the value as one option: split it into words as
+	// typed text is.
+	what, rest := strings.ToLower(c.args[0]), strings.Fields(strings.Join(c.args[1:], " "))
 	// A trailing word that is not part of the value is the zone.
 	zoneArg := func(n int) error {
 		if len(rest) == n+1 {
