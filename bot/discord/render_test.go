@@ -356,6 +356,8 @@ func TestArgs(t *testing.T) {
 		{"events", data("alerts", "events", o("words", "upper house"), o("scope", "past"), o("tag", "参院選"), o("page", "2")),
 			[]string{"events", "#参院選", "past", "upper house", "page=2"}},
 		{"tz", data("alerts", "tz", o("zone", "America/New_York")), []string{"tz", "America/New_York"}},
+		{"settings", data("alerts", "settings", o("what", "quiet"), o("value", "22:00-07:00 Asia/Tokyo")), []string{"settings", "quiet", "22:00-07:00 Asia/Tokyo"}},
+		{"preview", data("alerts", "preview", o("within", "30d")), []string{"preview", "30d"}},
 		{"audit", data("alerts-admin", "audit", o("n", 5.0), o("words", "subscribe budget")), []string{"audit", "5", "subscribe budget"}},
 	}
 	for _, tt := range tests {
