@@ -144,7 +144,7 @@ func Commands(kinds []string) []CommandSpec {
 				{Name: "what", Desc: "What to set", Choices: []string{"quiet", "digest", "zone"}, Literal: true},
 				stringOpt("value", "22:00-07:00, daily 08:00, weekly mon 08:00, an IANA zone, or off; a zone may follow", false).as(FormText),
 			}},
-		{Name: "preview", Summary: "What this channel will receive within a period (default 7d), and what is held or muted",
+		{Name: "preview", Summary: "What this channel will receive within a period (default 7d), and what is held or muted", Slow: true,
 			Examples: []string{"preview", "preview 30d"},
 			Options:  []Option{stringOpt("within", "Period, e.g. 7d, 2w or 30d", false)}},
 		{Name: "tz", Summary: "Your own time zone for the times in your replies; alone, the one in force",
