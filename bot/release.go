@@ -65,8 +65,9 @@ type heldGroup struct {
 	items   []HeldDelivery
 }
 
-// release commits what is due at now and returns the summaries and
-// digests it created (released single alerts are not counted).
+// release commits what is due at now and returns how many messages it
+// made ready to send: summaries and digests created, and held alerts
+// released to go by themselves.
 func (r *releaser) release(ctx context.Context, now time.Time) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
