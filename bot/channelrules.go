@@ -334,3 +334,49 @@ func (set channelRuleSet) holds(kind watchers.Kind, t time.Time, channels []stri
 	}
 	return out
 }
+
+// HeldPlanner lets the deliveries a channel holds follow its settings
+// when they change: turning quiet hours off releases what they held, a
+// new digest time moves the collected alerts to it.
+type HeldPlanner interface {
+	// HeldIn returns the deliveries held in channel, by release time.
+	HeldIn(ctx context.Context, channel string) ([]HeldDelivery, error)
+	// RescheduleHeld sets Reason and Until of each still-held delivery
+	// of holds, by ID.
+	RescheduleHeld(ctx context.Context, holds []HeldDelivery) error
+}
+
+// replanHeld plans channel's held deliveries again under settings s, as
+// if each fell at now: those the new rules still hold wait for the new
+// release time; the others are released at now (several together still
+// make one summary or digest). It changes nothing when st keeps no
+// holds; it returns whether any delivery moved.
+func replanHeld(ctx context.Context, st any, s ChannelSettings, def *time.Location, now time.Time) (bool, error) {
+	hp, ok := st.(HeldPlanner)
+	if !ok {
+		return false, nil
+	}
+	rules, err := compileRules(s, def)
+	if err != nil {
+		return false, err
+	}
+	held, err := hp.HeldIn(ctx, s.Channel)
+	if err != nil {
+		return false, err
+	}
+	var moved []HeldDelivery
+	for _, h := range held {
+		reason, until := rules.plan(h.Alert.Kind, now)
+		if reason == "" {
+			reason, until = h.Reason, now
+		}
+		if reason != h.Reason || !until.Equal(h.Until) {
+			h.Reason, h.Until = reason, until
+			moved = append(moved, h)
+		}
+	}
+	if len(moved) == 0 {
+		return false, nil
+	}
+	return true, hp.RescheduleHeld(ctx, moved)
+}

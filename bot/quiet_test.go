@@ -378,3 +378,42 @@ func TestHeldSurviveRestart(t *testing.T) {
 		t.Errorf("summary title %q", got[0].Title)
 	}
 }
+
+// TestSettingsChangeReplansHeld: held alerts follow the channel's
+// settings when they change: quiet hours turned off release what they
+// held (one summary), a digest turned off posts what it collected, a new
+// digest time moves the collected alerts to it.
+func TestSettingsChangeReplansHeld(t *testing.T) {
+	a := newApp(t, quietConfig, at(1, 21, 0))
+	slack := a.plat["slack"]
+	a.stepTo(at(1, 22, 30))
+	a.stepTo(at(1, 23, 30))
+	a.clock.Set(at(1, 23, 45))
+	a.must(member, "slack:CQUIET", "settings quiet off")
+	a.must(member, "slack:CDIGEST", "settings digest daily 00:30")
+	a.must(member, "slack:CBOTH", "settings digest off")
+	a.stepTo(at(1, 23, 45))
+	if msgs := slack.sentMessages("CQUIET"); len(msgs) != 1 || msgs[0].Title != "While the channel was quiet: 2 alerts" {
+		t.Errorf("CQUIET after quiet off: %+v", msgs)
+	}
+	// CBOTH is still in quiet hours: what its digest collected now waits
+	// for their end as held alerts.
+	if msgs := slack.sentMessages("CBOTH"); len(msgs) != 0 {
+		t.Errorf("CBOTH got %d messages in quiet hours", len(msgs))
+	}
+	if got := slack.sentTo("CDIGEST"); len(got) != 0 {
+		t.Errorf("CDIGEST got %v before its new digest time", got)
+	}
+	a.stepTo(at(2, 0, 30))
+	if msgs := slack.sentMessages("CDIGEST"); len(msgs) != 1 || msgs[0].AlertKey != "digest/slack:CDIGEST@2026-12-01T15:30:00Z" ||
+		!strings.Contains(msgs[0].Text, "reminder (2)") {
+		t.Errorf("CDIGEST at its new time: %+v", msgs)
+	}
+	a.stepTo(at(2, 7, 0))
+	// At 07:00 the two held reminders come as one summary; e2's and e3's,
+	// which nobody ticked for in the night, are caught up after it.
+	msgs := slack.sentMessages("CBOTH")
+	if len(msgs) == 0 || msgs[0].Kind != bot.KindQuietSummary || msgs[0].Title != "While the channel was quiet: 2 alerts" {
+		t.Errorf("CBOTH at the end of quiet hours: %+v", msgs)
+	}
+}

@@ -315,6 +315,9 @@ func (b *Bot) seedChannelSettings(ctx context.Context, now time.Time, rep *SeedR
 		if err := st.SetChannelSettings(ctx, s); err != nil {
 			return fmt.Errorf("seed settings of %s: %w", ch, err)
 		}
+		if _, err := replanHeld(ctx, b.channels, s, b.Config().Location, now); err != nil {
+			b.log.Error("held alerts not planned again for new settings", "channel", ch, "err", err)
+		}
 		rep.ChannelSettingsApplied++
 		if b.entries != nil {
 			if err := b.entries.SetConfigEntry(ctx, ConfigEntry{Kind: "channels", Key: ch, Hash: cc.Hash, At: now}); err != nil {

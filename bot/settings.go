@@ -133,6 +133,11 @@ func (r *Router) settings(ctx context.Context, c *call) (string, error) {
 	if err := st.SetChannelSettings(ctx, next); err != nil {
 		return "", err
 	}
+	if _, err := replanHeld(ctx, r.channelStore, next, r.loc(), c.now); err != nil {
+		// The settings are stored; held alerts keep their old release
+		// time, which still comes.
+		r.log.Error("held alerts not planned again for new settings", "channel", c.req.Channel, "err", err)
+	}
 	r.audit(ctx, c, "settings "+what, c.req.Channel, settingsJSON(cur), settingsJSON(next))
 	if s, ok := r.schedules.(interface{ SettingsChanged() }); ok {
 		s.SettingsChanged()

@@ -14,6 +14,7 @@ import (
 var (
 	_ bot.ChannelSettingsStore = (*DB)(nil)
 	_ bot.HoldStore            = (*DB)(nil)
+	_ bot.HeldPlanner          = (*DB)(nil)
 )
 
 // ChannelSettings returns every channel's settings, by channel.
@@ -145,6 +146,52 @@ func bundleHeld(ctx context.Context, t *tx, alertID int64, ids []int64) error {
 		if _, err := t.ExecContext(ctx, sqlBundle, bot.DeliveryBundled, alertID, id, bot.DeliveryHeld); err != nil {
 			return fmt.Errorf("bundle delivery %d: %w", id, err)
 		}
+	}
+	return nil
+}
+
+// HeldIn returns the deliveries held in channel, by release time and id.
+func (db *DB) HeldIn(ctx context.Context, channel string) ([]bot.HeldDelivery, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT d.id, d.channel, d.hold, d.next_try, d.held_from, `+alertCols+`
+		FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+		WHERE d.channel = $1 AND d.state = $2 ORDER BY d.next_try, d.id`, channel, bot.DeliveryHeld)
+	if err != nil {
+		return nil, fmt.Errorf("held deliveries of %s: %w", channel, err)
+	}
+	defer rows.Close()
+	var out []bot.HeldDelivery
+	for rows.Next() {
+		var (
+			h           bot.HeldDelivery
+			until, from int64
+		)
+		a, err := scanAlert(rows, &h.ID, &h.Channel, &h.Reason, &until, &from)
+		if err != nil {
+			return nil, fmt.Errorf("held deliveries of %s: %w", channel, err)
+		}
+		h.Alert, h.Until, h.HeldFrom = a.Alert, fromMS(until), fromMS(from)
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("held deliveries of %s: %w", channel, err)
+	}
+	return out, nil
+}
+
+// RescheduleHeld sets the reason and release time of each of holds (by
+// ID) that is still held, in one transaction.
+func (db *DB) RescheduleHeld(ctx context.Context, holds []bot.HeldDelivery) error {
+	err := db.inTx(ctx, func(t *tx) error {
+		for _, h := range holds {
+			if _, err := t.ExecContext(ctx, "UPDATE deliveries SET hold = $1, next_try = $2 WHERE id = $3 AND state = $4",
+				h.Reason, ms(h.Until), h.ID, bot.DeliveryHeld); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reschedule held deliveries: %w", err)
 	}
 	return nil
 }

@@ -174,3 +174,49 @@ func contractHeld(t *testing.T, s backend) {
 }
 
 var cmpIgnoreHeldID = cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".ID" }, cmp.Ignore())
+
+// contractReplan: a channel's held deliveries are listed by release time
+// and moved; only those still held move.
+func contractReplan(t *testing.T, s backend) {
+	ctx := testCtx(t)
+	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
+		t.Fatal(err)
+	}
+	late, early := testNow.Add(2*time.Hour), testNow.Add(time.Hour)
+	_, err := s.CommitRun(ctx, bot.RunRecord{Watcher: "deadlines", At: testNow, Alerts: []bot.NewAlert{
+		{Alert: mkAlert("k/1", "ev"), Channels: []string{"slack:C1", "slack:C2"}, Holds: []bot.Hold{
+			{Channel: "slack:C1", Reason: bot.HoldDigest, Until: late}, {Channel: "slack:C2", Reason: bot.HoldQuiet, Until: late}}},
+		{Alert: mkAlert("k/2", "ev"), Channels: []string{"slack:C1"}, Holds: []bot.Hold{{Channel: "slack:C1", Reason: bot.HoldQuiet, Until: early}}},
+		{Alert: mkAlert("k/3", "ev"), Channels: []string{"slack:C1"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := s.HeldIn(ctx, "slack:C1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, h := range held {
+		keys = append(keys, h.Alert.Key+" "+h.Reason)
+	}
+	if diff := cmp.Diff([]string{"k/2 quiet", "k/1 digest"}, keys); diff != "" {
+		t.Fatalf("HeldIn (-want +got):\n%s", diff)
+	}
+	held[0].Until = testNow
+	held[1].Reason, held[1].Until = bot.HoldQuiet, testNow
+	if err := s.RescheduleHeld(ctx, held); err != nil {
+		t.Fatal(err)
+	}
+	due, err := s.HeldDue(ctx, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != 2 || due[0].Reason != bot.HoldQuiet || due[1].Reason != bot.HoldQuiet || !due[0].Until.Equal(testNow) {
+		t.Errorf("HeldDue after rescheduling = %+v", due)
+	}
+	// C2's delivery of k/1 did not move.
+	if c2, err := s.HeldIn(ctx, "slack:C2"); err != nil || len(c2) != 1 || !c2[0].Until.Equal(late) || c2[0].Reason != bot.HoldQuiet {
+		t.Errorf("HeldIn(slack:C2) = %+v, %v; want its quiet hold until %s", c2, err, late)
+	}
+}
