@@ -235,6 +235,10 @@ func (r *Router) history(ctx context.Context, c *call) (string, error) {
 			state += ": " + it.Delivery.LastError
 		} else if state == DeliveryPending && it.Delivery.Attempts > 0 {
 			state = fmt.Sprintf("retrying (attempt %d)", it.Delivery.Attempts+1)
+		} else if state == DeliveryHeld {
+			state = "held until " + c.fmtTime(it.Delivery.NextTry)
+		} else if state == DeliveryBundled {
+			state = "sent in a summary or digest"
 		}
 		fmt.Fprintf(&b, "• %s  %s  %s — %s\n", c.fmtTime(it.Alert.At), it.Alert.Kind, it.Alert.Title, state)
 	}

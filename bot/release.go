@@ -412,12 +412,16 @@ func (b *Bot) releaseLoop(ctx context.Context) {
 		if _, err := b.ReleaseHeld(ctx, now); err != nil && ctx.Err() == nil {
 			b.log.Error("held deliveries not released", "err", err)
 		}
+		// Only the leader releases; a follower looks again every
+		// releasePoll (and Lead wakes it).
 		wait := releasePoll
-		if next, ok, err := b.rel.next(ctx, now); err == nil && ok {
-			// While something waits, the clock is read again every
-			// releaseTick: a long timer does not follow the wall clock
-			// when it jumps (a suspended machine, an NTP step).
-			wait = min(releaseTick, max(next.Sub(b.now()), 10*time.Millisecond))
+		if _, leading := b.Leading(); leading {
+			if next, ok, err := b.rel.next(ctx, now); err == nil && ok {
+				// While something waits, the clock is read again every
+				// releaseTick: a long timer does not follow the wall
+				// clock when it jumps (a suspended machine, an NTP step).
+				wait = min(releaseTick, max(next.Sub(b.now()), 10*time.Millisecond))
+			}
 		}
 		t := time.NewTimer(wait)
 		select {
