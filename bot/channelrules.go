@@ -31,8 +31,13 @@ const (
 	HoldDigest = "digest"
 )
 
-// agendaWithin is how far ahead a digest's agenda looks.
-const agendaWithin = 7 * 24 * time.Hour
+// agendaWithin is how far ahead a digest's agenda looks; agendaGrace is
+// how late a digest with nothing collected (the agenda alone) may still
+// be posted, after the bot was down at its time.
+const (
+	agendaWithin = 7 * 24 * time.Hour
+	agendaGrace  = time.Hour
+)
 
 // ChannelSettings is a channel's quiet hours, digest and zone as typed in
 // the config or in chat (DESIGN §9).

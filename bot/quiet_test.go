@@ -417,3 +417,37 @@ func TestSettingsChangeReplansHeld(t *testing.T) {
 		t.Errorf("CBOTH at the end of quiet hours: %+v", msgs)
 	}
 }
+
+// TestAgendaDigestNotLate: a digest with nothing collected is not posted
+// hours late after downtime; one a few minutes late still is.
+func TestAgendaDigestNotLate(t *testing.T) {
+	const cfg = `
+timezone: Asia/Tokyo
+events:
+  - id: soon
+    title: Budget vote
+    due: 2026-12-05
+    lead_times: [60d]
+    tags: [t]
+watchers:
+  - id: deadlines
+    kind: countdown
+    schedule: "@every 1m"
+subscriptions:
+  - channel: slack:CDIGEST
+    to: [tag:t]
+channels:
+  - channel: slack:CDIGEST
+    digest: daily 08:00
+`
+	a := newApp(t, cfg, at(1, 21, 0))
+	a.stepTo(at(2, 11, 0)) // down at 08:00, back at 11:00
+	if n := len(a.plat["slack"].sentMessages("CDIGEST")); n != 0 {
+		t.Errorf("a digest of the agenda alone came 3 hours late: %d messages", n)
+	}
+	a.stepTo(at(3, 8, 20)) // 20 minutes late
+	msgs := a.plat["slack"].sentMessages("CDIGEST")
+	if len(msgs) != 1 || msgs[0].AlertKey != "digest/slack:CDIGEST@2026-12-02T23:00:00Z" {
+		t.Errorf("digest 20 minutes late: %+v", msgs)
+	}
+}

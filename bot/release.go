@@ -91,10 +91,12 @@ func (r *releaser) release(ctx context.Context, now time.Time) (int, error) {
 		}
 		groups = append(groups, &heldGroup{channel: h.Channel, reason: h.Reason, until: h.Until, items: []HeldDelivery{h}})
 	}
-	// Digests owed with nothing held: the agenda alone.
+	// Digests owed with nothing held: the agenda alone, while it is
+	// fresh — after a restart, a digest time long past that nothing was
+	// collected for is not posted late.
 	for ch, rule := range rules {
 		at, ok := rule.lastDigest(now)
-		if !ok || !at.After(r.done[ch]) {
+		if !ok || !at.After(r.done[ch]) || now.Sub(at) > agendaGrace {
 			continue
 		}
 		if !slices.ContainsFunc(groups, func(g *heldGroup) bool {
