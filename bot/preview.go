@@ -83,6 +83,12 @@ func (r *Router) previewStore(ctx context.Context, now time.Time, within time.Du
 	}
 	for _, w := range ws {
 		mem.watchers[w.Spec.ID] = WatcherRecord{Spec: w.Spec, Origin: w.Origin, State: w.State}
+		// The running bot has looked at every event up to now: the
+		// replay looks from now on, so it catches up nothing the bot
+		// already sent or skipped.
+		for _, ev := range evs {
+			mem.next[[2]string{w.Spec.ID, ev.ID}] = now
+		}
 	}
 	if mem.subs, err = r.channelStore.Subscriptions(ctx); err != nil {
 		return nil, err
@@ -101,6 +107,7 @@ func (r *Router) previewStore(ctx context.Context, now time.Time, within time.Du
 			return nil, err
 		}
 		for _, h := range held {
+			mem.seen[h.Alert.Key] = true
 			mem.hold(h)
 			mem.alerts[h.Alert.Key] = ReplayAlert{At: h.HeldFrom, Kind: h.Alert.Kind, Key: h.Alert.Key, Title: h.Alert.Title}
 		}
@@ -110,8 +117,8 @@ func (r *Router) previewStore(ctx context.Context, now time.Time, within time.Du
 
 // previewLines reads a preview's replay for channel: each alert with the
 // time it arrives, each one kept back with why, in the order they fall.
-// Alerts at from are the catch-up of a bot started then, which the
-// running bot has already handled: they are left out.
+// Alerts that fall exactly at from are the running bot's to send at this
+// moment, not the future's: they are left out.
 func previewLines(mem *memStore, channel string, from time.Time, fmtTime func(time.Time) string) []previewLine {
 	var out []previewLine
 	add := func(at time.Time, kind watchers.Kind, key, text string) {

@@ -141,3 +141,36 @@ func TestPreview(t *testing.T) {
 		t.Errorf("preview left %d deliveries", n)
 	}
 }
+
+// TestPreviewWithHeld: what the database holds now is in the preview
+// once, released with what the period adds; what the bot already sent
+// is not previewed again.
+func TestPreviewWithHeld(t *testing.T) {
+	a := newApp(t, quietConfig, at(1, 21, 0))
+	a.stepTo(at(1, 22, 30)) // e1's 1h reminder: held in CQUIET, sent to CPLAIN
+	a.clock.Set(at(1, 22, 40))
+	want := []string{
+		"What this channel will receive until 2026-12-02 06:40 JST:",
+		"• [reminder] Event one — 2026-12-01 22:30 JST, held by quiet hours: arrives 2026-12-02 07:00 JST",
+		"• [reminder] Event one — 2026-12-01 23:30 JST, held by quiet hours: arrives 2026-12-02 07:00 JST",
+		"• [reminder] Event two — 2026-12-02 01:00 JST, held by quiet hours: arrives 2026-12-02 07:00 JST",
+		"• [reminder] Event three — 2026-12-02 06:30 JST, held by quiet hours: arrives 2026-12-02 07:00 JST",
+	}
+	if diff := cmp.Diff(want, strings.Split(a.must(member, "slack:CQUIET", "preview 8h").Text, "\n")); diff != "" {
+		t.Errorf("quiet channel (-want +got):\n%s", diff)
+	}
+	wantPlain := []string{
+		"What this channel will receive until 2026-12-02 06:40 JST:",
+		"• [reminder] Event one — arrives 2026-12-01 23:30 JST",
+		"• [reminder] Event two — arrives 2026-12-02 01:00 JST",
+		"• [reminder] Event three — arrives 2026-12-02 06:30 JST",
+	}
+	if diff := cmp.Diff(wantPlain, strings.Split(a.must(member, "slack:CPLAIN", "preview 8h").Text, "\n")); diff != "" {
+		t.Errorf("plain channel (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{"preview soon", "preview 0d", "preview 400d"} {
+		if r := a.do(member, "slack:CPLAIN", bad); !r.Error {
+			t.Errorf("/alerts %s: %q, want an error", bad, r.Text)
+		}
+	}
+}
