@@ -138,6 +138,9 @@ type Bot struct {
 
 	schedMu sync.Mutex
 	scheds  map[string]string // watcher id → the schedule the runner has
+
+	rel     *releaser     // nil when the run store keeps no holds
+	relWake chan struct{} // SettingsChanged
 }
 
 var _ Schedules = (*Bot)(nil)
@@ -209,6 +212,10 @@ func New(opts Options) (*Bot, error) {
 	}
 	b.pipe = newPipeline(opts.Runs, opts.Factories, opts.Fetcher, b.Config, b.enabled, b.metrics, b.log)
 	b.pipe.wrote = b.health.set
+	b.relWake = make(chan struct{}, 1)
+	if rs, ok := opts.Runs.(releaseStore); ok {
+		b.rel = newReleaser(rs, b.Config, b.storeAgenda, b.log)
+	}
 	b.runner = watchers.NewRunner(b.runJob, b.log, watchers.WithRunTimeout(timeout), watchers.WithClock(b.now), watchers.WithLocation(opts.Config.Location))
 	return b, nil
 }
@@ -293,6 +300,13 @@ func (b *Bot) Start(ctx context.Context) error {
 		defer b.workers.Done()
 		b.nudgeLoop(ctx)
 	}()
+	if b.rel != nil {
+		b.workers.Add(1)
+		go func() {
+			defer b.workers.Done()
+			b.releaseLoop(ctx)
+		}()
+	}
 	for _, p := range b.platforms {
 		b.workers.Add(1)
 		go func() {
@@ -391,6 +405,9 @@ func (b *Bot) RunWatcher(ctx context.Context, id string, now time.Time) (string,
 					b.replanPersonal(ctx, a.Alert.Event, now)
 				}
 			}
+		}
+		if out.Held {
+			b.wakeRelease()
 		}
 		found := out.Found
 		if batches > 1 {

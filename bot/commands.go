@@ -52,6 +52,8 @@ func (r *Router) handlers() map[string]handler {
 		"proposals":        r.proposalsCmd,
 		"proposal confirm": r.proposalConfirm,
 		"proposal dismiss": r.proposalDismiss,
+		"settings":         r.settings,
+		"preview":          r.preview,
 	}
 }
 
@@ -253,6 +255,10 @@ func (r *Router) history(ctx context.Context, c *call) (string, error) {
 			state += ": " + it.Delivery.LastError
 		} else if state == DeliveryPending && it.Delivery.Attempts > 0 {
 			state = fmt.Sprintf("retrying (attempt %d)", it.Delivery.Attempts+1)
+		} else if state == DeliveryHeld {
+			state = "held until " + c.fmtTime(it.Delivery.NextTry)
+		} else if state == DeliveryBundled {
+			state = "sent in a summary or digest"
 		}
 		fmt.Fprintf(&b, "• %s  %s  %s — %s\n", c.fmtTime(it.Alert.At), it.Alert.Kind, it.Alert.Title, state)
 	}

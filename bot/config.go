@@ -43,6 +43,7 @@ type Config struct {
 	Events        []ConfigEvent
 	Watchers      []ConfigWatcher
 	Subscriptions []ConfigSubscription
+	Channels      []ConfigChannel
 	Limits        Limits
 }
 
@@ -99,6 +100,14 @@ type ConfigSubscription struct {
 	Channel string   // channel address, e.g. "slack:C0123ABCD"
 	To      []string // normalised targets: "all", "tag:x", "watcher:id", "event:id"
 	Line    int      // line of the entry in the file
+}
+
+// ConfigChannel is one entry of `channels:`: a channel's quiet hours,
+// digest and zone (DESIGN §9), in canonical form, Origin "config".
+type ConfigChannel struct {
+	Settings ChannelSettings
+	Line     int    // line of the entry in the file
+	Hash     string // sha256 hex of the entry's canonical JSON
 }
 
 // ConfigError is one mistake in a config file, at a line (0 when the
@@ -225,11 +234,12 @@ var (
 
 // Keys allowed in each kind of mapping, in the order the errors list them.
 var (
-	cfgTopKeys          = []string{"timezone", "alert_time", "lead_times", "catch_up", "admins", "events", "watchers", "subscriptions", "limits"}
+	cfgTopKeys          = []string{"timezone", "alert_time", "lead_times", "catch_up", "admins", "events", "watchers", "subscriptions", "channels", "limits"}
 	cfgLimitKeys        = []string{"slack_per_channel", "discord_global"}
 	cfgEventKeys        = []string{"id", "title", "due", "timezone", "status", "tags", "source", "lead_times", "changes", "match"}
 	cfgChangeKeys       = []string{"at", "due", "status", "title", "note", "source"}
 	cfgSubscriptionKeys = []string{"channel", "to"}
+	cfgChannelKeys      = []string{"channel", "quiet", "digest", "zone"}
 )
 
 // configParser walks one file's YAML nodes, collecting every mistake with
@@ -382,7 +392,75 @@ func (p *configParser) parse(data []byte) *Config {
 			}
 		}
 	}
+	if e, ok := top["channels"]; ok {
+		seen := map[string]int{}
+		for _, n := range p.entries(e, "channels") {
+			if c, ok := p.channel(n, seen); ok {
+				cfg.Channels = append(cfg.Channels, c)
+			}
+		}
+	}
 	return cfg
+}
+
+// channel reads one entry of `channels:`; seen maps each channel to the
+// line of its entry, so a second entry for it is reported.
+func (p *configParser) channel(n *yaml.Node, seen map[string]int) (ConfigChannel, bool) {
+	f := p.mapping(n, "channels entry", cfgChannelKeys)
+	if f == nil {
+		return ConfigChannel{}, false
+	}
+	nerr := len(p.errs)
+	c := ConfigChannel{Line: n.Line, Settings: ChannelSettings{Origin: "config"}}
+	s := &c.Settings
+	if e, ok := f["channel"]; ok {
+		if ch, ok := p.scalar(e, "channel"); ok {
+			if _, _, err := parseAddress("channel", ch); err != nil {
+				p.errorf(e.val, "%v", err)
+			} else if first, dup := seen[ch]; dup {
+				p.errorf(e.val, "duplicate channels entry for %s (first at line %d)", ch, first)
+			} else {
+				seen[ch] = n.Line
+			}
+			s.Channel = ch
+		}
+	} else {
+		p.errorf(n, "channels entry has no channel (e.g. channel: slack:C0123ABCD)")
+	}
+	if e, ok := f["quiet"]; ok {
+		if v, ok := p.scalar(e, "quiet"); ok && v != "" {
+			if q, err := ParseQuiet(v); err != nil {
+				p.errorf(e.val, "%v", err)
+			} else {
+				s.Quiet = q
+			}
+		}
+	}
+	if e, ok := f["digest"]; ok {
+		if v, ok := p.scalar(e, "digest"); ok && v != "" {
+			if d, err := ParseDigest(v); err != nil {
+				p.errorf(e.val, "%v", err)
+			} else {
+				s.Digest = d
+			}
+		}
+	}
+	if e, ok := f["zone"]; ok {
+		if v, ok := p.scalar(e, "zone"); ok && v != "" {
+			if _, err := loadZone(v); err != nil {
+				p.errorf(e.val, "zone: %v", err)
+			} else {
+				s.Zone = v
+			}
+		}
+	}
+	if len(p.errs) == nerr && s.Quiet == "" && s.Digest == "" && s.Zone == "" {
+		p.errorf(n, "channels entry for %s sets nothing: give quiet (e.g. \"22:00-07:00\"), digest (e.g. daily 08:00) or zone", s.Channel)
+	}
+	c.Hash = configHash(struct {
+		Channel, Quiet, Digest, Zone string
+	}{s.Channel, s.Quiet, s.Digest, s.Zone})
+	return c, len(p.errs) == nerr
 }
 
 // yamlPair is one key: value of a mapping.

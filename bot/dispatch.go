@@ -810,12 +810,20 @@ func (b *Bot) reportFailure(ctx context.Context, d DeliveryRecord, sendErr error
 		Text:     fmt.Sprintf("%q was not delivered and will not be retried: %v. Invite the bot to the channel or remove its subscriptions.", d.Alert.Title, sendErr),
 		Severity: watchers.Warning,
 	}
-	created, err := b.pipe.store.CommitRun(ctx, RunRecord{At: now, Alerts: []NewAlert{{Alert: a, Channels: rt.admins(d.Channel)}}})
+	na := NewAlert{Alert: a, Channels: rt.admins(d.Channel)}
+	if rules, err := loadRules(ctx, b.pipe.store, b.Config().Location, b.log); err == nil {
+		// Urgent, but the admins' quiet hours still hold it (DESIGN §9).
+		na.Holds = rules.holds(a.Kind, now, na.Channels)
+	}
+	created, err := b.pipe.store.CommitRun(ctx, RunRecord{At: now, Alerts: []NewAlert{na}})
 	if err != nil {
 		b.log.Error("delivery failure not reported", "err", err)
 		return
 	}
 	if len(created) > 0 {
 		b.kick()
+		if len(na.Holds) > 0 {
+			b.wakeRelease()
+		}
 	}
 }

@@ -77,6 +77,7 @@ func (b *Bot) Lead(ctx context.Context, f Fence) {
 	started := b.started
 	b.leadMu.Unlock()
 	b.metrics.SetLeader(true, f.Epoch)
+	b.wakeRelease() // held deliveries are the leader's to release
 	if started {
 		if err := b.SyncSchedules(ctx); err != nil {
 			b.log.Error("schedules not read after becoming leader", "err", err)

@@ -46,6 +46,9 @@ type pipeline struct {
 	log       *slog.Logger
 	// wrote, when set, hears whether each commit worked (the bot's health).
 	wrote func(what string, err error)
+	// withMuted makes runs list the channels a mute kept each alert from
+	// (NewAlert.Muted), for preview.
+	withMuted bool
 
 	mu        sync.Mutex
 	instances map[string]instance // built watchers by id
@@ -62,6 +65,7 @@ type outcome struct {
 	More    bool          // the check stopped at a batch limit: run again
 	Created []AlertRecord // alerts that did not exist before
 	Next    time.Time     // a date watcher's earliest planned look; zero: none
+	Held    bool          // a channel's rules held some of the deliveries back
 }
 
 func newPipeline(st RunStore, factories map[string]watchers.Factory, fetcher watchers.Fetcher, config func() *Config,
@@ -132,8 +136,17 @@ func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time) 
 	if rerr != nil {
 		return run, res, rerr
 	}
+	rules, rerr := loadRules(ctx, p.store, p.config().Location, p.log)
+	if rerr != nil {
+		return run, res, rerr
+	}
 	add := func(a watchers.Alert) {
-		run.Alerts = append(run.Alerts, NewAlert{Alert: a, Channels: routes.channels(a)})
+		na := NewAlert{Alert: a, Channels: routes.channels(a)}
+		na.Holds = rules.holds(a.Kind, now, na.Channels)
+		if p.withMuted {
+			na.Muted = routes.mutedChannels(a)
+		}
+		run.Alerts = append(run.Alerts, na)
 	}
 	if err != nil {
 		run.Err = err.Error()
@@ -230,6 +243,9 @@ func (p *pipeline) run(ctx context.Context, id string, now time.Time) (outcome, 
 		p.metrics.AlertCreated(a.Alert.Kind)
 	}
 	out := outcome{Found: res.Found, More: res.More, Created: created}
+	for _, na := range run.Alerts {
+		out.Held = out.Held || len(na.Holds) > 0
+	}
 	if w, err := p.instance(rec.Spec); err == nil {
 		if _, ok := w.(watchers.DateDriven); ok {
 			next, ok, err := p.store.NextLook(ctx, id)

@@ -67,6 +67,13 @@ const (
 	DeliveryPending = "pending"
 	DeliverySent    = "sent"
 	DeliveryFailed  = "failed"
+	// DeliveryHeld waits for the end of the channel's quiet hours or for
+	// its digest (DESIGN §9) until NextTry; it is not sent by itself
+	// until released.
+	DeliveryHeld = "held"
+	// DeliveryBundled was carried by a quiet-hours summary or a digest:
+	// that message's delivery is what was sent.
+	DeliveryBundled = "bundled"
 )
 
 // DeliveryRecord is one alert to one channel: the outbox row.
@@ -95,6 +102,17 @@ type NewAlert struct {
 	Alert    watchers.Alert
 	Skipped  bool
 	Channels []string // addresses that get a delivery
+	// Holds are the deliveries among Channels that a channel's rules hold
+	// back (quiet hours, digest): stored as DeliveryHeld until Hold.Until.
+	Holds []Hold
+	// Carries, for a quiet-hours summary or a digest, are the held
+	// deliveries it lists: when the alert is new they become
+	// DeliveryBundled with it; when its key existed (another pass made
+	// it), they are released to be sent by themselves instead.
+	Carries []int64
+	// Muted are the subscribed channels a mute kept this alert from;
+	// only replay's preview reads it.
+	Muted []string
 }
 
 // RunRecord is the outcome of one watcher check, committed in one
@@ -115,6 +133,20 @@ type RunRecord struct {
 	// Proposals are date proposals made with their date_proposal alerts
 	// (DESIGN §10); one that exists (open or decided) is left alone.
 	Proposals []ProposalRecord
+	// Release are held deliveries whose hold ended: pending from now,
+	// sent by themselves.
+	Release []int64
+}
+
+// HeldDelivery is a delivery held back by its channel's quiet hours or
+// digest.
+type HeldDelivery struct {
+	ID       int64
+	Channel  string
+	Alert    watchers.Alert
+	Reason   string    // HoldQuiet or HoldDigest
+	Until    time.Time // when it is released
+	HeldFrom time.Time // when it would have been sent
 }
 
 // Subscription routes a target's alerts to a channel.

@@ -25,6 +25,9 @@ type ScheduledPost struct {
 	Channel string         // address, e.g. "slack:C0123ABCD" or "slack:dm:U0123ABCD"
 	Owner   string         // the user who asked, e.g. "slack:U0123ABCD"
 	Created time.Time
+	// Holds is set when the post comes due: a channel's quiet hours or
+	// digest hold a repeat like any alert (DESIGN §9).
+	Holds []Hold
 }
 
 // LaterStore keeps scheduled posts. They are not deliveries until they
@@ -421,9 +424,19 @@ func (b *Bot) postDue(ctx context.Context, platform string, now time.Time) {
 		return
 	}
 	var again []ScheduledPost
+	rules, rerr := loadRules(ctx, b.pipe.store, b.Config().Location, b.log)
+	if rerr != nil {
+		b.log.Error("scheduled posts wait: channel settings unreadable; trying again on the next pass", "platform", platform, "err", rerr)
+		return
+	}
+	held := false
 	n, err := b.later.PostDue(ctx, platform, now, func(p ScheduledPost) (ScheduledPost, bool) {
 		p, ok, next := b.stillDue(ctx, p)
 		again = append(again, next...)
+		if ok {
+			p.Holds = rules.holds(p.Alert.Kind, now, []string{p.Channel})
+			held = held || len(p.Holds) > 0
+		}
 		return p, ok
 	})
 	if err != nil {
@@ -437,6 +450,9 @@ func (b *Bot) postDue(ctx context.Context, platform string, now time.Time) {
 	}
 	if n > 0 {
 		b.log.Debug("scheduled posts due", "platform", platform, "alerts", n)
+		if held {
+			b.wakeRelease()
+		}
 	}
 }
 

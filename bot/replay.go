@@ -20,6 +20,15 @@ type ReplayAlert struct {
 	Channels []string
 	Title    string
 	Text     string
+	// HeldFrom, for an alert a channel's quiet hours held, is when it
+	// would have been posted; At is when the channel receives it.
+	HeldFrom time.Time
+	// Items, for a digest (Kind KindDigest), are the keys of the alerts
+	// it lists, in order.
+	Items []string
+	// Muted are the subscribed channels a mute kept the alert from
+	// (preview only).
+	Muted []string
 }
 
 // Replay runs the config's date-driven watchers (watchers.DateDriven) on a
@@ -33,11 +42,26 @@ func Replay(ctx context.Context, cfg *Config, factories map[string]watchers.Fact
 		return nil, fmt.Errorf("replay: --from %s is not before --to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
 	mem := newMemStore(cfg, from)
-	p := newPipeline(mem, factories, nil, func() *Config { return cfg }, nil, NewMetrics(nil), slog.New(slog.DiscardHandler))
+	if err := replayOn(ctx, mem, cfg, factories, from, to, false); err != nil {
+		return nil, err
+	}
+	return mem.sorted(), nil
+}
+
+// replayOn runs mem's date-driven watchers and releases its held
+// deliveries on a virtual clock over [from, to): at each instant the
+// holds that end are released first, then the watchers run. withMuted
+// makes the runs list the channels mutes kept each alert from.
+func replayOn(ctx context.Context, mem *memStore, cfg *Config, factories map[string]watchers.Factory, from, to time.Time, withMuted bool) error {
+	log := slog.New(slog.DiscardHandler)
+	config := func() *Config { return cfg }
+	p := newPipeline(mem, factories, nil, config, nil, NewMetrics(nil), log)
+	p.withMuted = withMuted
+	rel := newReleaser(mem, config, mem.agenda(cfg.Location), log)
 	var ids []string
 	for _, cw := range cfg.Watchers {
 		if _, ok := factories[cw.Spec.Kind]; !ok {
-			return nil, fmt.Errorf("replay: unknown watcher kind %q", cw.Spec.Kind)
+			return fmt.Errorf("replay: unknown watcher kind %q", cw.Spec.Kind)
 		}
 		if !cw.Spec.Paused && p.dated(cw.Spec) {
 			ids = append(ids, cw.Spec.ID)
@@ -46,21 +70,29 @@ func Replay(ctx context.Context, cfg *Config, factories map[string]watchers.Fact
 	now := from
 	for steps := 0; now.Before(to); steps++ {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		if steps > 10_000_000 {
-			return nil, fmt.Errorf("replay: too many steps; is a watcher planning in a loop?")
+			return fmt.Errorf("replay: too many steps; is a watcher planning in a loop?")
+		}
+		if _, err := rel.release(ctx, now); err != nil {
+			return fmt.Errorf("replay: at %s: %w", now.Format(time.RFC3339), err)
 		}
 		for _, id := range ids {
 			for more := true; more; {
 				out, err := p.run(ctx, id, now)
 				if err != nil {
-					return nil, fmt.Errorf("replay: watcher %s at %s: %w", id, now.Format(time.RFC3339), err)
+					return fmt.Errorf("replay: watcher %s at %s: %w", id, now.Format(time.RFC3339), err)
 				}
 				more = out.More
 			}
 		}
 		next, ok := mem.earliest()
+		if held, found, err := rel.next(ctx, now); err != nil {
+			return fmt.Errorf("replay: %w", err)
+		} else if found && (!ok || held.Before(next)) {
+			next, ok = held, true
+		}
 		if !ok {
 			break
 		}
@@ -71,11 +103,16 @@ func Replay(ctx context.Context, cfg *Config, factories map[string]watchers.Fact
 		}
 		now = next
 	}
-	sort.SliceStable(mem.out, func(i, j int) bool {
-		if !mem.out[i].At.Equal(mem.out[j].At) {
-			return mem.out[i].At.Before(mem.out[j].At)
+	return nil
+}
+
+// sorted returns the replayed lines in time order.
+func (m *memStore) sorted() []ReplayAlert {
+	sort.SliceStable(m.out, func(i, j int) bool {
+		if !m.out[i].At.Equal(m.out[j].At) {
+			return m.out[i].At.Before(m.out[j].At)
 		}
-		return mem.out[i].Event < mem.out[j].Event
+		return m.out[i].Event < m.out[j].Event
 	})
-	return mem.out, nil
+	return m.out
 }

@@ -146,3 +146,47 @@ func (rt *routeTable) admins(except string) []string {
 	}
 	return out
 }
+
+// loadRules reads the channels' settings when st keeps them; settings
+// that no longer parse (a zone removed from the system's database, say)
+// are logged and treated as none, so alerts still go out.
+func loadRules(ctx context.Context, st any, def *time.Location, log interface{ Warn(string, ...any) }) (channelRuleSet, error) {
+	sr, ok := st.(settingsReader)
+	if !ok {
+		return nil, nil
+	}
+	all, err := sr.ChannelSettings(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load channel settings: %w", err)
+	}
+	set, bad := compileAll(all, def)
+	for _, err := range bad {
+		log.Warn("channel settings ignored", "err", err)
+	}
+	return set, nil
+}
+
+// mutedChannels returns the channels subscribed to a that a mute keeps
+// from it, in a stable order.
+func (rt *routeTable) mutedChannels(a watchers.Alert) []string {
+	var out []string
+	add := func(target string) {
+		for _, ch := range rt.byTarget[target] {
+			if rt.on(ch) && rt.muted(ch, a) {
+				out = append(out, ch)
+			}
+		}
+	}
+	add("all")
+	for _, t := range a.Tags {
+		add("tag:" + t)
+	}
+	if a.Watcher != "" {
+		add("watcher:" + a.Watcher)
+	}
+	if a.Event != "" {
+		add("event:" + a.Event)
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}

@@ -18,6 +18,7 @@ type SeedReport struct {
 	WatchersCreated, WatchersUpdated int
 	SubscriptionsAdded               int
 	SubscriptionsRemoved             int // targets a changed entry of the file dropped
+	ChannelSettingsApplied           int // channels entries new or changed in the file
 }
 
 // Seed applies the config file to the database: ids from the file are
@@ -64,6 +65,9 @@ func (b *Bot) Seed(ctx context.Context) (SeedReport, error) {
 		}
 	}
 	if err := b.seedSubscriptions(ctx, now, &rep); err != nil {
+		return rep, err
+	}
+	if err := b.seedChannelSettings(ctx, now, &rep); err != nil {
 		return rep, err
 	}
 	if rep != (SeedReport{}) {
@@ -282,5 +286,45 @@ func (b *Bot) seedSubscriptions(ctx context.Context, now time.Time, rep *SeedRep
 			}
 		}
 	}
+	return nil
+}
+
+// seedChannelSettings applies the file's `channels:` entries as Seed
+// applies subscriptions: an entry is applied only when it changed since
+// the last load, so settings changed in chat persist over restarts until
+// someone edits that channel's entry in the file. Without a
+// ConfigEntries store every entry is applied on every load.
+func (b *Bot) seedChannelSettings(ctx context.Context, now time.Time, rep *SeedReport) error {
+	st, ok := b.channels.(ChannelSettingsStore)
+	if !ok || len(b.Config().Channels) == 0 {
+		return nil
+	}
+	for _, cc := range b.Config().Channels {
+		ch := cc.Settings.Channel
+		if b.entries != nil {
+			e, ok, err := b.entries.ConfigEntry(ctx, "channels", ch)
+			if err != nil {
+				return fmt.Errorf("seed settings of %s: %w", ch, err)
+			}
+			if ok && e.Hash == cc.Hash {
+				continue
+			}
+		}
+		s := cc.Settings
+		s.Origin, s.UpdatedAt, s.UpdatedBy = "config", now, "config"
+		if err := st.SetChannelSettings(ctx, s); err != nil {
+			return fmt.Errorf("seed settings of %s: %w", ch, err)
+		}
+		if _, err := replanHeld(ctx, b.channels, s, b.Config().Location, now); err != nil {
+			b.log.Error("held alerts not planned again for new settings", "channel", ch, "err", err)
+		}
+		rep.ChannelSettingsApplied++
+		if b.entries != nil {
+			if err := b.entries.SetConfigEntry(ctx, ConfigEntry{Kind: "channels", Key: ch, Hash: cc.Hash, At: now}); err != nil {
+				return fmt.Errorf("seed settings of %s: %w", ch, err)
+			}
+		}
+	}
+	b.SettingsChanged()
 	return nil
 }

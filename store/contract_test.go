@@ -87,6 +87,9 @@ type backend interface {
 	bot.HistoryStore
 	bot.LaterStore
 	bot.ProposalStore
+	bot.ChannelSettingsStore
+	bot.HoldStore
+	bot.HeldPlanner
 	CountEvents(ctx context.Context) (int, error)
 	DeliveryCounts(ctx context.Context) (map[string]int, error)
 	PendingDeliveries(ctx context.Context, platform string, now time.Time, limit int) ([]bot.DeliveryRecord, error)
@@ -122,6 +125,9 @@ func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) backe
 	t.Run("TextOrder", func(t *testing.T) { contractTextOrder(t, open(t, testNow)) })
 	t.Run("ScheduledPosts", func(t *testing.T) { contractScheduledPosts(t, open(t, testNow)) })
 	t.Run("Proposals", func(t *testing.T) { contractProposals(t, open(t, testNow)) })
+	t.Run("ChannelSettings", func(t *testing.T) { contractChannelSettings(t, open(t, testNow)) })
+	t.Run("Held", func(t *testing.T) { contractHeld(t, open(t, testNow)) })
+	t.Run("Replan", func(t *testing.T) { contractReplan(t, open(t, testNow)) })
 }
 
 // contractTextOrder checks that "sorted" means byte order (Go's sort),

@@ -88,6 +88,7 @@ func (db *DB) PostDue(ctx context.Context, platform string, now time.Time, check
 				return fmt.Errorf("post %s: decode: %w", p.key, err)
 			}
 			a.Key = p.key
+			var holds []bot.Hold
 			if check != nil {
 				sp, ok := check(bot.ScheduledPost{Alert: a, Channel: p.channel, Owner: p.owner, Created: fromMS(p.created)})
 				if !ok {
@@ -95,8 +96,9 @@ func (db *DB) PostDue(ctx context.Context, platform string, now time.Time, check
 				}
 				a = sp.Alert
 				a.Key = p.key
+				holds = sp.Holds
 			}
-			_, isNew, err := insertAlert(ctx, t, &bot.NewAlert{Alert: a, Channels: []string{p.channel}}, now, woken)
+			_, isNew, err := insertAlert(ctx, t, &bot.NewAlert{Alert: a, Channels: []string{p.channel}, Holds: holds}, now, woken)
 			if err != nil {
 				return err
 			}

@@ -160,6 +160,21 @@ func (db *DB) CommitRun(ctx context.Context, run bot.RunRecord) ([]bot.AlertReco
 			if isNew && !run.Alerts[i].Skipped {
 				created = append(created, rec)
 			}
+			if carries := run.Alerts[i].Carries; len(carries) > 0 {
+				// A summary made before (by another pass) carried its own
+				// items; these came too late for it and go by themselves.
+				if isNew {
+					err = bundleHeld(ctx, t, rec.ID, carries)
+				} else {
+					err = releaseHeld(ctx, t, carries, woken)
+				}
+				if err != nil {
+					return err
+				}
+			}
+		}
+		if err := releaseHeld(ctx, t, run.Release, woken); err != nil {
+			return err
 		}
 		if err := saveEvents(ctx, t, run.Events); err != nil {
 			return err
@@ -215,6 +230,10 @@ const (
 	ON CONFLICT (key) DO NOTHING RETURNING id`
 	sqlInsertDelivery = `INSERT INTO deliveries (alert_id, channel, platform, state, attempts, next_try, created_at)
 	VALUES ($1, $2, $3, $4, 0, $5, $6)`
+	// sqlInsertHeld inserts a delivery its channel's rules hold back
+	// until next_try (DESIGN §9).
+	sqlInsertHeld = `INSERT INTO deliveries (alert_id, channel, platform, state, attempts, next_try, created_at, hold, held_from)
+	VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8)`
 	// sqlInsertChannel gives a channel its claim row (ClaimDue) with its
 	// first delivery.
 	sqlInsertChannel = `INSERT INTO channel_claims (channel, platform) VALUES ($1, $2) ON CONFLICT (channel) DO NOTHING`
@@ -283,7 +302,11 @@ func insertAlert(ctx context.Context, t *tx, a *bot.NewAlert, nextTry time.Time,
 			continue
 		}
 		seen = append(seen, ch)
-		if _, err := t.ExecContext(ctx, sqlInsertDelivery, id, ch, platforms[i], bot.DeliveryPending, ms(nextTry), ms(t.now)); err != nil {
+		if h, held := holdOf(a.Holds, ch); held {
+			if _, err := t.ExecContext(ctx, sqlInsertHeld, id, ch, platforms[i], bot.DeliveryHeld, ms(h.Until), ms(t.now), h.Reason, ms(nextTry)); err != nil {
+				return bot.AlertRecord{}, false, fmt.Errorf("alert %s: held delivery to %s: %w", al.Key, ch, err)
+			}
+		} else if _, err := t.ExecContext(ctx, sqlInsertDelivery, id, ch, platforms[i], bot.DeliveryPending, ms(nextTry), ms(t.now)); err != nil {
 			return bot.AlertRecord{}, false, fmt.Errorf("alert %s: delivery to %s: %w", al.Key, ch, err)
 		}
 		if _, err := t.ExecContext(ctx, sqlInsertChannel, ch, platforms[i]); err != nil {
@@ -292,6 +315,16 @@ func insertAlert(ctx context.Context, t *tx, a *bot.NewAlert, nextTry time.Time,
 		woken[platforms[i]] = true
 	}
 	return rec, true, nil
+}
+
+// holdOf returns the hold for channel among holds.
+func holdOf(holds []bot.Hold, channel string) (bot.Hold, bool) {
+	for _, h := range holds {
+		if h.Channel == channel {
+			return h, true
+		}
+	}
+	return bot.Hold{}, false
 }
 
 const sqlPlanNext = `INSERT INTO schedule (watcher_id, event_id, next_at)

@@ -367,6 +367,8 @@ func TestArgs(t *testing.T) {
 			[]string{"events", "#参院選", "past", "upper house", "page=2"}},
 		{"tz", data("alerts", "tz", o("zone", "America/New_York")), []string{"tz", "America/New_York"}},
 		{"timeline", data("alerts", "timeline", o("within", "730d"), o("tag", "election")), []string{"timeline", "#election", "730d"}},
+		{"settings", data("alerts", "settings", o("what", "quiet"), o("value", "22:00-07:00 Asia/Tokyo")), []string{"settings", "quiet", "22:00-07:00 Asia/Tokyo"}},
+		{"preview", data("alerts", "preview", o("within", "30d")), []string{"preview", "30d"}},
 		{"audit", data("alerts-admin", "audit", o("n", 5.0), o("words", "subscribe budget")), []string{"audit", "5", "subscribe budget"}},
 		{"remind-me", data("alerts", "remind-me", o("target", "event:g7"), o("leads", "3d 1d")), []string{"remind", "me", "event:g7", "3d 1d"}},
 		{"reminders", data("alerts", "reminders"), []string{"reminders"}},

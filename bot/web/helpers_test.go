@@ -40,6 +40,7 @@ type memData struct {
 	alerts     []bot.AlertRecord
 	subs       []bot.Subscription
 	mutes      []bot.Mute
+	settings   []bot.ChannelSettings
 	next       map[string]time.Time
 }
 
@@ -150,6 +151,11 @@ func (m *memData) AlertsForEvent(ctx context.Context, event string, n int) ([]bo
 		}
 	}
 	return out, nil
+}
+
+// ChannelSettings returns the channels' quiet hours and digests.
+func (m *memData) ChannelSettings(ctx context.Context) ([]bot.ChannelSettings, error) {
+	return slices.Clone(m.settings), nil
 }
 
 func (m *memData) Subscriptions(ctx context.Context) ([]bot.Subscription, error) {

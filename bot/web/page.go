@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"embed"
@@ -156,6 +157,14 @@ type channelRow struct {
 	Channel string
 	Subs    []string
 	Mutes   []string
+	Quiet   string // "22:00-07:00 Asia/Tokyo"; "" none
+	Digest  string // "daily 08:00 Asia/Tokyo"; "" none
+}
+
+// settingsReader is the channel settings a ChannelReader may also keep
+// (DESIGN §9): the page lists quiet hours and digests when it does.
+type settingsReader interface {
+	ChannelSettings(ctx context.Context) ([]bot.ChannelSettings, error)
 }
 
 type tagLink struct{ Tag, URL string }
@@ -311,6 +320,22 @@ func (s *Server) channelRows(ctx context.Context, now time.Time, loc *time.Locat
 	for _, m := range mutes {
 		r := row(m.Channel)
 		r.Mutes = append(r.Mutes, fmt.Sprintf("%s until %s", m.Target, fmtTime(m.Until, loc)))
+	}
+	if sr, ok := s.o.Channels.(settingsReader); ok {
+		all, err := sr.ChannelSettings(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, cs := range all {
+			r := row(cs.Channel)
+			zone := cmp.Or(cs.Zone, loc.String())
+			if cs.Quiet != "" {
+				r.Quiet = cs.Quiet + " " + zone
+			}
+			if cs.Digest != "" {
+				r.Digest = cs.Digest + " " + zone
+			}
+		}
 	}
 	out := make([]channelRow, 0, len(rows))
 	for _, ch := range slices.Sorted(maps.Keys(rows)) {

@@ -124,6 +124,10 @@ func TestStatusPage(t *testing.T) {
 	// page goes by the state now, not by the stored one.
 	m.addEventAt(t, watchers.Event{ID: "just-happened", Title: "Just happened", Due: "2025-05-20", Tags: []string{"japan"},
 		Changes: []watchers.Change{{At: testNow.Add(-time.Minute), Status: watchers.Happened}}}, testNow.Add(-time.Hour))
+	m.settings = []bot.ChannelSettings{
+		{Channel: "slack:C0GONE", Quiet: "22:00-07:00", Digest: "weekly mon 08:00", Zone: "America/New_York"},
+		{Channel: "slack:C0DIGEST", Digest: "daily 08:00"},
+	}
 	ts := newServer(t, m)
 	resp, body := get(t, ts, "/")
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
@@ -211,12 +215,13 @@ func TestStatusPage(t *testing.T) {
 	}
 
 	chs := section(t, doc, "channels")
-	wantCh := []string{"console:local | all | —", "slack:C0GONE | event:jp-fy2027-budget tag:election | tag:budget until Tue 20 May 2025 13:00 JST"}
-	if diff := cmp.Diff(wantCh, rows(chs)); diff != "" {
-		t.Errorf("channels, expired mute gone (-want +got):\n%s", diff)
+	wantCh := []string{
+		"console:local | all | — | — | —",
+		"slack:C0DIGEST |  | — | — | daily 08:00 Asia/Tokyo",
+		"slack:C0GONE | event:jp-fy2027-budget tag:election | tag:budget until Tue 20 May 2025 13:00 JST | 22:00-07:00 America/New_York | weekly mon 08:00 America/New_York",
 	}
-	if !strings.Contains(text(chs), "Quiet hours and digests (DESIGN §9) are not implemented yet") {
-		t.Errorf("no marked place for quiet hours and digests")
+	if diff := cmp.Diff(wantCh, rows(chs)); diff != "" {
+		t.Errorf("channels, expired mute gone, with quiet hours and digests (-want +got):\n%s", diff)
 	}
 }
 

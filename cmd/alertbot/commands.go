@@ -24,6 +24,11 @@ type replayLine struct {
 	Channels []string `json:"channels"`
 	Title    string   `json:"title"`
 	Text     string   `json:"text"`
+	// HeldFrom is set on a line of a channel whose quiet hours held the
+	// alert: when it would have been posted; At is when it is (DESIGN §9).
+	HeldFrom string `json:"held_from,omitempty"`
+	// Items, on a digest line, are the keys of the alerts it lists.
+	Items *[]string `json:"items,omitempty"`
 }
 
 func (m *Main) replay(ctx context.Context, args []string) error {
@@ -62,10 +67,21 @@ func (m *Main) replay(ctx context.Context, args []string) error {
 			if chans == nil {
 				chans = []string{}
 			}
-			if err := enc.Encode(replayLine{
+			line := replayLine{
 				At: a.At.In(cfg.Location).Format(time.RFC3339), Kind: string(a.Kind), Watcher: a.Watcher,
 				Event: a.Event, Channels: chans, Title: a.Title, Text: a.Text,
-			}); err != nil {
+			}
+			if !a.HeldFrom.IsZero() {
+				line.HeldFrom = a.HeldFrom.In(cfg.Location).Format(time.RFC3339)
+			}
+			if a.Kind == bot.KindDigest {
+				items := a.Items
+				if items == nil {
+					items = []string{}
+				}
+				line.Items = &items
+			}
+			if err := enc.Encode(line); err != nil {
 				return err
 			}
 		}
@@ -79,6 +95,9 @@ func (m *Main) replay(ctx context.Context, args []string) error {
 		to := strings.Join(a.Channels, ", ")
 		if to == "" {
 			to = "no subscribed channel"
+		}
+		if !a.HeldFrom.IsZero() {
+			to += " (held by quiet hours from " + a.HeldFrom.In(cfg.Location).Format("2006-01-02 15:04") + ")"
 		}
 		fmt.Fprintf(m.Stdout, "%s  %-11s %s → %s\n", a.At.In(cfg.Location).Format("2006-01-02 15:04 MST"), a.Kind, a.Title, to)
 		for _, line := range strings.Split(a.Text, "\n") {
