@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -449,5 +450,66 @@ channels:
 	msgs := a.plat["slack"].sentMessages("CDIGEST")
 	if len(msgs) != 1 || msgs[0].AlertKey != "digest/slack:CDIGEST@2026-12-02T23:00:00Z" {
 		t.Errorf("digest 20 minutes late: %+v", msgs)
+	}
+}
+
+// TestRemindAgainInQuietHours: a Remind again press whose time falls in
+// the channel's quiet hours is held like any alert and comes at the
+// window's end, once.
+func TestRemindAgainInQuietHours(t *testing.T) {
+	const cfg = `
+timezone: Asia/Tokyo
+events:
+  - id: e2
+    title: Event two
+    due: 2026-12-01T21:00
+    lead_times: [0m]
+    tags: [t]
+watchers:
+  - id: deadlines
+    kind: countdown
+    schedule: "@every 1m"
+subscriptions:
+  - channel: slack:CQUIET
+    to: [tag:t]
+channels:
+  - channel: slack:CQUIET
+    quiet: "22:00-07:00"
+`
+	a := newApp(t, cfg, at(1, 20, 0))
+	a.stepTo(at(1, 21, 0))
+	slack := a.plat["slack"]
+	sent := slack.Sent()
+	if len(sent) != 1 || sent[0].Channel != "CQUIET" {
+		t.Fatalf("slack got %+v, want the reminder in CQUIET before the quiet hours", sent)
+	}
+	a.clock.Set(at(1, 21, 30))
+	r := a.must(member, "slack:CQUIET", fmt.Sprintf("again %d 1h", sent[0].DeliveryID))
+	if !strings.Contains(r.Text, "comes again") {
+		t.Fatalf("press: %q", r.Text)
+	}
+	a.stepTo(at(1, 22, 40))
+	a.stepTo(at(2, 6, 59))
+	if n := len(slack.Sent()); n != 1 {
+		t.Fatalf("%d messages during the quiet hours, want the repeat held", n)
+	}
+	h := a.history("slack:CQUIET")
+	held := 0
+	for _, d := range h {
+		if d.Delivery.State == bot.DeliveryHeld {
+			held++
+		}
+	}
+	if held != 1 {
+		t.Fatalf("history %+v: want the repeat held", h)
+	}
+	a.clock.Set(at(2, 7, 0))
+	if _, err := a.bot.ReleaseHeld(context.Background(), at(2, 7, 0)); err != nil {
+		t.Fatal(err)
+	}
+	a.drain()
+	sent = slack.Sent()
+	if len(sent) != 2 || !strings.Contains(sent[1].Message.AlertKey, "/again:slack:CQUIET@") {
+		t.Fatalf("after the quiet hours: %+v, want the repeat once", sent)
 	}
 }
