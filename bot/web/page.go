@@ -111,6 +111,7 @@ type statusView struct {
 	MaxRows      int
 	Deliveries   []deliveryRow
 	Channels     []channelRow
+	Personal     int // users with personal reminders by direct message
 	CalendarAbs  string
 	TokenNeeded  bool
 	TagCalendars []tagLink
@@ -215,14 +216,14 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
 		if d.State == bot.DeliverySent && !d.SentAt.IsZero() {
 			at = d.SentAt
 		}
-		row := deliveryRow{Time: fmtTime(at, loc), Channel: d.Channel, Kind: string(d.Alert.Kind), Title: d.Alert.Title,
+		row := deliveryRow{Time: fmtTime(at, loc), Channel: shownChannel(d.Channel), Kind: string(d.Alert.Kind), Title: d.Alert.Title,
 			State: d.State, Error: d.LastError, Attempts: d.Attempts}
 		if d.Alert.Event != "" && watchers.IDPattern.MatchString(d.Alert.Event) {
 			row.EventURL = link(a, eventPath(d.Alert.Event), nil)
 		}
 		v.Deliveries = append(v.Deliveries, row)
 	}
-	if v.Channels, err = s.channelRows(ctx, now, loc); err != nil {
+	if v.Channels, v.Personal, err = s.channelRows(ctx, now, loc); err != nil {
 		s.internalError(w, "channels", err)
 		return
 	}
@@ -297,15 +298,47 @@ func (s *Server) watcherRows(ctx context.Context, loc *time.Location) ([]watcher
 	return out, nil
 }
 
-func (s *Server) channelRows(ctx context.Context, now time.Time, loc *time.Location) ([]channelRow, error) {
+// shownChannel is a delivery's address as the page shows it: a direct
+// message is "direct message", because whoever reads the page need not
+// learn which people asked for personal reminders.
+func shownChannel(ch string) string {
+	if isDM(ch) {
+		return "direct message"
+	}
+	return ch
+}
+
+// isDM reports whether the address is a direct message to a user.
+func isDM(addr string) bool {
+	_, ch, err := bot.SplitAddress(addr)
+	if err != nil {
+		return false
+	}
+	_, dm := bot.DMUser(ch)
+	return dm
+}
+
+// channelRows lists the channels with their subscriptions, mutes and
+// settings, and counts the people with personal reminders (direct
+// messages are counted, not listed; see shownChannel).
+func (s *Server) channelRows(ctx context.Context, now time.Time, loc *time.Location) ([]channelRow, int, error) {
 	subs, err := s.o.Channels.Subscriptions(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	mutes, err := s.o.Channels.Mutes(ctx, now)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	people := map[string]bool{}
+	subs = slices.DeleteFunc(subs, func(sub bot.Subscription) bool {
+		dm := isDM(sub.Channel)
+		if dm {
+			people[sub.Channel] = true
+		}
+		return dm
+	})
+	mutes = slices.DeleteFunc(mutes, func(m bot.Mute) bool { return isDM(m.Channel) })
 	rows := map[string]*channelRow{}
 	row := func(ch string) *channelRow {
 		if rows[ch] == nil {
@@ -324,9 +357,12 @@ func (s *Server) channelRows(ctx context.Context, now time.Time, loc *time.Locat
 	if sr, ok := s.o.Channels.(settingsReader); ok {
 		all, err := sr.ChannelSettings(ctx)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		for _, cs := range all {
+			if isDM(cs.Channel) {
+				continue
+			}
 			r := row(cs.Channel)
 			zone := cmp.Or(cs.Zone, loc.String())
 			if cs.Quiet != "" {
@@ -343,7 +379,7 @@ func (s *Server) channelRows(ctx context.Context, now time.Time, loc *time.Locat
 		sort.Strings(r.Subs)
 		out = append(out, *r)
 	}
-	return out, nil
+	return out, len(people), nil
 }
 
 type eventView struct {

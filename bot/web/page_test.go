@@ -333,3 +333,33 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusPageHidesDirectMessages: personal reminders are counted, not
+// listed: the page shows no user ids of people who asked for them.
+func TestStatusPageHidesDirectMessages(t *testing.T) {
+	m := seasonData(t)
+	m.subs = append(m.subs,
+		bot.Subscription{Channel: "slack:dm:U0SECRET1", Target: "event:jp-fy2027-budget"},
+		bot.Subscription{Channel: "slack:dm:U0SECRET1", Target: "tag:election"},
+		bot.Subscription{Channel: "discord:dm:111222333444555666", Target: "all"})
+	d := m.deliveries[len(m.deliveries)-1]
+	d.ID, d.Channel, d.State = 99, "slack:dm:U0SECRET1", bot.DeliverySent
+	m.deliveries = append(m.deliveries, d)
+	ts := newServer(t, m)
+	_, body := get(t, ts, "/")
+	if strings.Contains(body, "U0SECRET1") || strings.Contains(body, "111222333444555666") {
+		t.Errorf("the page shows a user id of a personal reminder")
+	}
+	doc := parseHTML(t, body)
+	chs := section(t, doc, "channels")
+	if got := text(chs); !strings.Contains(got, "2 people get personal reminders by direct message") {
+		t.Errorf("channels section %q lacks the count of people with personal reminders", got)
+	}
+	if n := len(rows(chs)); n != 2 {
+		t.Errorf("%d channel rows, want the 2 channels without the direct messages", n)
+	}
+	ds := rows(section(t, doc, "deliveries"))
+	if len(ds) == 0 || !strings.Contains(ds[0], "| direct message |") {
+		t.Errorf("newest delivery row %q, want its address shown as direct message", ds)
+	}
+}
