@@ -15,7 +15,7 @@ import (
 func channelsExample(t *testing.T) string {
 	t.Helper()
 	text := string(exampleConfig)
-	const subs = "subscriptions:\n  - channel: console:local\n    to: [all]\n"
+	const subs = "subscriptions:\n  - channel: console:local\n    to: [all, proposals]\n"
 	if !strings.Contains(text, subs) {
 		t.Fatal("the example's subscriptions changed; update channelsExample")
 	}
