@@ -19,6 +19,7 @@ type RunStore interface {
 	watchers.EventSource
 	eventReader
 	routeReader
+	settingsReader
 	Watcher(ctx context.Context, id string) (WatcherRecord, error)
 	// ProposalEvents returns the events that have match words, with their
 	// current state: those a source's text may propose dates for.

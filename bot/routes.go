@@ -94,11 +94,19 @@ func (rt *routeTable) on(channel string) bool {
 
 // channels returns the subscribed, un-muted channels for a, in a stable
 // order, on platforms this bot runs.
-func (rt *routeTable) channels(a watchers.Alert) []string {
+func (rt *routeTable) channels(a watchers.Alert) []string { return rt.subscribed(a, false) }
+
+// mutedChannels returns the channels subscribed to a that a mute keeps
+// from it, in a stable order.
+func (rt *routeTable) mutedChannels(a watchers.Alert) []string { return rt.subscribed(a, true) }
+
+// subscribed returns the channels on this bot's platforms subscribed to
+// a that are muted for it (muted true) or not (false), sorted.
+func (rt *routeTable) subscribed(a watchers.Alert, muted bool) []string {
 	var out []string
 	add := func(target string) {
 		for _, ch := range rt.byTarget[target] {
-			if rt.on(ch) && !rt.muted(ch, a) {
+			if rt.on(ch) && rt.muted(ch, a) == muted {
 				out = append(out, ch)
 			}
 		}
@@ -147,14 +155,10 @@ func (rt *routeTable) admins(except string) []string {
 	return out
 }
 
-// loadRules reads the channels' settings when st keeps them; settings
-// that no longer parse (a zone removed from the system's database, say)
-// are logged and treated as none, so alerts still go out.
-func loadRules(ctx context.Context, st any, def *time.Location, log interface{ Warn(string, ...any) }) (channelRuleSet, error) {
-	sr, ok := st.(settingsReader)
-	if !ok {
-		return nil, nil
-	}
+// loadRules reads the channels' settings; settings that no longer parse
+// (a zone removed from the system's database, say) are logged and treated
+// as none, so alerts still go out.
+func loadRules(ctx context.Context, sr settingsReader, def *time.Location, log interface{ Warn(string, ...any) }) (channelRuleSet, error) {
 	all, err := sr.ChannelSettings(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load channel settings: %w", err)
@@ -164,29 +168,4 @@ func loadRules(ctx context.Context, st any, def *time.Location, log interface{ W
 		log.Warn("channel settings ignored", "err", err)
 	}
 	return set, nil
-}
-
-// mutedChannels returns the channels subscribed to a that a mute keeps
-// from it, in a stable order.
-func (rt *routeTable) mutedChannels(a watchers.Alert) []string {
-	var out []string
-	add := func(target string) {
-		for _, ch := range rt.byTarget[target] {
-			if rt.on(ch) && rt.muted(ch, a) {
-				out = append(out, ch)
-			}
-		}
-	}
-	add("all")
-	for _, t := range a.Tags {
-		add("tag:" + t)
-	}
-	if a.Watcher != "" {
-		add("watcher:" + a.Watcher)
-	}
-	if a.Event != "" {
-		add("event:" + a.Event)
-	}
-	sort.Strings(out)
-	return slices.Compact(out)
 }

@@ -68,11 +68,16 @@ func (db *DB) SetChannelSettings(ctx context.Context, s bot.ChannelSettings) err
 // HeldDue returns the held deliveries whose hold ends by now, with their
 // alerts, by channel, release time and id.
 func (db *DB) HeldDue(ctx context.Context, now time.Time) ([]bot.HeldDelivery, error) {
+	return db.held(ctx, "held deliveries", `d.state = $1 AND d.next_try <= $2 ORDER BY d.channel, d.next_try, d.id`, bot.DeliveryHeld, ms(now))
+}
+
+// held reads the held deliveries that where selects, with their alerts;
+// what names them in errors.
+func (db *DB) held(ctx context.Context, what, where string, args ...any) ([]bot.HeldDelivery, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT d.id, d.channel, d.hold, d.next_try, d.held_from, `+alertCols+`
-		FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-		WHERE d.state = $1 AND d.next_try <= $2 ORDER BY d.channel, d.next_try, d.id`, bot.DeliveryHeld, ms(now))
+		FROM deliveries d JOIN alerts a ON a.id = d.alert_id WHERE `+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("held deliveries: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []bot.HeldDelivery
@@ -83,13 +88,13 @@ func (db *DB) HeldDue(ctx context.Context, now time.Time) ([]bot.HeldDelivery, e
 		)
 		a, err := scanAlert(rows, &h.ID, &h.Channel, &h.Reason, &until, &from)
 		if err != nil {
-			return nil, fmt.Errorf("held deliveries: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		h.Alert, h.Until, h.HeldFrom = a.Alert, fromMS(until), fromMS(from)
 		out = append(out, h)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("held deliveries: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
 }
@@ -152,30 +157,7 @@ func bundleHeld(ctx context.Context, t *tx, alertID int64, ids []int64) error {
 
 // HeldIn returns the deliveries held in channel, by release time and id.
 func (db *DB) HeldIn(ctx context.Context, channel string) ([]bot.HeldDelivery, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT d.id, d.channel, d.hold, d.next_try, d.held_from, `+alertCols+`
-		FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-		WHERE d.channel = $1 AND d.state = $2 ORDER BY d.next_try, d.id`, channel, bot.DeliveryHeld)
-	if err != nil {
-		return nil, fmt.Errorf("held deliveries of %s: %w", channel, err)
-	}
-	defer rows.Close()
-	var out []bot.HeldDelivery
-	for rows.Next() {
-		var (
-			h           bot.HeldDelivery
-			until, from int64
-		)
-		a, err := scanAlert(rows, &h.ID, &h.Channel, &h.Reason, &until, &from)
-		if err != nil {
-			return nil, fmt.Errorf("held deliveries of %s: %w", channel, err)
-		}
-		h.Alert, h.Until, h.HeldFrom = a.Alert, fromMS(until), fromMS(from)
-		out = append(out, h)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("held deliveries of %s: %w", channel, err)
-	}
-	return out, nil
+	return db.held(ctx, "held deliveries of "+channel, `d.channel = $1 AND d.state = $2 ORDER BY d.next_try, d.id`, channel, bot.DeliveryHeld)
 }
 
 // RescheduleHeld sets the reason and release time of each of holds (by

@@ -162,12 +162,6 @@ type channelRow struct {
 	Digest  string // "daily 08:00 Asia/Tokyo"; "" none
 }
 
-// settingsReader is the channel settings a ChannelReader may also keep
-// (DESIGN §9): the page lists quiet hours and digests when it does.
-type settingsReader interface {
-	ChannelSettings(ctx context.Context) ([]bot.ChannelSettings, error)
-}
-
 type tagLink struct{ Tag, URL string }
 
 func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
@@ -354,23 +348,21 @@ func (s *Server) channelRows(ctx context.Context, now time.Time, loc *time.Locat
 		r := row(m.Channel)
 		r.Mutes = append(r.Mutes, fmt.Sprintf("%s until %s", m.Target, fmtTime(m.Until, loc)))
 	}
-	if sr, ok := s.o.Channels.(settingsReader); ok {
-		all, err := sr.ChannelSettings(ctx)
-		if err != nil {
-			return nil, 0, err
+	all, err := s.o.Channels.ChannelSettings(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, cs := range all {
+		if isDM(cs.Channel) {
+			continue
 		}
-		for _, cs := range all {
-			if isDM(cs.Channel) {
-				continue
-			}
-			r := row(cs.Channel)
-			zone := cmp.Or(cs.Zone, loc.String())
-			if cs.Quiet != "" {
-				r.Quiet = cs.Quiet + " " + zone
-			}
-			if cs.Digest != "" {
-				r.Digest = cs.Digest + " " + zone
-			}
+		r := row(cs.Channel)
+		zone := cmp.Or(cs.Zone, loc.String())
+		if cs.Quiet != "" {
+			r.Quiet = cs.Quiet + " " + zone
+		}
+		if cs.Digest != "" {
+			r.Digest = cs.Digest + " " + zone
 		}
 	}
 	out := make([]channelRow, 0, len(rows))

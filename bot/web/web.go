@@ -54,9 +54,13 @@ type AlertReader interface {
 	AlertsForEvent(ctx context.Context, event string, n int) ([]bot.AlertRecord, error)
 }
 
-// ChannelReader lists subscriptions and the mutes in force at now.
+// ChannelReader lists subscriptions, the mutes in force at now and the
+// channels' settings.
 type ChannelReader interface {
 	Subscriptions(ctx context.Context) ([]bot.Subscription, error)
+	// ChannelSettings returns every channel's quiet hours, digest and
+	// zone (DESIGN §9).
+	ChannelSettings(ctx context.Context) ([]bot.ChannelSettings, error)
 	Mutes(ctx context.Context, now time.Time) ([]bot.Mute, error)
 }
 
