@@ -354,13 +354,8 @@ type HeldPlanner interface {
 // replanHeld plans channel's held deliveries again under settings s, as
 // if each fell at now: those the new rules still hold wait for the new
 // release time; the others are released at now (several together still
-// make one summary or digest). It changes nothing when st keeps no
-// holds; it returns whether any delivery moved.
-func replanHeld(ctx context.Context, st any, s ChannelSettings, def *time.Location, now time.Time) (bool, error) {
-	hp, ok := st.(HeldPlanner)
-	if !ok {
-		return false, nil
-	}
+// make one summary or digest). It returns whether any delivery moved.
+func replanHeld(ctx context.Context, hp HeldPlanner, s ChannelSettings, def *time.Location, now time.Time) (bool, error) {
 	rules, err := compileRules(s, def)
 	if err != nil {
 		return false, err

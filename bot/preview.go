@@ -96,21 +96,17 @@ func (r *Router) previewStore(ctx context.Context, now time.Time, within time.Du
 	if mem.mutes, err = r.channelStore.Mutes(ctx, now); err != nil {
 		return nil, err
 	}
-	if st, ok := r.settingsStore(); ok {
-		if mem.settings, err = st.ChannelSettings(ctx); err != nil {
-			return nil, err
-		}
+	if mem.settings, err = r.channelStore.ChannelSettings(ctx); err != nil {
+		return nil, err
 	}
-	if hs, ok := r.channelStore.(HoldStore); ok {
-		held, err := hs.HeldDue(ctx, now.Add(within).Add(maxPreview))
-		if err != nil {
-			return nil, err
-		}
-		for _, h := range held {
-			mem.seen[h.Alert.Key] = true
-			mem.hold(h)
-			mem.alerts[h.Alert.Key] = ReplayAlert{At: h.HeldFrom, Kind: h.Alert.Kind, Key: h.Alert.Key, Title: h.Alert.Title}
-		}
+	held, err := r.channelStore.HeldDue(ctx, now.Add(within).Add(maxPreview))
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range held {
+		mem.seen[h.Alert.Key] = true
+		mem.hold(h)
+		mem.alerts[h.Alert.Key] = ReplayAlert{At: h.HeldFrom, Kind: h.Alert.Kind, Key: h.Alert.Key, Title: h.Alert.Title}
 	}
 	return mem, nil
 }

@@ -21,6 +21,11 @@ type ChannelStore interface {
 	Unmute(ctx context.Context, channel, target string) (removed bool, err error)
 	// Mutes returns the mutes still in force at now.
 	Mutes(ctx context.Context, now time.Time) ([]Mute, error)
+	// A channel's quiet hours, digest and zone (DESIGN §9), and the
+	// deliveries they hold, which follow the settings when they change.
+	ChannelSettingsStore
+	HeldPlanner
+	HoldStore
 }
 
 // routeReader is the part of a ChannelStore that routing needs.

@@ -295,8 +295,8 @@ func (b *Bot) seedSubscriptions(ctx context.Context, now time.Time, rep *SeedRep
 // someone edits that channel's entry in the file. Without a
 // ConfigEntries store every entry is applied on every load.
 func (b *Bot) seedChannelSettings(ctx context.Context, now time.Time, rep *SeedReport) error {
-	st, ok := b.channels.(ChannelSettingsStore)
-	if !ok || len(b.Config().Channels) == 0 {
+	st := b.channels
+	if len(b.Config().Channels) == 0 {
 		return nil
 	}
 	for _, cc := range b.Config().Channels {

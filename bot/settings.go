@@ -13,13 +13,6 @@ import (
 const settingsUsage = "settings quiet 22:00-07:00 [zone] | settings quiet off | settings digest daily 08:00 [zone] | " +
 	"settings digest weekly mon 08:00 [zone] | settings digest off | settings zone Asia/Tokyo"
 
-// settingsStore returns the router's channel settings store, if its
-// channel store keeps them.
-func (r *Router) settingsStore() (ChannelSettingsStore, bool) {
-	s, ok := r.channelStore.(ChannelSettingsStore)
-	return s, ok
-}
-
 // channelSettings returns channel's settings; zero when it has none.
 func channelSettings(ctx context.Context, st ChannelSettingsStore, channel string) (ChannelSettings, error) {
 	all, err := st.ChannelSettings(ctx)
@@ -43,10 +36,7 @@ func settingsJSON(s ChannelSettings) string {
 }
 
 func (r *Router) settings(ctx context.Context, c *call) (string, error) {
-	st, ok := r.settingsStore()
-	if !ok {
-		return "", userErr("This bot keeps no channel settings.")
-	}
+	st := r.channelStore
 	cur, err := channelSettings(ctx, st, c.req.Channel)
 	if err != nil {
 		return "", err
