@@ -193,7 +193,7 @@ func (r *Router) again(ctx context.Context, c *call) (string, error) {
 func dmOf(c *call) (string, error) {
 	dm, ok := DMAddress(c.req.User)
 	if !ok {
-		return "", userErr("Personal reminders come by direct message on Slack or Discord; run this there.")
+		return "", refuse("Personal reminders come by direct message on Slack or Discord; run this there.")
 	}
 	return dm, nil
 }

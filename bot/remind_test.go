@@ -37,7 +37,7 @@ func TestPersonalReminderCommands(t *testing.T) {
 		{name: "remind me leads need an event", user: member, text: "remind me #budget 3d",
 			want: []string{"Leads of your own need one event", "remind me event:upper-house-election-2028 3d 1d"}, wantErr: true},
 		{name: "remind me from the console", user: admin, text: "remind me #budget",
-			want: []string{"by direct message on Slack or Discord"}, wantErr: true},
+			want: []string{"by direct message on Slack or Discord"}, notWant: []string{"Usage:"}, wantErr: true},
 		{name: "remind me missing target", user: member, text: "remind me",
 			want: []string{"Missing arguments."}, wantErr: true},
 		{name: "reminders none", user: member, text: "reminders",

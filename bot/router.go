@@ -18,14 +18,24 @@ import (
 )
 
 // UserError is a mistake of the caller: its message is shown as is, with
-// the command's usage line.
-type UserError struct{ Msg string }
+// the command's usage line unless the command was typed right and cannot
+// run where it was (NoUsage).
+type UserError struct {
+	Msg     string
+	NoUsage bool
+}
 
 // Error returns the message shown to the user.
 func (e *UserError) Error() string { return e.Msg }
 
 func userErr(format string, args ...any) error {
 	return &UserError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// refuse is a UserError for a command typed right that cannot run here:
+// its usage line would not help.
+func refuse(format string, args ...any) error {
+	return &UserError{Msg: fmt.Sprintf(format, args...), NoUsage: true}
 }
 
 // call is one command being run.
@@ -342,6 +352,9 @@ func (r *Router) Handle(ctx context.Context, req Request) (reply Reply) {
 	if err != nil {
 		var ue *UserError
 		if errors.As(err, &ue) {
+			if ue.NoUsage {
+				return Reply{Text: ue.Msg, Error: true}
+			}
 			return Reply{Text: ue.Msg + "\nUsage: " + usage(spec), Error: true}
 		}
 		r.log.Error("command failed", "command", spec.Name, "user", req.User, "err", err)
