@@ -200,6 +200,7 @@ func New(opts Options) (*Bot, error) {
 	}
 	b.pipe = newPipeline(opts.Runs, opts.Factories, opts.Fetcher, b.Config, b.enabled, b.metrics, b.log)
 	b.pipe.wrote = b.health.set
+	b.pipe.early = func([]AlertRecord) { b.kick() }
 	b.runner = watchers.NewRunner(b.runJob, b.log, watchers.WithRunTimeout(timeout), watchers.WithClock(b.now), watchers.WithLocation(opts.Config.Location))
 	return b, nil
 }
