@@ -235,12 +235,6 @@ func (q eventsQuery) describe() string {
 	return strings.Join(parts, " ")
 }
 
-// eventOver reports whether an event belongs to the past: it happened or
-// was cancelled, or its window is over.
-func eventOver(st watchers.State, now time.Time) bool {
-	return st.Status == watchers.Happened || st.Status == watchers.Cancelled || !st.Due.End.After(now)
-}
-
 // events answers /alerts events: every event, open ones by window start,
 // past ones newest first, filtered and paged (in the database), with a
 // More button.
