@@ -27,7 +27,7 @@ const (
 	// with, and each pass ends by waiting for its slowest channel and
 	// claiming again, so fewer, larger passes deliver a burst sooner.
 	soleBatch = 1000
-	idlePoll    = time.Minute
+	idlePoll  = time.Minute
 	// writeRetryMax caps the wait between attempts to record sends while
 	// the database refuses writes, so delivery resumes soon after it heals.
 	writeRetryMax = 5 * time.Second
