@@ -23,11 +23,7 @@ const (
 	backoffBase = time.Second
 	backoffMax  = 10 * time.Minute
 	batchSize   = 256
-	// soleBatch is a sole deliverer's pass: it has nobody to share a burst
-	// with, and each pass ends by waiting for its slowest channel and
-	// claiming again, so fewer, larger passes deliver a burst sooner.
-	soleBatch = 1000
-	idlePoll  = time.Minute
+	idlePoll    = time.Minute
 	// writeRetryMax caps the wait between attempts to record sends while
 	// the database refuses writes, so delivery resumes soon after it heals.
 	writeRetryMax = 5 * time.Second
@@ -129,11 +125,11 @@ type Outbox interface {
 // dueClaim is this process's claim request for platform's deliveries at
 // now.
 func (b *Bot) dueClaim(platform string, now time.Time) DueClaim {
-	c := DueClaim{Platform: platform, Owner: b.owner, Now: now, TTL: b.claimTTL, Limit: soleBatch}
+	c := DueClaim{Platform: platform, Owner: b.owner, Now: now, TTL: b.claimTTL, Limit: batchSize}
 	if b.claimTTL > 0 {
 		// Only with others to share a burst with: a sole deliverer's
 		// passes take as many channels as their deliveries fill.
-		c.Channels, c.Limit = claimChannels, batchSize
+		c.Channels = claimChannels
 	}
 	return c
 }
