@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -478,27 +477,26 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 		errMu    sync.Mutex
 		claimErr error
 	)
-	run := func(list []DeliveryRecord, pre *chunkClaim) {
-		if err := b.deliverChannel(ctx, p, rec, term, list, pre); err != nil {
+	run := func(list []DeliveryRecord) {
+		if err := b.deliverChannel(ctx, p, rec, term, list); err != nil {
 			errMu.Lock()
 			claimErr = cmp.Or(claimErr, err)
 			errMu.Unlock()
 		}
 	}
-	ahead := b.claimAhead(p, rec, groups, order, parallel)
 	sem := make(chan struct{}, parallel) // parallel 1: one channel after another
 	var wg sync.WaitGroup
-	for i, ch := range order {
+	for _, ch := range order {
 		if ctx.Err() != nil || b.holding(name) {
 			break
 		}
 		sem <- struct{}{}
 		wg.Add(1)
-		go func(list []DeliveryRecord, pre *chunkClaim) {
+		go func(list []DeliveryRecord) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			run(list, pre)
-		}(groups[ch], ahead.reach(i, ch))
+			run(list)
+		}(groups[ch])
 	}
 	wg.Wait()
 	rec.close() // the pass's last confirmations are written before it ends
@@ -508,95 +506,12 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 	return len(ds), claimErr
 }
 
-// chunkClaim is the claim of the deliveries of several channels of a
-// pass, written ahead of their sends (claimAhead).
-type chunkClaim struct {
-	ids     []int64
-	done    chan struct{} // closed when the claim is written or failed
-	refused map[int64]bool
-	err     error
-}
-
-// claimer writes a pass's claims a chunk of channels ahead of its sends
-// (claimAhead); nil when each channel claims its own deliveries.
-type claimer struct {
-	rec    *recorder
-	chunk  int             // channels per chunk
-	chunks []*chunkClaim   // by chunk number; nil: not started
-	of     map[string]int  // channel → chunk number, for channels claimed ahead
-	lists  map[int][]int64 // chunk number → ids to claim
-}
-
-// claimAhead prepares the claims of a pass over order (channels with
-// their deliveries in groups) to be written a chunk of channels ahead of
-// the sends, so that a send does not wait for its own claim's write: while
-// the sends of one chunk run, the claim of the next is written. A claim
-// is still written (durably) before its delivery is sent; at most two
-// chunks are claimed but not yet sent when the process dies, and those
-// are looked up before any resend (Resolver). So only platforms that
-// resolve and send in parallel claim ahead, and only channels with no
-// delivery of unknown outcome: those are settled first, then claimed, by
-// deliverChannel itself, as before.
-func (b *Bot) claimAhead(p Platform, rec *recorder, groups map[string][]DeliveryRecord, order []string, parallel int) *claimer {
-	if _, ok := p.(Resolver); !ok || parallel <= 1 {
-		return nil
-	}
-	c := &claimer{rec: rec, chunk: 2 * parallel, of: map[string]int{}, lists: map[int][]int64{}}
-	for i, ch := range order {
-		list := groups[ch]
-		if slices.ContainsFunc(list, b.uncertain) {
-			continue
-		}
-		k := i / c.chunk
-		c.of[ch] = k
-		for _, d := range list {
-			c.lists[k] = append(c.lists[k], d.ID)
-		}
-	}
-	c.chunks = make([]*chunkClaim, (len(order)+c.chunk-1)/c.chunk)
-	return c
-}
-
-// reach is called as the pass reaches channel ch, number i of its order:
-// it starts the claims of ch's chunk and of the next one, and returns
-// ch's chunk claim (nil when ch claims its own deliveries).
-func (c *claimer) reach(i int, ch string) *chunkClaim {
-	if c == nil {
-		return nil
-	}
-	k := i / c.chunk
-	c.start(k)
-	c.start(k + 1)
-	if kk, ok := c.of[ch]; ok {
-		return c.chunks[kk]
-	}
-	return nil
-}
-
-// start writes chunk k's claim in the background, once.
-func (c *claimer) start(k int) {
-	if k >= len(c.chunks) || c.chunks[k] != nil {
-		return
-	}
-	cc := &chunkClaim{ids: c.lists[k], done: make(chan struct{})}
-	c.chunks[k] = cc
-	if len(cc.ids) == 0 {
-		close(cc.done)
-		return
-	}
-	go func() {
-		defer close(cc.done)
-		cc.refused, cc.err = c.rec.claim(cc.ids)
-	}()
-}
-
 // deliverChannel sends one channel's due deliveries in order: it resolves
-// those that may have been posted, claims the rest (or waits for pre, the
-// claim written ahead for them), and sends them until one fails or the
-// pass's channel claims run out. It returns an error only when the claim
-// could not be written; then nothing is sent, since the claim is what
-// tells a later process to look before it resends.
-func (b *Bot) deliverChannel(ctx context.Context, p Platform, rec *recorder, term *claimTerm, list []DeliveryRecord, pre *chunkClaim) error {
+// those that may have been posted, claims the rest, and sends them until
+// one fails or the pass's channel claims run out. It returns an error
+// only when the claim could not be written; then nothing is sent, since
+// the claim is what tells a later process to look before it resends.
+func (b *Bot) deliverChannel(ctx context.Context, p Platform, rec *recorder, term *claimTerm, list []DeliveryRecord) error {
 	name := p.Name()
 	taken := 0
 	for _, d := range list {
@@ -605,37 +520,19 @@ func (b *Bot) deliverChannel(ctx context.Context, p Platform, rec *recorder, ter
 		}
 	}
 	b.metrics.Claims(name, "taken_over", taken)
-	var refused map[int64]bool
-	if pre != nil {
-		// No delivery of this channel has an unknown outcome: nothing to
-		// settle, and the claim is written with its chunk's.
-		<-pre.done
-		if pre.err != nil {
-			return pre.err
-		}
-		for _, d := range list {
-			if pre.refused[d.ID] {
-				if refused == nil {
-					refused = map[int64]bool{}
-				}
-				refused[d.ID] = true
-			}
-		}
-	} else {
-		list = b.settle(ctx, p, rec, list)
-		if len(list) == 0 || ctx.Err() != nil {
-			return nil
-		}
-		ids := make([]int64, len(list))
-		for i, d := range list {
-			ids[i] = d.ID
-		}
-		var err error
-		if refused, err = rec.claim(ids); err != nil {
-			return err
-		}
+	list = b.settle(ctx, p, rec, list)
+	if len(list) == 0 || ctx.Err() != nil {
+		return nil
 	}
-	b.metrics.Claims(name, "claimed", len(list)-len(refused))
+	ids := make([]int64, len(list))
+	for i, d := range list {
+		ids[i] = d.ID
+	}
+	refused, err := rec.claim(ids)
+	if err != nil {
+		return err
+	}
+	b.metrics.Claims(name, "claimed", len(ids)-len(refused))
 	if len(refused) > 0 {
 		// The channel passed to another process while this one was
 		// away (paused, or cut off from the database); it sends them.
