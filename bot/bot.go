@@ -213,9 +213,8 @@ func New(opts Options) (*Bot, error) {
 	b.pipe = newPipeline(opts.Runs, opts.Factories, opts.Fetcher, b.Config, b.enabled, b.metrics, b.log)
 	b.pipe.wrote = b.health.set
 	b.relWake = make(chan struct{}, 1)
-	if rs, ok := opts.Runs.(releaseStore); ok {
-		b.rel = newReleaser(rs, b.Config, b.storeAgenda, b.log)
-	}
+	b.rel = newReleaser(opts.Runs, b.Config, b.storeAgenda, b.log)
+	b.pipe.early = func([]AlertRecord) { b.kick() }
 	b.runner = watchers.NewRunner(b.runJob, b.log, watchers.WithRunTimeout(timeout), watchers.WithClock(b.now), watchers.WithLocation(opts.Config.Location))
 	return b, nil
 }
@@ -300,13 +299,11 @@ func (b *Bot) Start(ctx context.Context) error {
 		defer b.workers.Done()
 		b.nudgeLoop(ctx)
 	}()
-	if b.rel != nil {
-		b.workers.Add(1)
-		go func() {
-			defer b.workers.Done()
-			b.releaseLoop(ctx)
-		}()
-	}
+	b.workers.Add(1)
+	go func() {
+		defer b.workers.Done()
+		b.releaseLoop(ctx)
+	}()
 	for _, p := range b.platforms {
 		b.workers.Add(1)
 		go func() {

@@ -21,10 +21,9 @@ type EventStore interface {
 	SaveEvents(ctx context.Context, evs []EventRecord) error
 	// EventHashes returns every event's config hash by id.
 	EventHashes(ctx context.Context) (map[string]string, error)
-	// EventSummaries lists every event (of tag; "" for all) with its
-	// state as last materialized and without its change history: what
-	// /alerts events filters and pages.
-	EventSummaries(ctx context.Context, tag string) ([]EventRecord, error)
+	// EventsPage returns one page of /alerts events (EventsQuery), paged
+	// in the database, and how many events match in each part.
+	EventsPage(ctx context.Context, q EventsQuery) (EventsPage, error)
 	Event(ctx context.Context, id string) (EventRecord, error)
 	DeleteEvent(ctx context.Context, id string) error
 	Events(ctx context.Context, f EventFilter) ([]EventRecord, error)
@@ -33,6 +32,37 @@ type EventStore interface {
 	// or before t.
 	EventsChangingBy(ctx context.Context, t time.Time) ([]EventRecord, error)
 	Tags(ctx context.Context) ([]string, error)
+}
+
+// EventsQuery asks for one page of the events list: the events of Tag
+// ("" for all) that Match (nil: all), in two parts — open ones (neither
+// happened nor cancelled, their window ending after Now) by window start,
+// then past ones newest first (ties by id) — of which Scope takes "open",
+// "past" or "all" (open, then past). Offset and Limit count in that list.
+type EventsQuery struct {
+	Tag           string
+	Match         func(EventRecord) bool // sees ID, Title and Current.Title only
+	Scope         string
+	Now           time.Time
+	Offset, Limit int
+}
+
+// EventsPage is a page of the events list, without the events' changes,
+// and how many events of each part match the query.
+type EventsPage struct {
+	Events     []EventRecord
+	Open, Past int
+}
+
+// Total is how many events the query's scope lists.
+func (p EventsPage) Total(scope string) int {
+	switch scope {
+	case "open":
+		return p.Open
+	case "past":
+		return p.Past
+	}
+	return p.Open + p.Past
 }
 
 // eventReader is the part of an EventStore that keeping materialized

@@ -20,6 +20,7 @@ type RunStore interface {
 	eventReader
 	routeReader
 	settingsReader
+	HoldStore
 	Watcher(ctx context.Context, id string) (WatcherRecord, error)
 	// ProposalEvents returns the events that have match words, with their
 	// current state: those a source's text may propose dates for.
@@ -50,6 +51,9 @@ type pipeline struct {
 	// withMuted makes runs list the channels a mute kept each alert from
 	// (NewAlert.Muted), for preview.
 	withMuted bool
+	// early, when set, hears of alerts a run committed ahead of the rest
+	// of it (commit), so their deliveries start at once.
+	early func(created []AlertRecord)
 
 	mu        sync.Mutex
 	instances map[string]instance // built watchers by id
@@ -231,17 +235,19 @@ func (p *pipeline) run(ctx context.Context, id string, now time.Time) (outcome, 
 	if err != nil {
 		return outcome{}, err
 	}
-	created, err := p.store.CommitRun(ctx, run)
+	created, err := p.commit(ctx, run)
 	if p.wrote != nil && !errors.Is(err, ErrNotLeader) {
 		// A leader's commit refused after it lost the lease is no
 		// failing write: the database is fine, another process leads.
 		p.wrote("watcher runs", err)
 	}
-	if err != nil {
-		return outcome{}, fmt.Errorf("watcher %s: commit: %w", id, err)
-	}
 	for _, a := range created {
 		p.metrics.AlertCreated(a.Alert.Kind)
+	}
+	if err != nil {
+		// Chunks committed before the failure stay: their alerts are
+		// delivered, and the next run does not create them again.
+		return outcome{Created: created}, fmt.Errorf("watcher %s: commit: %w", id, err)
 	}
 	out := outcome{Found: res.Found, More: res.More, Created: created}
 	for _, na := range run.Alerts {
@@ -263,4 +269,41 @@ func (p *pipeline) run(ctx context.Context, id string, now time.Time) (outcome, 
 		return out, errors.New(run.Err)
 	}
 	return out, nil
+}
+
+// Chunks of a run's alerts committed ahead of the rest (commit).
+const (
+	firstChunk = 32  // small, so the first deliveries start within milliseconds
+	maxChunk   = 128 // short, so the delivery workers' claims do not wait long behind one
+)
+
+// commit commits run. A run with many alerts (a burst of deadlines falling
+// due at one instant) commits them in chunks, each in its own transaction
+// and announced through early, so the first deliveries go out while the
+// rest are written, and the delivery workers' short writes interleave
+// with the chunks instead of waiting behind one long transaction (SQLite
+// has one writer at a time). The last chunk carries the watcher's state,
+// events and next looks, as a run of few alerts does; the chunks before it
+// write alerts alone (no watcher row), so a run stopped between chunks (a
+// crash, a lost leader lease) leaves alerts that the next run finds under
+// their keys and does not create twice, and the watcher's state as it was.
+func (p *pipeline) commit(ctx context.Context, run RunRecord) ([]AlertRecord, error) {
+	if len(run.Alerts) <= 2*firstChunk {
+		return p.store.CommitRun(ctx, run)
+	}
+	var created []AlertRecord
+	for size := firstChunk; len(run.Alerts) > size; size = min(4*size, maxChunk) {
+		head := RunRecord{At: run.At, Alerts: run.Alerts[:size]}
+		c, err := p.store.CommitRun(ctx, head)
+		if err != nil {
+			return created, err
+		}
+		run.Alerts = run.Alerts[size:]
+		created = append(created, c...)
+		if len(c) > 0 && p.early != nil {
+			p.early(c)
+		}
+	}
+	c, err := p.store.CommitRun(ctx, run)
+	return append(created, c...), err
 }

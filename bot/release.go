@@ -29,12 +29,8 @@ type HoldStore interface {
 }
 
 // releaseStore is what a releaser commits to: serve's database,
-// replay's memory.
-type releaseStore interface {
-	RunStore
-	HoldStore
-	settingsReader
-}
+// replay's memory (a RunStore keeps holds and settings).
+type releaseStore = RunStore
 
 // releaser turns held deliveries into messages when their hold ends:
 // each held alert by itself, a quiet-hours summary, or a digest with the
@@ -380,9 +376,6 @@ func agendaOf(evs []EventRecord, now time.Time) []EventRecord {
 // digests due (DESIGN §9). Only the leader releases, like it runs the
 // watchers; it returns how many messages it made ready to send.
 func (b *Bot) ReleaseHeld(ctx context.Context, now time.Time) (int, error) {
-	if b.rel == nil {
-		return 0, nil
-	}
 	if f, leading := b.Leading(); !leading {
 		return 0, nil
 	} else if f.Lease != "" {

@@ -235,19 +235,9 @@ func (q eventsQuery) describe() string {
 	return strings.Join(parts, " ")
 }
 
-// eventOver reports whether an event belongs to the past: it happened or
-// was cancelled, or its window is over.
-func eventOver(st watchers.State, now time.Time) bool {
-	return st.Status == watchers.Happened || st.Status == watchers.Cancelled || !st.Due.End.After(now)
-}
-
-// eventSummaries lists the events of tag without their changes.
-func (r *Router) eventSummaries(ctx context.Context, tag string) ([]EventRecord, error) {
-	return r.eventStore.EventSummaries(ctx, tag)
-}
-
 // events answers /alerts events: every event, open ones by window start,
-// past ones newest first, filtered and paged, with a More button.
+// past ones newest first, filtered and paged (in the database), with a
+// More button.
 func (r *Router) events(ctx context.Context, c *call) (string, error) {
 	q, err := parseEventsQuery(c.args)
 	if err != nil {
@@ -256,66 +246,53 @@ func (r *Router) events(ctx context.Context, c *call) (string, error) {
 	if err := refreshEvents(ctx, r.eventStore, c.now, r.loc(), r.log); err != nil {
 		return "", err
 	}
-	all, err := r.eventSummaries(ctx, q.tag)
+	eq := EventsQuery{Tag: q.tag, Scope: q.scope, Now: c.now, Offset: (q.page - 1) * eventsPage, Limit: eventsPage}
+	if len(q.words) > 0 {
+		eq.Match = q.matches
+	}
+	pg, err := r.eventStore.EventsPage(ctx, eq)
 	if err != nil {
 		return "", err
 	}
-	var open, past []EventRecord
-	for _, e := range all {
-		if !q.matches(e) {
-			continue
-		}
-		if eventOver(e.Current, c.now) {
-			past = append(past, e)
-		} else {
-			open = append(open, e)
-		}
+	total := pg.Total(q.scope)
+	// In "all", the open events come first, then the past ones.
+	pastFrom := -1
+	if q.scope == "all" {
+		pastFrom = pg.Open
 	}
-	slices.SortStableFunc(past, func(a, b EventRecord) int {
-		if n := b.Current.Due.Start.Compare(a.Current.Due.Start); n != 0 {
-			return n
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	var list []EventRecord
-	pastFrom := -1 // index of the first past event in list, for "all"
 	label := map[string]string{"open": "Open events", "past": "Past events", "all": "Events"}[q.scope]
-	switch q.scope {
-	case "open":
-		list = open
-	case "past":
-		list = past
-	default:
-		list, pastFrom = append(open, past...), len(open)
-	}
 	what := strings.TrimSpace(label + " " + q.describe())
-	if len(list) == 0 {
+	if total == 0 {
 		hint := "/alerts events all"
 		if q.scope == "all" {
 			hint = "/alerts events all with fewer words or another tag"
 		}
 		return fmt.Sprintf("No %s. Try %s.", strings.ToLower(what[:1])+what[1:], hint), nil
 	}
-	pages := (len(list) + eventsPage - 1) / eventsPage
+	pages := (total + eventsPage - 1) / eventsPage
 	if q.page > pages {
-		return "", userErr("Page %d is past the end: %s match, on %s.", q.page, Plural(len(list), "event"), Plural(pages, "page"))
+		return "", userErr("Page %d is past the end: %s match, on %s.", q.page, Plural(total, "event"), Plural(pages, "page"))
 	}
 	from := (q.page - 1) * eventsPage
-	to := min(from+eventsPage, len(list))
+	to := min(from+eventsPage, total)
+	if len(pg.Events) != to-from {
+		// The events changed between the count and the page.
+		to = from + len(pg.Events)
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s (%d–%d of %d):\n", what, from+1, to, len(list))
+	fmt.Fprintf(&b, "%s (%d–%d of %d):\n", what, from+1, to, total)
 	for i := from; i < to; i++ {
 		if pastFrom > 0 && i >= pastFrom && (i == pastFrom || i == from) {
 			// "all" lists the open events, then the past ones.
 			b.WriteString("Past:\n")
 		}
-		e := list[i]
+		e := pg.Events[i-from]
 		localize(&e, r.loc())
 		st := dueIn(e.Current, c.zone)
 		title, _ := Truncate(st.Title, maxListedTitle)
 		fmt.Fprintf(&b, "• %s — %s [%s] (%s)\n", title, DueText(st, c.now), st.Status, e.ID)
 	}
-	if to < len(list) {
+	if to < total {
 		next := q.command(q.page + 1)
 		fmt.Fprintf(&b, "More: /alerts %s", next)
 		c.buttons = []Button{{Label: "More", Command: next}}

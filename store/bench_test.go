@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -269,5 +270,34 @@ func BenchmarkUpcomingPostgres(b *testing.B) {
 		if len(evs) != 20 {
 			b.Fatalf("Events = %d, want 20", len(evs))
 		}
+	}
+}
+
+// BenchmarkEventsPage is "/alerts events": a page of the events list among
+// 100,000 (a tag's first page, a later page of all, and a word search).
+func BenchmarkEventsPage(b *testing.B) {
+	db := benchDB(b)
+	ctx := testCtx(b)
+	for _, tc := range []struct {
+		name string
+		q    bot.EventsQuery
+	}{
+		{"tag", bot.EventsQuery{Tag: "tariffs", Scope: "open", Now: testNow, Limit: 10}},
+		{"all_page40", bot.EventsQuery{Scope: "all", Now: testNow, Offset: 390, Limit: 10}},
+		{"past", bot.EventsQuery{Scope: "past", Now: testNow, Offset: 10, Limit: 10}},
+		{"words", bot.EventsQuery{Scope: "all", Now: testNow, Limit: 10, Match: func(e bot.EventRecord) bool { return strings.Contains(e.ID, "99") }}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			defer reportCPU(b)()
+			for b.Loop() {
+				pg, err := db.EventsPage(ctx, tc.q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(pg.Events) != 10 {
+					b.Fatalf("EventsPage = %d events, want 10", len(pg.Events))
+				}
+			}
+		})
 	}
 }

@@ -91,6 +91,7 @@ type backend interface {
 	bot.HoldStore
 	bot.HeldPlanner
 	CountEvents(ctx context.Context) (int, error)
+	EventSummaries(ctx context.Context, tag string) ([]bot.EventRecord, error)
 	DeliveryCounts(ctx context.Context) (map[string]int, error)
 	PendingDeliveries(ctx context.Context, platform string, now time.Time, limit int) ([]bot.DeliveryRecord, error)
 	ClaimDeliveries(ctx context.Context, owner string, now time.Time, ids []int64) error
@@ -112,6 +113,7 @@ func TestContractPostgres(t *testing.T) {
 func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) backend) {
 	t.Run("EventRoundTrip", func(t *testing.T) { contractEvents(t, open(t, testNow)) })
 	t.Run("EventsFilter", func(t *testing.T) { contractEventsFilter(t, open(t, testNow)) })
+	t.Run("EventsPage", func(t *testing.T) { contractEventsPage(t, open(t, testNow)) })
 	t.Run("Watchers", func(t *testing.T) { contractWatchers(t, open(t, testNow)) })
 	t.Run("CommitRun", func(t *testing.T) { contractCommitRun(t, open(t, testNow)) })
 	t.Run("DueEvents", func(t *testing.T) { contractDueEvents(t, open(t, testNow)) })
@@ -424,6 +426,97 @@ func contractEventsFilter(t *testing.T, s backend) {
 				t.Errorf("Events(%+v) (-want +got):\n%s", tt.f, diff)
 			}
 		})
+	}
+}
+
+// contractEventsPage: the events list paged by the store is the list
+// EventSummaries gives, split into open and past and sorted and paged in
+// Go as /alerts events did before it paged in the database.
+func contractEventsPage(t *testing.T, s backend) {
+	ctx := testCtx(t)
+	for _, ev := range []bot.EventRecord{
+		mkEventStatus(t, "a-day", "2025-02-01", "", "japan"),
+		mkEventStatus(t, "b-month", "2025-02", "", "us"),
+		mkEventStatus(t, "c-instant", "2025-03-01T10:00", "", "japan"),
+		mkEventStatus(t, "d-year", "2024", "", "japan"),
+		mkEventStatus(t, "e-happened", "2025-02-10", watchers.Happened, "japan"),
+		mkEventStatus(t, "f-jfy", "JFY2024", "", "budget"),
+		mkEventStatus(t, "g-postponed", "2025-02-20", watchers.Postponed, "us"),
+		mkEventStatus(t, "h-later", "2026-05", "", "japan"),
+		mkEventStatus(t, "i-cancelled", "2026-06", watchers.Cancelled, "japan"),
+		mkEventStatus(t, "j-same-day", "2025-02-01", "", "japan"),
+		mkEventStatus(t, "k-Élysée", "2025-02-01", "", "us"),
+	} {
+		if err := s.SaveEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Date(2025, 2, 15, 12, 0, 0, 0, jst)
+	want := func(q bot.EventsQuery) (ids []string, open, past int) {
+		all, err := s.EventSummaries(ctx, q.Tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var opens, pasts []bot.EventRecord
+		for _, e := range all {
+			if q.Match != nil && !q.Match(e) {
+				continue
+			}
+			st := e.Current
+			if st.Status == watchers.Happened || st.Status == watchers.Cancelled || !st.Due.End.After(q.Now) {
+				pasts = append(pasts, e)
+			} else {
+				opens = append(opens, e)
+			}
+		}
+		slices.SortStableFunc(pasts, func(a, b bot.EventRecord) int { return b.Current.Due.Start.Compare(a.Current.Due.Start) })
+		list := map[string][]bot.EventRecord{"open": opens, "past": pasts, "all": append(opens, pasts...)}[q.Scope]
+		for _, e := range list[min(q.Offset, len(list)):min(q.Offset+q.Limit, len(list))] {
+			ids = append(ids, e.ID)
+		}
+		return ids, len(opens), len(pasts)
+	}
+	words := func(w string) func(bot.EventRecord) bool {
+		return func(e bot.EventRecord) bool {
+			return strings.Contains(strings.ToLower(e.ID+" "+e.Current.Title+" "+e.Title), w)
+		}
+	}
+	var checked int
+	for _, tag := range []string{"", "japan", "us", "none"} {
+		for _, scope := range []string{"open", "past", "all"} {
+			for _, match := range []string{"", "day", "élysée"} {
+				for _, page := range []struct{ off, lim int }{{0, 3}, {3, 3}, {6, 3}, {0, 20}, {20, 5}} {
+					q := bot.EventsQuery{Tag: tag, Scope: scope, Now: now, Offset: page.off, Limit: page.lim}
+					if match != "" {
+						q.Match = words(match)
+					}
+					got, err := s.EventsPage(ctx, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ids, open, past := want(q)
+					checked += len(ids)
+					if diff := cmp.Diff(ids, eventIDs(got.Events)); diff != "" || got.Open != open || got.Past != past {
+						t.Errorf("tag %q, %s, match %q, offset %d, limit %d: open %d past %d, want %d %d; ids (-want +got):\n%s",
+							tag, scope, match, page.off, page.lim, got.Open, got.Past, open, past, diff)
+					}
+				}
+			}
+		}
+	}
+	if checked < 100 {
+		t.Errorf("only %d events compared: the cases list too little", checked)
+	}
+	// One case by hand: the past, newest first, ties by id.
+	got, err := s.EventsPage(ctx, bot.EventsQuery{Scope: "past", Now: now, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"i-cancelled", "e-happened", "a-day", "j-same-day", "k-Élysée", "d-year"}, eventIDs(got.Events)); diff != "" {
+		t.Errorf("past events (-want +got):\n%s", diff)
+	}
+	if got.Events[0].Current.Title != "Title of i-cancelled" || got.Events[0].Current.Due.Raw != "2026-06" {
+		t.Errorf("page event %+v: want its current state", got.Events[0].Current)
 	}
 }
 

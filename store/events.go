@@ -137,7 +137,11 @@ func saveEvents(ctx context.Context, t *tx, evs []bot.EventRecord) error {
 	}
 	defer w.close()
 	for i := range evs {
-		if err := w.save(ctx, t.now, &evs[i]); err != nil {
+		sctx, err := t.detached(ctx)
+		if err != nil {
+			return err
+		}
+		if err := w.save(sctx, t.now, &evs[i]); err != nil {
 			if len(evs) > 1 {
 				return fmt.Errorf("event %q: %w", evs[i].ID, err)
 			}

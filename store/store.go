@@ -296,7 +296,7 @@ func (db *DB) beginWrite(ctx context.Context, lock bool) (*tx, error) {
 			return nil, fmt.Errorf("begin: take the write lock: %w", err)
 		}
 	}
-	out := &tx{Tx: t, p: db.write, now: db.Now().UTC()}
+	out := &tx{Tx: t, p: db.write, now: db.Now().UTC(), detach: db.dialect.name == sqliteDialect.name}
 	if fenced {
 		if err := checkFence(ctx, out, f); err != nil {
 			t.Rollback()

@@ -1,14 +1,18 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/watchers"
 )
 
 // This file keeps what the team features need (DESIGN §9): users' zones,
@@ -93,8 +97,9 @@ func (db *DB) SetConfigEntry(ctx context.Context, e bot.ConfigEntry) error {
 }
 
 // EventSummaries returns every event (with tag, those carrying it) by the
-// start of its current window, without the changes: /alerts events
-// filters and pages these and shows only their current state.
+// start of its current window, without the changes. /alerts events pages
+// in the database (EventsPage); this whole list is the reference the
+// store's tests check those pages against.
 func (db *DB) EventSummaries(ctx context.Context, tag string) ([]bot.EventRecord, error) {
 	q := "SELECT " + eventCols + " FROM events e WHERE e.cur_due <> ''"
 	var args []any
@@ -108,6 +113,161 @@ func (db *DB) EventSummaries(ctx context.Context, tag string) ([]bot.EventRecord
 		return nil, fmt.Errorf("list events: %w", err)
 	}
 	return out, nil
+}
+
+// EventsPage returns one page of the events list (bot.EventsQuery). Without
+// Match the counts and the page are queries of the database (an index walk
+// to the page, which reads only the page's rows in full); with Match, only
+// the columns it sees are read for every event of the tag, the match is
+// Go's (case folding as in the rest of the bot), and again only the page's
+// rows are read in full.
+func (db *DB) EventsPage(ctx context.Context, q bot.EventsQuery) (bot.EventsPage, error) {
+	page, err := db.eventsPage(ctx, q)
+	if err != nil {
+		return bot.EventsPage{}, fmt.Errorf("list events: %w", err)
+	}
+	return page, nil
+}
+
+// eventsPageFrom returns the FROM and WHERE of the events of tag under
+// alias o, with $1 the tag when there is one; the next placeholder is
+// $2 (or $1).
+func eventsPageFrom(tag string) (from string, args []any) {
+	if tag == "" {
+		return "FROM events o WHERE o.cur_due <> ''", nil
+	}
+	return "FROM event_tags t JOIN events o ON o.id = t.event_id WHERE t.tag = $1 AND o.cur_due <> ''", []any{tag}
+}
+
+func (db *DB) eventsPage(ctx context.Context, q bot.EventsQuery) (bot.EventsPage, error) {
+	from, args := eventsPageFrom(q.Tag)
+	n := len(args)
+	// Open: neither happened nor cancelled, and the window ends after now.
+	open := fmt.Sprintf("(o.cur_status NOT IN ($%d, $%d) AND o.cur_end > $%d)", n+1, n+2, n+3)
+	args = append(args, string(watchers.Happened), string(watchers.Cancelled), ms(q.Now))
+	var (
+		page             bot.EventsPage
+		openIDs, pastIDs []string
+	)
+	if q.Match == nil {
+		var total int
+		if err := db.read.QueryRowContext(ctx, "SELECT COUNT(*), COALESCE(SUM(CASE WHEN "+open+" THEN 1 ELSE 0 END), 0) "+from, args...).
+			Scan(&total, &page.Open); err != nil {
+			return page, err
+		}
+		page.Past = total - page.Open
+		oFrom, oN, pFrom, pN := pageParts(q, page.Open)
+		var err error
+		// LIMIT and OFFSET are bound: literal ones would make a statement
+		// per page and fill the statement cache.
+		lim := fmt.Sprintf(" LIMIT $%d OFFSET $%d", len(args)+1, len(args)+2)
+		if oN > 0 {
+			openIDs, err = db.pageIDs(ctx, "SELECT o.id "+from+" AND "+open+" ORDER BY o.cur_start, o.id"+lim, append(args, oN, oFrom)...)
+			if err != nil {
+				return page, err
+			}
+		}
+		if pN > 0 {
+			pastIDs, err = db.pageIDs(ctx, "SELECT o.id "+from+" AND NOT "+open+" ORDER BY o.cur_start DESC, o.id"+lim, append(args, pN, pFrom)...)
+			if err != nil {
+				return page, err
+			}
+		}
+	} else {
+		type row struct {
+			id    string
+			start int64
+		}
+		rows, err := db.read.QueryContext(ctx, "SELECT o.id, o.title, o.cur_title, o.cur_start, CASE WHEN "+open+" THEN 1 ELSE 0 END "+
+			from+" ORDER BY o.cur_start, o.id", args...)
+		if err != nil {
+			return page, err
+		}
+		defer rows.Close()
+		var opens, pasts []row
+		for rows.Next() {
+			var (
+				e      bot.EventRecord
+				r      row
+				isOpen int
+			)
+			if err := rows.Scan(&e.ID, &e.Title, &e.Current.Title, &r.start, &isOpen); err != nil {
+				return page, err
+			}
+			if !q.Match(e) {
+				continue
+			}
+			r.id = e.ID
+			if isOpen == 1 {
+				opens = append(opens, r)
+			} else {
+				pasts = append(pasts, r)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return page, err
+		}
+		rows.Close()
+		slices.SortStableFunc(pasts, func(a, b row) int { return cmp.Compare(b.start, a.start) })
+		page.Open, page.Past = len(opens), len(pasts)
+		oFrom, oN, pFrom, pN := pageParts(q, page.Open)
+		for _, r := range opens[min(oFrom, len(opens)):min(oFrom+oN, len(opens))] {
+			openIDs = append(openIDs, r.id)
+		}
+		for _, r := range pasts[min(pFrom, len(pasts)):min(pFrom+pN, len(pasts))] {
+			pastIDs = append(pastIDs, r.id)
+		}
+	}
+	ids := append(openIDs, pastIDs...)
+	if len(ids) == 0 {
+		return page, nil
+	}
+	marks := make([]string, len(ids))
+	byID := make([]any, len(ids))
+	for i, id := range ids {
+		marks[i] = fmt.Sprintf("$%d", i+1)
+		byID[i] = id
+	}
+	evs, err := scanEvents(ctx, db.read, "SELECT "+eventCols+" FROM events e WHERE e.id IN ("+strings.Join(marks, ", ")+")", byID...)
+	if err != nil {
+		return page, err
+	}
+	at := map[string]int{}
+	for i, id := range ids {
+		at[id] = i
+	}
+	slices.SortFunc(evs, func(a, b bot.EventRecord) int { return cmp.Compare(at[a.ID], at[b.ID]) })
+	page.Events = evs
+	return page, nil
+}
+
+// pageParts splits q's page between the open part (open events in all)
+// and the past part: an offset and a count in each.
+func pageParts(q bot.EventsQuery, open int) (oFrom, oN, pFrom, pN int) {
+	lo, hi := q.Offset, q.Offset+q.Limit
+	switch q.Scope {
+	case "open":
+		return lo, q.Limit, 0, 0
+	case "past":
+		return 0, 0, lo, q.Limit
+	}
+	if lo < open {
+		oFrom, oN = lo, min(hi, open)-lo
+	}
+	if hi > open {
+		pFrom = max(lo-open, 0)
+		pN = hi - open - pFrom
+	}
+	return oFrom, oN, pFrom, pN
+}
+
+// pageIDs runs a query of ids.
+func (db *DB) pageIDs(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanStrings(rows)
 }
 
 // SearchAudit returns up to n audit entries (≤ 0: all) that match,
