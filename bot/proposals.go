@@ -352,15 +352,8 @@ func (r *Router) proposalConfirm(ctx context.Context, c *call) (string, error) {
 	}
 	// Claim the decision first: of two admins pressing Confirm at once,
 	// one changes the event.
-	ok, err := r.proposalStore.DecideProposal(ctx, pr.ID, ProposalOpen, ProposalConfirmed, c.req.User, c.now)
-	if err != nil {
+	if err := r.decide(ctx, c, pr, ProposalConfirmed); err != nil {
 		return "", err
-	}
-	if !ok {
-		if now, err := r.proposalStore.Proposal(ctx, pr.ID); err == nil {
-			return "", c.decided(now)
-		}
-		return "", userErr("Proposal %s is no longer open.", pr.ID)
 	}
 	if err := r.eventStore.SaveEvent(ctx, rec); err != nil {
 		if _, rerr := r.proposalStore.DecideProposal(ctx, pr.ID, ProposalConfirmed, ProposalOpen, "", time.Time{}); rerr != nil {
@@ -374,6 +367,19 @@ func (r *Router) proposalConfirm(ctx context.Context, c *call) (string, error) {
 		pr.ID, rec.Current.Title, DueText(dueIn(rec.Current, c.zone), c.now), rec.Current.Status, pr.OldDue), nil
 }
 
+// decide moves the open proposal pr to state for the caller; when
+// another decision came first it says which.
+func (r *Router) decide(ctx context.Context, c *call, pr ProposalRecord, state string) error {
+	ok, err := r.proposalStore.DecideProposal(ctx, pr.ID, ProposalOpen, state, c.req.User, c.now)
+	if err != nil || ok {
+		return err
+	}
+	if now, err := r.proposalStore.Proposal(ctx, pr.ID); err == nil {
+		return c.decided(now)
+	}
+	return userErr("Proposal %s is no longer open.", pr.ID)
+}
+
 // proposalDismiss closes a proposal; it stays recorded, so the same date
 // is not proposed for the event again.
 func (r *Router) proposalDismiss(ctx context.Context, c *call) (string, error) {
@@ -384,15 +390,8 @@ func (r *Router) proposalDismiss(ctx context.Context, c *call) (string, error) {
 	if pr.State != ProposalOpen {
 		return "", c.decided(pr)
 	}
-	ok, err := r.proposalStore.DecideProposal(ctx, pr.ID, ProposalOpen, ProposalDismissed, c.req.User, c.now)
-	if err != nil {
+	if err := r.decide(ctx, c, pr, ProposalDismissed); err != nil {
 		return "", err
-	}
-	if !ok {
-		if now, err := r.proposalStore.Proposal(ctx, pr.ID); err == nil {
-			return "", c.decided(now)
-		}
-		return "", userErr("Proposal %s is no longer open.", pr.ID)
 	}
 	r.audit(ctx, c, "proposal dismiss", pr.ID+" "+pr.Event, ProposalOpen, ProposalDismissed+" "+pr.Due)
 	return fmt.Sprintf("Dismissed %s: %s stays %s; %s will not be proposed for it again.", pr.ID, pr.Event, pr.OldDue, pr.Due), nil
