@@ -420,7 +420,9 @@ func (r *Router) forget(ctx context.Context, c *call) (string, error) {
 // and wakes the platform's worker when it made some. A failure is logged:
 // the posts stay and are tried on the next pass.
 func (b *Bot) postDue(ctx context.Context, platform string, now time.Time) {
-	if b.later == nil {
+	// Every delivery pass comes here: look first (an indexed read), so a
+	// pass with nothing due writes nothing and reads no settings.
+	if at, ok := b.nextPost(ctx, platform); !ok || at.After(now) {
 		return
 	}
 	var again []ScheduledPost
