@@ -17,34 +17,6 @@ import (
 // DESIGN §9's Remind again buttons and personal reminders by direct
 // message. Time moves by the e2e clock, never by waiting.
 
-// slackButton returns the value of the button labelled label in a post's
-// blocks, "" when there is none.
-func slackButton(t *testing.T, p slacktest.Post, label string) string {
-	t.Helper()
-	var blocks []struct {
-		Type     string `json:"type"`
-		Elements []struct {
-			Type  string          `json:"type"`
-			Value string          `json:"value"`
-			Text  json.RawMessage `json:"text"`
-		} `json:"elements"`
-	}
-	if err := json.Unmarshal(p.Blocks, &blocks); err != nil {
-		t.Fatalf("blocks: %v", err)
-	}
-	for _, b := range blocks {
-		for _, el := range b.Elements {
-			var l struct {
-				Text string `json:"text"`
-			}
-			if b.Type == "actions" && el.Type == "button" && json.Unmarshal(el.Text, &l) == nil && l.Text == label {
-				return el.Value
-			}
-		}
-	}
-	return ""
-}
-
 // slackRemindPress presses a button whose value is value under the message ts
 // in channel, as user, with a signed block_actions interaction, and
 // returns the answer posted to its response_url.
@@ -99,8 +71,8 @@ func TestSlackRemindAgainButton(t *testing.T) {
 	e.clk.Advance(time.Hour + time.Minute) // the 2h reminder
 	e2ePoll(t, e.ctx, "the budget reminder", func() bool { return len(slackPostsTo(e.fake, "C0BUDGET", e2eBudgetTitle)) == 1 })
 	first := slackPostsTo(e.fake, "C0BUDGET", e2eBudgetTitle)[0]
-	value := slackButton(t, first, "Remind again in 1 hour")
-	if !strings.HasPrefix(value, "again ") || !strings.HasSuffix(value, " 1h") || slackButton(t, first, "Remind again tomorrow") == "" {
+	value := slackButtonValue(t, first, "Remind again in 1 hour")
+	if !strings.HasPrefix(value, "again ") || !strings.HasSuffix(value, " 1h") || slackButtonValue(t, first, "Remind again tomorrow") == "" {
 		t.Fatalf("Remind again buttons: %q in %s", value, first.Blocks)
 	}
 
@@ -128,8 +100,8 @@ func TestSlackRemindAgainButton(t *testing.T) {
 	if len(again) != 1 {
 		t.Fatalf("%d repeats, want 1", len(again))
 	}
-	if again[0].TS == first.TS || slackButton(t, again[0], "Remind again in 1 hour") == value {
-		t.Errorf("the repeat is not a new delivery: ts %s, button %q", again[0].TS, slackButton(t, again[0], "Remind again in 1 hour"))
+	if again[0].TS == first.TS || slackButtonValue(t, again[0], "Remind again in 1 hour") == value {
+		t.Errorf("the repeat is not a new delivery: ts %s, button %q", again[0].TS, slackButtonValue(t, again[0], "Remind again in 1 hour"))
 	}
 	if n := len(e.fake.Posts()); n != 3 {
 		t.Errorf("%d posts in all, want the two reminders and one repeat", n)
