@@ -33,6 +33,11 @@ type Button struct {
 	Label     string
 	Command   string // e.g. "mute event:ishiba-trump-summit 1d"
 	AdminOnly bool   // shown only where the platform can restrict it; the router checks again
+	// ShownToAll shows an AdminOnly button also where the platform cannot
+	// restrict it (Discord), on messages that exist to be decided by
+	// admins (a date proposal's Confirm and Dismiss); the router still
+	// refuses, and audits, anyone else who presses it.
+	ShownToAll bool
 }
 
 // Outgoing is one delivery for a platform to send.

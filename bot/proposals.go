@@ -224,8 +224,8 @@ func proposalButtons(a watchers.Alert) []Button {
 	}
 	id := propose.ID(a.Event, a.Key[i+1:])
 	return []Button{
-		{Label: "Confirm", Command: "proposal confirm " + id, AdminOnly: true},
-		{Label: "Dismiss", Command: "proposal dismiss " + id, AdminOnly: true},
+		{Label: "Confirm", Command: "proposal confirm " + id, AdminOnly: true, ShownToAll: true},
+		{Label: "Dismiss", Command: "proposal dismiss " + id, AdminOnly: true, ShownToAll: true},
 	}
 }
 

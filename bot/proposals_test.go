@@ -116,8 +116,8 @@ func TestDateProposals(t *testing.T) {
 		t.Fatalf("proposal fields %+v carry no id", m.Fields)
 	}
 	wantButtons := []bot.Button{
-		{Label: "Confirm", Command: "proposal confirm " + id, AdminOnly: true},
-		{Label: "Dismiss", Command: "proposal dismiss " + id, AdminOnly: true},
+		{Label: "Confirm", Command: "proposal confirm " + id, AdminOnly: true, ShownToAll: true},
+		{Label: "Dismiss", Command: "proposal dismiss " + id, AdminOnly: true, ShownToAll: true},
 	}
 	// Confirm and Dismiss lead; Remind again follows as on every alert.
 	if len(m.Buttons) < 2 || fmt.Sprint(m.Buttons[:2]) != fmt.Sprint(wantButtons) {

@@ -326,7 +326,7 @@ func (a *Adapter) message(reply bot.Reply, allowPublic bool) *discordgo.Interact
 // rules of alert buttons (render.go); never nil, so the JSON says [] and
 // an edit clears the buttons of a deferred "working" message.
 func (a *Adapter) replyButtons(reply bot.Reply) []discordgo.MessageComponent {
-	rows, _ := cutter{log: a.log}.buttons(reply.Buttons, 0, false)
+	rows, _ := cutter{log: a.log}.buttons(reply.Buttons, 0)
 	if rows == nil {
 		rows = []discordgo.MessageComponent{}
 	}

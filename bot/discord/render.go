@@ -70,7 +70,7 @@ func render(msg bot.Message, delivery int64, log *slog.Logger) *discordgo.Messag
 		AllowedMentions: noMentions(),
 	}
 	var carried bool
-	out.Components, carried = c.buttons(msg.Buttons, delivery, msg.Kind == watchers.KindDateProposal)
+	out.Components, carried = c.buttons(msg.Buttons, delivery)
 	ref := ""
 	if delivery > 0 && !carried {
 		ref = deliveryRef(delivery)
@@ -244,15 +244,14 @@ func color(k watchers.Kind, s watchers.Severity) int {
 
 // buttons lays out message buttons in action rows of five. Admin-only
 // buttons are left out, since Discord cannot show a button to admins
-// only, unless admins is set: a date proposal's Confirm and Dismiss are
-// its point, and go only to the channels subscribed to proposals; the
-// router refuses (and audits) a non-admin who presses one. Each
-// custom_id carries delivery when it fits; carried reports whether any
-// button does, else the message must carry it elsewhere.
-func (c cutter) buttons(bs []bot.Button, delivery int64, admins bool) (rows []discordgo.MessageComponent, carried bool) {
+// only, unless the button is ShownToAll (a date proposal's Confirm and
+// Dismiss); the router refuses (and audits) a non-admin who presses one.
+// Each custom_id carries delivery when it fits; carried reports whether
+// any button does, else the message must carry it elsewhere.
+func (c cutter) buttons(bs []bot.Button, delivery int64) (rows []discordgo.MessageComponent, carried bool) {
 	var row discordgo.ActionsRow
 	for i, b := range bs {
-		if b.AdminOnly && !admins {
+		if b.AdminOnly && !b.ShownToAll {
 			continue
 		}
 		id := buttonID(0, b.Command)
