@@ -402,21 +402,41 @@ const (
 // releaseLoop releases held deliveries when their holds end and posts
 // digests at their times, until ctx ends.
 func (b *Bot) releaseLoop(ctx context.Context) {
+	// next is the earliest release the database holds, as last read, and
+	// read is when: between reads the loop only compares the clock with
+	// next, so a second's tick costs no query. It reads again when next
+	// comes, when woken (a hold made or settings changed here, leadership
+	// gained), and at least every releasePoll for what other replicas
+	// changed.
+	var next, read time.Time
+	known := false
 	for {
 		now := b.now()
-		if _, err := b.ReleaseHeld(ctx, now); err != nil && ctx.Err() == nil {
-			b.log.Error("held deliveries not released", "err", err)
-		}
-		// Only the leader releases; a follower looks again every
-		// releasePoll (and Lead wakes it).
-		wait := releasePoll
-		if _, leading := b.Leading(); leading {
-			if next, ok, err := b.rel.next(ctx, now); err == nil && ok {
-				// While something waits, the clock is read again every
-				// releaseTick: a long timer does not follow the wall
-				// clock when it jumps (a suspended machine, an NTP step).
-				wait = min(releaseTick, max(next.Sub(b.now()), 10*time.Millisecond))
+		failed := false
+		if !known || !now.Before(next) || now.Sub(read) >= releasePoll {
+			if _, err := b.ReleaseHeld(ctx, now); err != nil && ctx.Err() == nil {
+				b.log.Error("held deliveries not released", "err", err)
+				failed = true
 			}
+			known = false
+			if _, leading := b.Leading(); leading {
+				if at, ok, err := b.rel.next(ctx, now); err == nil && ok {
+					next, read, known = at, now, true
+				}
+			}
+		}
+		// A follower looks again every releasePoll (and Lead wakes it).
+		// While something waits, the clock is read again every
+		// releaseTick: a long timer does not follow the wall clock when
+		// it jumps (a suspended machine, an NTP step).
+		wait := releasePoll
+		if known {
+			wait = min(releaseTick, max(next.Sub(b.now()), 10*time.Millisecond))
+		}
+		if failed {
+			// A release that failed (a full disk) is tried again a tick
+			// later, not at once.
+			wait = max(wait, releaseTick)
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -425,6 +445,7 @@ func (b *Bot) releaseLoop(ctx context.Context) {
 			return
 		case <-b.relWake:
 			t.Stop()
+			known = false
 		case <-t.C:
 		}
 	}
