@@ -53,12 +53,9 @@ func (c *Console) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// PlainText lists the buttons as the commands they run, to type at
+	// the prompt (Remind again, Mute 1 day).
 	text := "\n" + bot.PlainText(out.Message, c.loc)
-	// Buttons read as the commands they run, to type at the prompt
-	// (Remind again, Mute 1 day).
-	for _, b := range out.Message.Buttons {
-		text += fmt.Sprintf("  [%s] /alerts %s\n", b.Label, b.Command)
-	}
 	if _, err := io.WriteString(c.out, text); err != nil {
 		return "", bot.Transient(fmt.Errorf("console: write: %w", err), time.Second)
 	}

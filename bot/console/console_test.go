@@ -60,6 +60,9 @@ func TestSendPrintsReadableAlert(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
+	if n := strings.Count(out.String(), "/alerts again 7 1h"); n != 1 {
+		t.Errorf("the Remind again button is listed %d times, want once:\n%s", n, out.String())
+	}
 }
 
 // echo answers every command with its text.
