@@ -390,7 +390,10 @@ func (b *Bot) RunWatcher(ctx context.Context, id string, now time.Time) (string,
 	batches := 0
 	start := time.Now()
 	for {
-		out, err := b.pipe.run(ctx, id, now)
+		// A burst's first batch is small, so its first alerts go out
+		// while the rest are checked (watchers.CheckBatches).
+		batch := watchers.CheckBatches[min(batches, len(watchers.CheckBatches)-1)]
+		out, err := b.pipe.run(ctx, id, now, batch)
 		batches++
 		if len(out.Created) > 0 {
 			if b.after != nil {

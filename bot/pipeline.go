@@ -120,8 +120,9 @@ func keyTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.99
 // check runs one check of rec's watcher at now and returns the run record
 // to commit. A failed check is a record too (its error, the failure
 // streak, and a watcher_failing alert when the streak reaches fail_after);
-// the returned error is only for what stops the run itself.
-func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time) (RunRecord, watchers.Result, error) {
+// the returned error is only for what stops the run itself. batch bounds
+// the events a date watcher takes (watchers.Input.Batch).
+func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time, batch int) (RunRecord, watchers.Result, error) {
 	id := rec.Spec.ID
 	run := RunRecord{Watcher: id, At: now}
 	var res watchers.Result
@@ -134,7 +135,7 @@ func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time) 
 				return run, res, rerr
 			}
 		}
-		res, err = w.Check(ctx, watchers.Input{Now: now, State: rec.State})
+		res, err = w.Check(ctx, watchers.Input{Now: now, State: rec.State, Batch: batch})
 	}
 	p.metrics.WatcherRun(rec.Spec.Kind, err)
 	routes, rerr := loadRoutes(ctx, p.store, now, p.enabled)
@@ -223,7 +224,7 @@ func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time) 
 
 // run checks watcher id at now and commits what it found. A paused
 // watcher is not checked.
-func (p *pipeline) run(ctx context.Context, id string, now time.Time) (outcome, error) {
+func (p *pipeline) run(ctx context.Context, id string, now time.Time, batch int) (outcome, error) {
 	rec, err := p.store.Watcher(ctx, id)
 	if err != nil {
 		return outcome{}, fmt.Errorf("watcher %s: %w", id, err)
@@ -231,7 +232,7 @@ func (p *pipeline) run(ctx context.Context, id string, now time.Time) (outcome, 
 	if rec.Spec.Paused {
 		return outcome{Found: "paused"}, nil
 	}
-	run, res, err := p.check(ctx, rec, now)
+	run, res, err := p.check(ctx, rec, now, batch)
 	if err != nil {
 		return outcome{}, err
 	}

@@ -173,7 +173,7 @@ func BenchmarkDueEvents(b *testing.B) {
 	ctx := testCtx(b)
 	defer reportCPU(b)()
 	for b.Loop() {
-		ps, err := db.DueEvents(ctx, "deadlines", testNow)
+		ps, err := db.DueEvents(ctx, "deadlines", testNow, watchers.DueBatch)
 		if err != nil {
 			b.Fatal(err)
 		}

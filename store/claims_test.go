@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -257,5 +258,94 @@ func testClaimDueConcurrent(t *testing.T, fresh func(testing.TB) string) {
 		if !slices.IsSorted(keys) {
 			t.Errorf("channel %s sent out of order: %v", ch, keys)
 		}
+	}
+}
+
+// contractClaimDueSole: the sole deliverer's batches (TTL 0) over more
+// channels than one statement's list bucket: each batch holds at most the
+// limit, in delivery order; a channel whose first delivery waits for a
+// retry gives nothing, not even its due later deliveries; a channel with
+// several deliveries gives them in order and none is skipped between
+// batches; and every due delivery comes exactly once over the batches.
+func contractClaimDueSole(t *testing.T, s backend) {
+	ctx := testCtx(t)
+	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
+		t.Fatal(err)
+	}
+	// 300 channels with one delivery each, then CMANY with five, then
+	// CBLOCKED with two whose first will wait for a retry.
+	run := bot.RunRecord{Watcher: "deadlines", At: testNow}
+	for i := range 300 {
+		run.Alerts = append(run.Alerts, bot.NewAlert{Alert: mkAlert(fmt.Sprintf("one/%03d", i), "ev"), Channels: []string{fmt.Sprintf("slack:C%03d", i)}})
+	}
+	for i := range 5 {
+		run.Alerts = append(run.Alerts, bot.NewAlert{Alert: mkAlert(fmt.Sprintf("many/%d", i), "ev"), Channels: []string{"slack:CMANY"}})
+	}
+	for i := range 2 {
+		run.Alerts = append(run.Alerts, bot.NewAlert{Alert: mkAlert(fmt.Sprintf("blocked/%d", i), "ev"), Channels: []string{"slack:CBLOCKED"}})
+	}
+	if _, err := s.CommitRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	pend, err := s.PendingDeliveries(ctx, "slack", testNow, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocked int64
+	for _, d := range pend {
+		if d.Alert.Key == "blocked/0" {
+			blocked = d.ID
+		}
+	}
+	if err := s.MarkRetry(ctx, blocked, 1, testNow.Add(time.Hour), "later"); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	var manyOrder []string
+	for batch := 0; ; batch++ {
+		ds, err := s.ClaimDue(ctx, bot.DueClaim{Platform: "slack", Owner: "sole", Now: testNow, Limit: 100})
+		if err != nil {
+			t.Fatalf("batch %d: %v", batch, err)
+		}
+		if len(ds) == 0 {
+			break
+		}
+		if batch > 10 {
+			t.Fatalf("batch %d still gives %d deliveries", batch, len(ds))
+		}
+		if len(ds) > 100 {
+			t.Errorf("batch %d has %d deliveries, limit 100", batch, len(ds))
+		}
+		var sent []bot.SentDelivery
+		for i, d := range ds {
+			if i > 0 && d.ID <= ds[i-1].ID {
+				t.Errorf("batch %d out of order: %d after %d", batch, d.ID, ds[i-1].ID)
+			}
+			seen[d.Alert.Key]++
+			if d.Channel == "slack:CMANY" {
+				manyOrder = append(manyOrder, d.Alert.Key)
+			}
+			sent = append(sent, bot.SentDelivery{ID: d.ID, MessageID: "m", At: testNow})
+		}
+		if _, err := s.RecordDeliveries(ctx, bot.DeliveryBatch{Owner: "sole", At: testNow, Claims: deliveryIDs(ds)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RecordDeliveries(ctx, bot.DeliveryBatch{Owner: "sole", At: testNow, Sent: sent}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(seen) != 305 {
+		t.Errorf("%d distinct deliveries over the batches, want 305 (300 + 5; CBLOCKED waits)", len(seen))
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("%s given %d times", k, n)
+		}
+		if strings.HasPrefix(k, "blocked/") {
+			t.Errorf("%s given while its channel's first delivery waits for a retry", k)
+		}
+	}
+	if want := []string{"many/0", "many/1", "many/2", "many/3", "many/4"}; !cmp.Equal(manyOrder, want) {
+		t.Errorf("CMANY's deliveries came as %v, want %v", manyOrder, want)
 	}
 }

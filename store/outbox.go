@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/policyteam/alertbot/bot"
@@ -91,6 +92,9 @@ func (db *DB) PendingDeliveries(ctx context.Context, platform string, now time.T
 // The deliveries themselves are claimed by RecordDeliveries, just before
 // they are sent.
 func (db *DB) ClaimDue(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryRecord, error) {
+	if c.TTL == 0 && c.Limit > 0 && c.Limit <= maxSoleClaim {
+		return db.claimDueSole(ctx, c)
+	}
 	until := claimUntil(c.Now, c.TTL)
 	chq := claimChannelsQuery(c.Channels, db.dialect.skipLocked)
 	dq := claimedQuery(c.Limit)
@@ -124,6 +128,129 @@ func (db *DB) ClaimDue(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryRecor
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim due deliveries for %s: %w", c.Platform, err)
+	}
+	return trim(out, c.Limit), nil
+}
+
+// maxSoleClaim is the largest batch claimDueSole takes: the channels of
+// a batch are listed in one statement, as parameters.
+const maxSoleClaim = 256
+
+// soleChannelsQuery lists, for the sole deliverer, the channels of
+// platform $1's deliveries due at $3 ($2: pending) that no earlier
+// pending delivery of their channel waits ahead of, the longest due
+// first: one row per delivery, read from the pending index, so a pass
+// costs what it takes rather than what is queued.
+const soleChannelsQuery = `SELECT d.channel FROM deliveries d
+	WHERE ` + dueWhere + ` ORDER BY d.next_try, d.id`
+
+// inBuckets are the sizes of the channel lists claimDueSole binds: a
+// list is padded to the next size by repeating its last channel, so a
+// few prepared statements serve every batch.
+var inBuckets = []int{1, 8, 32, 128, maxSoleClaim}
+
+// placeholders lists n parameters from $first on: "$4, $5, …".
+func placeholders(first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(first + i))
+	}
+	return b.String()
+}
+
+// soleClaimQuery claims the n channels from $3 on for the sole owner $1
+// until $2. Channels the owner already holds so are left alone: rewriting
+// them on every pass would be most of what a pass costs.
+func soleClaimQuery(n int) string {
+	return `UPDATE channel_claims SET owner = $1, until = $2
+		WHERE channel IN (` + placeholders(3, n) + `) AND (owner <> $1 OR until <> $2)`
+}
+
+// soleDueQuery selects the due deliveries (as dueWhere) of the n channels
+// from $4 on, in order, with their alerts.
+func soleDueQuery(n, limit int) string {
+	return "SELECT " + deliveryCols + ", " + alertCols + ` FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+		WHERE d.channel IN (` + placeholders(4, n) + `) AND ` + dueWhere + ` ORDER BY d.id` + limitClause(limit)
+}
+
+// claimDueSole is ClaimDue for the outbox's only deliverer (TTL 0): it
+// reads the first c.Limit due deliveries' channels from the pending index,
+// claims those channels (other owners' claims are stale), and returns
+// their due deliveries, each channel's in order.
+func (db *DB) claimDueSole(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryRecord, error) {
+	fail := func(err error) ([]bot.DeliveryRecord, error) {
+		return nil, fmt.Errorf("claim due deliveries for %s: %w", c.Platform, err)
+	}
+	chq := soleChannelsQuery + limitClause(c.Limit)
+	qs := []string{chq}
+	for _, n := range inBuckets {
+		qs = append(qs, soleClaimQuery(n), soleDueQuery(n, c.Limit))
+	}
+	// Statements run inside the transaction are prepared before it.
+	if err := db.write.prepareAll(ctx, qs); err != nil {
+		return fail(err)
+	}
+	var out []bot.DeliveryRecord
+	err := db.inRowTx(ctx, func(t *tx) error {
+		out = out[:0]
+		rows, err := t.QueryContext(ctx, chq, c.Platform, bot.DeliveryPending, ms(c.Now))
+		if err != nil {
+			return err
+		}
+		var channels []any
+		seen := map[string]bool{}
+		for n := 0; rows.Next() && n < c.Limit; n++ {
+			var ch string
+			if err := rows.Scan(&ch); err != nil {
+				rows.Close()
+				return err
+			}
+			if !seen[ch] && (c.Channels <= 0 || len(channels) < c.Channels) {
+				seen[ch] = true
+				channels = append(channels, ch)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if len(channels) == 0 {
+			return nil
+		}
+		size := inBuckets[len(inBuckets)-1]
+		for _, b := range inBuckets {
+			if len(channels) <= b {
+				size = b
+				break
+			}
+		}
+		for len(channels) < size {
+			channels = append(channels, channels[len(channels)-1])
+		}
+		args := append([]any{c.Owner, never}, channels...)
+		if _, err := t.ExecContext(ctx, soleClaimQuery(size), args...); err != nil {
+			return fmt.Errorf("claim channels: %w", err)
+		}
+		args = append([]any{c.Platform, bot.DeliveryPending, ms(c.Now)}, channels...)
+		drows, err := t.QueryContext(ctx, soleDueQuery(size, c.Limit), args...)
+		if err != nil {
+			return err
+		}
+		defer drows.Close()
+		for drows.Next() {
+			d, err := scanDelivery(drows)
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return drows.Err()
+	})
+	if err != nil {
+		return fail(err)
 	}
 	return trim(out, c.Limit), nil
 }

@@ -277,7 +277,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		{"upcoming starting", untagged[1].sql, untagged[1].args, "events_listed"},
 		{"upcoming open, tag", upcoming[0].sql, upcoming[0].args, "event_tags_open"},
 		{"upcoming starting, tag", upcoming[1].sql, upcoming[1].args, "event_tags_start"},
-		{"due events", dueEventsQuery, []any{"deadlines", ms(testNow)}, "schedule_due"},
+		{"due events", dueEventsQuery(watchers.DueBatch), []any{"deadlines", ms(testNow)}, "schedule_due"},
 		{"pending deliveries", pendingQuery, []any{"slack", bot.DeliveryPending, ms(testNow)}, "deliveries_pending"},
 		{"changing by", changing, []any{ms(testNow)}, "events_next_change"},
 	}

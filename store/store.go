@@ -16,6 +16,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/policyteam/alertbot/watchers"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -446,7 +447,10 @@ var hotWrites = []string{
 // hotReads are the statements run inside read transactions whose text is
 // fixed; Events prepares its own before its transaction.
 var hotReads = func() []string {
-	qs := []string{dueEventsQuery, eventByIDQuery, changingByQuery}
+	qs := []string{eventByIDQuery, changingByQuery}
+	for _, n := range watchers.CheckBatches {
+		qs = append(qs, dueEventsQuery(n))
+	}
 	for _, n := range changeBuckets {
 		qs = append(qs, changesQueries[n])
 	}
