@@ -49,13 +49,14 @@ func (db *DB) queryDeliveries(ctx context.Context, q string, args ...any) ([]bot
 	return out, rows.Err()
 }
 
-// dueWhere selects a platform's ($1) pending ($2) deliveries due by $3 that
-// no earlier pending delivery of their channel is waiting ahead of: a
+// dueWhere selects a platform's ($1) pending deliveries due by $2 that no
+// earlier pending delivery of their channel is waiting ahead of: a
 // channel's deliveries go in order, so after a failed send its later ones
-// wait for the retry instead of overtaking it.
-const dueWhere = `d.platform = $1 AND d.state = $2 AND d.next_try <= $3
+// wait for the retry instead of overtaking it. The state is written out
+// (not a parameter) so that the queue's partial indexes serve it.
+const dueWhere = `d.platform = $1 AND d.state = 'pending' AND d.next_try <= $2
 	AND NOT EXISTS (SELECT 1 FROM deliveries e
-		WHERE e.channel = d.channel AND e.state = $2 AND e.next_try > $3 AND e.id < d.id)`
+		WHERE e.channel = d.channel AND e.state = 'pending' AND e.next_try > $2 AND e.id < d.id)`
 
 const pendingQuery = "SELECT " + deliveryCols + ", " + alertCols + ` FROM deliveries d JOIN alerts a ON a.id = d.alert_id
 	WHERE ` + dueWhere + ` ORDER BY d.id`
@@ -69,7 +70,7 @@ func (db *DB) PendingDeliveries(ctx context.Context, platform string, now time.T
 	if limit > 0 {
 		q += limitClause(limit)
 	}
-	ds, err := db.queryDeliveries(ctx, q, platform, bot.DeliveryPending, ms(now))
+	ds, err := db.queryDeliveries(ctx, q, platform, ms(now))
 	if err != nil {
 		return nil, fmt.Errorf("pending deliveries for %s: %w", platform, err)
 	}
@@ -103,7 +104,7 @@ func (db *DB) ClaimDue(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryRecor
 	}
 	var out []bot.DeliveryRecord
 	err := db.inRowTx(ctx, func(t *tx) error {
-		res, err := t.ExecContext(ctx, chq, c.Owner, ms(until), c.Platform, ms(c.Now), flag(c.TTL == 0), bot.DeliveryPending)
+		res, err := t.ExecContext(ctx, chq, c.Owner, ms(until), c.Platform, ms(c.Now), flag(c.TTL == 0))
 		if err != nil {
 			return fmt.Errorf("claim channels: %w", err)
 		}
@@ -111,7 +112,7 @@ func (db *DB) ClaimDue(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryRecor
 			out = nil
 			return err
 		}
-		rows, err := t.QueryContext(ctx, dq, c.Platform, bot.DeliveryPending, ms(c.Now), c.Owner, ms(until))
+		rows, err := t.QueryContext(ctx, dq, c.Platform, ms(c.Now), c.Owner, ms(until))
 		if err != nil {
 			return err
 		}
@@ -137,7 +138,7 @@ func (db *DB) ClaimDue(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryRecor
 const maxSoleClaim = 256
 
 // soleChannelsQuery lists, for the sole deliverer, the channels of
-// platform $1's deliveries due at $3 ($2: pending) that no earlier
+// platform $1's deliveries due at $2 that no earlier
 // pending delivery of their channel waits ahead of, the longest due
 // first: one row per delivery, read from the pending index, so a pass
 // costs what it takes rather than what is queued.
@@ -171,10 +172,10 @@ func soleClaimQuery(n int) string {
 }
 
 // soleDueQuery selects the due deliveries (as dueWhere) of the n channels
-// from $4 on, in order, with their alerts.
+// from $3 on, in order, with their alerts.
 func soleDueQuery(n, limit int) string {
 	return "SELECT " + deliveryCols + ", " + alertCols + ` FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-		WHERE d.channel IN (` + placeholders(4, n) + `) AND ` + dueWhere + ` ORDER BY d.id` + limitClause(limit)
+		WHERE d.channel IN (` + placeholders(3, n) + `) AND ` + dueWhere + ` ORDER BY d.id` + limitClause(limit)
 }
 
 // claimDueSole is ClaimDue for the outbox's only deliverer (TTL 0): it
@@ -197,7 +198,7 @@ func (db *DB) claimDueSole(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryR
 	var out []bot.DeliveryRecord
 	err := db.inRowTx(ctx, func(t *tx) error {
 		out = out[:0]
-		rows, err := t.QueryContext(ctx, chq, c.Platform, bot.DeliveryPending, ms(c.Now))
+		rows, err := t.QueryContext(ctx, chq, c.Platform, ms(c.Now))
 		if err != nil {
 			return err
 		}
@@ -234,7 +235,7 @@ func (db *DB) claimDueSole(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryR
 		if _, err := t.ExecContext(ctx, soleClaimQuery(size), args...); err != nil {
 			return fmt.Errorf("claim channels: %w", err)
 		}
-		args = append([]any{c.Platform, bot.DeliveryPending, ms(c.Now)}, channels...)
+		args = append([]any{c.Platform, ms(c.Now)}, channels...)
 		drows, err := t.QueryContext(ctx, soleDueQuery(size, c.Limit), args...)
 		if err != nil {
 			return err
@@ -265,7 +266,7 @@ func claimUntil(now time.Time, ttl time.Duration) time.Time {
 }
 
 // claimChannelsQuery claims for owner $1 until $2 up to n channels of
-// platform $3 whose first pending ($6) delivery is due at $4 and that no
+// platform $3 whose first pending delivery is due at $4 and that no
 // other owner holds ($5 = 1: the caller is the sole deliverer and every
 // other claim is stale), the channel with the oldest pending delivery
 // first so that none starves. lock is the dialect's row locking clause.
@@ -278,18 +279,19 @@ func claimChannelsQuery(n int, lock string) string {
 	}
 	return `UPDATE channel_claims SET owner = $1, until = $2 WHERE channel IN (
 	SELECT c.channel FROM channel_claims c
-	WHERE c.channel IN (SELECT d.channel FROM deliveries d WHERE d.platform = $3 AND d.state = $6 AND d.next_try <= $4)
+	WHERE c.channel IN (SELECT d.channel FROM deliveries d WHERE d.platform = $3 AND d.state = 'pending' AND d.next_try <= $4)
 	AND (c.owner = $1 OR c.until <= $4 OR $5 = 1)
-	AND (SELECT f.next_try FROM deliveries f WHERE f.channel = c.channel AND f.state = $6 ORDER BY f.id LIMIT 1) <= $4
-	ORDER BY (SELECT MIN(f.id) FROM deliveries f WHERE f.channel = c.channel AND f.state = $6), c.channel` + limit + lock + `)`
+	AND (SELECT f.next_try FROM deliveries f WHERE f.channel = c.channel AND f.state = 'pending' ORDER BY f.id LIMIT 1) <= $4
+	ORDER BY (SELECT MIN(f.id) FROM deliveries f WHERE f.channel = c.channel AND f.state = 'pending'), c.channel` + limit + lock + `)`
 }
 
-// claimedQuery selects the due deliveries of platform $1 in the channels
-// that owner $4 claimed until $5, which marks the channels of this claim.
+// claimedQuery selects the due deliveries of platform $1 at $2 in the
+// channels that owner $3 claimed until $4, which marks the channels of
+// this claim.
 func claimedQuery(limit int) string {
 	q := "SELECT " + deliveryCols + ", " + alertCols + ` FROM deliveries d JOIN alerts a ON a.id = d.alert_id
 	JOIN channel_claims c ON c.channel = d.channel
-	WHERE c.owner = $4 AND c.until = $5 AND ` + dueWhere + ` ORDER BY d.id`
+	WHERE c.owner = $3 AND c.until = $4 AND ` + dueWhere + ` ORDER BY d.id`
 	if limit > 0 {
 		q += limitClause(limit)
 	}
@@ -304,8 +306,8 @@ func claimedQuery(limit int) string {
 func (db *DB) ExtendClaims(ctx context.Context, owner string, now, until time.Time) (int, error) {
 	res, err := db.write.ExecContext(ctx, `UPDATE channel_claims SET until = $1
 		WHERE owner = $2 AND until > $3 AND until < $1
-		AND EXISTS (SELECT 1 FROM deliveries d WHERE d.channel = channel_claims.channel AND d.state = $4)`,
-		ms(until), owner, ms(now), bot.DeliveryPending)
+		AND EXISTS (SELECT 1 FROM deliveries d WHERE d.channel = channel_claims.channel AND d.state = 'pending')`,
+		ms(until), owner, ms(now))
 	if err != nil {
 		return 0, fmt.Errorf("extend claims of %s: %w", owner, err)
 	}
@@ -367,7 +369,7 @@ const (
 	// from the database) and passed to another must not send.
 	sqlClaim = `UPDATE deliveries SET claim_owner = $1,
 		claimed_at = CASE WHEN claimed_at = 0 THEN $2 ELSE claimed_at END
-		WHERE id = $3 AND state = $4
+		WHERE id = $3 AND state = 'pending'
 		AND EXISTS (SELECT 1 FROM channel_claims c WHERE c.channel = deliveries.channel AND c.owner = $1 AND c.until > $2)`
 	sqlMarkSent = `UPDATE deliveries
 		SET state = $1, message_id = $2, sent_at = $3, attempts = attempts + 1 WHERE id = $4`
@@ -406,7 +408,7 @@ func (db *DB) RecordDeliveries(ctx context.Context, batch bot.DeliveryBatch) ([]
 			}
 		}
 		for _, id := range batch.Claims {
-			res, err := t.ExecContext(ctx, sqlClaim, batch.Owner, ms(batch.At), id, bot.DeliveryPending)
+			res, err := t.ExecContext(ctx, sqlClaim, batch.Owner, ms(batch.At), id)
 			if err != nil {
 				return fmt.Errorf("delivery %d: claim: %w", id, err)
 			}
@@ -431,11 +433,11 @@ func (db *DB) RecordDeliveries(ctx context.Context, batch bot.DeliveryBatch) ([]
 // false when none is pending.
 func (db *DB) NextDelivery(ctx context.Context, c bot.DueClaim) (time.Time, bool, error) {
 	var next sql.NullInt64
-	if err := db.read.QueryRowContext(ctx, `SELECT MIN(CASE WHEN $3 = 0 AND c.owner <> $4 AND c.until > d.next_try
+	if err := db.read.QueryRowContext(ctx, `SELECT MIN(CASE WHEN $2 = 0 AND c.owner <> $3 AND c.until > d.next_try
 			THEN c.until ELSE d.next_try END)
 		FROM deliveries d JOIN channel_claims c ON c.channel = d.channel
-		WHERE d.id IN (SELECT MIN(id) FROM deliveries WHERE platform = $1 AND state = $2 GROUP BY channel)`,
-		c.Platform, bot.DeliveryPending, flag(c.TTL == 0), c.Owner).Scan(&next); err != nil {
+		WHERE d.id IN (SELECT MIN(id) FROM deliveries WHERE platform = $1 AND state = 'pending' GROUP BY channel)`,
+		c.Platform, flag(c.TTL == 0), c.Owner).Scan(&next); err != nil {
 		return time.Time{}, false, fmt.Errorf("next delivery for %s: %w", c.Platform, err)
 	}
 	if !next.Valid {

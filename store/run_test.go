@@ -278,7 +278,9 @@ func TestQueriesUseIndexes(t *testing.T) {
 		{"upcoming open, tag", upcoming[0].sql, upcoming[0].args, "event_tags_open"},
 		{"upcoming starting, tag", upcoming[1].sql, upcoming[1].args, "event_tags_start"},
 		{"due events", dueEventsQuery(watchers.DueBatch), []any{"deadlines", ms(testNow)}, "schedule_due"},
-		{"pending deliveries", pendingQuery, []any{"slack", bot.DeliveryPending, ms(testNow)}, "deliveries_pending"},
+		{"pending deliveries", pendingQuery, []any{"slack", ms(testNow)}, "deliveries_pending"},
+		{"sole claim channels", soleChannelsQuery, []any{"slack", ms(testNow)}, "deliveries_pending"},
+		{"held due", "SELECT d.id FROM deliveries d WHERE " + heldDueWhere, []any{ms(testNow)}, "deliveries_held"},
 		{"changing by", changing, []any{ms(testNow)}, "events_next_change"},
 	}
 	for _, tt := range tests {
@@ -389,5 +391,15 @@ func testEventsMatchesBruteForce(t *testing.T, fresh func(testing.TB) string) {
 		if diff := cmp.Diff(eventIDs(want), eventIDs(got)); diff != "" {
 			t.Fatalf("case %d: Events(%+v) (-brute force +got):\n%s", i, f, diff)
 		}
+	}
+}
+
+// TestQueueStates: the outbox's queries write the states "pending" and
+// "held" out in SQL, for the partial indexes of migration 0011; they must
+// be the states package bot stores.
+func TestQueueStates(t *testing.T) {
+	if bot.DeliveryPending != "pending" || bot.DeliveryHeld != "held" {
+		t.Fatalf("delivery states are %q and %q; the SQL in outbox.go, settings.go and migration 0011 says 'pending' and 'held'",
+			bot.DeliveryPending, bot.DeliveryHeld)
 	}
 }
