@@ -349,3 +349,44 @@ func contractClaimDueSole(t *testing.T, s backend) {
 		t.Errorf("CMANY's deliveries came as %v, want %v", manyOrder, want)
 	}
 }
+
+// TestChannelRowAfterRollback: a channel's claim row made by a transaction
+// that rolled back is not taken as made (the cache that spares a burst
+// the insert learns of rows only once committed); the next commit makes
+// it, so the channel's deliveries can be claimed and sent. A subscription
+// makes the row ahead of the first delivery.
+func TestChannelRowAfterRollback(t *testing.T) {
+	ctx := testCtx(t)
+	db := openTest(t, testNow)
+	if err := db.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
+		t.Fatal(err)
+	}
+	// The second alert's bad address fails the run after the first one's
+	// new channel was inserted.
+	bad := bot.RunRecord{Watcher: "deadlines", At: testNow, Alerts: []bot.NewAlert{
+		{Alert: mkAlert("k/1", "ev"), Channels: []string{"slack:CNEW"}},
+		{Alert: mkAlert("k/2", "ev"), Channels: []string{"nowhere"}},
+	}}
+	if _, err := db.CommitRun(ctx, bad); err == nil {
+		t.Fatal("CommitRun with a bad address succeeded")
+	}
+	if _, ok := db.channels.Load("slack:CNEW"); ok {
+		t.Fatal("the channel of a rolled-back run is cached as having its claim row")
+	}
+	if _, err := db.Subscribe(ctx, bot.Subscription{Channel: "slack:CSUB", Target: "all"}); err != nil {
+		t.Fatal(err)
+	}
+	good := bot.RunRecord{Watcher: "deadlines", At: testNow, Alerts: []bot.NewAlert{
+		{Alert: mkAlert("k/1", "ev"), Channels: []string{"slack:CNEW", "slack:CSUB"}},
+	}}
+	if _, err := db.CommitRun(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := db.ClaimDue(ctx, bot.DueClaim{Platform: "slack", Owner: "w", Now: testNow, Limit: 10})
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("ClaimDue = %d deliveries, %v; want both channels'", len(ds), err)
+	}
+	if refused, err := db.RecordDeliveries(ctx, bot.DeliveryBatch{Owner: "w", At: testNow, Claims: deliveryIDs(ds)}); err != nil || len(refused) != 0 {
+		t.Fatalf("claims refused %v, %v; want none (each channel has its claim row)", refused, err)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -68,6 +69,10 @@ type DB struct {
 	// pgConfig is PostgreSQL's connection config, for Listen's own
 	// connection; nil on SQLite.
 	pgConfig *pgx.ConnConfig
+	// channels are the channels known to have their channel_claims row
+	// (a committed one: rows are never deleted), so a burst's deliveries
+	// skip inserting it again.
+	channels sync.Map
 }
 
 // Option configures Open.
@@ -297,7 +302,7 @@ func (db *DB) beginWrite(ctx context.Context, lock bool) (*tx, error) {
 			return nil, fmt.Errorf("begin: take the write lock: %w", err)
 		}
 	}
-	out := &tx{Tx: t, p: db.write, now: db.Now().UTC(), detach: db.dialect.name == sqliteDialect.name}
+	out := &tx{Tx: t, p: db.write, now: db.Now().UTC(), detach: db.dialect.name == sqliteDialect.name, db: db}
 	if fenced {
 		if err := checkFence(ctx, out, f); err != nil {
 			t.Rollback()
@@ -376,6 +381,9 @@ func (db *DB) runTx(ctx context.Context, lock bool, fn func(*tx) error) error {
 	if err := t.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	for _, ch := range t.newChannels {
+		db.channels.Store(ch, true)
+	}
 	return nil
 }
 
@@ -441,7 +449,7 @@ func orNow(t, now time.Time) time.Time {
 // Open (see pool).
 var hotWrites = []string{
 	sqlUpsertEvent, sqlDeleteChanges, sqlInsertChange, sqlDeleteTags, sqlInsertTag, sqlResetSchedule,
-	sqlInsertAlert, sqlInsertDelivery, sqlInsertChannel, sqlPlanNext, sqlRunFailed, sqlRunState, sqlRunOK,
+	sqlInsertAlert, sqlInsertDelivery, sqlInsertChannel, sqlPlanNext, sqlRunFailed, sqlRunState, sqlRunOK, sqlSubscribe,
 }
 
 // hotReads are the statements run inside read transactions whose text is

@@ -309,7 +309,7 @@ func insertAlert(ctx context.Context, t *tx, a *bot.NewAlert, nextTry time.Time,
 		} else if _, err := t.ExecContext(ctx, sqlInsertDelivery, id, ch, platforms[i], bot.DeliveryPending, ms(nextTry), ms(t.now)); err != nil {
 			return bot.AlertRecord{}, false, fmt.Errorf("alert %s: delivery to %s: %w", al.Key, ch, err)
 		}
-		if _, err := t.ExecContext(ctx, sqlInsertChannel, ch, platforms[i]); err != nil {
+		if err := t.ensureChannel(ctx, ch, platforms[i]); err != nil {
 			return bot.AlertRecord{}, false, fmt.Errorf("alert %s: channel %s: %w", al.Key, ch, err)
 		}
 		woken[platforms[i]] = true
