@@ -390,3 +390,51 @@ func TestChannelRowAfterRollback(t *testing.T) {
 		t.Fatalf("claims refused %v, %v; want none (each channel has its claim row)", refused, err)
 	}
 }
+
+// contractClaimDueDeliveries: with DueClaim.Deliveries the deliveries
+// returned are claimed in the same transaction, by a replica and by the
+// sole deliverer taking over after it: the records show each claim as it
+// was before, the store the new one, and a claim keeps its first time.
+func contractClaimDueDeliveries(t *testing.T, s backend) {
+	ctx := testCtx(t)
+	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
+		t.Fatal(err)
+	}
+	run := bot.RunRecord{Watcher: "deadlines", At: testNow, Alerts: []bot.NewAlert{
+		{Alert: mkAlert("k/1", "ev"), Channels: []string{"slack:C1", "slack:C2"}},
+		{Alert: mkAlert("k/2", "ev"), Channels: []string{"slack:C1"}},
+	}}
+	if _, err := s.CommitRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []bot.DueClaim{
+		{Platform: "slack", Owner: "replica", Now: testNow, TTL: claimTTL, Limit: 10, Deliveries: true},
+		{Platform: "slack", Owner: "sole", Now: testNow.Add(time.Minute), Limit: 10, Deliveries: true},
+	} {
+		ds, err := s.ClaimDue(ctx, c)
+		if err != nil || len(ds) != 3 {
+			t.Fatalf("ClaimDue(%s) = %d deliveries, %v; want 3", c.Owner, len(ds), err)
+		}
+		for _, d := range ds {
+			wantOwner, wantAt := "", time.Time{}
+			if i == 1 {
+				wantOwner, wantAt = "replica", testNow
+			}
+			if d.ClaimOwner != wantOwner || !d.ClaimedAt.Equal(wantAt) {
+				t.Errorf("ClaimDue(%s) record %d shows claim %q at %v; want the one before (%q at %v)", c.Owner, d.ID, d.ClaimOwner, d.ClaimedAt, wantOwner, wantAt)
+			}
+		}
+		for _, ch := range []string{"slack:C1", "slack:C2"} {
+			hist, err := s.ChannelHistory(ctx, ch, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range hist {
+				if h.Delivery.ClaimOwner != c.Owner || !h.Delivery.ClaimedAt.Equal(testNow) {
+					t.Errorf("after ClaimDue(%s) delivery %d is claimed by %q at %v; want %s at the first claim (%v)",
+						c.Owner, h.Delivery.ID, h.Delivery.ClaimOwner, h.Delivery.ClaimedAt, c.Owner, testNow)
+				}
+			}
+		}
+	}
+}

@@ -121,6 +121,7 @@ func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) backe
 	t.Run("Claims", func(t *testing.T) { contractClaims(t, open(t, testNow)) })
 	t.Run("ClaimDue", func(t *testing.T) { contractClaimDue(t, open(t, testNow)) })
 	t.Run("ClaimDueSole", func(t *testing.T) { contractClaimDueSole(t, open(t, testNow)) })
+	t.Run("ClaimDueDeliveries", func(t *testing.T) { contractClaimDueDeliveries(t, open(t, testNow)) })
 	t.Run("EventBatch", func(t *testing.T) { contractEventBatch(t, open(t, testNow)) })
 	t.Run("Subscriptions", func(t *testing.T) { contractSubscriptions(t, open(t, testNow)) })
 	t.Run("Mutes", func(t *testing.T) { contractMutes(t, open(t, testNow)) })

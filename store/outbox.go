@@ -99,7 +99,11 @@ func (db *DB) ClaimDue(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryRecor
 	until := claimUntil(c.Now, c.TTL)
 	chq := claimChannelsQuery(c.Channels, db.dialect.skipLocked)
 	dq := claimedQuery(c.Limit)
-	if err := db.write.prepareAll(ctx, []string{chq, dq}); err != nil {
+	qs := []string{chq, dq}
+	for _, n := range inBuckets {
+		qs = append(qs, claimDeliveriesQuery(n))
+	}
+	if err := db.write.prepareAll(ctx, qs); err != nil {
 		return nil, fmt.Errorf("claim due deliveries for %s: %w", c.Platform, err)
 	}
 	var out []bot.DeliveryRecord
@@ -116,21 +120,32 @@ func (db *DB) ClaimDue(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryRecor
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
 		out = out[:0]
 		for rows.Next() {
 			d, err := scanDelivery(rows)
 			if err != nil {
+				rows.Close()
 				return err
 			}
 			out = append(out, d)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return err
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		out = trim(out, c.Limit)
+		if c.Deliveries {
+			return claimRecords(ctx, t, c, out)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim due deliveries for %s: %w", c.Platform, err)
 	}
-	return trim(out, c.Limit), nil
+	return out, nil
 }
 
 // maxSoleClaim is the largest batch claimDueSole takes: the channels of
@@ -189,7 +204,7 @@ func (db *DB) claimDueSole(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryR
 	chq := soleChannelsQuery + limitClause(c.Limit)
 	qs := []string{chq}
 	for _, n := range inBuckets {
-		qs = append(qs, soleClaimQuery(n), soleDueQuery(n, c.Limit))
+		qs = append(qs, soleClaimQuery(n), soleDueQuery(n, c.Limit), claimDeliveriesQuery(n))
 	}
 	// Statements run inside the transaction are prepared before it.
 	if err := db.write.prepareAll(ctx, qs); err != nil {
@@ -240,20 +255,67 @@ func (db *DB) claimDueSole(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryR
 		if err != nil {
 			return err
 		}
-		defer drows.Close()
 		for drows.Next() {
 			d, err := scanDelivery(drows)
 			if err != nil {
+				drows.Close()
 				return err
 			}
 			out = append(out, d)
 		}
-		return drows.Err()
+		if err := drows.Err(); err != nil {
+			drows.Close()
+			return err
+		}
+		if err := drows.Close(); err != nil {
+			return err
+		}
+		out = trim(out, c.Limit)
+		if c.Deliveries {
+			return claimRecords(ctx, t, c, out)
+		}
+		return nil
 	})
 	if err != nil {
 		return fail(err)
 	}
-	return trim(out, c.Limit), nil
+	return out, nil
+}
+
+// claimDeliveriesQuery claims the n deliveries from $3 on for owner $1 at
+// $2, as sqlClaim does without its check of the channel claim: the caller
+// holds the channels in the same transaction.
+func claimDeliveriesQuery(n int) string {
+	return `UPDATE deliveries SET claim_owner = $1,
+		claimed_at = CASE WHEN claimed_at = 0 THEN $2 ELSE claimed_at END
+		WHERE id IN (` + placeholders(3, n) + `) AND state = 'pending'`
+}
+
+// claimRecords claims the deliveries of ds for c.Owner at c.Now
+// (DueClaim.Deliveries), in lists of the inBuckets sizes.
+func claimRecords(ctx context.Context, t *tx, c bot.DueClaim, ds []bot.DeliveryRecord) error {
+	for len(ds) > 0 {
+		size := inBuckets[len(inBuckets)-1]
+		for _, b := range inBuckets {
+			if len(ds) <= b {
+				size = b
+				break
+			}
+		}
+		part := ds[:min(size, len(ds))]
+		ds = ds[len(part):]
+		args := []any{c.Owner, ms(c.Now)}
+		for _, d := range part {
+			args = append(args, d.ID)
+		}
+		for len(args) < size+2 {
+			args = append(args, part[len(part)-1].ID) // padding repeats the last
+		}
+		if _, err := t.ExecContext(ctx, claimDeliveriesQuery(size), args...); err != nil {
+			return fmt.Errorf("claim deliveries: %w", err)
+		}
+	}
+	return nil
 }
 
 // claimUntil is the expiry of a claim made at now for ttl; a zero ttl
