@@ -374,11 +374,48 @@ func (r *recorder) close() {
 	<-r.done
 }
 
+// Confirmations nobody waits for gather for up to recordLinger, or until
+// recordGather of them are queued, before they are written: a burst's
+// records then take a few transactions instead of one per handful of
+// sends. A claim, a sender waiting for its record, or the end of the pass
+// writes at once.
+const (
+	recordLinger = 2 * time.Millisecond
+	recordGather = 64
+)
+
+// linger waits while only confirmations nobody waits for are queued, up to
+// recordLinger or recordGather of them.
+func (r *recorder) linger() {
+	var t *time.Timer
+	for {
+		r.mu.Lock()
+		now := len(r.claims) > 0 || len(r.waiting) > 0 || len(r.sends) >= recordGather || r.closed || len(r.sends) == 0
+		r.mu.Unlock()
+		if now {
+			break
+		}
+		if t == nil {
+			t = time.NewTimer(recordLinger)
+		}
+		select {
+		case <-r.kick: // more was queued: look again
+			continue
+		case <-t.C:
+		}
+		break
+	}
+	if t != nil {
+		t.Stop()
+	}
+}
+
 // loop writes batches until closed and empty.
 func (r *recorder) loop() {
 	defer close(r.done)
 	for {
 		<-r.kick
+		r.linger()
 		for {
 			r.mu.Lock()
 			claims, waiting, sends, closed := r.claims, r.waiting, r.sends, r.closed
