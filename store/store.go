@@ -449,7 +449,8 @@ func orNow(t, now time.Time) time.Time {
 // Open (see pool).
 var hotWrites = []string{
 	sqlUpsertEvent, sqlDeleteChanges, sqlInsertChange, sqlDeleteTags, sqlInsertTag, sqlResetSchedule,
-	sqlInsertAlert, sqlInsertDelivery, sqlInsertChannel, sqlPlanNext, sqlRunFailed, sqlRunState, sqlRunOK, sqlSubscribe,
+	sqlInsertAlert, sqlInsertChannel, sqlPlanNext, sqlRunFailed, sqlRunState, sqlRunOK, sqlSubscribe,
+	insertDeliveriesSQL[64], insertDeliveriesSQL[16], insertDeliveriesSQL[4], insertDeliveriesSQL[1],
 }
 
 // hotReads are the statements run inside read transactions whose text is
