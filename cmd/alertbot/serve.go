@@ -155,21 +155,9 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 		}
 		a.bot.Lead(ctx, s.owner.fence())
 	}
-	rep, err := a.bot.Seed(ctx)
-	if err != nil {
-		return &exitError{1, "alertbot: seed: " + err.Error()}
-	}
-	log.Info("config loaded", "config", cfgName(c.config), "events_created", rep.EventsCreated, "events_updated", rep.EventsUpdated,
-		"watchers_created", rep.WatchersCreated, "watchers_updated", rep.WatchersUpdated)
-	if replicas && rep.WatchersCreated+rep.WatchersUpdated+rep.EventsCreated+rep.EventsUpdated > 0 {
-		// The leader schedules what this config changed.
-		for _, topic := range []string{bot.TopicWatchers, bot.TopicEvents} {
-			if err := a.db.Notify(ctx, topic); err != nil {
-				log.Warn("other replicas not told of the config; they read it within a minute", "err", err)
-			}
-		}
-	}
-
+	// Listening starts before the seed: a first start over many events
+	// answers /healthz and commands while they are stored (commands say
+	// the bot is still loading; those that change something wait).
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", healthHandler(a.db, a.bot))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -195,6 +183,21 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 		}
 	}()
 	log.Info("http listening", "addr", s.ln.Addr().String())
+
+	rep, err := a.bot.Seed(ctx)
+	if err != nil {
+		return &exitError{1, "alertbot: seed: " + err.Error()}
+	}
+	log.Info("config loaded", "config", cfgName(c.config), "events_created", rep.EventsCreated, "events_updated", rep.EventsUpdated,
+		"watchers_created", rep.WatchersCreated, "watchers_updated", rep.WatchersUpdated)
+	if replicas && rep.WatchersCreated+rep.WatchersUpdated+rep.EventsCreated+rep.EventsUpdated > 0 {
+		// The leader schedules what this config changed.
+		for _, topic := range []string{bot.TopicWatchers, bot.TopicEvents} {
+			if err := a.db.Notify(ctx, topic); err != nil {
+				log.Warn("other replicas not told of the config; they read it within a minute", "err", err)
+			}
+		}
+	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
