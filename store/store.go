@@ -42,7 +42,11 @@ var (
 
 // pragmas are put in the DSN so that every pooled connection gets them;
 // Open reads them back because the driver ignores unknown parameters.
-const pragmas = "_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(ON)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+// temp_store(MEMORY) keeps statement journals in memory: a multi-row
+// INSERT (seeding) journals the pages it changes in case it must be
+// undone alone, and written to a temporary file that was a third of the
+// CPU of a first start over 100,000 events.
+const pragmas = "_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(ON)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 
 // readConns bounds the reader pool; WAL lets readers run beside the writer.
 const readConns = 4
@@ -296,7 +300,8 @@ func (db *DB) beginWrite(ctx context.Context, lock bool) (*tx, error) {
 			return nil, fmt.Errorf("begin: take the write lock: %w", err)
 		}
 	}
-	out := &tx{Tx: t, p: db.write, now: db.Now().UTC(), detach: db.dialect.name == sqliteDialect.name}
+	out := &tx{Tx: t, p: db.write, now: db.Now().UTC(), detach: db.dialect.name == sqliteDialect.name,
+		anonParams: db.dialect.name == sqliteDialect.name}
 	if fenced {
 		if err := checkFence(ctx, out, f); err != nil {
 			t.Rollback()
