@@ -224,13 +224,14 @@ func contractEventBatch(t *testing.T, s backend) {
 // statements of each kind stores what saving each event alone does: the
 // fields, changes and tags of events that existed are replaced, not added
 // to; date watchers look at every event again; a batch naming an id twice
-// keeps the last record.
+// keeps the last record. A run's plans for them (more than one statement
+// holds) are recorded, the last plan of an event winning.
 func contractEventBatchRows(t *testing.T, s backend) {
 	ctx := testCtx(t)
 	if err := s.SaveWatcher(ctx, mkWatcher("dates", "dates")); err != nil {
 		t.Fatal(err)
 	}
-	const n = 450
+	const n = 620
 	tagSets := [][]string{nil, {"japan"}, {"japan", "budget"}, {"us", "summit", "japan"}}
 	evs := make([]bot.EventRecord, n)
 	for i := range evs {
@@ -291,6 +292,30 @@ func contractEventBatchRows(t *testing.T, s backend) {
 	}
 	if len(due) != n {
 		t.Errorf("the date watcher has %d events to look at, want all %d", len(due), n)
+	}
+	// Plans: every event in an hour, except the first three: ev-000 is
+	// planned twice (the second, never, wins), ev-001 not at all, and
+	// ev-002 for now.
+	next := testNow.Add(time.Hour)
+	plans := []watchers.NextPlan{{Event: evs[0].ID, At: next}}
+	for _, ev := range evs[3:] {
+		plans = append(plans, watchers.NextPlan{Event: ev.ID, At: next})
+	}
+	plans = append(plans, watchers.NextPlan{Event: evs[0].ID}, watchers.NextPlan{Event: evs[2].ID, At: testNow}, watchers.NextPlan{Event: "deleted-meanwhile", At: next})
+	if _, err := s.CommitRun(ctx, bot.RunRecord{Watcher: "dates", At: testNow, Next: plans}); err != nil {
+		t.Fatal(err)
+	}
+	if due, err = s.DueEvents(ctx, "dates", testNow); err != nil {
+		t.Fatal(err)
+	}
+	if ids := plannedIDs(due); !cmp.Equal(ids, []string{evs[1].ID, evs[2].ID}) {
+		t.Errorf("DueEvents after planning = %v, want [%s %s]", ids, evs[1].ID, evs[2].ID)
+	}
+	if due, err = s.DueEvents(ctx, "dates", testNow.AddDate(50, 0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != n-1 {
+		t.Errorf("DueEvents far ahead: %d events, want %d (all but the one planned never)", len(due), n-1)
 	}
 	first, last := evs[0], evs[1]
 	last.ID = first.ID
