@@ -133,9 +133,13 @@ const libraryGroup = 256
 // by the library, on their text alone. It returns false, having stopped,
 // when such a run is not a list of mappings the library reads on its own
 // (an alias to another entry's anchor, say).
+//
+// The nodes of plain entries are reused for the next entry: fn must not
+// keep them (configParser.event keeps only values and lines).
 func (blk *eventsBlock) each(fn func(n *yaml.Node)) bool {
+	a := &nodeArena{nodes: make([]yaml.Node, 0, 32), ptrs: make([]*yaml.Node, 0, 64)}
 	for i := 0; i < len(blk.entries); {
-		if n, ok := plainEntry(blk.data, blk.entries[i], blk.indent); ok {
+		if n, ok := plainEntry(blk.data, blk.entries[i], blk.indent, a); ok {
 			fn(n)
 			i++
 			continue
@@ -143,7 +147,7 @@ func (blk *eventsBlock) each(fn func(n *yaml.Node)) bool {
 		j := i + 1
 		var next *yaml.Node // the plain entry that ends the run
 		for ; j < len(blk.entries) && j-i < libraryGroup; j++ {
-			if n, ok := plainEntry(blk.data, blk.entries[j], blk.indent); ok {
+			if n, ok := plainEntry(blk.data, blk.entries[j], blk.indent, a); ok {
 				next = n
 				break
 			}
@@ -212,10 +216,12 @@ var (
 // scalar that YAML reads as itself (no quotes, indicators, comments or
 // nulls) or a flow list of such. False for anything else, which the
 // library then reads.
-func plainEntry(data []byte, ch entryChunk, indent int) (*yaml.Node, bool) {
+func plainEntry(data []byte, ch entryChunk, indent int, a *nodeArena) (*yaml.Node, bool) {
+	a.reset()
 	col := indent + 2 // of the keys
-	m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: ch.line, Column: col + 1}
 	text := data[ch.start:ch.end]
+	m := a.node(yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: ch.line, Column: col + 1})
+	m.Content = a.list(2 * (bytes.Count(text, []byte{'\n'}) + 1))
 	for lineNo := ch.line; len(text) > 0; lineNo++ {
 		var line []byte
 		if nl := bytes.IndexByte(text, '\n'); nl >= 0 {
@@ -245,12 +251,12 @@ func plainEntry(data []byte, ch entryChunk, indent int) (*yaml.Node, bool) {
 		if k == 0 || k+1 >= len(rest) || rest[k] != ':' || rest[k+1] != ' ' {
 			return nil, false
 		}
-		key := string(rest[:k])
+		key := knownKey(rest[:k])
 		v := k + 1
 		for v < len(rest) && rest[v] == ' ' {
 			v++
 		}
-		keyNode := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key, Line: lineNo, Column: col + 1}
+		keyNode := a.node(yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key, Line: lineNo, Column: col + 1})
 		var val *yaml.Node
 		switch {
 		case slices.Contains(plainKeys, key):
@@ -258,10 +264,10 @@ func plainEntry(data []byte, ch entryChunk, indent int) (*yaml.Node, bool) {
 			if !ok {
 				return nil, false
 			}
-			val = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s, Line: lineNo, Column: col + v + 1}
+			val = a.node(yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s, Line: lineNo, Column: col + v + 1})
 		case slices.Contains(flowKeys, key):
 			var ok bool
-			if val, ok = flowList(rest[v:], lineNo, col+v+1); !ok {
+			if val, ok = flowList(rest[v:], lineNo, col+v+1, a); !ok {
 				return nil, false
 			}
 		default:
@@ -272,18 +278,64 @@ func plainEntry(data []byte, ch entryChunk, indent int) (*yaml.Node, bool) {
 	return m, len(m.Content) > 0
 }
 
+// nodeArena holds the nodes of one plain entry, reused for the next: a
+// first start over 100,000 events made a million nodes otherwise.
+type nodeArena struct {
+	nodes []yaml.Node
+	ptrs  []*yaml.Node // the Content slices
+}
+
+func (a *nodeArena) reset() {
+	clear(a.nodes) // let the last entry's values go
+	a.nodes = a.nodes[:0]
+	clear(a.ptrs)
+	a.ptrs = a.ptrs[:0]
+}
+
+// node returns a copy of n in the arena, or on its own once it is full
+// (never moving the nodes already handed out).
+func (a *nodeArena) node(n yaml.Node) *yaml.Node {
+	if len(a.nodes) == cap(a.nodes) {
+		return &n
+	}
+	a.nodes = append(a.nodes, n)
+	return &a.nodes[len(a.nodes)-1]
+}
+
+// list returns an empty Content slice with room for n nodes.
+func (a *nodeArena) list(n int) []*yaml.Node {
+	l := len(a.ptrs)
+	if l+n > cap(a.ptrs) {
+		return make([]*yaml.Node, 0, n)
+	}
+	a.ptrs = a.ptrs[:l+n]
+	return a.ptrs[l : l : l+n]
+}
+
+// knownKey returns the key as a string without allocating for the
+// event's fields.
+func knownKey(k []byte) string {
+	for _, known := range cfgEventKeys {
+		if string(k) == known {
+			return known
+		}
+	}
+	return string(k)
+}
+
 // flowList reads "[a, b]" whose items are plain scalars; column is the
 // "["'s.
-func flowList(s []byte, line, column int) (*yaml.Node, bool) {
+func flowList(s []byte, line, column int, a *nodeArena) (*yaml.Node, bool) {
 	s = bytes.TrimRight(s, " ")
 	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
 		return nil, false
 	}
-	n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle, Line: line, Column: column}
+	n := a.node(yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle, Line: line, Column: column})
 	inner := s[1 : len(s)-1]
 	if len(bytes.TrimLeft(inner, " ")) == 0 {
 		return n, true
 	}
+	n.Content = a.list(bytes.Count(inner, []byte{','}) + 1)
 	off := 1
 	for item := range bytes.SplitSeq(inner, []byte{','}) {
 		lead := len(item) - len(bytes.TrimLeft(item, " "))
@@ -291,7 +343,7 @@ func flowList(s []byte, line, column int) (*yaml.Node, bool) {
 		if !ok {
 			return nil, false
 		}
-		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v, Line: line, Column: column + off + lead})
+		n.Content = append(n.Content, a.node(yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v, Line: line, Column: column + off + lead}))
 		off += len(item) + 1
 	}
 	return n, true

@@ -126,7 +126,7 @@ func TestFastEventsReadsCommonShape(t *testing.T) {
 		t.Errorf("the rest of the file has %d lines, want %d (lines keep their numbers)", got, strings.Count(string(data), "\n"))
 	}
 	for i, want := range []struct{ line, fields int }{{3, 4}, {7, 5}} {
-		n, ok := plainEntry(data, blk.entries[i], blk.indent)
+		n, ok := plainEntry(data, blk.entries[i], blk.indent, &nodeArena{})
 		if !ok {
 			t.Fatalf("entry %d not read by plainEntry", i)
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/policyteam/alertbot/bot"
@@ -392,14 +393,39 @@ const (
 
 // upsertEventsSQL is sqlUpsertEvent for n rows.
 func upsertEventsSQL(n int, anon bool) string {
+	key := valuesKey{n, -23, anon} // its own entries in valuesLists
+	if s, ok := valuesLists.Load(key); ok {
+		return s.(string)
+	}
 	head, conflict, _ := strings.Cut(sqlUpsertEvent, "VALUES")
 	_, conflict, _ = strings.Cut(conflict, ")\n")
-	return head + "VALUES " + valuesList(n, 23, anon) + "\n" + conflict
+	s := head + "VALUES " + valuesList(n, 23, anon) + "\n" + conflict
+	valuesLists.Store(key, s)
+	return s
+}
+
+// valuesLists caches valuesList: seeding asks for the same few shapes a
+// thousand times.
+var valuesLists sync.Map // valuesKey → string
+
+type valuesKey struct {
+	n, cols int
+	anon    bool
 }
 
 // valuesList is "($1, …, $cols), (…)" for n rows, or with anon the same
 // with "?" placeholders (tx.anonParams).
 func valuesList(n, cols int, anon bool) string {
+	key := valuesKey{n, cols, anon}
+	if s, ok := valuesLists.Load(key); ok {
+		return s.(string)
+	}
+	s := makeValuesList(n, cols, anon)
+	valuesLists.Store(key, s)
+	return s
+}
+
+func makeValuesList(n, cols int, anon bool) string {
 	var b strings.Builder
 	b.Grow(n * cols * 5)
 	for r := range n {

@@ -188,6 +188,7 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 	if err != nil {
 		return &exitError{1, "alertbot: seed: " + err.Error()}
 	}
+	a.bot.ForgetConfigEvents()
 	log.Info("config loaded", "config", cfgName(c.config), "events_created", rep.EventsCreated, "events_updated", rep.EventsUpdated,
 		"watchers_created", rep.WatchersCreated, "watchers_updated", rep.WatchersUpdated)
 	if replicas && rep.WatchersCreated+rep.WatchersUpdated+rep.EventsCreated+rep.EventsUpdated > 0 {
@@ -302,6 +303,7 @@ func (m *Main) reload(ctx context.Context, c common, b *bot.Bot, log *slog.Logge
 		log.Error("config reload failed", "err", err)
 		return
 	}
+	b.ForgetConfigEvents()
 	log.Info("config reloaded", "events_created", rep.EventsCreated, "events_updated", rep.EventsUpdated,
 		"watchers_created", rep.WatchersCreated, "watchers_updated", rep.WatchersUpdated)
 }
