@@ -196,19 +196,21 @@ type appOptions struct {
 	log       io.Writer        // the bot's log (text); default discarded
 	fetcher   watchers.Fetcher // for source watchers; default none
 	// beforeSave, when set, runs at each SaveEvents of the bot, before
-	// the events are stored.
-	beforeSave func()
+	// the events are stored; an error fails that SaveEvents.
+	beforeSave func() error
 }
 
 // hookedEvents is the database as the bot's event store, with a hook run
 // before each SaveEvents.
 type hookedEvents struct {
 	*store.DB
-	before func()
+	before func() error
 }
 
 func (h hookedEvents) SaveEvents(ctx context.Context, evs []bot.EventRecord) error {
-	h.before()
+	if err := h.before(); err != nil {
+		return err
+	}
 	return h.DB.SaveEvents(ctx, evs)
 }
 

@@ -2,8 +2,13 @@ package bot_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/policyteam/alertbot/bot"
 )
 
 // TestCommandsWhileSeeding: while Seed stores the file's events, commands
@@ -15,7 +20,7 @@ func TestCommandsWhileSeeding(t *testing.T) {
 	var during []string
 	var active bool
 	var done, total int
-	a = openApp(t, seedConfig, seedNow, appOptions{noSeed: true, beforeSave: func() {
+	a = openApp(t, seedConfig, seedNow, appOptions{noSeed: true, beforeSave: func() error {
 		done, total, active = a.bot.Loading()
 		during = append(during, a.do(member, channel, "upcoming").Text)
 		r := a.do(admin, channel, "subscribe all")
@@ -23,6 +28,7 @@ func TestCommandsWhileSeeding(t *testing.T) {
 			t.Errorf("subscribe while loading: %q, want it refused", r.Text)
 		}
 		during = append(during, r.Text)
+		return nil
 	}})
 	if _, _, active := a.bot.Loading(); active {
 		t.Fatal("loading before Seed")
@@ -68,5 +74,46 @@ func TestForgetConfigEvents(t *testing.T) {
 	}
 	if ev := a.event("e1"); ev.Current.Title != "Event one, edited" {
 		t.Errorf("e1 after the reload: %q", ev.Current.Title)
+	}
+}
+
+// TestSeedResumesAfterCrash: a start that dies while seeding (here the
+// second batch of events is not written) leaves the batches before it
+// stored; the next start stores the rest and the watcher, and the one
+// after changes nothing.
+func TestSeedResumesAfterCrash(t *testing.T) {
+	const n = 4500 // three batches
+	var cfg strings.Builder
+	cfg.WriteString("timezone: Asia/Tokyo\nevents:\n")
+	for i := range n {
+		fmt.Fprintf(&cfg, "  - id: ev-%d\n    title: Event %d\n    due: 2027-%02d\n    tags: [t%d]\n", i, i, i%12+1, i%7)
+	}
+	cfg.WriteString("watchers:\n  - id: deadlines\n    kind: countdown\n    schedule: \"@every 1h\"\n")
+	path := filepath.Join(t.TempDir(), "a.db")
+	saves := 0
+	crashed := openApp(t, cfg.String(), seedNow, appOptions{path: path, noSeed: true, beforeSave: func() error {
+		if saves++; saves == 2 {
+			return errors.New("killed")
+		}
+		return nil
+	}})
+	if _, err := crashed.bot.Seed(context.Background()); err == nil {
+		t.Fatal("seed with a failing batch: no error")
+	}
+	if got, err := crashed.db.CountEvents(context.Background()); err != nil || got != 2000 {
+		t.Fatalf("%d events stored before the crash (%v), want the first batch of 2000", got, err)
+	}
+	next := openApp(t, cfg.String(), seedNow, appOptions{path: path, noSeed: true})
+	if rep := next.seed(); rep.EventsCreated != n-2000 || rep.EventsUpdated != 0 || rep.WatchersCreated != 1 {
+		t.Errorf("the next start: %+v, want %d events and the watcher created", rep, n-2000)
+	}
+	if got, err := next.db.CountEvents(context.Background()); err != nil || got != n {
+		t.Errorf("%d events after the next start (%v), want %d", got, err, n)
+	}
+	if ev := next.event("ev-4499"); ev.Title != "Event 4499" || len(ev.Tags) != 1 || ev.Tags[0] != "t5" {
+		t.Errorf("the last event: %+v", ev.Event)
+	}
+	if rep := next.seed(); rep != (bot.SeedReport{}) {
+		t.Errorf("a third start: %+v, want nothing changed", rep)
 	}
 }
