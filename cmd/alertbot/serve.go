@@ -86,10 +86,6 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	// Reading a large config leaves the heap at twice what stays live:
-	// give the rest back before seeding grows the database's caches, or
-	// the two add up in the peak.
-	debug.FreeOSMemory()
 	log, err := m.logger(c)
 	if err != nil {
 		return err
