@@ -385,8 +385,8 @@ func yamlPrintable(r rune, size int) bool {
 		return false
 	case r < 0x80:
 		return r >= 0x20 && r < 0x7f
-	case r == 0xFEFF:
-		return false
+	case r == 0xFEFF, r == 0x2028, r == 0x2029:
+		return false // a byte order mark; line and paragraph separators break lines in YAML
 	}
 	return r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
 }
