@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/policyteam/alertbot/bot"
 	"github.com/policyteam/alertbot/bot/discord/discordtest"
 	"github.com/policyteam/alertbot/bot/slack/slacktest"
+	"github.com/policyteam/alertbot/store"
 )
 
 // BenchmarkEndToEnd is what a user gets: N events fall due at one instant,
@@ -144,16 +146,9 @@ func benchEndToEnd(b *testing.B, platform string, n int) {
 	}
 }
 
-// BenchmarkFirstStart100k: `alertbot serve` started for the first time on
-// a config of 100,000 events, as a separate process. It reports when the
-// process answers (/healthz 200: commands are served), when the countdown's
-// first planning pass over every event is done, and the process's peak
-// resident memory (DESIGN §8: ready ≤ 2 s, first pass ≤ 5 s, peak ≤
-// 100 MB). One run per call: b.N is not used.
-func BenchmarkFirstStart100k(b *testing.B) {
-	const n = 100_000
-	dir := b.TempDir()
-	now := time.Now()
+// firstStartConfig is a config of n events around now, in the three forms
+// of due date, and a countdown watcher.
+func firstStartConfig(n int, now time.Time) string {
 	var cfg strings.Builder
 	cfg.WriteString("timezone: Asia/Tokyo\nevents:\n")
 	for i := range n {
@@ -168,11 +163,64 @@ func BenchmarkFirstStart100k(b *testing.B) {
 		fmt.Fprintf(&cfg, "  - id: ev-%06d\n    title: Event %d\n    due: %s\n    tags: [t%d]\n", i, i, due, i%50)
 	}
 	cfg.WriteString("watchers:\n  - id: deadlines\n    kind: countdown\n    schedule: \"@every 1h\"\n")
+	return cfg.String()
+}
+
+// BenchmarkLoadAndSeed100k: the work of a first start over 100,000
+// events in this process, for profiles (-cpuprofile, -memprofile): the
+// config file read and validated, then seeded into a new database. Each
+// iteration starts from an empty database.
+func BenchmarkLoadAndSeed100k(b *testing.B) {
+	const n = 100_000
+	dir := b.TempDir()
+	now := time.Now()
 	path := filepath.Join(dir, "big.yaml")
-	if err := os.WriteFile(path, []byte(cfg.String()), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(firstStartConfig(n, now)), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(cfg.Len())/(1<<20), "config-MiB")
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		cfg, err := bot.LoadConfig(path, factories)
+		if err != nil {
+			b.Fatal(err)
+		}
+		db, err := store.Open(ctx, filepath.Join(dir, fmt.Sprintf("a%d.db", i)), store.WithNow(func() time.Time { return now }))
+		if err != nil {
+			b.Fatal(err)
+		}
+		i++
+		bt, _, err := wire(db, bot.Options{Config: cfg, Platforms: []bot.Platform{&memPlatform{name: "console"}}, Now: func() time.Time { return now }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rep, err := bt.Seed(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.EventsCreated != n {
+			b.Fatalf("%d events created, want %d", rep.EventsCreated, n)
+		}
+		db.Close()
+	}
+}
+
+// BenchmarkFirstStart100k: `alertbot serve` started for the first time on
+// a config of 100,000 events, as a separate process. It reports when the
+// process answers (/healthz 200: commands are served), when the countdown's
+// first planning pass over every event is done, and the process's peak
+// resident memory (DESIGN §8: ready ≤ 2 s, first pass ≤ 5 s, peak ≤
+// 100 MB). One run per call: b.N is not used.
+func BenchmarkFirstStart100k(b *testing.B) {
+	const n = 100_000
+	dir := b.TempDir()
+	cfg := firstStartConfig(n, time.Now())
+	path := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(len(cfg))/(1<<20), "config-MiB")
 	start := time.Now()
 	p := startProc(b, nil, "--config", path, "--db", filepath.Join(dir, "a.db"), "--http", "127.0.0.1:0", "--log-level", "debug")
 	defer func() {
