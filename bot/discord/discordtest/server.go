@@ -143,6 +143,7 @@ type Server struct {
 	lastID     uint64
 	requests   []Request
 	messages   map[string][]Message // by channel, oldest first
+	count      int                  // messages in all channels
 	channels   map[string]bool      // channels that exist
 	dms        map[string]string    // user → DM channel (POST /users/@me/channels)
 	noHistory  map[string]bool      // channels where the bot lacks Read Message History
@@ -269,6 +270,7 @@ func (s *Server) Post(channel string, m Message) Message {
 	m.ChannelID = channel
 	s.channels[channel] = true
 	s.messages[channel] = append(s.messages[channel], m)
+	s.count++
 	s.notify()
 	return m
 }
@@ -285,6 +287,28 @@ func (s *Server) Messages(channel string) []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Message(nil), s.messages[channel]...)
+}
+
+// MessageCount returns how many messages all channels hold, without
+// copying them (for a loop that polls).
+func (s *Server) MessageCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.count
+}
+
+// MessageTimes returns when each message of every channel was created,
+// by the fake's clock, in no particular order.
+func (s *Server) MessageTimes() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]time.Time, 0, s.count)
+	for _, ms := range s.messages {
+		for _, m := range ms {
+			out = append(out, m.Time)
+		}
+	}
+	return out
 }
 
 // Callbacks returns the interaction callbacks so far.
@@ -531,6 +555,7 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, channel s
 		m.ID, m.Time = s.id()
 		s.channels[channel] = true
 		s.messages[channel] = append(s.messages[channel], m)
+		s.count++
 		if nonce != "" && !dup {
 			s.byNonce[nonce] = m
 		}

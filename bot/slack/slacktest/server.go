@@ -1,16 +1,18 @@
 // Package slacktest is a fake Slack for tests: a loopback HTTP server that
-// speaks enough of the Web API (chat.postMessage with message metadata,
-// conversations.history, conversations.open, auth.test,
-// apps.connections.open, the file upload of files.getUploadURLExternal
-// and files.completeUploadExternal), response_url
-// and Socket Mode for the real slack-go client to talk to it unmodified.
-// It records what it was sent and can be told to fail.
+// speaks enough of the Web API (chat.postMessage with a JSON or form body
+// and message metadata, conversations.history, conversations.open,
+// auth.test, apps.connections.open, the file upload of
+// files.getUploadURLExternal and files.completeUploadExternal),
+// response_url and Socket Mode for the real clients (slack-go, and the
+// adapter's own chat.postMessage) to talk to it unmodified. It records
+// what it was sent and can be told to fail.
 package slacktest
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -21,14 +23,15 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// Post is one chat.postMessage request as the fake saw it.
+// Post is one chat.postMessage request as the fake saw it, from a JSON
+// body or a form.
 type Post struct {
-	Token   string          // form field token, or the bearer token
-	Channel string          // form field channel
-	Text    string          // form field text (the fallback)
-	Blocks  json.RawMessage // form field blocks, nil when absent
-	// Metadata is the form field metadata, {"event_type":…,"event_payload":{…}};
-	// nil when absent.
+	Token   string          // the bearer token, or form field token
+	Channel string          // field channel
+	Text    string          // field text (the fallback)
+	Blocks  json.RawMessage // field blocks as JSON, nil when absent
+	// Metadata is the field metadata as JSON,
+	// {"event_type":…,"event_payload":{…}}; nil when absent.
 	Metadata json.RawMessage
 	TS       string    // ts the fake answered with; "" for a failed attempt
 	At       time.Time // when the fake received it, by its clock
@@ -261,6 +264,14 @@ func (s *Server) Posts() []Post {
 	return append([]Post(nil), s.posts...)
 }
 
+// PostCount returns how many messages were posted, without copying them
+// as Posts does (for a loop that polls).
+func (s *Server) PostCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.posts)
+}
+
 // Attempts returns every chat.postMessage request, failed ones included.
 func (s *Server) Attempts() []Post {
 	s.mu.Lock()
@@ -297,23 +308,32 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// postMessage fakes chat.postMessage.
+// postMessage fakes chat.postMessage, with a JSON body (the token a
+// bearer token) or a form as slack-go sends it.
 // https://docs.slack.dev/reference/methods/chat.postMessage
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_form_data"})
-		return
-	}
-	p := Post{
-		Token:   requestToken(r),
-		Channel: r.PostForm.Get("channel"),
-		Text:    r.PostForm.Get("text"),
-	}
-	if b := r.PostForm.Get("blocks"); b != "" {
-		p.Blocks = json.RawMessage(b)
-	}
-	if m := r.PostForm.Get("metadata"); m != "" {
-		p.Metadata = json.RawMessage(m)
+	var p Post
+	if isJSON(r.Header.Get("Content-Type")) {
+		var ok bool
+		if p, ok = readJSONPost(w, r); !ok {
+			return
+		}
+	} else {
+		if err := r.ParseForm(); err != nil {
+			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_form_data"})
+			return
+		}
+		p = Post{
+			Token:   requestToken(r),
+			Channel: r.PostForm.Get("channel"),
+			Text:    r.PostForm.Get("text"),
+		}
+		if b := r.PostForm.Get("blocks"); b != "" {
+			p.Blocks = json.RawMessage(b)
+		}
+		if m := r.PostForm.Get("metadata"); m != "" {
+			p.Metadata = json.RawMessage(m)
+		}
 	}
 
 	s.mu.Lock()
@@ -358,8 +378,9 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	p.Failure = fail
 	s.attempts = append(s.attempts, p)
 	if fail == nil {
-		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": p.Channel, "ts": p.TS,
-			"message": s.history[p.Channel][len(s.history[p.Channel])-1].json(true)})
+		// Slack echoes the message posted, blocks and all.
+		writeJSON(w, http.StatusOK, postAnswer{OK: true, Channel: p.Channel, TS: p.TS,
+			Message: s.history[p.Channel][len(s.history[p.Channel])-1].json(true)})
 		return
 	}
 	writeFailure(w, fail)
@@ -409,22 +430,97 @@ func requestToken(r *http.Request) string {
 	if t := r.Form.Get("token"); t != "" {
 		return t
 	}
-	return strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return bearerToken(r)
 }
 
 // validBlocks checks what Slack would refuse outright: not a JSON array of
-// typed objects, or more than 50 blocks.
+// objects each with a string type, or more than 50 blocks. Only the types
+// are decoded: an element that is not an object, or a type that is not a
+// string, fails to decode.
 func validBlocks(raw json.RawMessage) bool {
-	var blocks []map[string]any
+	var blocks []struct {
+		Type string `json:"type"`
+	}
 	if err := json.Unmarshal(raw, &blocks); err != nil || len(blocks) > 50 {
 		return false
 	}
 	for _, b := range blocks {
-		if t, _ := b["type"].(string); t == "" {
+		if b.Type == "" {
 			return false
 		}
 	}
 	return true
+}
+
+// postAnswer is chat.postMessage's answer on success.
+type postAnswer struct {
+	OK      bool        `json:"ok"`
+	Channel string      `json:"channel"`
+	TS      string      `json:"ts"`
+	Message wireMessage `json:"message"`
+}
+
+// maxJSONBody bounds a JSON body the fake reads.
+const maxJSONBody = 1 << 20
+
+// isJSON reports whether a Content-Type is application/json, with or
+// without parameters.
+func isJSON(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "application/json")
+}
+
+// readJSONPost reads a chat.postMessage JSON body, answering ok:false
+// itself when it cannot. As on Slack, a JSON body's token comes only from
+// the Authorization header, and blocks and metadata may be given as JSON
+// or as a string holding JSON (as in a form).
+func readJSONPost(w http.ResponseWriter, r *http.Request) (Post, bool) {
+	var body struct {
+		Channel  string          `json:"channel"`
+		Text     string          `json:"text"`
+		Blocks   json.RawMessage `json:"blocks"`
+		Metadata json.RawMessage `json:"metadata"`
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err == nil {
+		err = json.Unmarshal(data, &body)
+	}
+	if err != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_json"})
+		return Post{}, false
+	}
+	p := Post{
+		Token:    bearerToken(r),
+		Channel:  body.Channel,
+		Text:     body.Text,
+		Blocks:   unquoteJSON(body.Blocks),
+		Metadata: unquoteJSON(body.Metadata),
+	}
+	return p, true
+}
+
+// unquoteJSON returns the JSON a field holds: the field itself, or the
+// content of a JSON string; nil for an absent or null field. A string
+// that holds no JSON is returned as it is, for the checks to refuse.
+func unquoteJSON(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			if s == "" {
+				return nil
+			}
+			return json.RawMessage(s)
+		}
+	}
+	return raw
+}
+
+// bearerToken is the token of an Authorization: Bearer header.
+func bearerToken(r *http.Request) string {
+	return strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 }
 
 // response records a POST to a response_url.
