@@ -568,15 +568,46 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, channel s
 	}
 	// The answer to a create carries the nonce; a fetched message does not.
 	out := wire(m)
-	if m.Nonce != "" {
-		out["nonce"] = m.Nonce
-	}
+	out.Nonce = m.Nonce
 	writeJSON(w, http.StatusOK, out)
+}
+
+// wireMessage is a message as Discord returns it. The fields without
+// omitempty are always present, null included, as on Discord.
+type wireMessage struct {
+	ID              string                    `json:"id"`
+	ChannelID       string                    `json:"channel_id"`
+	Type            int                       `json:"type"`
+	Content         string                    `json:"content"`
+	Author          wireUser                  `json:"author"`
+	Embeds          []*discordgo.MessageEmbed `json:"embeds"`
+	Components      []Row                     `json:"components"`
+	Attachments     []struct{}                `json:"attachments"`
+	Mentions        []struct{}                `json:"mentions"`
+	MentionRoles    []string                  `json:"mention_roles"`
+	MentionEveryone bool                      `json:"mention_everyone"`
+	Pinned          bool                      `json:"pinned"`
+	TTS             bool                      `json:"tts"`
+	Flags           int                       `json:"flags"`
+	Timestamp       string                    `json:"timestamp"`
+	EditedTimestamp *string                   `json:"edited_timestamp"`
+	WebhookID       string                    `json:"webhook_id,omitempty"`
+	Nonce           string                    `json:"nonce,omitempty"`
+}
+
+// wireUser is a message's author as Discord returns it.
+type wireUser struct {
+	ID            string  `json:"id"`
+	Username      string  `json:"username"`
+	Discriminator string  `json:"discriminator"`
+	GlobalName    *string `json:"global_name"`
+	Avatar        *string `json:"avatar"`
+	Bot           bool    `json:"bot"`
 }
 
 // wire is a message as Discord returns it: the fields a client reads,
 // components and embeds as stored, no nonce.
-func wire(m Message) map[string]any {
+func wire(m Message) wireMessage {
 	name := "user"
 	if m.AuthorID == BotUserID {
 		name = "alertbot"
@@ -594,20 +625,15 @@ func wire(m Message) map[string]any {
 	if components == nil {
 		components = []Row{}
 	}
-	out := map[string]any{
-		"id": m.ID, "channel_id": m.ChannelID, "type": m.Type, "content": m.Content,
-		"author": map[string]any{
-			"id": m.AuthorID, "username": name, "discriminator": "0", "global_name": nil, "avatar": nil, "bot": m.AuthorBot,
-		},
-		"embeds": embeds, "components": components,
-		"attachments": []any{}, "mentions": []any{}, "mention_roles": []any{},
-		"mention_everyone": false, "pinned": false, "tts": false, "flags": 0,
-		"timestamp": m.Time.Format("2006-01-02T15:04:05.000000-07:00"), "edited_timestamp": nil,
+	return wireMessage{
+		ID: m.ID, ChannelID: m.ChannelID, Type: m.Type, Content: m.Content,
+		Author:      wireUser{ID: m.AuthorID, Username: name, Discriminator: "0", Bot: m.AuthorBot},
+		Embeds:      embeds,
+		Components:  components,
+		Attachments: []struct{}{}, Mentions: []struct{}{}, MentionRoles: []string{},
+		Timestamp: m.Time.Format("2006-01-02T15:04:05.000000-07:00"),
+		WebhookID: m.WebhookID,
 	}
-	if m.WebhookID != "" {
-		out["webhook_id"] = m.WebhookID
-	}
-	return out
 }
 
 // listMessages answers GET /channels/{id}/messages like Discord: at most
@@ -681,7 +707,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, channel st
 	default:
 		page = all[max(0, len(all)-limit):]
 	}
-	out := make([]map[string]any, 0, len(page))
+	out := make([]wireMessage, 0, len(page))
 	for j := len(page) - 1; j >= 0; j-- {
 		out = append(out, wire(page[j]))
 	}
