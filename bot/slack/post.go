@@ -26,8 +26,9 @@ import (
 // Slack caps well below this.
 const maxPostAnswer = 1 << 20
 
-// postBody is chat.postMessage's JSON body. Metadata is an object here,
-// not the JSON string a form field carries.
+// postBody is chat.postMessage's JSON body, as encoding/json writes it
+// when appendPostBody cannot. Metadata is an object here, not the JSON
+// string a form field carries.
 // https://docs.slack.dev/reference/methods/chat.postMessage
 type postBody struct {
 	Channel  string          `json:"channel"`
@@ -69,19 +70,23 @@ func deliveryMetadata(id int64) json.RawMessage {
 // slack.SlackErrorResponse for ok:false; anything else (network, an
 // answer that is not JSON) is a plain error.
 func (a *Adapter) postMessage(ctx context.Context, channel string, blocks []slack.Block, text string, id int64) (string, error) {
-	body := postBody{Channel: channel, Text: text, Blocks: blocks}
+	var meta json.RawMessage
 	if id != 0 {
-		body.Metadata = deliveryMetadata(id)
+		meta = deliveryMetadata(id)
 	}
-	// Not pooled: the transport may still read a body after Do returns.
-	buf := bytes.NewBuffer(make([]byte, 0, 2048))
-	enc := json.NewEncoder(buf)
-	// Slack text is escaped already; \u0026 for & would only add bytes.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(body); err != nil {
-		return "", fmt.Errorf("encode chat.postMessage: %w", err)
+	body, ok := appendPostBody(make([]byte, 0, 2048), channel, text, blocks, meta)
+	if !ok {
+		// Blocks of a kind appendPostBody does not write.
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		// Slack text is escaped already; \u0026 for & would only add bytes.
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(postBody{Channel: channel, Text: text, Blocks: blocks, Metadata: meta}); err != nil {
+			return "", fmt.Errorf("encode chat.postMessage: %w", err)
+		}
+		body = buf.Bytes()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.apiURL+"chat.postMessage", bytes.NewReader(buf.Bytes()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.apiURL+"chat.postMessage", bytes.NewReader(body))
 	if err != nil {
 		return "", fmt.Errorf("chat.postMessage request: %w", err)
 	}
