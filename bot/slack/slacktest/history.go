@@ -44,6 +44,7 @@ type Message struct {
 
 // wireMessage is a message as Slack's answers carry it.
 type wireMessage struct {
+	Channel  string          `json:"-"` // the answer's, not the message's
 	Type     string          `json:"type"`
 	TS       string          `json:"ts"`
 	Text     string          `json:"text"`
@@ -60,7 +61,7 @@ type wireMessage struct {
 // their manifest: slackapi/python-slack-sdk#1501), so a reader that
 // forgets the flag cannot match payloads.
 func (m Message) json(allMetadata bool) wireMessage {
-	out := wireMessage{Type: "message", TS: m.TS, Text: m.Text, User: m.User, BotID: m.BotID, AppID: m.AppID, Blocks: m.Blocks}
+	out := wireMessage{Channel: m.Channel, Type: "message", TS: m.TS, Text: m.Text, User: m.User, BotID: m.BotID, AppID: m.AppID, Blocks: m.Blocks}
 	if m.Metadata != nil {
 		if allMetadata {
 			out.Metadata = m.Metadata
