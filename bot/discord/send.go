@@ -145,15 +145,13 @@ func (a *Adapter) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 		log.Warn("send failed", "err", err)
 		return "", err
 	}
-	var m struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(resp, &m); err != nil || m.ID == "" {
+	id, err := messageID(resp)
+	if err != nil || id == "" {
 		// It may have posted; the nonce makes the retry safe.
 		return "", bot.Transient(fmt.Errorf("discord: send to %s: response has no message id", ch), 0)
 	}
-	log.Debug("sent", "message", m.ID)
-	return m.ID, nil
+	log.Debug("sent", "message", id)
+	return id, nil
 }
 
 // gate waits until a REST call to endpoint (a full URL) with method may
