@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/policyteam/alertbot/bot/internal/topjson"
 )
 
 // chat.postMessage is posted here rather than through slack-go, for its
@@ -38,8 +40,7 @@ type postBody struct {
 }
 
 // postAnswer is what Send reads of chat.postMessage's answer. The echoed
-// message ("message") has no field here, so the decoder skips it rather
-// than building its blocks.
+// message ("message") has no field here: it is not decoded.
 type postAnswer struct {
 	OK               bool   `json:"ok"`
 	Error            string `json:"error"`
@@ -50,6 +51,39 @@ type postAnswer struct {
 		Messages []string `json:"messages"`
 		Warnings []string `json:"warnings"`
 	} `json:"response_metadata"`
+}
+
+// answerFields are the members of chat.postMessage's answer readAnswer
+// decodes, in postAnswer's order.
+var answerFields = []string{"ok", "error", "channel", "ts", "warning", "response_metadata"}
+
+// readAnswer decodes chat.postMessage's answer: the members of
+// answerFields picked out (topjson.Pick) and decoded one by one, without
+// walking the echoed message; encoding/json reads the whole answer when
+// Pick leaves it to it.
+func readAnswer(data []byte) (postAnswer, error) {
+	var ans postAnswer
+	vals, ok := topjson.Pick(data, answerFields...)
+	if !ok {
+		err := json.Unmarshal(data, &ans)
+		return ans, err
+	}
+	dst := []any{&ans.OK, &ans.Error, &ans.Channel, &ans.TS, &ans.Warning, &ans.ResponseMetadata}
+	for i, v := range vals {
+		if v == nil {
+			continue
+		}
+		if s, ok := topjson.PlainString(v); ok {
+			if p, isString := dst[i].(*string); isString {
+				*p = s
+				continue
+			}
+		}
+		if err := json.Unmarshal(v, dst[i]); err != nil {
+			return postAnswer{}, err
+		}
+	}
+	return ans, nil
 }
 
 // deliveryMetadata is the metadata a post of delivery id carries, as
@@ -112,8 +146,12 @@ func (a *Adapter) postMessage(ctx context.Context, channel string, blocks []slac
 		// Slack answers 5xx with an HTML page: not worth reading.
 		return "", slack.StatusCodeError{Code: resp.StatusCode, Status: resp.Status}
 	}
-	var ans postAnswer
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxPostAnswer)).Decode(&ans); err != nil {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxPostAnswer))
+	if err != nil {
+		return "", fmt.Errorf("chat.postMessage answer: %w", err)
+	}
+	ans, err := readAnswer(data)
+	if err != nil {
 		// It may have posted: the dispatcher looks the delivery up
 		// before sending it again.
 		return "", fmt.Errorf("chat.postMessage answer is not JSON: %w", err)

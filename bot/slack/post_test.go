@@ -245,3 +245,55 @@ func TestPostAgainstFake(t *testing.T) {
 		t.Errorf("history %+v", h)
 	}
 }
+
+var answerSeeds = []string{
+	echoAnswer,
+	`{"ok":false,"error":"channel_not_found"}`,
+	`{"ok":false,"error":"invalid_blocks","response_metadata":{"messages":["[ERROR] must be an array"]}}`,
+	`{"ok":true,"channel":"C1","ts":"1.2","ts":"3.4"}`,
+	`{"OK":true,"ts":"1.2"}`,
+	`{"ok":"true"}`,
+	`{"ok":true,"ts":"\u0031.2","error":null}`,
+	`{"ok":true,"ts":12}`,
+	`{"ok":true,"ts":"1.2"`,
+	`{"ok":true,"message":{"text":tru},"ts":"1.2"}`,
+	`<html>`,
+	``,
+}
+
+// TestReadAnswerMatchesUnmarshal: where encoding/json reads an answer,
+// readAnswer reads the same.
+func TestReadAnswerMatchesUnmarshal(t *testing.T) {
+	for _, s := range answerSeeds {
+		checkAnswer(t, []byte(s))
+	}
+	ans, err := readAnswer([]byte(echoAnswer))
+	if err != nil || !ans.OK || ans.TS != "1752364800.000100" || ans.Channel != "C0123ABCD" || ans.Warning != "superfluous_charset" ||
+		len(ans.ResponseMetadata.Warnings) != 1 {
+		t.Errorf("echo answer: %+v, %v", ans, err)
+	}
+	for _, s := range []string{`{"ok":true,"ts":"1.2"`, `<html>`, ``, `{"ok":"true"}`} {
+		if _, err := readAnswer([]byte(s)); err == nil {
+			t.Errorf("%s: read without an error", s)
+		}
+	}
+}
+
+func checkAnswer(t *testing.T, b []byte) {
+	t.Helper()
+	var want postAnswer
+	if json.Unmarshal(b, &want) != nil {
+		return // readAnswer may be lenient about what it does not read
+	}
+	got, err := readAnswer(b)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("%s: readAnswer %+v, %v; encoding/json %+v", b, got, err, want)
+	}
+}
+
+func FuzzReadAnswer(f *testing.F) {
+	for _, s := range answerSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { checkAnswer(t, []byte(s)) })
+}
