@@ -146,11 +146,12 @@ func (a *Adapter) postMessage(ctx context.Context, channel string, blocks []slac
 		// Slack answers 5xx with an HTML page: not worth reading.
 		return "", slack.StatusCodeError{Code: resp.StatusCode, Status: resp.Status}
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxPostAnswer))
-	if err != nil {
+	// Sized by Content-Length, so the answer is read without regrowing.
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(resp.ContentLength, 0), maxPostAnswer)+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxPostAnswer)); err != nil {
 		return "", fmt.Errorf("chat.postMessage answer: %w", err)
 	}
-	ans, err := readAnswer(data)
+	ans, err := readAnswer(buf.Bytes())
 	if err != nil {
 		// It may have posted: the dispatcher looks the delivery up
 		// before sending it again.

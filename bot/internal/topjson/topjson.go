@@ -71,6 +71,40 @@ func Pick(b []byte, keys ...string) ([][]byte, bool) {
 	}
 }
 
+// Elements returns the raw JSON values of the elements of the array b,
+// and false when b is not an array or ends early. Like Pick, it checks
+// the elements only for closed strings and balanced brackets.
+func Elements(b []byte) ([][]byte, bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return nil, false
+	}
+	var out [][]byte
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return out, trailing(b, i+1)
+	}
+	for {
+		end, ok := valueEnd(b, i)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, b[i:end])
+		i = skipSpace(b, end)
+		if i >= len(b) {
+			return nil, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case ']':
+			return out, trailing(b, i+1)
+		default:
+			return nil, false
+		}
+	}
+}
+
 // PlainString returns the content of v, a raw JSON string, when it is
 // printable ASCII without escapes, so that its bytes are its value.
 func PlainString(v []byte) (string, bool) {

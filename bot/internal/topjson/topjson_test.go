@@ -111,3 +111,58 @@ func FuzzPick(f *testing.F) {
 		}
 	})
 }
+
+func TestElements(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want []string // nil: not ok
+	}{
+		{`[]`, []string{}},
+		{` [ {"type":"a","x":[1,{"y":"]"}]} , "s" , 1 , null , [ ] ] `, []string{`{"type":"a","x":[1,{"y":"]"}]}`, `"s"`, `1`, `null`, `[ ]`}},
+		{`[1,]`, nil},
+		{`[1`, nil},
+		{`[1] x`, nil},
+		{`{"a":1}`, nil},
+		{`["unterminated]`, nil},
+		{``, nil},
+	} {
+		got, ok := Elements([]byte(tt.in))
+		if ok != (tt.want != nil) {
+			t.Errorf("%s: ok %v", tt.in, ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if len(got) != len(tt.want) {
+			t.Errorf("%s: %q, want %q", tt.in, got, tt.want)
+			continue
+		}
+		for i := range got {
+			if string(got[i]) != tt.want[i] {
+				t.Errorf("%s: element %d %s, want %s", tt.in, i, got[i], tt.want[i])
+			}
+		}
+	}
+}
+
+func FuzzElements(f *testing.F) {
+	for _, s := range []string{`[]`, `[{"type":"a"},"s",1,null,[]]`, `[1,]`, `["]"]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := Elements([]byte(s))
+		var want []json.RawMessage
+		if !ok || json.Unmarshal([]byte(s), &want) != nil {
+			return
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d elements, encoding/json %d", s, len(got), len(want))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Errorf("%s: element %d %s, encoding/json %s", s, i, got[i], want[i])
+			}
+		}
+	})
+}

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/policyteam/alertbot/bot/internal/topjson"
 )
 
 // Post is one chat.postMessage request as the fake saw it, from a JSON
@@ -433,18 +435,39 @@ func requestToken(r *http.Request) string {
 }
 
 // validBlocks checks what Slack would refuse outright: not a JSON array of
-// objects each with a string type, or more than 50 blocks. Only the types
-// are decoded: an element that is not an object, or a type that is not a
-// string, fails to decode.
+// objects each with a string type, or more than 50 blocks. The blocks are
+// walked (topjson) rather than decoded, once they are known to be valid
+// JSON; a type written with escapes is decoded.
 func validBlocks(raw json.RawMessage) bool {
-	var blocks []struct {
-		Type string `json:"type"`
+	if !json.Valid(raw) {
+		return false
 	}
-	if err := json.Unmarshal(raw, &blocks); err != nil || len(blocks) > 50 {
+	if strings.TrimSpace(string(raw)) == "null" {
+		return true // no blocks, as a form's "null" always read
+	}
+	blocks, ok := topjson.Elements(raw)
+	if !ok || len(blocks) > 50 {
 		return false
 	}
 	for _, b := range blocks {
-		if b.Type == "" {
+		if len(b) == 0 || b[0] != '{' {
+			return false
+		}
+		vals, ok := topjson.Pick(b, "type")
+		if !ok {
+			// Escaped member names, or one like "Type": decoded into a
+			// map, whose keys are exact.
+			var blk map[string]any
+			if json.Unmarshal(b, &blk) != nil {
+				return false
+			}
+			if t, _ := blk["type"].(string); t == "" {
+				return false
+			}
+			continue
+		}
+		var typ string
+		if vals[0] == nil || json.Unmarshal(vals[0], &typ) != nil || typ == "" {
 			return false
 		}
 	}
@@ -504,17 +527,32 @@ func isJSON(contentType string) bool {
 // the Authorization header, and blocks and metadata may be given as JSON
 // or as a string holding JSON (as in a form).
 func readJSONPost(w http.ResponseWriter, r *http.Request) (Post, bool) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err != nil || !json.Valid(data) {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_json"})
+		return Post{}, false
+	}
+	// The body is valid JSON: its members are picked out rather than
+	// decoded with the blocks, which validBlocks walks anyway.
 	var body struct {
 		Channel  string          `json:"channel"`
 		Text     string          `json:"text"`
 		Blocks   json.RawMessage `json:"blocks"`
 		Metadata json.RawMessage `json:"metadata"`
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
-	if err == nil {
-		err = json.Unmarshal(data, &body)
-	}
-	if err != nil {
+	if vals, ok := topjson.Pick(data, "channel", "text", "blocks", "metadata"); ok {
+		for i, dst := range []*string{&body.Channel, &body.Text} {
+			if vals[i] != nil && json.Unmarshal(vals[i], dst) != nil {
+				ok = false
+			}
+		}
+		body.Blocks, body.Metadata = vals[2], vals[3]
+		if !ok {
+			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_json"})
+			return Post{}, false
+		}
+	} else if json.Unmarshal(data, &body) != nil {
+		// Not an object, or a field of the wrong type.
 		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_json"})
 		return Post{}, false
 	}

@@ -163,3 +163,42 @@ func TestServerTakesJSONPosts(t *testing.T) {
 		t.Errorf("50 blocks: %v", out)
 	}
 }
+
+// mapValidBlocks is how the fake first checked blocks: decoded into maps.
+func mapValidBlocks(raw []byte) bool {
+	var blocks []map[string]any
+	if err := json.Unmarshal(raw, &blocks); err != nil || len(blocks) > 50 {
+		return false
+	}
+	for _, b := range blocks {
+		if t, _ := b["type"].(string); t == "" {
+			return false
+		}
+	}
+	return true
+}
+
+var blockSeeds = []string{
+	`[{"type":"divider"}]`, `[]`, `[{"type":""}]`, `[{"Type":"divider"}]`, `[{"\u0074ype":"divider"}]`,
+	`[{"type":"a","type":""}]`, `[{"type":"\u0061"}]`, `[{"type":1}]`, `[null]`, `["divider"]`, `{"type":"divider"}`,
+	`[{"type":"section","text":{"type":"mrkdwn","text":"]}\""}}]`, `[{"type":"a"},]`, `[{"type":"a"}`, `null`, ``,
+}
+
+func TestValidBlocksMatchesMaps(t *testing.T) {
+	for _, s := range blockSeeds {
+		if got, want := validBlocks([]byte(s)), mapValidBlocks([]byte(s)); got != want {
+			t.Errorf("%s: %v, decoding into maps says %v", s, got, want)
+		}
+	}
+}
+
+func FuzzValidBlocks(f *testing.F) {
+	for _, s := range blockSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := validBlocks([]byte(s)), mapValidBlocks([]byte(s)); got != want {
+			t.Errorf("%s: %v, decoding into maps says %v", s, got, want)
+		}
+	})
+}
