@@ -3,9 +3,10 @@ package slack
 import (
 	"encoding/json"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/slack-go/slack"
+
+	"github.com/policyteam/alertbot/bot/internal/wirejson"
 )
 
 // The JSON of chat.postMessage is written here for the blocks render
@@ -21,9 +22,9 @@ import (
 // blocks (when any) and metadata (when not nil, written as it is).
 func appendPostBody(b []byte, channel, text string, blocks []slack.Block, metadata json.RawMessage) ([]byte, bool) {
 	b = append(b, `{"channel":`...)
-	b = appendString(b, channel)
+	b = wirejson.AppendString(b, channel)
 	b = append(b, `,"text":`...)
-	b = appendString(b, text)
+	b = wirejson.AppendString(b, text)
 	if len(blocks) > 0 {
 		b = append(b, `,"blocks":[`...)
 		for i, blk := range blocks {
@@ -127,7 +128,7 @@ func appendBlock(b []byte, blk slack.Block) ([]byte, bool) {
 // appendType opens an object with its type.
 func appendType(b []byte, typ string) []byte {
 	b = append(b, `{"type":`...)
-	return appendString(b, typ)
+	return wirejson.AppendString(b, typ)
 }
 
 // appendBlockID appends block_id when it is set (omitempty).
@@ -136,7 +137,7 @@ func appendBlockID(b []byte, id string) []byte {
 		return b
 	}
 	b = append(b, `,"block_id":`...)
-	return appendString(b, id)
+	return wirejson.AppendString(b, id)
 }
 
 // appendButton appends a button element without confirm or
@@ -145,7 +146,7 @@ func appendButton(b []byte, btn *slack.ButtonBlockElement) []byte {
 	b = append(b, '{')
 	if btn.Type != "" {
 		b = append(b, `"type":`...)
-		b = appendString(b, string(btn.Type))
+		b = wirejson.AppendString(b, string(btn.Type))
 		b = append(b, ',')
 	}
 	b = append(b, `"text":`...)
@@ -159,7 +160,7 @@ func appendButton(b []byte, btn *slack.ButtonBlockElement) []byte {
 			b = append(b, ',', '"')
 			b = append(b, f.key...)
 			b = append(b, '"', ':')
-			b = appendString(b, f.val)
+			b = wirejson.AppendString(b, f.val)
 		}
 	}
 	return append(b, '}')
@@ -172,7 +173,7 @@ func appendText(b []byte, t *slack.TextBlockObject) []byte {
 	}
 	b = appendType(b, t.Type)
 	b = append(b, `,"text":`...)
-	b = appendString(b, t.Text)
+	b = wirejson.AppendString(b, t.Text)
 	if t.Emoji != nil {
 		b = append(b, `,"emoji":`...)
 		b = strconv.AppendBool(b, *t.Emoji)
@@ -181,63 +182,4 @@ func appendText(b []byte, t *slack.TextBlockObject) []byte {
 		b = append(b, `,"verbatim":true`...)
 	}
 	return append(b, '}')
-}
-
-// hexDigits writes \u00XX escapes.
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string, as encoding/json writes it
-// without HTML escaping: quotes, backslashes and control characters
-// escaped, invalid UTF-8 replaced by U+FFFD, and U+2028 and U+2029
-// escaped (JavaScript takes them for line ends).
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/policyteam/alertbot/bot/internal/topjson"
+	"github.com/policyteam/alertbot/bot/internal/wirejson"
 )
 
 // chat.postMessage is posted here rather than through slack-go, for its
@@ -58,12 +58,12 @@ type postAnswer struct {
 var answerFields = []string{"ok", "error", "channel", "ts", "warning", "response_metadata"}
 
 // readAnswer decodes chat.postMessage's answer: the members of
-// answerFields picked out (topjson.Pick) and decoded one by one, without
+// answerFields picked out (wirejson.Pick) and decoded one by one, without
 // walking the echoed message; encoding/json reads the whole answer when
 // Pick leaves it to it.
 func readAnswer(data []byte) (postAnswer, error) {
 	var ans postAnswer
-	vals, ok := topjson.Pick(data, answerFields...)
+	vals, ok := wirejson.Pick(data, answerFields...)
 	if !ok {
 		err := json.Unmarshal(data, &ans)
 		return ans, err
@@ -73,7 +73,7 @@ func readAnswer(data []byte) (postAnswer, error) {
 		if v == nil {
 			continue
 		}
-		if s, ok := topjson.PlainString(v); ok {
+		if s, ok := wirejson.PlainString(v); ok {
 			if p, isString := dst[i].(*string); isString {
 				*p = s
 				continue

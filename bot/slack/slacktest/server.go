@@ -22,7 +22,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/policyteam/alertbot/bot/internal/topjson"
+	"github.com/policyteam/alertbot/bot/internal/wirejson"
 )
 
 // Post is one chat.postMessage request as the fake saw it, from a JSON
@@ -436,7 +436,7 @@ func requestToken(r *http.Request) string {
 
 // validBlocks checks what Slack would refuse outright: not a JSON array of
 // objects each with a string type, or more than 50 blocks. The blocks are
-// walked (topjson) rather than decoded, once they are known to be valid
+// walked (wirejson) rather than decoded, once they are known to be valid
 // JSON; a type written with escapes is decoded.
 func validBlocks(raw json.RawMessage) bool {
 	if !json.Valid(raw) {
@@ -445,7 +445,7 @@ func validBlocks(raw json.RawMessage) bool {
 	if strings.TrimSpace(string(raw)) == "null" {
 		return true // no blocks, as a form's "null" always read
 	}
-	blocks, ok := topjson.Elements(raw)
+	blocks, ok := wirejson.Elements(raw)
 	if !ok || len(blocks) > 50 {
 		return false
 	}
@@ -453,7 +453,7 @@ func validBlocks(raw json.RawMessage) bool {
 		if len(b) == 0 || b[0] != '{' {
 			return false
 		}
-		vals, ok := topjson.Pick(b, "type")
+		vals, ok := wirejson.Pick(b, "type")
 		if !ok {
 			// Escaped member names, or one like "Type": decoded into a
 			// map, whose keys are exact.
@@ -540,7 +540,7 @@ func readJSONPost(w http.ResponseWriter, r *http.Request) (Post, bool) {
 		Blocks   json.RawMessage `json:"blocks"`
 		Metadata json.RawMessage `json:"metadata"`
 	}
-	if vals, ok := topjson.Pick(data, "channel", "text", "blocks", "metadata"); ok {
+	if vals, ok := wirejson.Pick(data, "channel", "text", "blocks", "metadata"); ok {
 		for i, dst := range []*string{&body.Channel, &body.Text} {
 			if vals[i] != nil && json.Unmarshal(vals[i], dst) != nil {
 				ok = false

@@ -1,9 +1,10 @@
-// Package topjson reads chosen members of a JSON object without decoding
-// the rest. The platforms answer a post with the whole message echoed
-// (blocks, embeds, author), of which the adapters need one or two fields;
-// encoding/json checks and walks all of it, which cost the send path more
-// than encoding the request.
-package topjson
+// Package wirejson is the JSON the adapters' send path reads and writes by
+// hand, because encoding/json cost more there than the rest of a send.
+// Reading: the platforms answer a post with the whole message echoed
+// (blocks, embeds, author), of which the adapters need one or two fields,
+// and Pick finds them without decoding the rest. Writing: AppendString
+// writes a string as encoding/json does, for request bodies built directly.
+package wirejson
 
 import "strings"
 

@@ -1,4 +1,4 @@
-package topjson
+package wirejson
 
 import (
 	"bytes"
