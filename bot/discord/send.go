@@ -89,6 +89,9 @@ func createBody(ms *discordgo.MessageSend, n string) ([]byte, error) {
 		}
 		w.Components = append(w.Components, wr)
 	}
+	if b, ok := appendCreate(make([]byte, 0, 1024), &w); ok {
+		return b, nil
+	}
 	return json.Marshal(w)
 }
 

@@ -101,3 +101,48 @@ func TestCreateBodyFallsBack(t *testing.T) {
 		})
 	}
 }
+
+// TestAppendCreateMatchesMarshal: every part appendCreate writes, as
+// encoding/json writes it.
+func TestAppendCreateMatchesMarshal(t *testing.T) {
+	hostile := "\"q\" \\ \n\t\x01 <@1> & \u2028 \xff 日米"
+	ws := []wireCreate{
+		{},
+		{Content: hostile, Nonce: "n", EnforceNonce: true, AllowedMentions: &discordgo.MessageAllowedMentions{}},
+		{
+			Embeds: []*discordgo.MessageEmbed{nil, {
+				URL: "https://x.example/?a=1&b=2", Type: discordgo.EmbedTypeRich, Title: hostile, Description: hostile,
+				Timestamp: "2025-07-13T00:00:00Z", Color: 0xD83C3E,
+				Footer: &discordgo.MessageEmbedFooter{Text: hostile, IconURL: "https://x.example/i.png", ProxyIconURL: "https://p.example/i.png"},
+				Fields: []*discordgo.MessageEmbedField{{Name: hostile, Value: hostile, Inline: true}, nil, {Name: "n", Value: "v"}},
+			}, {Footer: &discordgo.MessageEmbedFooter{}}},
+			Components: []wireRow{{Type: discordgo.ActionsRowComponent}, {Type: discordgo.ActionsRowComponent, Components: []wireButton{
+				{Type: discordgo.ButtonComponent, Label: hostile, Style: discordgo.LinkButton, URL: "https://x.example"},
+				{Type: discordgo.ButtonComponent, Style: discordgo.SecondaryButton, CustomID: hostile},
+			}}},
+			AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{discordgo.AllowedMentionTypeUsers},
+				Roles: []string{"1"}, Users: []string{"2", "3"}, RepliedUser: true},
+		},
+	}
+	for i, w := range ws {
+		got, ok := appendCreate(nil, &w)
+		if !ok {
+			t.Fatalf("%d: refused", i)
+		}
+		want, err := json.Marshal(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gotV, wantV any
+		if err := json.Unmarshal(got, &gotV); err != nil {
+			t.Fatalf("%d: invalid JSON %s: %v", i, got, err)
+		}
+		_ = json.Unmarshal(want, &wantV)
+		if !reflect.DeepEqual(gotV, wantV) {
+			t.Errorf("%d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+	if _, ok := appendCreate(nil, &wireCreate{Embeds: []*discordgo.MessageEmbed{{Author: &discordgo.MessageEmbedAuthor{Name: "a"}}}}); ok {
+		t.Error("an embed with an author written by hand")
+	}
+}
