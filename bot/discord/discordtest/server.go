@@ -395,7 +395,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveGateway(w, r)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+	// Sized by Content-Length, so the body is read without regrowing.
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), 8<<20)+bytes.MinRead))
+	_, err := buf.ReadFrom(io.LimitReader(r.Body, 8<<20))
+	body := buf.Bytes()
 	if err != nil {
 		writeError(w, http.StatusBadRequest, 0, "unreadable body")
 		return

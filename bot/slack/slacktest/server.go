@@ -9,10 +9,10 @@
 package slacktest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -527,7 +527,7 @@ func isJSON(contentType string) bool {
 // the Authorization header, and blocks and metadata may be given as JSON
 // or as a string holding JSON (as in a form).
 func readJSONPost(w http.ResponseWriter, r *http.Request) (Post, bool) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	data, err := readBody(w, r, maxJSONBody)
 	if err != nil || !json.Valid(data) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_json"})
 		return Post{}, false
@@ -564,6 +564,14 @@ func readJSONPost(w http.ResponseWriter, r *http.Request) (Post, bool) {
 		Metadata: unquoteJSON(body.Metadata),
 	}
 	return p, true
+}
+
+// readBody reads r's body, of at most limit bytes, into a buffer sized by
+// its Content-Length.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), limit)+bytes.MinRead))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	return buf.Bytes(), err
 }
 
 // unquoteJSON returns the JSON a field holds: the field itself, or the
