@@ -550,20 +550,27 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 			errMu.Unlock()
 		}
 	}
-	sem := make(chan struct{}, parallel) // parallel 1: one channel after another
+	// parallel lanes (1: one channel after another) take the channels in
+	// order. A lane lives for the pass rather than a goroutine per
+	// channel: the send path's deep stack then grows once per lane.
+	work := make(chan []DeliveryRecord)
 	var wg sync.WaitGroup
+	for range min(parallel, len(order)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for list := range work {
+				run(list)
+			}
+		}()
+	}
 	for _, ch := range order {
 		if ctx.Err() != nil || b.holding(name) {
 			break
 		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(list []DeliveryRecord) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			run(list)
-		}(groups[ch])
+		work <- groups[ch]
 	}
+	close(work)
 	wg.Wait()
 	rec.close() // the pass's last confirmations are written before it ends
 	if b.holding(name) {

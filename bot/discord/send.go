@@ -221,4 +221,4 @@ func classify(what string, err error) error {
 // ParallelSends lets the dispatcher serve several channels at once:
 // enforce_nonce makes a send repeated after a crash return the first
 // message instead of posting again.
-func (a *Adapter) ParallelSends() int { return 8 }
+func (a *Adapter) ParallelSends() int { return parallelSends }

@@ -19,15 +19,21 @@ import (
 // that one busy channel does not hold a delivery worker.
 const maxBucketWait = 5 * time.Second
 
-// restTransport is the HTTP transport for REST calls: keep-alive with enough
-// idle connections for parallel deliveries.
+// parallelSends is how many channels the dispatcher may send to at once
+// (ParallelSends). Discord's own limit (50 requests/s by default, the
+// `limits:` setting) paces them; more lanes hide the round trip when
+// the limit is lifted, and cost nothing after a crash (ClaimAhead).
+const parallelSends = 32
+
+// restTransport is the HTTP transport for REST calls: keep-alive with an
+// idle connection for each parallel send.
 func restTransport() *http.Transport {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          64,
-		MaxIdleConnsPerHost:   32,
+		MaxIdleConns:          2 * parallelSends,
+		MaxIdleConnsPerHost:   2 * parallelSends,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
