@@ -131,6 +131,9 @@ func saveEvents(ctx context.Context, t *tx, evs []bot.EventRecord) error {
 	if len(evs) == 0 {
 		return nil
 	}
+	if err := bumpEventsVersion(ctx, t); err != nil {
+		return err
+	}
 	w, err := prepareEventWriter(ctx, t)
 	if err != nil {
 		return err
@@ -482,13 +485,21 @@ func (db *DB) Event(ctx context.Context, id string) (bot.EventRecord, error) {
 // DeleteEvent removes an event with its changes and schedule rows; its
 // alerts stay as history.
 func (db *DB) DeleteEvent(ctx context.Context, id string) error {
-	res, err := db.write.ExecContext(ctx, "DELETE FROM events WHERE id = $1", id)
+	var n int64
+	err := db.inTx(ctx, func(t *tx) error {
+		res, err := t.ExecContext(ctx, "DELETE FROM events WHERE id = $1", id)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return bumpEventsVersion(ctx, t)
+	})
 	if err != nil {
 		return fmt.Errorf("delete event %q: %w", id, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("delete event %q: %w", id, err)
-	} else if n == 0 {
+	if n == 0 {
 		return fmt.Errorf("event %q: %w", id, bot.ErrNotFound)
 	}
 	return nil

@@ -265,6 +265,11 @@ func TestQueriesUseIndexes(t *testing.T) {
 	if len(upcoming) != 2 || len(untagged) != 2 {
 		t.Fatalf("eventsQueries with a From = %d and %d queries, want 2", len(upcoming), len(untagged))
 	}
+	now := ms(testNow)
+	openAll, openTag := openPageQuery("", now, 30, 10), openPageQuery("japan", now, 30, 10)
+	pastAll, pastTag := pastPageQuery("", now, 30, 10), pastPageQuery("japan", now, 30, 10)
+	countAll, _ := countsQuery("")
+	countTag, countTagArgs := countsQuery("japan")
 	changing := "SELECT " + eventCols + " FROM events e WHERE e.next_change > 0 AND e.next_change <= $1 ORDER BY e.next_change, e.id"
 	tests := []struct {
 		name  string
@@ -276,7 +281,16 @@ func TestQueriesUseIndexes(t *testing.T) {
 		// events_listed (the events list's) serves the same cur_start range.
 		{"upcoming starting", untagged[1].sql, untagged[1].args, "events_listed"},
 		{"upcoming open, tag", upcoming[0].sql, upcoming[0].args, "event_tags_open"},
-		{"upcoming starting, tag", upcoming[1].sql, upcoming[1].args, "event_tags_start"},
+		{"upcoming starting, tag", upcoming[1].sql, upcoming[1].args, "event_tags_listed"},
+		{"events list, open", openAll.sql, openAll.args, "COVERING INDEX events_listed (cur_start>?)"},
+		{"events list, open before now", openAll.sql, openAll.args, "COVERING INDEX events_open (cur_precision=? AND cur_start>? AND cur_start<?)"},
+		{"events list, open, tag", openTag.sql, openTag.args, "COVERING INDEX event_tags_listed (tag=? AND cur_start>?)"},
+		{"events list, past", pastAll.sql, pastAll.args, "COVERING INDEX events_closed (cur_start>?)"},
+		{"events list, past, tag", pastTag.sql, pastTag.args, "COVERING INDEX event_tags_closed (tag=? AND cur_start>?)"},
+		{"events list, past before now", pastAll.sql, pastAll.args, "COVERING INDEX events_listed (cur_start<?)"},
+		{"events list, past before now, tag", pastTag.sql, pastTag.args, "event_tags_listed (tag=? AND cur_start<?)"},
+		{"events list counts", countAll, nil, "COVERING INDEX events_listed"},
+		{"events list counts, tag", countTag, countTagArgs, "COVERING INDEX event_tags_listed (tag=?)"},
 		{"due events", dueEventsQuery, []any{"deadlines", ms(testNow)}, "schedule_due"},
 		{"pending deliveries", pendingQuery, []any{"slack", bot.DeliveryPending, ms(testNow)}, "deliveries_pending"},
 		{"changing by", changing, []any{ms(testNow)}, "events_next_change"},

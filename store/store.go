@@ -67,6 +67,9 @@ type DB struct {
 	// pgConfig is PostgreSQL's connection config, for Listen's own
 	// connection; nil on SQLite.
 	pgConfig *pgx.ConnConfig
+	// counts keeps the events list's counts while the events version
+	// stays the same (eventcounts.go).
+	counts countCache
 }
 
 // Option configures Open.
@@ -441,6 +444,7 @@ func orNow(t, now time.Time) time.Time {
 var hotWrites = []string{
 	sqlUpsertEvent, sqlDeleteChanges, sqlInsertChange, sqlDeleteTags, sqlInsertTag, sqlResetSchedule,
 	sqlInsertAlert, sqlInsertDelivery, sqlInsertChannel, sqlPlanNext, sqlRunFailed, sqlRunState, sqlRunOK,
+	sqlBumpEvents,
 }
 
 // hotReads are the statements run inside read transactions whose text is
