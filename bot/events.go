@@ -49,7 +49,8 @@ type EventsQuery struct {
 
 // EventsPage is a page of the events list and how many events of each
 // part match the query. Its events carry what the list shows — ID, Title,
-// Zone and Current — not their changes, tags or other fields.
+// Zone and the current title, due date and status — not their changes,
+// tags or other fields.
 type EventsPage struct {
 	Events     []EventRecord
 	Open, Past int

@@ -426,6 +426,26 @@ func contractEventsFilter(t *testing.T, s backend) {
 			if diff := cmp.Diff(tt.want, eventIDs(got)); diff != "" {
 				t.Errorf("Events(%+v) (-want +got):\n%s", tt.f, diff)
 			}
+			// A brief list: the same events, with what a list shows.
+			bf := tt.f
+			bf.Brief = true
+			brief, err := s.Events(ctx, bf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			shown := func(e bot.EventRecord) [6]any {
+				return [6]any{e.ID, e.Title, e.Zone, e.Current.Title, e.Current.Due, e.Current.Status}
+			}
+			var want, gotBrief [][6]any
+			for _, e := range got {
+				want = append(want, shown(e))
+			}
+			for _, e := range brief {
+				gotBrief = append(gotBrief, shown(e))
+			}
+			if diff := cmp.Diff(want, gotBrief); diff != "" {
+				t.Errorf("Events(%+v) brief (-full +brief):\n%s", bf, diff)
+			}
 		})
 	}
 }

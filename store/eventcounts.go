@@ -232,9 +232,50 @@ func pastPageQuery(tag string, now int64, offset, limit int) sqlQuery {
 	return sqlQuery{q, b.args}
 }
 
-// listedCols are the columns the events list shows: an event's id, zone
-// (for its local dates) and current state.
+// listedCols are the columns the events list and upcoming show: an
+// event's id, titles, zone (for its local dates) and current due date and
+// status.
 const listedCols = `e.id, e.title, e.zone, e.cur_title, e.cur_due, e.cur_precision, e.cur_start, e.cur_end, e.cur_status`
+
+// scanListed runs a query selecting listedCols.
+func scanListed(ctx context.Context, q querier, query string, args ...any) ([]bot.EventRecord, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []bot.EventRecord
+	for rows.Next() {
+		var (
+			r          bot.EventRecord
+			status     string
+			prec       int
+			start, end int64
+		)
+		if err := rows.Scan(&r.ID, &r.Title, &r.Zone, &r.Current.Title, &r.Current.Due.Raw, &prec, &start, &end, &status); err != nil {
+			return nil, err
+		}
+		r.Current.Status = watchers.Status(status)
+		r.Current.Due.Precision = watchers.Precision(prec)
+		r.Current.Due.Start, r.Current.Due.End = fromMS(start), fromMS(end)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// listedQueries select the listed columns of n events by id, for each n
+// of changeBuckets.
+var listedQueries = func() map[int]string {
+	m := map[int]string{}
+	for _, n := range changeBuckets {
+		marks := make([]string, n)
+		for i := range marks {
+			marks[i] = fmt.Sprintf("$%d", i+1)
+		}
+		m[n] = "SELECT " + listedCols + " FROM events e WHERE e.id IN (" + strings.Join(marks, ", ") + ")"
+	}
+	return m
+}()
 
 // listedEvents reads the shown columns of the events ids, in the order of
 // ids. The id lists are padded to a few sizes (changeBuckets) so that
@@ -256,39 +297,19 @@ func (db *DB) listedEvents(ctx context.Context, ids []string) ([]bot.EventRecord
 			}
 		}
 		args := make([]any, size)
-		marks := make([]string, size)
 		for i := range args {
 			// Padding repeats the last id, which IN ignores.
 			args[i] = chunk[min(i, len(chunk)-1)]
-			marks[i] = fmt.Sprintf("$%d", i+1)
 		}
-		rows, err := db.read.QueryContext(ctx, "SELECT "+listedCols+" FROM events e WHERE e.id IN ("+strings.Join(marks, ", ")+")", args...)
+		evs, err := scanListed(ctx, db.read, listedQueries[size], args...)
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var (
-				r          bot.EventRecord
-				status     string
-				prec       int
-				start, end int64
-			)
-			if err := rows.Scan(&r.ID, &r.Title, &r.Zone, &r.Current.Title, &r.Current.Due.Raw, &prec, &start, &end, &status); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			r.Current.Status = watchers.Status(status)
-			r.Current.Due.Precision = watchers.Precision(prec)
-			r.Current.Due.Start, r.Current.Due.End = fromMS(start), fromMS(end)
-			if i, ok := at[r.ID]; ok {
+		for _, r := range evs {
+			if i, ok := at[r.ID]; ok && out[i].ID == "" {
 				out[i] = r
 				found++
 			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, err
 		}
 	}
 	if found < len(ids) {
