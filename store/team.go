@@ -115,11 +115,11 @@ func (db *DB) EventSummaries(ctx context.Context, tag string) ([]bot.EventRecord
 }
 
 // EventsPage returns one page of the events list (bot.EventsQuery), each
-// event with the columns the list shows (listedCols: id, titles, zone,
-// current due date and status). Without Match the counts come from the per-process cache kept
-// by the events version (listCounts) and the page from short index walks
-// around Now (openPageQuery, pastPageQuery); with Match, only the columns
-// it sees are read for every event of the tag, the match is Go's (case
+// event with the columns the list shows (listedCols). Without Match the
+// counts come from the per-process cache kept by the events version
+// (listCounts) and the page from short index walks around Now
+// (openPageQuery, pastPageQuery); with Match, only the columns it sees
+// are read for every event of the tag, and the match is Go's (case
 // folding as in the rest of the bot). Either way only the page's rows are
 // read in full.
 func (db *DB) EventsPage(ctx context.Context, q bot.EventsQuery) (bot.EventsPage, error) {
