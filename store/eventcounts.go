@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -165,71 +166,179 @@ func countsQuery(tag string) (string, []any) {
 	WHERE o.tag = $1 AND e.cur_due <> ''`, []any{tag}
 }
 
-// pageSource is where the ids of a page are picked from, under alias o:
-// events, or for a tag event_tags (whose copy of the window columns puts
-// the tag in the index range), whose events must still be listed.
-func (b *queryBuilder) pageSource(tag string) (from, id string, where []string) {
-	if tag == "" {
-		return "events o", "o.id", []string{"o.cur_due <> ''"}
-	}
-	return "event_tags o", "o.event_id", []string{
-		"o.tag = " + b.arg(tag),
-		"EXISTS (SELECT 1 FROM events e WHERE e.id = o.event_id AND e.cur_due <> '')",
-	}
+// A list part is a sorted run of the events list whose rows all come
+// before the next part's: the open list is the open windows that started
+// before now, then those starting from now; the past list is the
+// happened and cancelled events starting after now, then the past ones
+// starting up to now. Each part is a few short index walks, and a page
+// reads from a part only the rows up to the page's end.
+type listPart struct {
+	name     string
+	desc     bool       // newest window start first (ties still by id)
+	branches [][]filter // each one index walk, merged
 }
 
-// pageBranch is one ordered, limited part of a page's pick.
-func (b *queryBuilder) pageBranch(tag string, cond []string, order string, limit int) string {
-	from, id, where := b.pageSource(tag)
-	where = append(where, cond...)
-	return fmt.Sprintf("SELECT * FROM (SELECT %s AS id, o.cur_start AS cur_start FROM %s WHERE %s ORDER BY o.cur_start%s, %s LIMIT %s) b%d",
-		id, from, strings.Join(where, " AND "), order, id, b.arg(limit), len(b.args))
+// filter is one condition of a branch: SQL text and the value bound to
+// its placeholder, which is written at the end of the text. Text without
+// a value that starts with a space continues the condition before it.
+type filter struct {
+	sql string
+	val func(now int64) any
 }
 
-// openPageQuery picks the ids of open events offset to offset+limit, by
-// window start and id. An open window that started before now started at
-// most its precision's longest span before it (validateEvent), so those
-// are one short index range per precision, as in openEventsQuery; the
-// rest start at or after now, a walk from now. Either walk stops at
-// offset+limit rows instead of passing every past event.
-func openPageQuery(tag string, now int64, offset, limit int) sqlQuery {
-	var b queryBuilder
-	var branches []string
-	open := "o.cur_status NOT IN " + closedStatuses
-	// Instants are never open once started: they end as they start.
+func cond(sql string) filter { return filter{sql: sql} }
+
+func atNow(sql string, shift int64) filter {
+	return filter{sql: sql, val: func(now int64) any { return now + shift }}
+}
+
+const openStatus = "o.cur_status NOT IN " + closedStatuses
+
+// openParts are the parts of the open list. An open window that started
+// before now started at most its precision's longest span before it
+// (validateEvent): one short index range per precision, as in
+// openEventsQuery. Instants are never open once started: they end as
+// they start.
+var openParts = func() []listPart {
+	before := listPart{name: "open before now"}
 	for p := watchers.Day; p <= watchers.FiscalYear; p++ {
-		branches = append(branches, b.pageBranch(tag, []string{
-			"o.cur_precision = " + b.arg(int(p)),
-			"o.cur_start >= " + b.arg(now-maxSpan[p].Milliseconds()),
-			"o.cur_start < " + b.arg(now),
-			"o.cur_end > " + b.arg(now),
-			open,
-		}, "", offset+limit))
+		before.branches = append(before.branches, []filter{
+			{sql: "o.cur_precision = ", val: func(int64) any { return int(p) }},
+			atNow("o.cur_start >= ", -maxSpan[p].Milliseconds()),
+			atNow("o.cur_start < ", 0),
+			atNow("o.cur_end > ", 0),
+			cond(openStatus),
+		})
 	}
-	branches = append(branches, b.pageBranch(tag, []string{
-		"o.cur_start >= " + b.arg(now), "o.cur_end > " + b.arg(now), open,
-	}, "", offset+limit))
-	q := "SELECT u.id FROM (" + strings.Join(branches, " UNION ALL ") + ") u ORDER BY u.cur_start, u.id LIMIT " +
-		b.arg(limit) + " OFFSET " + b.arg(offset)
-	return sqlQuery{q, b.args}
+	from := listPart{name: "open from now", branches: [][]filter{{
+		atNow("o.cur_start >= ", 0), atNow("o.cur_end > ", 0), cond(openStatus),
+	}}}
+	return []listPart{before, from}
+}()
+
+// pastParts are the parts of the past list. Past events starting after
+// now are happened or cancelled ones, read from the partial indexes of
+// those; the others are a walk back from now.
+var pastParts = []listPart{
+	{name: "closed after now", desc: true, branches: [][]filter{{
+		cond("o.cur_status IN " + closedStatuses), atNow("o.cur_start > ", 0),
+	}}},
+	{name: "past up to now", desc: true, branches: [][]filter{{
+		atNow("o.cur_start <= ", 0), atNow("(o.cur_end <= ", 0), {sql: " OR o.cur_status IN " + closedStatuses + ")"},
+	}}},
 }
 
-// pastPageQuery picks the ids of past events offset to offset+limit,
-// newest window start first, ties by id. Past events starting after now
-// are happened or cancelled ones, read from the partial indexes of those;
-// the others are a walk back from now.
-func pastPageQuery(tag string, now int64, offset, limit int) sqlQuery {
-	var b queryBuilder
-	closedLater := b.pageBranch(tag, []string{
-		"o.cur_status IN " + closedStatuses, "o.cur_start > " + b.arg(now),
-	}, " DESC", offset+limit)
-	before := b.pageBranch(tag, []string{
-		"o.cur_start <= " + b.arg(now),
-		"(o.cur_end <= " + b.arg(now) + " OR o.cur_status IN " + closedStatuses + ")",
-	}, " DESC", offset+limit)
-	q := "SELECT u.id FROM (" + closedLater + " UNION ALL " + before + ") u ORDER BY u.cur_start DESC, u.id LIMIT " +
-		b.arg(limit) + " OFFSET " + b.arg(offset)
-	return sqlQuery{q, b.args}
+// partQueries caches the text of each part's queries by part, tag or
+// not, and kind; the values vary, the text does not.
+var partQueries sync.Map
+
+// query returns the text and values of the page ("page": ids, limit and
+// offset bound last) or count ("count") query of part for tag at now,
+// each branch cut at branchLimit rows.
+func (p *listPart) query(kind, tag string, now int64, branchLimit int) (string, []any) {
+	var args []any
+	n := 0
+	mark := func() string {
+		n++
+		return "$" + strconv.Itoa(n)
+	}
+	// The values, in the order of the placeholders the text has.
+	for _, br := range p.branches {
+		if tag != "" {
+			args = append(args, tag)
+		}
+		for _, f := range br {
+			if f.val != nil {
+				args = append(args, f.val(now))
+			}
+		}
+		args = append(args, branchLimit)
+	}
+	key := fmt.Sprintf("%s/%s/%t", p.name, kind, tag != "")
+	if q, ok := partQueries.Load(key); ok {
+		return q.(string), args
+	}
+	order := "o.cur_start"
+	if p.desc {
+		order += " DESC"
+	}
+	var branches []string
+	for i, br := range p.branches {
+		from, id := "events o", "o.id"
+		where := []string{"o.cur_due <> ''"}
+		if tag != "" {
+			// event_tags's copy of the window columns puts the tag in the
+			// index range; its event must still be listed.
+			from, id = "event_tags o", "o.event_id"
+			where = []string{"o.tag = " + mark(), "EXISTS (SELECT 1 FROM events e WHERE e.id = o.event_id AND e.cur_due <> '')"}
+		}
+		var b strings.Builder
+		for _, f := range br {
+			if f.val == nil && strings.HasPrefix(f.sql, " ") {
+				b.WriteString(f.sql)
+				continue
+			}
+			if b.Len() > 0 {
+				where = append(where, b.String())
+				b.Reset()
+			}
+			b.WriteString(f.sql)
+			if f.val != nil {
+				b.WriteString(mark())
+			}
+		}
+		where = append(where, b.String())
+		branches = append(branches, fmt.Sprintf("SELECT * FROM (SELECT %s AS id, o.cur_start AS cur_start FROM %s WHERE %s ORDER BY %s, %s LIMIT %s) b%d",
+			id, from, strings.Join(where, " AND "), order, id, mark(), i))
+	}
+	union := strings.Join(branches, " UNION ALL ")
+	var q string
+	if kind == "count" {
+		q = "SELECT COUNT(*) FROM (" + union + ") u"
+	} else {
+		q = "SELECT u.id FROM (" + union + ") u ORDER BY u." + strings.TrimPrefix(order, "o.") + ", u.id LIMIT " + mark() + " OFFSET " + mark()
+	}
+	partQueries.Store(key, q)
+	return q, args
+}
+
+// pageOf returns the ids offset to offset+limit of the list made of
+// parts, for tag at now. A part is read only up to the page's end; when
+// the page starts after a part's end, the part's rows are counted (again
+// only up to the page's start) to know where the next part's share
+// begins.
+func (db *DB) pageOf(ctx context.Context, parts []listPart, tag string, now int64, offset, limit int) ([]string, error) {
+	var ids []string
+	for i := range parts {
+		if limit <= 0 {
+			break
+		}
+		p := &parts[i]
+		q, args := p.query("page", tag, now, offset+limit)
+		got, err := db.pageIDs(ctx, q, append(args, limit, offset)...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.name, err)
+		}
+		ids = append(ids, got...)
+		if len(got) > 0 {
+			// The page starts in this part: the rest comes from the next
+			// parts' first rows.
+			offset, limit = 0, limit-len(got)
+			continue
+		}
+		if offset == 0 {
+			continue // the part is empty
+		}
+		// The part has at most offset rows, so branches cut at offset
+		// count them all.
+		q, args = p.query("count", tag, now, offset)
+		var n int
+		if err := db.read.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+			return nil, fmt.Errorf("%s: count: %w", p.name, err)
+		}
+		offset -= n
+	}
+	return ids, nil
 }
 
 // listedCols are the columns the events list and upcoming show: an

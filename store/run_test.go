@@ -266,8 +266,19 @@ func TestQueriesUseIndexes(t *testing.T) {
 		t.Fatalf("eventsQueries with a From = %d and %d queries, want 2", len(upcoming), len(untagged))
 	}
 	now := ms(testNow)
-	openAll, openTag := openPageQuery("", now, 30, 10), openPageQuery("japan", now, 30, 10)
-	pastAll, pastTag := pastPageQuery("", now, 30, 10), pastPageQuery("japan", now, 30, 10)
+	page := func(p listPart, tag string) (string, []any) {
+		q, args := p.query("page", tag, now, 40)
+		return q, append(args, 10, 30)
+	}
+	openBefore, openBeforeArgs := page(openParts[0], "")
+	openBeforeTag, openBeforeTagArgs := page(openParts[0], "japan")
+	openFrom, openFromArgs := page(openParts[1], "")
+	openFromTag, openFromTagArgs := page(openParts[1], "japan")
+	closedAfter, closedAfterArgs := page(pastParts[0], "")
+	closedAfterTag, closedAfterTagArgs := page(pastParts[0], "japan")
+	pastUpTo, pastUpToArgs := page(pastParts[1], "")
+	pastUpToTag, pastUpToTagArgs := page(pastParts[1], "japan")
+	countPart, countPartArgs := openParts[0].query("count", "", now, 30)
 	countAll, _ := countsQuery("")
 	countTag, countTagArgs := countsQuery("japan")
 	changing := "SELECT " + eventCols + " FROM events e WHERE e.next_change > 0 AND e.next_change <= $1 ORDER BY e.next_change, e.id"
@@ -282,13 +293,15 @@ func TestQueriesUseIndexes(t *testing.T) {
 		{"upcoming starting", untagged[1].sql, untagged[1].args, "events_listed"},
 		{"upcoming open, tag", upcoming[0].sql, upcoming[0].args, "event_tags_open"},
 		{"upcoming starting, tag", upcoming[1].sql, upcoming[1].args, "event_tags_listed"},
-		{"events list, open", openAll.sql, openAll.args, "COVERING INDEX events_listed (cur_start>?)"},
-		{"events list, open before now", openAll.sql, openAll.args, "COVERING INDEX events_open (cur_precision=? AND cur_start>? AND cur_start<?)"},
-		{"events list, open, tag", openTag.sql, openTag.args, "COVERING INDEX event_tags_listed (tag=? AND cur_start>?)"},
-		{"events list, past", pastAll.sql, pastAll.args, "COVERING INDEX events_closed (cur_start>?)"},
-		{"events list, past, tag", pastTag.sql, pastTag.args, "COVERING INDEX event_tags_closed (tag=? AND cur_start>?)"},
-		{"events list, past before now", pastAll.sql, pastAll.args, "COVERING INDEX events_listed (cur_start<?)"},
-		{"events list, past before now, tag", pastTag.sql, pastTag.args, "event_tags_listed (tag=? AND cur_start<?)"},
+		{"events list, open before now", openBefore, openBeforeArgs, "COVERING INDEX events_open (cur_precision=? AND cur_start>? AND cur_start<?)"},
+		{"events list, open before now, tag", openBeforeTag, openBeforeTagArgs, "COVERING INDEX event_tags_open (tag=? AND cur_precision=? AND cur_start>? AND cur_start<?)"},
+		{"events list, open from now", openFrom, openFromArgs, "COVERING INDEX events_listed (cur_start>?)"},
+		{"events list, open from now, tag", openFromTag, openFromTagArgs, "COVERING INDEX event_tags_listed (tag=? AND cur_start>?)"},
+		{"events list, closed after now", closedAfter, closedAfterArgs, "COVERING INDEX events_closed (cur_start>?)"},
+		{"events list, closed after now, tag", closedAfterTag, closedAfterTagArgs, "COVERING INDEX event_tags_closed (tag=? AND cur_start>?)"},
+		{"events list, past up to now", pastUpTo, pastUpToArgs, "COVERING INDEX events_listed (cur_start<?)"},
+		{"events list, past up to now, tag", pastUpToTag, pastUpToTagArgs, "COVERING INDEX event_tags_listed (tag=? AND cur_start<?)"},
+		{"events list, count of a part", countPart, countPartArgs, "COVERING INDEX events_open (cur_precision=? AND cur_start>? AND cur_start<?)"},
 		{"events list counts", countAll, nil, "COVERING INDEX events_listed"},
 		{"events list counts, tag", countTag, countTagArgs, "COVERING INDEX event_tags_listed (tag=?)"},
 		{"due events", dueEventsQuery, []any{"deadlines", ms(testNow)}, "schedule_due"},

@@ -118,7 +118,7 @@ func (db *DB) EventSummaries(ctx context.Context, tag string) ([]bot.EventRecord
 // event with the columns the list shows (listedCols). Without Match the
 // counts come from the per-process cache kept by the events version
 // (listCounts) and the page from short index walks around Now
-// (openPageQuery, pastPageQuery); with Match, only the columns it sees
+// (openParts, pastParts); with Match, only the columns it sees
 // are read for every event of the tag, and the match is Go's (case
 // folding as in the rest of the bot). Either way only the page's rows are
 // read in full.
@@ -155,14 +155,12 @@ func (db *DB) eventsPage(ctx context.Context, q bot.EventsQuery) (bot.EventsPage
 		page.Past = counts.total - page.Open
 		oFrom, oN, pFrom, pN := pageParts(q, page.Open)
 		if oN > 0 {
-			pick := openPageQuery(q.Tag, now, oFrom, oN)
-			if openIDs, err = db.pageIDs(ctx, pick.sql, pick.args...); err != nil {
+			if openIDs, err = db.pageOf(ctx, openParts, q.Tag, now, oFrom, oN); err != nil {
 				return page, err
 			}
 		}
 		if pN > 0 {
-			pick := pastPageQuery(q.Tag, now, pFrom, pN)
-			if pastIDs, err = db.pageIDs(ctx, pick.sql, pick.args...); err != nil {
+			if pastIDs, err = db.pageOf(ctx, pastParts, q.Tag, now, pFrom, pN); err != nil {
 				return page, err
 			}
 		}
