@@ -232,9 +232,9 @@ var pastParts = []listPart{
 // not, and kind; the values vary, the text does not.
 var partQueries sync.Map
 
-// query returns the text and values of the page ("page": ids, limit and
-// offset bound last) or count ("count") query of part for tag at now,
-// each branch cut at branchLimit rows.
+// query returns the text and values of the page ("page": ids and their
+// window starts, limit and offset bound last) or count ("count": each
+// branch cut at branchLimit rows) query of part for tag at now.
 func (p *listPart) query(kind, tag string, now int64, branchLimit int) (string, []any) {
 	var args []any
 	n := 0
@@ -252,7 +252,9 @@ func (p *listPart) query(kind, tag string, now int64, branchLimit int) (string, 
 				args = append(args, f.val(now))
 			}
 		}
-		args = append(args, branchLimit)
+		if kind == "count" {
+			args = append(args, branchLimit)
+		}
 	}
 	key := fmt.Sprintf("%s/%s/%t", p.name, kind, tag != "")
 	if q, ok := partQueries.Load(key); ok {
@@ -288,15 +290,23 @@ func (p *listPart) query(kind, tag string, now int64, branchLimit int) (string, 
 			}
 		}
 		where = append(where, b.String())
-		branches = append(branches, fmt.Sprintf("SELECT * FROM (SELECT %s AS id, o.cur_start AS cur_start FROM %s WHERE %s ORDER BY %s, %s LIMIT %s) b%d",
-			id, from, strings.Join(where, " AND "), order, id, mark(), i))
+		branch := fmt.Sprintf("SELECT %s AS id, o.cur_start AS cur_start FROM %s WHERE %s", id, from, strings.Join(where, " AND "))
+		if kind == "count" {
+			branch = fmt.Sprintf("SELECT * FROM (%s ORDER BY %s, %s LIMIT %s) b%d", branch, order, id, mark(), i)
+		}
+		branches = append(branches, branch)
 	}
 	union := strings.Join(branches, " UNION ALL ")
 	var q string
 	if kind == "count" {
 		q = "SELECT COUNT(*) FROM (" + union + ") u"
 	} else {
-		q = "SELECT u.id FROM (" + union + ") u ORDER BY u." + strings.TrimPrefix(order, "o.") + ", u.id LIMIT " + mark() + " OFFSET " + mark()
+		// An ORDER BY over the whole UNION ALL merges the branches, each
+		// read in its index's order, and stops at the page's end: no
+		// branch is read further than the page needs, and nothing is
+		// sorted (SQLite's merge of a compound SELECT, PostgreSQL's Merge
+		// Append).
+		q = union + " ORDER BY " + strings.TrimPrefix(order, "o.") + ", id LIMIT " + mark() + " OFFSET " + mark()
 	}
 	partQueries.Store(key, q)
 	return q, args
@@ -314,8 +324,8 @@ func (db *DB) pageOf(ctx context.Context, parts []listPart, tag string, now int6
 			break
 		}
 		p := &parts[i]
-		q, args := p.query("page", tag, now, offset+limit)
-		got, err := db.pageIDs(ctx, q, append(args, limit, offset)...)
+		q, args := p.query("page", tag, now, 0)
+		got, err := db.partIDs(ctx, q, append(args, limit, offset)...)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.name, err)
 		}
@@ -339,6 +349,28 @@ func (db *DB) pageOf(ctx context.Context, parts []listPart, tag string, now int6
 		offset -= n
 	}
 	return ids, nil
+}
+
+// partIDs runs a part's page query: ids, with the window start they are
+// ordered by.
+func (db *DB) partIDs(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var (
+			id    string
+			start int64
+		)
+		if err := rows.Scan(&id, &start); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // listedCols are the columns the events list and upcoming show: an
