@@ -58,6 +58,9 @@ const maxCachedEnds = 1 << 19
 // countCache holds the counts of the latest events version this process
 // read, by tag.
 type countCache struct {
+	// loading is held while counts are read, so that the lists asked for
+	// together after a write read them once, not once each.
+	loading sync.Mutex
 	mu      sync.Mutex
 	version int64
 	tags    map[string]*listCounts
@@ -109,6 +112,11 @@ func (db *DB) listCounts(ctx context.Context, tag string) (*listCounts, error) {
 	}
 	if lc := db.counts.get(v, tag); lc != nil {
 		return lc, nil
+	}
+	db.counts.loading.Lock()
+	defer db.counts.loading.Unlock()
+	if lc := db.counts.get(v, tag); lc != nil {
+		return lc, nil // read meanwhile by another list
 	}
 	q, args := countsQuery(tag)
 	// Prepared before the transaction, which then finds it cached.

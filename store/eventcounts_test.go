@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -96,5 +97,62 @@ func TestCountCache(t *testing.T) {
 	c.put(6, "big", big)
 	if c.get(6, "us") != nil || c.get(6, "big") != big || c.ends != maxCachedEnds {
 		t.Errorf("over the bound: others kept or the new one lost (%d ends held)", c.ends)
+	}
+}
+
+// TestClosedStatuses: the statuses the events list's SQL (and migration
+// 0011's partial indexes) write as literals are the watchers' own.
+func TestClosedStatuses(t *testing.T) {
+	if want := fmt.Sprintf("('%s', '%s')", watchers.Happened, watchers.Cancelled); closedStatuses != want {
+		t.Errorf("closedStatuses = %s, want %s", closedStatuses, want)
+	}
+}
+
+// TestEventsCountsConcurrent: lists read while events are written (race
+// detector on the kept counts), and once the writes end, the counts are
+// the final ones.
+func TestEventsCountsConcurrent(t *testing.T) {
+	ctx := testCtx(t)
+	db := openTest(t, testNow)
+	now := time.Date(2025, 2, 15, 12, 0, 0, 0, jst)
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for r := range 4 {
+		go func() {
+			tag := []string{"", "japan"}[r%2]
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				if _, err := db.EventsPage(ctx, bot.EventsQuery{Tag: tag, Scope: "all", Now: now, Limit: 10}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	const n = 30
+	for i := range n {
+		if err := db.SaveEvent(ctx, mkEvent(t, fmt.Sprintf("e%02d", i), "2025-03-01", "japan")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tag := range []string{"", "japan"} {
+		pg, err := db.EventsPage(ctx, bot.EventsQuery{Tag: tag, Scope: "all", Now: now, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pg.Open != n || pg.Past != 0 {
+			t.Errorf("list %q after the writes: %d open, %d past; want %d, 0", tag, pg.Open, pg.Past, n)
+		}
 	}
 }
