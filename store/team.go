@@ -246,15 +246,6 @@ func pageParts(q bot.EventsQuery, open int) (oFrom, oN, pFrom, pN int) {
 	return oFrom, oN, pFrom, pN
 }
 
-// pageIDs runs a query of ids.
-func (db *DB) pageIDs(ctx context.Context, q string, args ...any) ([]string, error) {
-	rows, err := db.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	return scanStrings(rows)
-}
-
 // SearchAudit returns up to n audit entries (≤ 0: all) that match,
 // newest first; a nil match takes every entry. It reads the log newest
 // first and stops at n, so a search near the top reads little.
