@@ -245,6 +245,26 @@ func BenchmarkCommitAndDrain(b *testing.B) {
 // ≤ 1 ms on SQLite; this shows what the other backend costs). It needs
 // ALERTBOT_TEST_POSTGRES (.ci/postgres.sh).
 func BenchmarkUpcomingPostgres(b *testing.B) {
+	db := pgBenchDB(b)
+	ctx := testCtx(b)
+	f := bot.EventFilter{From: testNow, To: testNow.AddDate(0, 0, 90), Active: true, Limit: 20}
+	b.ResetTimer()
+	defer reportCPU(b)()
+	for b.Loop() {
+		evs, err := db.Events(ctx, f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(evs) != 20 {
+			b.Fatalf("Events = %d, want 20", len(evs))
+		}
+	}
+}
+
+// pgBenchDB returns a PostgreSQL database of benchEvents events in a
+// schema of the benchmark's own (.ci/postgres.sh; skipped without one).
+func pgBenchDB(b *testing.B) *DB {
+	b.Helper()
 	// Seeding 100,000 events over a socket takes longer than testCtx allows.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -262,17 +282,37 @@ func BenchmarkUpcomingPostgres(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	f := bot.EventFilter{From: testNow, To: testNow.AddDate(0, 0, 90), Active: true, Limit: 20}
-	b.ResetTimer()
-	defer reportCPU(b)()
-	for b.Loop() {
-		evs, err := db.Events(ctx, f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(evs) != 20 {
-			b.Fatalf("Events = %d, want 20", len(evs))
-		}
+	return db
+}
+
+// BenchmarkEventsPagePostgres is BenchmarkEventsPage's warm cases on
+// PostgreSQL (.ci/postgres.sh).
+func BenchmarkEventsPagePostgres(b *testing.B) {
+	db := pgBenchDB(b)
+	ctx := testCtx(b)
+	for _, tc := range []struct {
+		name string
+		q    bot.EventsQuery
+	}{
+		{"tag", bot.EventsQuery{Tag: "tariffs", Scope: "open", Now: testNow, Limit: 10}},
+		{"all_page40", bot.EventsQuery{Scope: "all", Now: testNow, Offset: 390, Limit: 10}},
+		{"past", bot.EventsQuery{Scope: "past", Now: testNow, Offset: 10, Limit: 10}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			if _, err := db.EventsPage(ctx, tc.q); err != nil {
+				b.Fatal(err)
+			}
+			defer reportCPU(b)()
+			for b.Loop() {
+				pg, err := db.EventsPage(ctx, tc.q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(pg.Events) != 10 {
+					b.Fatalf("EventsPage = %d events, want 10", len(pg.Events))
+				}
+			}
+		})
 	}
 }
 
