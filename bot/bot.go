@@ -389,8 +389,12 @@ func (b *Bot) pollSchedules(ctx context.Context) {
 func (b *Bot) RunWatcher(ctx context.Context, id string, now time.Time) (string, error) {
 	batches := 0
 	start := time.Now()
+	var sc batchScope
 	for {
-		out, err := b.pipe.run(ctx, id, now)
+		// A burst's first batch is small, so its first alerts go out
+		// while the rest are checked (watchers.CheckBatches).
+		sc.batch = watchers.CheckBatches[min(batches, len(watchers.CheckBatches)-1)]
+		out, err := b.pipe.run(ctx, id, now, &sc)
 		batches++
 		if len(out.Created) > 0 {
 			if b.after != nil {

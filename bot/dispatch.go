@@ -374,11 +374,48 @@ func (r *recorder) close() {
 	<-r.done
 }
 
+// Confirmations nobody waits for gather for up to recordLinger, or until
+// recordGather of them are queued, before they are written: a burst's
+// records then take a few transactions instead of one per handful of
+// sends. A claim, a sender waiting for its record, or the end of the pass
+// writes at once.
+const (
+	recordLinger = 2 * time.Millisecond
+	recordGather = 64
+)
+
+// linger waits while only confirmations nobody waits for are queued, up to
+// recordLinger or recordGather of them.
+func (r *recorder) linger() {
+	var t *time.Timer
+	for {
+		r.mu.Lock()
+		now := len(r.claims) > 0 || len(r.waiting) > 0 || len(r.sends) >= recordGather || r.closed || len(r.sends) == 0
+		r.mu.Unlock()
+		if now {
+			break
+		}
+		if t == nil {
+			t = time.NewTimer(recordLinger)
+		}
+		select {
+		case <-r.kick: // more was queued: look again
+			continue
+		case <-t.C:
+		}
+		break
+	}
+	if t != nil {
+		t.Stop()
+	}
+}
+
 // loop writes batches until closed and empty.
 func (r *recorder) loop() {
 	defer close(r.done)
 	for {
 		<-r.kick
+		r.linger()
 		for {
 			r.mu.Lock()
 			claims, waiting, sends, closed := r.claims, r.waiting, r.sends, r.closed
@@ -449,6 +486,25 @@ type ParallelSender interface {
 	ParallelSends() int
 }
 
+// ClaimAhead is implemented by platforms whose sends of unknown outcome
+// cost little to settle: Discord's enforce_nonce makes a resend within
+// minutes return the first message, without a lookup. A delivery pass
+// then claims all its deliveries when it picks them up, in the same
+// transaction, instead of each channel's just before they are sent: a
+// crash leaves the whole pass to settle, which such a platform does by
+// resending. Others (Slack, whose lookups are paced at about one a
+// second) claim channel by channel, so a crash leaves only the sends in
+// flight to look up.
+type ClaimAhead interface {
+	ClaimAhead() bool
+}
+
+// claimsAhead reports whether p's deliveries are claimed when picked up.
+func claimsAhead(p Platform) bool {
+	ca, ok := p.(ClaimAhead)
+	return ok && ca.ClaimAhead()
+}
+
 // DeliverPending sends one batch of p's due deliveries and returns how many
 // it handled. Each channel's deliveries go in order; after a failure the
 // channel's later deliveries wait for its retry.
@@ -464,9 +520,15 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 	}
 	now := b.now()
 	b.postDue(ctx, name, now)
-	ds, err := b.outbox.ClaimDue(ctx, b.dueClaim(name, now))
+	due := b.dueClaim(name, now)
+	ahead := claimsAhead(p)
+	due.Deliveries = ahead
+	ds, err := b.outbox.ClaimDue(ctx, due)
 	if err != nil || len(ds) == 0 {
 		return 0, err
+	}
+	if ahead {
+		b.metrics.Claims(name, "claimed", len(ds))
 	}
 	term := b.newTerm(now)
 	defer b.endTerm(term)
@@ -482,7 +544,7 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 		claimErr error
 	)
 	run := func(list []DeliveryRecord) {
-		if err := b.deliverChannel(ctx, p, rec, term, list); err != nil {
+		if err := b.deliverChannel(ctx, p, rec, term, list, ahead); err != nil {
 			errMu.Lock()
 			claimErr = cmp.Or(claimErr, err)
 			errMu.Unlock()
@@ -511,11 +573,12 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 }
 
 // deliverChannel sends one channel's due deliveries in order: it resolves
-// those that may have been posted, claims the rest, and sends them until
-// one fails or the pass's channel claims run out. It returns an error
-// only when the claim could not be written; then nothing is sent, since
-// the claim is what tells a later process to look before it resends.
-func (b *Bot) deliverChannel(ctx context.Context, p Platform, rec *recorder, term *claimTerm, list []DeliveryRecord) error {
+// those that may have been posted, claims the rest (unless the pass
+// claimed them already: claimed), and sends them until one fails or the
+// pass's channel claims run out. It returns an error only when the claim
+// could not be written; then nothing is sent, since the claim is what
+// tells a later process to look before it resends.
+func (b *Bot) deliverChannel(ctx context.Context, p Platform, rec *recorder, term *claimTerm, list []DeliveryRecord, claimed bool) error {
 	name := p.Name()
 	taken := 0
 	for _, d := range list {
@@ -526,6 +589,10 @@ func (b *Bot) deliverChannel(ctx context.Context, p Platform, rec *recorder, ter
 	b.metrics.Claims(name, "taken_over", taken)
 	list = b.settle(ctx, p, rec, list)
 	if len(list) == 0 || ctx.Err() != nil {
+		return nil
+	}
+	if claimed {
+		b.send(ctx, p, rec, term, list)
 		return nil
 	}
 	ids := make([]int64, len(list))
@@ -544,19 +611,26 @@ func (b *Bot) deliverChannel(ctx context.Context, p Platform, rec *recorder, ter
 		b.log.Warn("channel taken over by another process; not sending", "platform", name, "channel", list[0].Channel, "deliveries", len(refused))
 		return nil
 	}
+	b.send(ctx, p, rec, term, list)
+	return nil
+}
+
+// send delivers a channel's claimed deliveries in order until one fails,
+// shutdown begins, or the pass's channel claims run out.
+func (b *Bot) send(ctx context.Context, p Platform, rec *recorder, term *claimTerm, list []DeliveryRecord) {
+	name := p.Name()
 	for _, d := range list {
 		if ctx.Err() != nil || b.holding(name) {
-			break
+			return
 		}
 		if !term.valid(b.now()) {
 			b.log.Warn("channel claim ran out before the send; the channel waits for the next pass", "platform", name, "channel", d.Channel, "delivery", d.ID)
-			break
+			return
 		}
 		if !b.deliver(ctx, p, rec, d) {
-			break
+			return
 		}
 	}
-	return nil
 }
 
 // byChannel groups deliveries by channel, keeping their order, and returns

@@ -153,7 +153,7 @@ func (m *memStore) agenda(def *time.Location) func(context.Context, time.Time) (
 }
 
 // DueEvents returns the events whose next look by watcher has come.
-func (m *memStore) DueEvents(_ context.Context, watcher string, now time.Time) ([]watchers.PlannedEvent, error) {
+func (m *memStore) DueEvents(_ context.Context, watcher string, now time.Time, limit int) ([]watchers.PlannedEvent, error) {
 	var out []watchers.PlannedEvent
 	for _, ev := range m.events {
 		k := [2]string{watcher, ev.ID}
@@ -165,7 +165,7 @@ func (m *memStore) DueEvents(_ context.Context, watcher string, now time.Time) (
 			continue
 		}
 		out = append(out, watchers.PlannedEvent{Event: ev.Event, Since: n})
-		if len(out) == watchers.DueBatch {
+		if len(out) == watchers.BatchLimit(limit) {
 			break
 		}
 	}

@@ -121,7 +121,7 @@ func keyTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.99
 // to commit. A failed check is a record too (its error, the failure
 // streak, and a watcher_failing alert when the streak reaches fail_after);
 // the returned error is only for what stops the run itself.
-func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time) (RunRecord, watchers.Result, error) {
+func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time, sc *batchScope) (RunRecord, watchers.Result, error) {
 	id := rec.Spec.ID
 	run := RunRecord{Watcher: id, At: now}
 	var res watchers.Result
@@ -134,17 +134,21 @@ func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time) 
 				return run, res, rerr
 			}
 		}
-		res, err = w.Check(ctx, watchers.Input{Now: now, State: rec.State})
+		res, err = w.Check(ctx, watchers.Input{Now: now, State: rec.State, Batch: sc.batch})
 	}
 	p.metrics.WatcherRun(rec.Spec.Kind, err)
-	routes, rerr := loadRoutes(ctx, p.store, now, p.enabled)
-	if rerr != nil {
-		return run, res, rerr
+	if sc.routes == nil {
+		routes, rerr := loadRoutes(ctx, p.store, now, p.enabled)
+		if rerr != nil {
+			return run, res, rerr
+		}
+		rules, rerr := loadRules(ctx, p.store, p.config().Location, p.log)
+		if rerr != nil {
+			return run, res, rerr
+		}
+		sc.routes, sc.rules = routes, rules
 	}
-	rules, rerr := loadRules(ctx, p.store, p.config().Location, p.log)
-	if rerr != nil {
-		return run, res, rerr
-	}
+	routes, rules := sc.routes, sc.rules
 	add := func(a watchers.Alert) {
 		na := NewAlert{Alert: a, Channels: routes.channels(a)}
 		na.Holds = rules.holds(a.Kind, now, na.Channels)
@@ -221,9 +225,20 @@ func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time) 
 	return run, res, nil
 }
 
+// batchScope is what the batches of one watcher run share: how many
+// events this batch takes (watchers.Input.Batch), and the routing and
+// channel rules read for the first batch, so that a burst checked in many
+// batches reads the subscriptions once. A change made meanwhile applies
+// from the next run.
+type batchScope struct {
+	batch  int
+	routes *routeTable
+	rules  channelRuleSet
+}
+
 // run checks watcher id at now and commits what it found. A paused
 // watcher is not checked.
-func (p *pipeline) run(ctx context.Context, id string, now time.Time) (outcome, error) {
+func (p *pipeline) run(ctx context.Context, id string, now time.Time, sc *batchScope) (outcome, error) {
 	rec, err := p.store.Watcher(ctx, id)
 	if err != nil {
 		return outcome{}, fmt.Errorf("watcher %s: %w", id, err)
@@ -231,7 +246,7 @@ func (p *pipeline) run(ctx context.Context, id string, now time.Time) (outcome, 
 	if rec.Spec.Paused {
 		return outcome{Found: "paused"}, nil
 	}
-	run, res, err := p.check(ctx, rec, now)
+	run, res, err := p.check(ctx, rec, now, sc)
 	if err != nil {
 		return outcome{}, err
 	}

@@ -200,6 +200,12 @@ type DueClaim struct {
 	TTL      time.Duration
 	Limit    int // at most this many deliveries (≤ 0: no bound)
 	Channels int // at most this many channels (≤ 0: no bound)
+	// Deliveries claims the deliveries returned for Owner at Now too, in
+	// the same transaction, as Outbox.RecordDeliveries would (a claim
+	// keeps its first time): for a platform whose sends of unknown
+	// outcome are cheap to settle (ClaimAhead). The records still show
+	// each delivery's claim as it was before.
+	Deliveries bool
 }
 
 // DeliveryBatch is a batch of the delivery workers' outbox writes,

@@ -80,7 +80,7 @@ func replayOn(ctx context.Context, mem *memStore, cfg *Config, factories map[str
 		}
 		for _, id := range ids {
 			for more := true; more; {
-				out, err := p.run(ctx, id, now)
+				out, err := p.run(ctx, id, now, &batchScope{batch: watchers.DueBatch})
 				if err != nil {
 					return fmt.Errorf("replay: watcher %s at %s: %w", id, now.Format(time.RFC3339), err)
 				}

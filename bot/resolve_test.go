@@ -302,3 +302,69 @@ func TestMissingPermissionWarnsOnceAndSerializes(t *testing.T) {
 		t.Errorf("%d sends at once after the lookup failed for good, want 1", m)
 	}
 }
+
+// aheadPlatform is a resolving platform whose deliveries a pass claims
+// when it picks them up (bot.ClaimAhead), as Discord's are.
+type aheadPlatform struct{ *resolvingPlatform }
+
+func (aheadPlatform) ClaimAhead() bool   { return true }
+func (aheadPlatform) ParallelSends() int { return 4 }
+
+var _ bot.ClaimAhead = aheadPlatform{}
+
+// TestClaimAhead: on a platform that claims ahead, a pass claims every
+// delivery it picks up, sent or not. A send whose answer was lost stops
+// its channel; the channel's next delivery stays claimed but this process,
+// knowing it never sent it, does not look it up. After a restart (another
+// owner) every delivery left claimed is looked up before any resend: the
+// one the platform has is recorded, the other sent, each once, in order.
+func TestClaimAhead(t *testing.T) {
+	a := newApp(t, dispatchConfig, dispatchNow)
+	a.commitAlerts(newAlert("k1", "slack:C1"), newAlert("k2", "slack:C1"), newAlert("k3", "slack:C2"), newAlert("k4", "slack:C3"))
+	p := aheadPlatform{newResolvingPlatform(a.plat["slack"])}
+	p.lost = func(out bot.Outgoing) bool { return out.Message.AlertKey == "k1" }
+	passAt := a.clock.Now()
+	if _, err := a.bot.DeliverPending(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []string{"C2", "C3"} {
+		if got := p.sentTo(ch); len(got) != 1 {
+			t.Errorf("%s got %v, want its one alert", ch, got)
+		}
+	}
+	c1 := a.history("slack:C1") // newest first: k2, k1
+	if len(c1) != 2 {
+		t.Fatalf("C1 has %d deliveries, want 2", len(c1))
+	}
+	for _, h := range c1 {
+		d := h.Delivery
+		if d.State != bot.DeliveryPending || !d.ClaimedAt.Equal(passAt) || d.ClaimOwner == "" {
+			t.Errorf("%s after the pass: state %s, claimed by %q at %v; want pending, claimed by the pass at %v",
+				h.Alert.Key, d.State, d.ClaimOwner, d.ClaimedAt, passAt)
+		}
+	}
+	k1, k2 := c1[1].Delivery, c1[0].Delivery
+
+	// A restart: the deliveries left claimed belong to a process that is
+	// gone, and are looked up.
+	b := openApp(t, dispatchConfig, a.clock.Now(), appOptions{path: a.path, noSeed: true})
+	q := aheadPlatform{newResolvingPlatform(b.plat["slack"])}
+	q.posted[k1.ID] = p.posted[k1.ID]
+	b.clock.Add(time.Hour)
+	b.drainOn(q)
+	if diff := cmp.Diff([]string{"k2"}, q.sentTo("C1")); diff != "" {
+		t.Errorf("C1 after the restart (-want +got):\n%s", diff)
+	}
+	qs := q.Queries()
+	if len(qs) != 1 || qs[0].Channel != "C1" || !cmp.Equal(qs[0].Deliveries, []int64{k1.ID, k2.ID}) {
+		t.Errorf("lookups %+v, want one for C1's two claimed deliveries", qs)
+	}
+	for _, h := range b.history("slack:C1") {
+		if h.Delivery.State != bot.DeliverySent {
+			t.Errorf("%s is %s, want sent", h.Alert.Key, h.Delivery.State)
+		}
+		if h.Delivery.ID == k1.ID && h.Delivery.MessageID != p.posted[k1.ID] {
+			t.Errorf("k1 recorded as %q, want the message posted before the restart (%q)", h.Delivery.MessageID, p.posted[k1.ID])
+		}
+	}
+}

@@ -15,18 +15,32 @@ func (db *DB) Subscribe(ctx context.Context, s bot.Subscription) (bool, error) {
 	if s.Channel == "" || s.Target == "" {
 		return false, fmt.Errorf("subscribe %q to %q: empty channel or target", s.Channel, s.Target)
 	}
-	res, err := db.write.ExecContext(ctx, `INSERT INTO subscriptions (channel, target, origin, created_at)
-		VALUES ($1, $2, $3, $4) ON CONFLICT (channel, target) DO NOTHING`,
-		s.Channel, s.Target, s.Origin, ms(orNow(s.Created, db.Now().UTC())))
+	var added bool
+	err := db.inRowTx(ctx, func(t *tx) error {
+		res, err := t.ExecContext(ctx, sqlSubscribe, s.Channel, s.Target, s.Origin, ms(orNow(s.Created, t.now)))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		added = n > 0
+		// The channel's claim row is made now rather than with its
+		// first delivery, in the middle of a burst.
+		if p, _, err := bot.SplitAddress(s.Channel); err == nil {
+			return t.ensureChannel(ctx, s.Channel, p)
+		}
+		return nil
+	})
 	if err != nil {
 		return false, fmt.Errorf("subscribe %s to %s: %w", s.Channel, s.Target, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("subscribe %s to %s: %w", s.Channel, s.Target, err)
-	}
-	return n > 0, nil
+	return added, nil
 }
+
+const sqlSubscribe = `INSERT INTO subscriptions (channel, target, origin, created_at)
+	VALUES ($1, $2, $3, $4) ON CONFLICT (channel, target) DO NOTHING`
 
 // Unsubscribe removes a subscription; removed is false when there was none.
 func (db *DB) Unsubscribe(ctx context.Context, channel, target string) (bool, error) {

@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -256,6 +257,184 @@ func testClaimDueConcurrent(t *testing.T, fresh func(testing.TB) string) {
 	for ch, keys := range order {
 		if !slices.IsSorted(keys) {
 			t.Errorf("channel %s sent out of order: %v", ch, keys)
+		}
+	}
+}
+
+// contractClaimDueSole: the sole deliverer's batches (TTL 0) over more
+// channels than one statement's list bucket: each batch holds at most the
+// limit, in delivery order; a channel whose first delivery waits for a
+// retry gives nothing, not even its due later deliveries; a channel with
+// several deliveries gives them in order and none is skipped between
+// batches; and every due delivery comes exactly once over the batches.
+func contractClaimDueSole(t *testing.T, s backend) {
+	ctx := testCtx(t)
+	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
+		t.Fatal(err)
+	}
+	// 300 channels with one delivery each, then CMANY with five, then
+	// CBLOCKED with two whose first will wait for a retry.
+	run := bot.RunRecord{Watcher: "deadlines", At: testNow}
+	for i := range 300 {
+		run.Alerts = append(run.Alerts, bot.NewAlert{Alert: mkAlert(fmt.Sprintf("one/%03d", i), "ev"), Channels: []string{fmt.Sprintf("slack:C%03d", i)}})
+	}
+	for i := range 5 {
+		run.Alerts = append(run.Alerts, bot.NewAlert{Alert: mkAlert(fmt.Sprintf("many/%d", i), "ev"), Channels: []string{"slack:CMANY"}})
+	}
+	for i := range 2 {
+		run.Alerts = append(run.Alerts, bot.NewAlert{Alert: mkAlert(fmt.Sprintf("blocked/%d", i), "ev"), Channels: []string{"slack:CBLOCKED"}})
+	}
+	if _, err := s.CommitRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	pend, err := s.PendingDeliveries(ctx, "slack", testNow, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocked int64
+	for _, d := range pend {
+		if d.Alert.Key == "blocked/0" {
+			blocked = d.ID
+		}
+	}
+	if err := s.MarkRetry(ctx, blocked, 1, testNow.Add(time.Hour), "later"); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	var manyOrder []string
+	for batch := 0; ; batch++ {
+		ds, err := s.ClaimDue(ctx, bot.DueClaim{Platform: "slack", Owner: "sole", Now: testNow, Limit: 100})
+		if err != nil {
+			t.Fatalf("batch %d: %v", batch, err)
+		}
+		if len(ds) == 0 {
+			break
+		}
+		if batch > 10 {
+			t.Fatalf("batch %d still gives %d deliveries", batch, len(ds))
+		}
+		if len(ds) > 100 {
+			t.Errorf("batch %d has %d deliveries, limit 100", batch, len(ds))
+		}
+		var sent []bot.SentDelivery
+		for i, d := range ds {
+			if i > 0 && d.ID <= ds[i-1].ID {
+				t.Errorf("batch %d out of order: %d after %d", batch, d.ID, ds[i-1].ID)
+			}
+			seen[d.Alert.Key]++
+			if d.Channel == "slack:CMANY" {
+				manyOrder = append(manyOrder, d.Alert.Key)
+			}
+			sent = append(sent, bot.SentDelivery{ID: d.ID, MessageID: "m", At: testNow})
+		}
+		if _, err := s.RecordDeliveries(ctx, bot.DeliveryBatch{Owner: "sole", At: testNow, Claims: deliveryIDs(ds)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RecordDeliveries(ctx, bot.DeliveryBatch{Owner: "sole", At: testNow, Sent: sent}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(seen) != 305 {
+		t.Errorf("%d distinct deliveries over the batches, want 305 (300 + 5; CBLOCKED waits)", len(seen))
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("%s given %d times", k, n)
+		}
+		if strings.HasPrefix(k, "blocked/") {
+			t.Errorf("%s given while its channel's first delivery waits for a retry", k)
+		}
+	}
+	if want := []string{"many/0", "many/1", "many/2", "many/3", "many/4"}; !cmp.Equal(manyOrder, want) {
+		t.Errorf("CMANY's deliveries came as %v, want %v", manyOrder, want)
+	}
+}
+
+// TestChannelRowAfterRollback: a channel's claim row made by a transaction
+// that rolled back is not taken as made (the cache that spares a burst
+// the insert learns of rows only once committed); the next commit makes
+// it, so the channel's deliveries can be claimed and sent. A subscription
+// makes the row ahead of the first delivery.
+func TestChannelRowAfterRollback(t *testing.T) {
+	ctx := testCtx(t)
+	db := openTest(t, testNow)
+	if err := db.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
+		t.Fatal(err)
+	}
+	// The second alert's bad address fails the run after the first one's
+	// new channel was inserted.
+	bad := bot.RunRecord{Watcher: "deadlines", At: testNow, Alerts: []bot.NewAlert{
+		{Alert: mkAlert("k/1", "ev"), Channels: []string{"slack:CNEW"}},
+		{Alert: mkAlert("k/2", "ev"), Channels: []string{"nowhere"}},
+	}}
+	if _, err := db.CommitRun(ctx, bad); err == nil {
+		t.Fatal("CommitRun with a bad address succeeded")
+	}
+	if _, ok := db.channels.Load("slack:CNEW"); ok {
+		t.Fatal("the channel of a rolled-back run is cached as having its claim row")
+	}
+	if _, err := db.Subscribe(ctx, bot.Subscription{Channel: "slack:CSUB", Target: "all"}); err != nil {
+		t.Fatal(err)
+	}
+	good := bot.RunRecord{Watcher: "deadlines", At: testNow, Alerts: []bot.NewAlert{
+		{Alert: mkAlert("k/1", "ev"), Channels: []string{"slack:CNEW", "slack:CSUB"}},
+	}}
+	if _, err := db.CommitRun(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := db.ClaimDue(ctx, bot.DueClaim{Platform: "slack", Owner: "w", Now: testNow, Limit: 10})
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("ClaimDue = %d deliveries, %v; want both channels'", len(ds), err)
+	}
+	if refused, err := db.RecordDeliveries(ctx, bot.DeliveryBatch{Owner: "w", At: testNow, Claims: deliveryIDs(ds)}); err != nil || len(refused) != 0 {
+		t.Fatalf("claims refused %v, %v; want none (each channel has its claim row)", refused, err)
+	}
+}
+
+// contractClaimDueDeliveries: with DueClaim.Deliveries the deliveries
+// returned are claimed in the same transaction, by a replica and by the
+// sole deliverer taking over after it: the records show each claim as it
+// was before, the store the new one, and a claim keeps its first time.
+func contractClaimDueDeliveries(t *testing.T, s backend) {
+	ctx := testCtx(t)
+	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
+		t.Fatal(err)
+	}
+	run := bot.RunRecord{Watcher: "deadlines", At: testNow, Alerts: []bot.NewAlert{
+		{Alert: mkAlert("k/1", "ev"), Channels: []string{"slack:C1", "slack:C2"}},
+		{Alert: mkAlert("k/2", "ev"), Channels: []string{"slack:C1"}},
+	}}
+	if _, err := s.CommitRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []bot.DueClaim{
+		{Platform: "slack", Owner: "replica", Now: testNow, TTL: claimTTL, Limit: 10, Deliveries: true},
+		{Platform: "slack", Owner: "sole", Now: testNow.Add(time.Minute), Limit: 10, Deliveries: true},
+	} {
+		ds, err := s.ClaimDue(ctx, c)
+		if err != nil || len(ds) != 3 {
+			t.Fatalf("ClaimDue(%s) = %d deliveries, %v; want 3", c.Owner, len(ds), err)
+		}
+		for _, d := range ds {
+			wantOwner, wantAt := "", time.Time{}
+			if i == 1 {
+				wantOwner, wantAt = "replica", testNow
+			}
+			if d.ClaimOwner != wantOwner || !d.ClaimedAt.Equal(wantAt) {
+				t.Errorf("ClaimDue(%s) record %d shows claim %q at %v; want the one before (%q at %v)", c.Owner, d.ID, d.ClaimOwner, d.ClaimedAt, wantOwner, wantAt)
+			}
+		}
+		for _, ch := range []string{"slack:C1", "slack:C2"} {
+			hist, err := s.ChannelHistory(ctx, ch, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range hist {
+				if h.Delivery.ClaimOwner != c.Owner || !h.Delivery.ClaimedAt.Equal(testNow) {
+					t.Errorf("after ClaimDue(%s) delivery %d is claimed by %q at %v; want %s at the first claim (%v)",
+						c.Owner, h.Delivery.ID, h.Delivery.ClaimOwner, h.Delivery.ClaimedAt, c.Owner, testNow)
+				}
+			}
 		}
 	}
 }

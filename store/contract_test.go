@@ -121,6 +121,8 @@ func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) backe
 	t.Run("Deliveries", func(t *testing.T) { contractDeliveries(t, open(t, testNow)) })
 	t.Run("Claims", func(t *testing.T) { contractClaims(t, open(t, testNow)) })
 	t.Run("ClaimDue", func(t *testing.T) { contractClaimDue(t, open(t, testNow)) })
+	t.Run("ClaimDueSole", func(t *testing.T) { contractClaimDueSole(t, open(t, testNow)) })
+	t.Run("ClaimDueDeliveries", func(t *testing.T) { contractClaimDueDeliveries(t, open(t, testNow)) })
 	t.Run("EventBatch", func(t *testing.T) { contractEventBatch(t, open(t, testNow)) })
 	t.Run("Subscriptions", func(t *testing.T) { contractSubscriptions(t, open(t, testNow)) })
 	t.Run("Mutes", func(t *testing.T) { contractMutes(t, open(t, testNow)) })
@@ -826,11 +828,15 @@ func contractDueEvents(t *testing.T, s backend) {
 	}
 	due := func(w string, now time.Time) []watchers.PlannedEvent {
 		t.Helper()
-		ps, err := s.DueEvents(ctx, w, now)
+		ps, err := s.DueEvents(ctx, w, now, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return ps
+	}
+	// A smaller batch takes the first of them (a burst's first check).
+	if ps, err := s.DueEvents(ctx, "deadlines", testNow, 1); err != nil || len(ps) != 1 || ps[0].Event.ID != e1.Event.ID {
+		t.Errorf("DueEvents(limit 1) = %v, %v; want %s only", plannedIDs(ps), err, e1.Event.ID)
 	}
 	// A new countdown watcher looks at every event, never looked at before.
 	got := due("deadlines", testNow)

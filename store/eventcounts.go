@@ -15,7 +15,7 @@ import (
 
 // This file serves /alerts events at 100,000 events: the counts of its
 // "1–10 of N" header from a per-process cache that the events version
-// (migration 0011) keeps correct across processes, and its pages from
+// (migration 0012) keeps correct across processes, and its pages from
 // short index ranges around now.
 
 const (

@@ -101,7 +101,7 @@ func TestCountCache(t *testing.T) {
 }
 
 // TestClosedStatuses: the statuses the events list's SQL (and migration
-// 0011's partial indexes) write as literals are the watchers' own.
+// 0012's partial indexes) write as literals are the watchers' own.
 func TestClosedStatuses(t *testing.T) {
 	if want := fmt.Sprintf("('%s', '%s')", watchers.Happened, watchers.Cancelled); closedStatuses != want {
 		t.Errorf("closedStatuses = %s, want %s", closedStatuses, want)

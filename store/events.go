@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -731,13 +730,13 @@ func (db *DB) Tags(ctx context.Context) ([]string, error) {
 // DueEvents returns the events watcher has to look at by now: those whose
 // scheduled check time has come, and those new or changed since its last
 // look (Since is then the zero time). It implements watchers.EventSource.
-func (db *DB) DueEvents(ctx context.Context, watcher string, now time.Time) ([]watchers.PlannedEvent, error) {
+func (db *DB) DueEvents(ctx context.Context, watcher string, now time.Time, limit int) ([]watchers.PlannedEvent, error) {
 	t, err := db.readTx(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("due events for %q: %w", watcher, err)
 	}
 	defer t.Rollback()
-	out, err := dueEvents(ctx, t, watcher, now)
+	out, err := dueEvents(ctx, t, watcher, now, watchers.BatchLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("due events for %q: %w", watcher, err)
 	}
@@ -760,24 +759,24 @@ func (db *DB) NextLook(ctx context.Context, watcher string) (time.Time, bool, er
 	return time.UnixMilli(next), true, nil
 }
 
-// dueBatch bounds one DueEvents call (watchers.DueBatch), written into
-// the query as a literal so the statement stays cached.
-var dueBatch = strconv.Itoa(watchers.DueBatch)
-
-var dueEventsQuery = "SELECT s.next_at, " + eventCols + ` FROM schedule s
+// dueEventsQuery selects up to limit due events; the limit is written
+// into the query in buckets (limitClause) so the statements stay cached.
+func dueEventsQuery(limit int) string {
+	return "SELECT s.next_at, " + eventCols + ` FROM schedule s
 	JOIN events e ON e.id = s.event_id
-	WHERE s.watcher_id = $1 AND s.next_at <= $2 ORDER BY s.next_at LIMIT ` + dueBatch
+	WHERE s.watcher_id = $1 AND s.next_at <= $2 ORDER BY s.next_at` + limitClause(limit)
+}
 
-func dueEvents(ctx context.Context, q querier, watcher string, now time.Time) ([]watchers.PlannedEvent, error) {
+func dueEvents(ctx context.Context, q querier, watcher string, now time.Time, limit int) ([]watchers.PlannedEvent, error) {
 	// The (watcher_id, next_at) index makes this proportional to the
 	// number of due events, not to all events.
-	rows, err := q.QueryContext(ctx, dueEventsQuery, watcher, ms(now))
+	rows, err := q.QueryContext(ctx, dueEventsQuery(limit), watcher, ms(now))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []watchers.PlannedEvent
-	for rows.Next() {
+	for len(out) < limit && rows.Next() {
 		var next int64
 		r, err := scanEvent(rows, &next)
 		if err != nil {

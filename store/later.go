@@ -82,6 +82,7 @@ func (db *DB) PostDue(ctx context.Context, platform string, now time.Time, check
 		// In key order, as the alerts were made, for a stable outbox order.
 		slices.SortFunc(posts, func(a, b due) int { return strings.Compare(a.key, b.key) })
 		woken := map[string]bool{}
+		var deliveries []newDelivery
 		for _, p := range posts {
 			var a watchers.Alert
 			if err := json.Unmarshal([]byte(p.alert), &a); err != nil {
@@ -98,13 +99,16 @@ func (db *DB) PostDue(ctx context.Context, platform string, now time.Time, check
 				a.Key = p.key
 				holds = sp.Holds
 			}
-			_, isNew, err := insertAlert(ctx, t, &bot.NewAlert{Alert: a, Channels: []string{p.channel}, Holds: holds}, now, woken)
+			_, isNew, err := insertAlert(ctx, t, &bot.NewAlert{Alert: a, Channels: []string{p.channel}, Holds: holds}, now, woken, &deliveries)
 			if err != nil {
 				return err
 			}
 			if isNew {
 				created++
 			}
+		}
+		if err := insertDeliveries(ctx, t, deliveries); err != nil {
+			return err
 		}
 		return db.notifyDeliveries(ctx, t, slices.Sorted(maps.Keys(woken)))
 	})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/policyteam/alertbot/bot"
@@ -48,13 +49,14 @@ func (db *DB) queryDeliveries(ctx context.Context, q string, args ...any) ([]bot
 	return out, rows.Err()
 }
 
-// dueWhere selects a platform's ($1) pending ($2) deliveries due by $3 that
-// no earlier pending delivery of their channel is waiting ahead of: a
+// dueWhere selects a platform's ($1) pending deliveries due by $2 that no
+// earlier pending delivery of their channel is waiting ahead of: a
 // channel's deliveries go in order, so after a failed send its later ones
-// wait for the retry instead of overtaking it.
-const dueWhere = `d.platform = $1 AND d.state = $2 AND d.next_try <= $3
+// wait for the retry instead of overtaking it. The state is written out
+// (not a parameter) so that the queue's partial indexes serve it.
+const dueWhere = `d.platform = $1 AND d.state = 'pending' AND d.next_try <= $2
 	AND NOT EXISTS (SELECT 1 FROM deliveries e
-		WHERE e.channel = d.channel AND e.state = $2 AND e.next_try > $3 AND e.id < d.id)`
+		WHERE e.channel = d.channel AND e.state = 'pending' AND e.next_try > $2 AND e.id < d.id)`
 
 const pendingQuery = "SELECT " + deliveryCols + ", " + alertCols + ` FROM deliveries d JOIN alerts a ON a.id = d.alert_id
 	WHERE ` + dueWhere + ` ORDER BY d.id`
@@ -68,7 +70,7 @@ func (db *DB) PendingDeliveries(ctx context.Context, platform string, now time.T
 	if limit > 0 {
 		q += limitClause(limit)
 	}
-	ds, err := db.queryDeliveries(ctx, q, platform, bot.DeliveryPending, ms(now))
+	ds, err := db.queryDeliveries(ctx, q, platform, ms(now))
 	if err != nil {
 		return nil, fmt.Errorf("pending deliveries for %s: %w", platform, err)
 	}
@@ -91,15 +93,22 @@ func (db *DB) PendingDeliveries(ctx context.Context, platform string, now time.T
 // The deliveries themselves are claimed by RecordDeliveries, just before
 // they are sent.
 func (db *DB) ClaimDue(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryRecord, error) {
+	if c.TTL == 0 && c.Limit > 0 && c.Limit <= maxSoleClaim {
+		return db.claimDueSole(ctx, c)
+	}
 	until := claimUntil(c.Now, c.TTL)
 	chq := claimChannelsQuery(c.Channels, db.dialect.skipLocked)
 	dq := claimedQuery(c.Limit)
-	if err := db.write.prepareAll(ctx, []string{chq, dq}); err != nil {
+	qs := []string{chq, dq}
+	for _, n := range inBuckets {
+		qs = append(qs, claimDeliveriesQuery(n))
+	}
+	if err := db.write.prepareAll(ctx, qs); err != nil {
 		return nil, fmt.Errorf("claim due deliveries for %s: %w", c.Platform, err)
 	}
 	var out []bot.DeliveryRecord
 	err := db.inRowTx(ctx, func(t *tx) error {
-		res, err := t.ExecContext(ctx, chq, c.Owner, ms(until), c.Platform, ms(c.Now), flag(c.TTL == 0), bot.DeliveryPending)
+		res, err := t.ExecContext(ctx, chq, c.Owner, ms(until), c.Platform, ms(c.Now), flag(c.TTL == 0))
 		if err != nil {
 			return fmt.Errorf("claim channels: %w", err)
 		}
@@ -107,25 +116,206 @@ func (db *DB) ClaimDue(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryRecor
 			out = nil
 			return err
 		}
-		rows, err := t.QueryContext(ctx, dq, c.Platform, bot.DeliveryPending, ms(c.Now), c.Owner, ms(until))
+		rows, err := t.QueryContext(ctx, dq, c.Platform, ms(c.Now), c.Owner, ms(until))
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
 		out = out[:0]
 		for rows.Next() {
 			d, err := scanDelivery(rows)
 			if err != nil {
+				rows.Close()
 				return err
 			}
 			out = append(out, d)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return err
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		out = trim(out, c.Limit)
+		if c.Deliveries {
+			return claimRecords(ctx, t, c, out)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim due deliveries for %s: %w", c.Platform, err)
 	}
-	return trim(out, c.Limit), nil
+	return out, nil
+}
+
+// maxSoleClaim is the largest batch claimDueSole takes: the channels of
+// a batch are listed in one statement, as parameters.
+const maxSoleClaim = 256
+
+// soleChannelsQuery lists, for the sole deliverer, the channels of
+// platform $1's deliveries due at $2 that no earlier
+// pending delivery of their channel waits ahead of, the longest due
+// first: one row per delivery, read from the pending index, so a pass
+// costs what it takes rather than what is queued.
+const soleChannelsQuery = `SELECT d.channel FROM deliveries d
+	WHERE ` + dueWhere + ` ORDER BY d.next_try, d.id`
+
+// inBuckets are the sizes of the channel lists claimDueSole binds: a
+// list is padded to the next size by repeating its last channel, so a
+// few prepared statements serve every batch.
+var inBuckets = []int{1, 8, 32, 128, maxSoleClaim}
+
+// placeholders lists n parameters from $first on: "$4, $5, …".
+func placeholders(first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(first + i))
+	}
+	return b.String()
+}
+
+// soleClaimQuery claims the n channels from $3 on for the sole owner $1
+// until $2. Channels the owner already holds so are left alone: rewriting
+// them on every pass would be most of what a pass costs.
+func soleClaimQuery(n int) string {
+	return `UPDATE channel_claims SET owner = $1, until = $2
+		WHERE channel IN (` + placeholders(3, n) + `) AND (owner <> $1 OR until <> $2)`
+}
+
+// soleDueQuery selects the due deliveries (as dueWhere) of the n channels
+// from $3 on, in order, with their alerts.
+func soleDueQuery(n, limit int) string {
+	return "SELECT " + deliveryCols + ", " + alertCols + ` FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+		WHERE d.channel IN (` + placeholders(3, n) + `) AND ` + dueWhere + ` ORDER BY d.id` + limitClause(limit)
+}
+
+// claimDueSole is ClaimDue for the outbox's only deliverer (TTL 0): it
+// reads the first c.Limit due deliveries' channels from the pending index,
+// claims those channels (other owners' claims are stale), and returns
+// their due deliveries, each channel's in order.
+func (db *DB) claimDueSole(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryRecord, error) {
+	fail := func(err error) ([]bot.DeliveryRecord, error) {
+		return nil, fmt.Errorf("claim due deliveries for %s: %w", c.Platform, err)
+	}
+	chq := soleChannelsQuery + limitClause(c.Limit)
+	qs := []string{chq}
+	for _, n := range inBuckets {
+		qs = append(qs, soleClaimQuery(n), soleDueQuery(n, c.Limit), claimDeliveriesQuery(n))
+	}
+	// Statements run inside the transaction are prepared before it.
+	if err := db.write.prepareAll(ctx, qs); err != nil {
+		return fail(err)
+	}
+	var out []bot.DeliveryRecord
+	err := db.inRowTx(ctx, func(t *tx) error {
+		out = out[:0]
+		rows, err := t.QueryContext(ctx, chq, c.Platform, ms(c.Now))
+		if err != nil {
+			return err
+		}
+		var channels []any
+		seen := map[string]bool{}
+		for n := 0; rows.Next() && n < c.Limit; n++ {
+			var ch string
+			if err := rows.Scan(&ch); err != nil {
+				rows.Close()
+				return err
+			}
+			if !seen[ch] && (c.Channels <= 0 || len(channels) < c.Channels) {
+				seen[ch] = true
+				channels = append(channels, ch)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if len(channels) == 0 {
+			return nil
+		}
+		size := inBuckets[len(inBuckets)-1]
+		for _, b := range inBuckets {
+			if len(channels) <= b {
+				size = b
+				break
+			}
+		}
+		for len(channels) < size {
+			channels = append(channels, channels[len(channels)-1])
+		}
+		args := append([]any{c.Owner, never}, channels...)
+		if _, err := t.ExecContext(ctx, soleClaimQuery(size), args...); err != nil {
+			return fmt.Errorf("claim channels: %w", err)
+		}
+		args = append([]any{c.Platform, ms(c.Now)}, channels...)
+		drows, err := t.QueryContext(ctx, soleDueQuery(size, c.Limit), args...)
+		if err != nil {
+			return err
+		}
+		for drows.Next() {
+			d, err := scanDelivery(drows)
+			if err != nil {
+				drows.Close()
+				return err
+			}
+			out = append(out, d)
+		}
+		if err := drows.Err(); err != nil {
+			drows.Close()
+			return err
+		}
+		if err := drows.Close(); err != nil {
+			return err
+		}
+		out = trim(out, c.Limit)
+		if c.Deliveries {
+			return claimRecords(ctx, t, c, out)
+		}
+		return nil
+	})
+	if err != nil {
+		return fail(err)
+	}
+	return out, nil
+}
+
+// claimDeliveriesQuery claims the n deliveries from $3 on for owner $1 at
+// $2, as sqlClaim does without its check of the channel claim: the caller
+// holds the channels in the same transaction.
+func claimDeliveriesQuery(n int) string {
+	return `UPDATE deliveries SET claim_owner = $1,
+		claimed_at = CASE WHEN claimed_at = 0 THEN $2 ELSE claimed_at END
+		WHERE id IN (` + placeholders(3, n) + `) AND state = 'pending'`
+}
+
+// claimRecords claims the deliveries of ds for c.Owner at c.Now
+// (DueClaim.Deliveries), in lists of the inBuckets sizes.
+func claimRecords(ctx context.Context, t *tx, c bot.DueClaim, ds []bot.DeliveryRecord) error {
+	for len(ds) > 0 {
+		size := inBuckets[len(inBuckets)-1]
+		for _, b := range inBuckets {
+			if len(ds) <= b {
+				size = b
+				break
+			}
+		}
+		part := ds[:min(size, len(ds))]
+		ds = ds[len(part):]
+		args := []any{c.Owner, ms(c.Now)}
+		for _, d := range part {
+			args = append(args, d.ID)
+		}
+		for len(args) < size+2 {
+			args = append(args, part[len(part)-1].ID) // padding repeats the last
+		}
+		if _, err := t.ExecContext(ctx, claimDeliveriesQuery(size), args...); err != nil {
+			return fmt.Errorf("claim deliveries: %w", err)
+		}
+	}
+	return nil
 }
 
 // claimUntil is the expiry of a claim made at now for ttl; a zero ttl
@@ -138,7 +328,7 @@ func claimUntil(now time.Time, ttl time.Duration) time.Time {
 }
 
 // claimChannelsQuery claims for owner $1 until $2 up to n channels of
-// platform $3 whose first pending ($6) delivery is due at $4 and that no
+// platform $3 whose first pending delivery is due at $4 and that no
 // other owner holds ($5 = 1: the caller is the sole deliverer and every
 // other claim is stale), the channel with the oldest pending delivery
 // first so that none starves. lock is the dialect's row locking clause.
@@ -151,18 +341,19 @@ func claimChannelsQuery(n int, lock string) string {
 	}
 	return `UPDATE channel_claims SET owner = $1, until = $2 WHERE channel IN (
 	SELECT c.channel FROM channel_claims c
-	WHERE c.channel IN (SELECT d.channel FROM deliveries d WHERE d.platform = $3 AND d.state = $6 AND d.next_try <= $4)
+	WHERE c.channel IN (SELECT d.channel FROM deliveries d WHERE d.platform = $3 AND d.state = 'pending' AND d.next_try <= $4)
 	AND (c.owner = $1 OR c.until <= $4 OR $5 = 1)
-	AND (SELECT f.next_try FROM deliveries f WHERE f.channel = c.channel AND f.state = $6 ORDER BY f.id LIMIT 1) <= $4
-	ORDER BY (SELECT MIN(f.id) FROM deliveries f WHERE f.channel = c.channel AND f.state = $6), c.channel` + limit + lock + `)`
+	AND (SELECT f.next_try FROM deliveries f WHERE f.channel = c.channel AND f.state = 'pending' ORDER BY f.id LIMIT 1) <= $4
+	ORDER BY (SELECT MIN(f.id) FROM deliveries f WHERE f.channel = c.channel AND f.state = 'pending'), c.channel` + limit + lock + `)`
 }
 
-// claimedQuery selects the due deliveries of platform $1 in the channels
-// that owner $4 claimed until $5, which marks the channels of this claim.
+// claimedQuery selects the due deliveries of platform $1 at $2 in the
+// channels that owner $3 claimed until $4, which marks the channels of
+// this claim.
 func claimedQuery(limit int) string {
 	q := "SELECT " + deliveryCols + ", " + alertCols + ` FROM deliveries d JOIN alerts a ON a.id = d.alert_id
 	JOIN channel_claims c ON c.channel = d.channel
-	WHERE c.owner = $4 AND c.until = $5 AND ` + dueWhere + ` ORDER BY d.id`
+	WHERE c.owner = $3 AND c.until = $4 AND ` + dueWhere + ` ORDER BY d.id`
 	if limit > 0 {
 		q += limitClause(limit)
 	}
@@ -177,8 +368,8 @@ func claimedQuery(limit int) string {
 func (db *DB) ExtendClaims(ctx context.Context, owner string, now, until time.Time) (int, error) {
 	res, err := db.write.ExecContext(ctx, `UPDATE channel_claims SET until = $1
 		WHERE owner = $2 AND until > $3 AND until < $1
-		AND EXISTS (SELECT 1 FROM deliveries d WHERE d.channel = channel_claims.channel AND d.state = $4)`,
-		ms(until), owner, ms(now), bot.DeliveryPending)
+		AND EXISTS (SELECT 1 FROM deliveries d WHERE d.channel = channel_claims.channel AND d.state = 'pending')`,
+		ms(until), owner, ms(now))
 	if err != nil {
 		return 0, fmt.Errorf("extend claims of %s: %w", owner, err)
 	}
@@ -240,7 +431,7 @@ const (
 	// from the database) and passed to another must not send.
 	sqlClaim = `UPDATE deliveries SET claim_owner = $1,
 		claimed_at = CASE WHEN claimed_at = 0 THEN $2 ELSE claimed_at END
-		WHERE id = $3 AND state = $4
+		WHERE id = $3 AND state = 'pending'
 		AND EXISTS (SELECT 1 FROM channel_claims c WHERE c.channel = deliveries.channel AND c.owner = $1 AND c.until > $2)`
 	sqlMarkSent = `UPDATE deliveries
 		SET state = $1, message_id = $2, sent_at = $3, attempts = attempts + 1 WHERE id = $4`
@@ -279,7 +470,7 @@ func (db *DB) RecordDeliveries(ctx context.Context, batch bot.DeliveryBatch) ([]
 			}
 		}
 		for _, id := range batch.Claims {
-			res, err := t.ExecContext(ctx, sqlClaim, batch.Owner, ms(batch.At), id, bot.DeliveryPending)
+			res, err := t.ExecContext(ctx, sqlClaim, batch.Owner, ms(batch.At), id)
 			if err != nil {
 				return fmt.Errorf("delivery %d: claim: %w", id, err)
 			}
@@ -304,11 +495,11 @@ func (db *DB) RecordDeliveries(ctx context.Context, batch bot.DeliveryBatch) ([]
 // false when none is pending.
 func (db *DB) NextDelivery(ctx context.Context, c bot.DueClaim) (time.Time, bool, error) {
 	var next sql.NullInt64
-	if err := db.read.QueryRowContext(ctx, `SELECT MIN(CASE WHEN $3 = 0 AND c.owner <> $4 AND c.until > d.next_try
+	if err := db.read.QueryRowContext(ctx, `SELECT MIN(CASE WHEN $2 = 0 AND c.owner <> $3 AND c.until > d.next_try
 			THEN c.until ELSE d.next_try END)
 		FROM deliveries d JOIN channel_claims c ON c.channel = d.channel
-		WHERE d.id IN (SELECT MIN(id) FROM deliveries WHERE platform = $1 AND state = $2 GROUP BY channel)`,
-		c.Platform, bot.DeliveryPending, flag(c.TTL == 0), c.Owner).Scan(&next); err != nil {
+		WHERE d.id IN (SELECT MIN(id) FROM deliveries WHERE platform = $1 AND state = 'pending' GROUP BY channel)`,
+		c.Platform, flag(c.TTL == 0), c.Owner).Scan(&next); err != nil {
 		return time.Time{}, false, fmt.Errorf("next delivery for %s: %w", c.Platform, err)
 	}
 	if !next.Valid {

@@ -129,6 +129,25 @@ type tx struct {
 	// detach runs the statements without the caller's cancellation (on
 	// SQLite; see detached).
 	detach bool
+	// db, when set, is the store whose channel cache newChannels join
+	// once the transaction commits.
+	db          *DB
+	newChannels []string
+}
+
+// ensureChannel gives channel its channel_claims row unless a committed
+// transaction already did.
+func (t *tx) ensureChannel(ctx context.Context, channel, platform string) error {
+	if t.db != nil {
+		if _, ok := t.db.channels.Load(channel); ok {
+			return nil
+		}
+	}
+	if _, err := t.ExecContext(ctx, sqlInsertChannel, channel, platform); err != nil {
+		return err
+	}
+	t.newChannels = append(t.newChannels, channel)
+	return nil
 }
 
 // detached returns the context for a statement of t. On SQLite it is

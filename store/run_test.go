@@ -304,8 +304,10 @@ func TestQueriesUseIndexes(t *testing.T) {
 		{"events list, count of a part", countPart, countPartArgs, "COVERING INDEX events_open (cur_precision=? AND cur_start>? AND cur_start<?)"},
 		{"events list counts", countAll, nil, "COVERING INDEX events_listed"},
 		{"events list counts, tag", countTag, countTagArgs, "COVERING INDEX event_tags_listed (tag=?)"},
-		{"due events", dueEventsQuery, []any{"deadlines", ms(testNow)}, "schedule_due"},
-		{"pending deliveries", pendingQuery, []any{"slack", bot.DeliveryPending, ms(testNow)}, "deliveries_pending"},
+		{"due events", dueEventsQuery(watchers.DueBatch), []any{"deadlines", ms(testNow)}, "schedule_due"},
+		{"pending deliveries", pendingQuery, []any{"slack", ms(testNow)}, "deliveries_pending"},
+		{"sole claim channels", soleChannelsQuery, []any{"slack", ms(testNow)}, "deliveries_pending"},
+		{"held due", "SELECT d.id FROM deliveries d WHERE " + heldDueWhere, []any{ms(testNow)}, "deliveries_held"},
 		{"changing by", changing, []any{ms(testNow)}, "events_next_change"},
 	}
 	for _, tt := range tests {
@@ -420,5 +422,15 @@ func testEventsMatchesBruteForce(t *testing.T, fresh func(testing.TB) string) {
 		if diff := cmp.Diff(eventIDs(want), eventIDs(got)); diff != "" {
 			t.Fatalf("case %d: Events(%+v) (-brute force +got):\n%s", i, f, diff)
 		}
+	}
+}
+
+// TestQueueStates: the outbox's queries write the states "pending" and
+// "held" out in SQL, for the partial indexes of migration 0011; they must
+// be the states package bot stores.
+func TestQueueStates(t *testing.T) {
+	if bot.DeliveryPending != "pending" || bot.DeliveryHeld != "held" {
+		t.Fatalf("delivery states are %q and %q; the SQL in outbox.go, settings.go and migration 0011 says 'pending' and 'held'",
+			bot.DeliveryPending, bot.DeliveryHeld)
 	}
 }

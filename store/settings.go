@@ -68,8 +68,12 @@ func (db *DB) SetChannelSettings(ctx context.Context, s bot.ChannelSettings) err
 // HeldDue returns the held deliveries whose hold ends by now, with their
 // alerts, by channel, release time and id.
 func (db *DB) HeldDue(ctx context.Context, now time.Time) ([]bot.HeldDelivery, error) {
-	return db.held(ctx, "held deliveries", `d.state = $1 AND d.next_try <= $2 ORDER BY d.channel, d.next_try, d.id`, bot.DeliveryHeld, ms(now))
+	return db.held(ctx, "held deliveries", heldDueWhere, ms(now))
 }
+
+// heldDueWhere selects the held deliveries due by $1, by the partial
+// index of held deliveries (the state is written out for it).
+const heldDueWhere = `d.state = 'held' AND d.next_try <= $1 ORDER BY d.channel, d.next_try, d.id`
 
 // held reads the held deliveries that where selects, with their alerts;
 // what names them in errors.
@@ -103,7 +107,7 @@ func (db *DB) held(ctx context.Context, what, where string, args ...any) ([]bot.
 // held.
 func (db *DB) NextHeld(ctx context.Context) (time.Time, bool, error) {
 	var next *int64
-	if err := db.read.QueryRowContext(ctx, "SELECT MIN(next_try) FROM deliveries WHERE state = $1", bot.DeliveryHeld).Scan(&next); err != nil {
+	if err := db.read.QueryRowContext(ctx, "SELECT MIN(next_try) FROM deliveries WHERE state = 'held'").Scan(&next); err != nil {
 		return time.Time{}, false, fmt.Errorf("next held delivery: %w", err)
 	}
 	if next == nil {

@@ -16,11 +16,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/policyteam/alertbot/watchers"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -67,6 +69,10 @@ type DB struct {
 	// pgConfig is PostgreSQL's connection config, for Listen's own
 	// connection; nil on SQLite.
 	pgConfig *pgx.ConnConfig
+	// channels are the channels known to have their channel_claims row
+	// (a committed one: rows are never deleted), so a burst's deliveries
+	// skip inserting it again.
+	channels sync.Map
 	// counts keeps the events list's counts while the events version
 	// stays the same (eventcounts.go).
 	counts countCache
@@ -299,7 +305,7 @@ func (db *DB) beginWrite(ctx context.Context, lock bool) (*tx, error) {
 			return nil, fmt.Errorf("begin: take the write lock: %w", err)
 		}
 	}
-	out := &tx{Tx: t, p: db.write, now: db.Now().UTC(), detach: db.dialect.name == sqliteDialect.name}
+	out := &tx{Tx: t, p: db.write, now: db.Now().UTC(), detach: db.dialect.name == sqliteDialect.name, db: db}
 	if fenced {
 		if err := checkFence(ctx, out, f); err != nil {
 			t.Rollback()
@@ -378,6 +384,9 @@ func (db *DB) runTx(ctx context.Context, lock bool, fn func(*tx) error) error {
 	if err := t.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	for _, ch := range t.newChannels {
+		db.channels.Store(ch, true)
+	}
 	return nil
 }
 
@@ -443,14 +452,18 @@ func orNow(t, now time.Time) time.Time {
 // Open (see pool).
 var hotWrites = []string{
 	sqlUpsertEvent, sqlDeleteChanges, sqlInsertChange, sqlDeleteTags, sqlInsertTag, sqlResetSchedule,
-	sqlInsertAlert, sqlInsertDelivery, sqlInsertChannel, sqlPlanNext, sqlRunFailed, sqlRunState, sqlRunOK,
+	sqlInsertAlert, sqlInsertChannel, sqlPlanNext, sqlRunFailed, sqlRunState, sqlRunOK, sqlSubscribe,
+	insertDeliveriesSQL[64], insertDeliveriesSQL[16], insertDeliveriesSQL[4], insertDeliveriesSQL[1],
 	sqlBumpEvents,
 }
 
 // hotReads are the statements run inside read transactions whose text is
 // fixed; Events prepares its own before its transaction.
 var hotReads = func() []string {
-	qs := []string{dueEventsQuery, eventByIDQuery, changingByQuery}
+	qs := []string{eventByIDQuery, changingByQuery}
+	for _, n := range watchers.CheckBatches {
+		qs = append(qs, dueEventsQuery(n))
+	}
 	for _, n := range changeBuckets {
 		qs = append(qs, changesQueries[n])
 	}

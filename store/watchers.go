@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/policyteam/alertbot/bot"
@@ -145,6 +146,7 @@ func (db *DB) CommitRun(ctx context.Context, run bot.RunRecord) ([]bot.AlertReco
 	err := db.inTx(ctx, func(t *tx) error {
 		created = created[:0]
 		woken := map[string]bool{} // platforms with new deliveries
+		var rows []newDelivery
 		// Alerts the bot raises itself (delivery failures) belong to no
 		// watcher row.
 		if run.Watcher != "" {
@@ -153,7 +155,7 @@ func (db *DB) CommitRun(ctx context.Context, run bot.RunRecord) ([]bot.AlertReco
 			}
 		}
 		for i := range run.Alerts {
-			rec, isNew, err := insertAlert(ctx, t, &run.Alerts[i], run.At, woken)
+			rec, isNew, err := insertAlert(ctx, t, &run.Alerts[i], run.At, woken, &rows)
 			if err != nil {
 				return err
 			}
@@ -172,6 +174,9 @@ func (db *DB) CommitRun(ctx context.Context, run bot.RunRecord) ([]bot.AlertReco
 					return err
 				}
 			}
+		}
+		if err := insertDeliveries(ctx, t, rows); err != nil {
+			return err
 		}
 		if err := releaseHeld(ctx, t, run.Release, woken); err != nil {
 			return err
@@ -228,12 +233,6 @@ const (
 		severity, skipped, created_at)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 	ON CONFLICT (key) DO NOTHING RETURNING id`
-	sqlInsertDelivery = `INSERT INTO deliveries (alert_id, channel, platform, state, attempts, next_try, created_at)
-	VALUES ($1, $2, $3, $4, 0, $5, $6)`
-	// sqlInsertHeld inserts a delivery its channel's rules hold back
-	// until next_try (DESIGN §9).
-	sqlInsertHeld = `INSERT INTO deliveries (alert_id, channel, platform, state, attempts, next_try, created_at, hold, held_from)
-	VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8)`
 	// sqlInsertChannel gives a channel its claim row (ClaimDue) with its
 	// first delivery.
 	sqlInsertChannel = `INSERT INTO channel_claims (channel, platform) VALUES ($1, $2) ON CONFLICT (channel) DO NOTHING`
@@ -244,10 +243,11 @@ const (
 	WHERE id = $4`
 )
 
-// insertAlert inserts a with its deliveries if its key is new, and notes
-// their platforms in woken. isNew is false when the key existed (another
-// tick or process got there first).
-func insertAlert(ctx context.Context, t *tx, a *bot.NewAlert, nextTry time.Time, woken map[string]bool) (bot.AlertRecord, bool, error) {
+// insertAlert inserts a if its key is new, adds its deliveries to out
+// (for insertDeliveries, in the same transaction), and notes their
+// platforms in woken. isNew is false when the key existed (another tick
+// or process got there first).
+func insertAlert(ctx context.Context, t *tx, a *bot.NewAlert, nextTry time.Time, woken map[string]bool, out *[]newDelivery) (bot.AlertRecord, bool, error) {
 	al := &a.Alert
 	if al.Key == "" {
 		return bot.AlertRecord{}, false, fmt.Errorf("alert %q of kind %s: empty key", al.Title, al.Kind)
@@ -303,18 +303,74 @@ func insertAlert(ctx context.Context, t *tx, a *bot.NewAlert, nextTry time.Time,
 		}
 		seen = append(seen, ch)
 		if h, held := holdOf(a.Holds, ch); held {
-			if _, err := t.ExecContext(ctx, sqlInsertHeld, id, ch, platforms[i], bot.DeliveryHeld, ms(h.Until), ms(t.now), h.Reason, ms(nextTry)); err != nil {
-				return bot.AlertRecord{}, false, fmt.Errorf("alert %s: held delivery to %s: %w", al.Key, ch, err)
-			}
-		} else if _, err := t.ExecContext(ctx, sqlInsertDelivery, id, ch, platforms[i], bot.DeliveryPending, ms(nextTry), ms(t.now)); err != nil {
-			return bot.AlertRecord{}, false, fmt.Errorf("alert %s: delivery to %s: %w", al.Key, ch, err)
+			*out = append(*out, newDelivery{alertID: id, channel: ch, platform: platforms[i], state: bot.DeliveryHeld,
+				nextTry: ms(h.Until), hold: h.Reason, heldFrom: ms(nextTry)})
+		} else {
+			*out = append(*out, newDelivery{alertID: id, channel: ch, platform: platforms[i], state: bot.DeliveryPending, nextTry: ms(nextTry)})
 		}
-		if _, err := t.ExecContext(ctx, sqlInsertChannel, ch, platforms[i]); err != nil {
+		if err := t.ensureChannel(ctx, ch, platforms[i]); err != nil {
 			return bot.AlertRecord{}, false, fmt.Errorf("alert %s: channel %s: %w", al.Key, ch, err)
 		}
 		woken[platforms[i]] = true
 	}
 	return rec, true, nil
+}
+
+// newDelivery is a delivery row to insert (insertDeliveries). A held one
+// waits until nextTry, its release, and keeps in heldFrom when it would
+// have gone.
+type newDelivery struct {
+	alertID                        int64
+	channel, platform, state, hold string
+	nextTry, heldFrom              int64
+}
+
+// deliveryBatches are the row counts of the multi-row delivery inserts: a
+// run's rows go in statements of these sizes, largest first, so a few
+// prepared statements serve any number of rows and a burst's deliveries
+// take one statement per 64 instead of one each.
+var deliveryBatches = []int{64, 16, 4, 1}
+
+// insertDeliveriesSQL inserts n delivery rows of 8 values each.
+var insertDeliveriesSQL = func() map[int]string {
+	out := map[int]string{}
+	for _, n := range deliveryBatches {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO deliveries (alert_id, channel, platform, state, attempts, next_try, created_at, hold, held_from) VALUES `)
+		for r := range n {
+			if r > 0 {
+				b.WriteString(", ")
+			}
+			p := r * 8
+			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, 0, $%d, $%d, $%d, $%d)", p+1, p+2, p+3, p+4, p+5, p+6, p+7, p+8)
+		}
+		out[n] = b.String()
+	}
+	return out
+}()
+
+// insertDeliveries inserts rows in order (their ids rise in that order,
+// which is each channel's sending order), several per statement.
+func insertDeliveries(ctx context.Context, t *tx, rows []newDelivery) error {
+	args := make([]any, 0, 8*deliveryBatches[0])
+	for len(rows) > 0 {
+		n := deliveryBatches[len(deliveryBatches)-1]
+		for _, b := range deliveryBatches {
+			if len(rows) >= b {
+				n = b
+				break
+			}
+		}
+		args = args[:0]
+		for _, r := range rows[:n] {
+			args = append(args, r.alertID, r.channel, r.platform, r.state, r.nextTry, ms(t.now), r.hold, r.heldFrom)
+		}
+		if _, err := t.ExecContext(ctx, insertDeliveriesSQL[n], args...); err != nil {
+			return fmt.Errorf("insert %d deliveries (alert %d to %s, …): %w", n, rows[0].alertID, rows[0].channel, err)
+		}
+		rows = rows[n:]
+	}
+	return nil
 }
 
 // holdOf returns the hold for channel among holds.

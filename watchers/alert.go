@@ -114,6 +114,10 @@ func (e *FieldError) Unwrap() error { return e.Err }
 type Input struct {
 	Now   time.Time
 	State []byte // what the previous successful check returned as State; nil on the first
+	// Batch is the most events a date watcher takes in this check (≤ 0
+	// or more than DueBatch: DueBatch). The caller starts a burst with a
+	// small batch, so its first alerts go out while the rest are checked.
+	Batch int
 }
 
 // Result is what one check found. The caller stores Alerts, State, Events
@@ -167,12 +171,26 @@ type PlannedEvent struct {
 // memory, batch after batch.
 const DueBatch = 2000
 
+// CheckBatches are the batch sizes of a date watcher's checks that fall
+// due together: small first, so the first alerts of a burst go out within
+// milliseconds, then larger, to DueBatch, so the whole burst is checked in
+// few runs.
+var CheckBatches = []int{50, 200, 1000, DueBatch}
+
+// BatchLimit is the number of events a check asking for batch takes.
+func BatchLimit(batch int) int {
+	if batch <= 0 || batch > DueBatch {
+		return DueBatch
+	}
+	return batch
+}
+
 // EventSource gives date watchers the events that need looking at.
 type EventSource interface {
 	// DueEvents returns the events whose next check for watcher is at or
-	// before now, or that changed since its last check: at most DueBatch,
-	// those due earliest first.
-	DueEvents(ctx context.Context, watcher string, now time.Time) ([]PlannedEvent, error)
+	// before now, or that changed since its last check: at most limit
+	// (≤ 0 or more than DueBatch: DueBatch), those due earliest first.
+	DueEvents(ctx context.Context, watcher string, now time.Time, limit int) ([]PlannedEvent, error)
 }
 
 // Defaults are the config-wide settings every watcher may need.

@@ -13,7 +13,7 @@ import (
 // benchmark measures the watcher, not the fake.
 type staticSource []watchers.PlannedEvent
 
-func (s staticSource) DueEvents(context.Context, string, time.Time) ([]watchers.PlannedEvent, error) {
+func (s staticSource) DueEvents(context.Context, string, time.Time, int) ([]watchers.PlannedEvent, error) {
 	return s, nil
 }
 

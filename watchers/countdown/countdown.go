@@ -101,7 +101,8 @@ func (w *watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result
 	if w.events == nil {
 		return watchers.Result{}, fmt.Errorf("countdown %s: no event source", w.cfg.WatcherID)
 	}
-	planned, err := w.events.DueEvents(ctx, w.cfg.WatcherID, in.Now)
+	limit := watchers.BatchLimit(in.Batch)
+	planned, err := w.events.DueEvents(ctx, w.cfg.WatcherID, in.Now, limit)
 	if err != nil {
 		return watchers.Result{}, fmt.Errorf("countdown %s: due events: %w", w.cfg.WatcherID, err)
 	}
@@ -134,7 +135,7 @@ func (w *watcher) Check(ctx context.Context, in watchers.Input) (watchers.Result
 		res.Next = append(res.Next, watchers.NextPlan{Event: ev.ID, At: next})
 	}
 	res.Found = found(len(planned), len(res.Alerts), len(res.Skipped), bad, firstErr)
-	res.More = len(planned) >= watchers.DueBatch
+	res.More = len(planned) >= limit
 	return res, nil
 }
 

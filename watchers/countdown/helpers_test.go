@@ -102,7 +102,7 @@ func newFakeSource(evs ...watchers.Event) *fakeSource {
 	return &fakeSource{events: evs, next: map[string]time.Time{}, since: map[string]time.Time{}, seen: map[string]bool{}}
 }
 
-func (f *fakeSource) DueEvents(_ context.Context, watcher string, now time.Time) ([]watchers.PlannedEvent, error) {
+func (f *fakeSource) DueEvents(_ context.Context, watcher string, now time.Time, limit int) ([]watchers.PlannedEvent, error) {
 	f.calls++
 	if f.err != nil {
 		return nil, f.err
@@ -113,6 +113,9 @@ func (f *fakeSource) DueEvents(_ context.Context, watcher string, now time.Time)
 			continue
 		}
 		out = append(out, watchers.PlannedEvent{Event: ev, Since: f.since[ev.ID]})
+		if len(out) == watchers.BatchLimit(limit) {
+			break
+		}
 	}
 	return out, nil
 }
