@@ -195,6 +195,23 @@ type appOptions struct {
 	noSeed    bool             // leave the database as it is
 	log       io.Writer        // the bot's log (text); default discarded
 	fetcher   watchers.Fetcher // for source watchers; default none
+	// beforeSave, when set, runs at each SaveEvents of the bot, before
+	// the events are stored; an error fails that SaveEvents.
+	beforeSave func() error
+}
+
+// hookedEvents is the database as the bot's event store, with a hook run
+// before each SaveEvents.
+type hookedEvents struct {
+	*store.DB
+	before func() error
+}
+
+func (h hookedEvents) SaveEvents(ctx context.Context, evs []bot.EventRecord) error {
+	if err := h.before(); err != nil {
+		return err
+	}
+	return h.DB.SaveEvents(ctx, evs)
 }
 
 // newApp parses configYAML (bot.ParseConfig with the real factories),
@@ -240,8 +257,12 @@ func openApp(t *testing.T, configYAML string, now time.Time, o appOptions) *app 
 	if o.log != nil {
 		logger = slog.New(slog.NewTextHandler(o.log, nil))
 	}
+	var events bot.EventStore = db
+	if o.beforeSave != nil {
+		events = hookedEvents{db, o.beforeSave}
+	}
 	a.bot, err = bot.New(bot.Options{
-		Events: db, Watchers: db, Runs: db, Outbox: db, Channels: db, Audit: db, Entries: db, Later: db, PlanLeads: planLeads(cfg),
+		Events: events, Watchers: db, Runs: db, Outbox: db, Channels: db, Audit: db, Entries: db, Later: db, PlanLeads: planLeads(cfg),
 		Config: cfg, Factories: factories, Platforms: platforms, Fetcher: o.fetcher,
 		Now: clk.Now, LocalAdmin: "console:local", Logger: logger,
 	})
@@ -251,7 +272,7 @@ func openApp(t *testing.T, configYAML string, now time.Time, o appOptions) *app 
 	a.router, err = bot.NewRouter(bot.RouterOptions{
 		Events: db, Watchers: db, History: db, Channels: db, Audit: db, Users: db, Proposals: db,
 		Schedules: a.bot, Config: a.bot.Config, IsAdmin: a.bot.IsAdmin, Factories: factories,
-		NextAlert: nextAlert(cfg), Now: clk.Now, Later: db, PlanLeads: planLeads(cfg),
+		NextAlert: nextAlert(cfg), Now: clk.Now, Later: db, PlanLeads: planLeads(cfg), Loading: a.bot.Loading,
 	})
 	if err != nil {
 		t.Fatalf("bot.NewRouter: %v", err)

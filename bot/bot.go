@@ -124,6 +124,7 @@ type Bot struct {
 	serialOnly map[string]bool
 	owner      string // this process's name on its delivery claims
 	health     health
+	loading    loading // Seed's progress, for commands answered meanwhile
 
 	claimTTL time.Duration // Options.ClaimTTL
 	claimMu  sync.Mutex

@@ -174,6 +174,17 @@ func LoadConfig(path string, factories map[string]watchers.Factory) (*Config, er
 // and as Config.Path. factories lists the watcher kinds that may be used;
 // each watcher's spec is checked by its kind's factory.
 func ParseConfig(name string, data []byte, factories map[string]watchers.Factory) (*Config, error) {
+	if fastEvents {
+		if blk, ok := splitEventsBlock(data); ok {
+			p := &configParser{file: name, factories: factories, block: &blk}
+			cfg := p.parse(blk.rest)
+			if len(p.errs) == 0 && !p.unusual {
+				return cfg, nil
+			}
+			// A mistake or an unusual entry: the whole file again, the
+			// ordinary way, so errors are reported exactly as ever.
+		}
+	}
 	p := &configParser{file: name, factories: factories}
 	cfg := p.parse(data)
 	if len(p.errs) > 0 {
@@ -248,6 +259,10 @@ type configParser struct {
 	file      string
 	factories map[string]watchers.Factory
 	errs      ConfigErrors
+	// block, when set, is the `events:` list read entry by entry (see
+	// configfast.go); unusual is set when an entry could not be.
+	block   *eventsBlock
+	unusual bool
 }
 
 // errorf records a mistake at n's line (0 when n is nil).
@@ -370,7 +385,17 @@ func (p *configParser) parse(data []byte) *Config {
 	}
 
 	events := map[string]int{} // id → line of its first definition
-	if e, ok := top["events"]; ok {
+	if p.block != nil {
+		cfg.Events = make([]ConfigEvent, 0, len(p.block.entries))
+		p.unusual = !p.block.each(func(n *yaml.Node) {
+			if ev, ok := p.event(n, cfg, events); ok {
+				cfg.Events = append(cfg.Events, ev)
+			}
+		})
+		if p.unusual {
+			return cfg
+		}
+	} else if e, ok := top["events"]; ok {
 		entries := p.entries(e, "events")
 		// Sized once: an event is large, and growing the slice by
 		// doubling copied a 100,000-event calendar's several times over.

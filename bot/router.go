@@ -141,6 +141,10 @@ type RouterOptions struct {
 	// PlanLeads plans those reminders.
 	Later     LaterStore
 	PlanLeads LeadPlanner
+	// Loading, when set, says whether the bot is still storing its
+	// config's events (Bot.Loading): commands are then answered with a
+	// note, and those that change something are refused for now.
+	Loading func() (done, total int, active bool)
 }
 
 // Router answers /alerts commands from every platform.
@@ -165,6 +169,7 @@ type Router struct {
 	runs          map[string]handler // by command name
 	guard         *guard
 	proposalStore ProposalStore
+	loading       func() (done, total int, active bool)
 }
 
 var _ Handler = (*Router)(nil)
@@ -181,7 +186,7 @@ func NewRouter(o RouterOptions) (*Router, error) {
 		eventStore: o.Events, watcherStore: o.Watchers, historyStore: o.History, channelStore: o.Channels, auditLog: o.Audit,
 		users: o.Users, proposalStore: o.Proposals, later: o.Later, planLeads: o.PlanLeads, schedules: o.Schedules, config: o.Config, isAdmin: o.IsAdmin, factories: o.Factories,
 		nextAlert: o.NextAlert, now: o.Now, metrics: o.Metrics, log: o.Logger,
-		guard: newGuard(o.CommandRate, o.CommandBurst),
+		guard: newGuard(o.CommandRate, o.CommandBurst), loading: o.Loading,
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -347,6 +352,10 @@ func (r *Router) Handle(ctx context.Context, req Request) (reply Reply) {
 	if err := checkArity(c); err != nil {
 		return Reply{Text: err.Error() + "\nUsage: " + usage(spec), Error: true, Usage: true}
 	}
+	note, refuse := r.loadingNote(spec)
+	if refuse {
+		return Reply{Text: note, Error: true}
+	}
 	c.zone = r.readerZone(ctx, req.User)
 	text, err := r.runs[spec.Name](ctx, c)
 	if err != nil {
@@ -360,7 +369,7 @@ func (r *Router) Handle(ctx context.Context, req Request) (reply Reply) {
 		r.log.Error("command failed", "command", spec.Name, "user", req.User, "err", err)
 		return Reply{Text: "Internal error.", Error: true}
 	}
-	return Reply{Text: text, Public: spec.Public || c.public, Buttons: c.buttons, Attachment: c.attachment}
+	return Reply{Text: note + text, Public: spec.Public || c.public, Buttons: c.buttons, Attachment: c.attachment}
 }
 
 // Complete returns up to 25 ids for autocomplete.

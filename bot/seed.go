@@ -28,6 +28,10 @@ type SeedReport struct {
 func (b *Bot) Seed(ctx context.Context) (SeedReport, error) {
 	var rep SeedReport
 	now := b.now()
+	b.loading.done.Store(0)
+	b.loading.total.Store(int64(len(b.Config().Events)))
+	b.loading.active.Store(true)
+	defer b.loading.active.Store(false)
 	if err := b.seedEvents(ctx, now, &rep); err != nil {
 		return rep, err
 	}
@@ -91,15 +95,19 @@ func (b *Bot) seedEvents(ctx context.Context, now time.Time, rep *SeedReport) er
 	var batch []EventRecord
 	flush := func() error {
 		err := b.events.SaveEvents(ctx, batch)
+		n := len(batch)
+		clear(batch) // the records are stored: let them go
 		batch = batch[:0]
 		if err != nil {
 			return fmt.Errorf("seed events: %w", err)
 		}
+		b.loading.done.Add(int64(n))
 		return nil
 	}
 	for _, ce := range b.Config().Events {
 		h, exists := hashes[ce.Event.ID]
 		if exists && h == ce.Hash {
+			b.loading.done.Add(1)
 			continue // unchanged in the file: nothing to read or write
 		}
 		rec, created, err := b.seedEvent(ctx, ce, now, exists)
@@ -107,6 +115,7 @@ func (b *Bot) seedEvents(ctx context.Context, now time.Time, rep *SeedReport) er
 			return err
 		}
 		if rec == nil {
+			b.loading.done.Add(1)
 			continue
 		}
 		if created {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -124,6 +125,7 @@ func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) backe
 	t.Run("ClaimDueSole", func(t *testing.T) { contractClaimDueSole(t, open(t, testNow)) })
 	t.Run("ClaimDueDeliveries", func(t *testing.T) { contractClaimDueDeliveries(t, open(t, testNow)) })
 	t.Run("EventBatch", func(t *testing.T) { contractEventBatch(t, open(t, testNow)) })
+	t.Run("EventBatchRows", func(t *testing.T) { contractEventBatchRows(t, open(t, testNow)) })
 	t.Run("Subscriptions", func(t *testing.T) { contractSubscriptions(t, open(t, testNow)) })
 	t.Run("Mutes", func(t *testing.T) { contractMutes(t, open(t, testNow)) })
 	t.Run("Audit", func(t *testing.T) { contractAudit(t, open(t, testNow)) })
@@ -218,6 +220,114 @@ func contractEventBatch(t *testing.T, s backend) {
 	}
 	if got, err := s.Event(ctx, "b"); err != nil || got.Current.Due.Raw != "2025-04" {
 		t.Errorf("event b after the batch: %+v, %v", got.Current, err)
+	}
+}
+
+// contractEventBatchRows: a batch large enough for several multi-row
+// statements of each kind stores what saving each event alone does: the
+// fields, changes and tags of events that existed are replaced, not added
+// to; date watchers look at every event again; a batch naming an id twice
+// keeps the last record. A run's plans for them (more than one statement
+// holds) are recorded, the last plan of an event winning.
+func contractEventBatchRows(t *testing.T, s backend) {
+	ctx := testCtx(t)
+	if err := s.SaveWatcher(ctx, mkWatcher("dates", "dates")); err != nil {
+		t.Fatal(err)
+	}
+	const n = 620
+	tagSets := [][]string{nil, {"japan"}, {"japan", "budget"}, {"us", "summit", "japan"}}
+	evs := make([]bot.EventRecord, n)
+	for i := range evs {
+		ev := watchers.Event{
+			ID: fmt.Sprintf("ev-%03d", i), Title: fmt.Sprintf("Event %d", i), Due: fmt.Sprintf("2025-%02d", i%12+1),
+			Zone: "Asia/Tokyo", Tags: tagSets[i%len(tagSets)], Origin: "config", CreatedAt: testNow.Add(-24 * time.Hour),
+		}
+		switch i % 5 {
+		case 1:
+			ev.LeadTimes = []watchers.Lead{}
+		case 2:
+			ev.LeadTimes = []watchers.Lead{{N: 7, Unit: 'd'}}
+			ev.Match = []string{"予算", "budget bill"}
+		}
+		for j := range i % 3 {
+			ev.Changes = append(ev.Changes, watchers.Change{At: testNow.Add(time.Duration(j-1) * 24 * time.Hour), Note: fmt.Sprintf("note %d", j), By: "config"})
+		}
+		evs[i] = materialize(t, ev)
+	}
+	// A third existed before, with other tags and changes.
+	for i := 0; i < n; i += 3 {
+		old := evs[i].Event
+		old.Title, old.Tags = "old title", []string{"old-tag"}
+		old.Changes = []watchers.Change{{At: testNow.Add(-72 * time.Hour), Note: "old", By: "chat"}, {At: testNow.Add(-70 * time.Hour), Note: "old 2", By: "chat"}}
+		if err := s.SaveEvent(ctx, materialize(t, old)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SaveEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range evs {
+		got, err := s.Event(ctx, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("Event(%s) after the batch (-want +got):\n%s", want.ID, diff)
+		}
+	}
+	tags, err := s.Tags(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"budget", "japan", "summit", "us"}, tags); diff != "" {
+		t.Errorf("Tags (-want +got):\n%s", diff)
+	}
+	tagged, err := s.Events(ctx, bot.EventFilter{Tag: "budget"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tagged) != n/4 {
+		t.Errorf("%d events tagged budget, want %d", len(tagged), n/4)
+	}
+	due, err := s.DueEvents(ctx, "dates", testNow, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != n {
+		t.Errorf("the date watcher has %d events to look at, want all %d", len(due), n)
+	}
+	// Plans: every event in an hour, except the first three: ev-000 is
+	// planned twice (the second, never, wins), ev-001 not at all, and
+	// ev-002 for now.
+	next := testNow.Add(time.Hour)
+	plans := []watchers.NextPlan{{Event: evs[0].ID, At: next}}
+	for _, ev := range evs[3:] {
+		plans = append(plans, watchers.NextPlan{Event: ev.ID, At: next})
+	}
+	plans = append(plans, watchers.NextPlan{Event: evs[0].ID}, watchers.NextPlan{Event: evs[2].ID, At: testNow}, watchers.NextPlan{Event: "deleted-meanwhile", At: next})
+	if _, err := s.CommitRun(ctx, bot.RunRecord{Watcher: "dates", At: testNow, Next: plans}); err != nil {
+		t.Fatal(err)
+	}
+	if due, err = s.DueEvents(ctx, "dates", testNow, 0); err != nil {
+		t.Fatal(err)
+	}
+	if ids := plannedIDs(due); !cmp.Equal(ids, []string{evs[1].ID, evs[2].ID}) {
+		t.Errorf("DueEvents after planning = %v, want [%s %s]", ids, evs[1].ID, evs[2].ID)
+	}
+	if due, err = s.DueEvents(ctx, "dates", testNow.AddDate(50, 0, 0), 0); err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != n-1 {
+		t.Errorf("DueEvents far ahead: %d events, want %d (all but the one planned never)", len(due), n-1)
+	}
+	first, last := evs[0], evs[1]
+	last.ID = first.ID
+	last.Hash = "last"
+	if err := s.SaveEvents(ctx, []bot.EventRecord{first, last}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Event(ctx, first.ID); err != nil || got.Hash != "last" || len(got.Changes) != len(last.Changes) {
+		t.Errorf("an id twice in a batch: %+v, %v; want the last record", got, err)
 	}
 }
 

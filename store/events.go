@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/policyteam/alertbot/bot"
@@ -133,6 +135,9 @@ func saveEvents(ctx context.Context, t *tx, evs []bot.EventRecord) error {
 	if err := bumpEventsVersion(ctx, t); err != nil {
 		return err
 	}
+	if len(evs) > 1 && distinctIDs(evs) {
+		return saveEventsBulk(ctx, t, evs)
+	}
 	w, err := prepareEventWriter(ctx, t)
 	if err != nil {
 		return err
@@ -250,6 +255,269 @@ func (w *eventWriter) save(ctx context.Context, now time.Time, ev *bot.EventReco
 	}
 	if _, err := w.resetSchedule.ExecContext(ctx, ev.ID); err != nil {
 		return fmt.Errorf("reset schedule: %w", err)
+	}
+	return nil
+}
+
+// distinctIDs reports whether no id appears twice in evs: a multi-row
+// upsert may not touch a row twice (PostgreSQL refuses it).
+func distinctIDs(evs []bot.EventRecord) bool {
+	seen := make(map[string]bool, len(evs))
+	for i := range evs {
+		if seen[evs[i].ID] {
+			return false
+		}
+		seen[evs[i].ID] = true
+	}
+	return true
+}
+
+// Rows per multi-row statement of saveEventsBulk: an events row binds 23
+// parameters, a change 10, a tag 6; each statement stays far below both
+// databases' limits on parameters (SQLite 32,766, PostgreSQL 65,535).
+const (
+	bulkCacheKiB = -16 << 10 // SQLite's page cache while a batch is written (negative: KiB)
+	bulkEvents   = 100
+	bulkChanges  = 200
+	bulkTags     = 300
+)
+
+// saveEventsBulk saves evs as saveEvents does one by one (the same rows
+// result), with a statement per many rows: seeding 100,000 events cost
+// six statements per event before. The statements of each size are
+// prepared once per call.
+func saveEventsBulk(ctx context.Context, t *tx, evs []bot.EventRecord) error {
+	sctx, err := t.detached(ctx)
+	if err != nil {
+		return err
+	}
+	stmts := map[string]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	if t.anonParams {
+		// SQLite: a larger page cache while the batch is written. Its rows
+		// land all over the tag and window indexes, and with the default
+		// 2 MB the same pages were read back again and again (a quarter
+		// of the seeding's CPU). Put back after, so the cache does not
+		// stay large for the life of the process.
+		var was int
+		if err := t.QueryRowContext(sctx, "PRAGMA cache_size").Scan(&was); err != nil {
+			return fmt.Errorf("cache size: %w", err)
+		}
+		if _, err := t.ExecContext(sctx, fmt.Sprintf("PRAGMA cache_size = %d", bulkCacheKiB)); err != nil {
+			return fmt.Errorf("cache size: %w", err)
+		}
+		defer t.ExecContext(sctx, fmt.Sprintf("PRAGMA cache_size = %d", was))
+	}
+	exec := func(q string, args []any) error {
+		st := stmts[q]
+		if st == nil {
+			if st, err = t.stmt(sctx, q); err != nil {
+				return err
+			}
+			stmts[q] = st
+		}
+		_, err := st.ExecContext(sctx, args...)
+		return err
+	}
+	var (
+		args             []any
+		changes, tagRows int
+	)
+	for lo := 0; lo < len(evs); lo += bulkEvents {
+		chunk := evs[lo:min(lo+bulkEvents, len(evs))]
+		args = args[:0]
+		for i := range chunk {
+			ev := &chunk[i]
+			if err := validateEvent(ev); err != nil {
+				return fmt.Errorf("event %q: %w", ev.ID, err)
+			}
+			tags, err := json.Marshal(ev.Tags)
+			if err != nil {
+				return fmt.Errorf("event %q: encode tags: %w", ev.ID, err)
+			}
+			match, err := encodeMatch(ev.Match)
+			if err != nil {
+				return fmt.Errorf("event %q: %w", ev.ID, err)
+			}
+			cur := ev.Current
+			args = append(args,
+				ev.ID, ev.Title, ev.Due, ev.Zone, string(ev.Status), string(tags), ev.Source, encodeLeads(ev.LeadTimes),
+				ev.Origin, ev.Hash,
+				cur.Title, cur.Due.Raw, int(cur.Due.Precision), ms(cur.Due.Start), ms(cur.Due.End), string(cur.Status),
+				cur.Source, cur.Note,
+				ms(ev.NextChange), ms(orNow(ev.CreatedAt, t.now)), ms(orNow(ev.UpdatedAt, t.now)), ev.UpdatedBy, match)
+			changes += len(ev.Changes)
+			tagRows += len(ev.Tags)
+		}
+		if err := exec(upsertEventsSQL(len(chunk), t.anonParams), args); err != nil {
+			return fmt.Errorf("upsert events: %w", err)
+		}
+	}
+	// What the events had before goes, by lists of ids.
+	for _, q := range []struct{ sql, what string }{
+		{"DELETE FROM event_changes WHERE event_id IN ", "delete changes"},
+		{"DELETE FROM event_tags WHERE event_id IN ", "delete tags"},
+	} {
+		if err := forIDs(t, evs, func(list string, ids []any) error { return exec(q.sql+list, ids) }); err != nil {
+			return fmt.Errorf("%s: %w", q.what, err)
+		}
+	}
+	if changes > 0 {
+		rows := newRowWriter(t, exec, sqlInsertChangesHead, 10, bulkChanges)
+		for i := range evs {
+			for j, c := range evs[i].Changes {
+				if err := rows.add(evs[i].ID, j, ms(c.At), c.Due, string(c.Status), c.Title, c.Note, c.Source, c.By, flag(c.Quiet)); err != nil {
+					return fmt.Errorf("insert changes: %w", err)
+				}
+			}
+		}
+		if err := rows.flush(); err != nil {
+			return fmt.Errorf("insert changes: %w", err)
+		}
+	}
+	if tagRows > 0 {
+		rows := newRowWriter(t, exec, sqlInsertTagsHead, 6, bulkTags)
+		rows.tail = " ON CONFLICT (event_id, tag) DO NOTHING"
+		for i := range evs {
+			cur := evs[i].Current
+			for _, tag := range evs[i].Tags {
+				if err := rows.add(evs[i].ID, tag, int(cur.Due.Precision), ms(cur.Due.Start), ms(cur.Due.End), string(cur.Status)); err != nil {
+					return fmt.Errorf("insert tags: %w", err)
+				}
+			}
+		}
+		if err := rows.flush(); err != nil {
+			return fmt.Errorf("insert tags: %w", err)
+		}
+	}
+	// Every date watcher looks at the events again.
+	if err := forIDs(t, evs, func(list string, ids []any) error {
+		return exec(`INSERT INTO schedule (watcher_id, event_id, next_at)
+	SELECT w.id, e.id, 0 FROM watchers w, events e WHERE w.dated = 1 AND e.id IN `+list+`
+	ON CONFLICT (watcher_id, event_id) DO UPDATE SET next_at = 0`, ids)
+	}); err != nil {
+		return fmt.Errorf("reset schedule: %w", err)
+	}
+	return nil
+}
+
+const (
+	sqlInsertChangesHead = `INSERT INTO event_changes (event_id, seq, at, due, status, title, note, source, changed_by, quiet) VALUES `
+	sqlInsertTagsHead    = `INSERT INTO event_tags (event_id, tag, cur_precision, cur_start, cur_end, cur_status) VALUES `
+)
+
+// upsertEventsSQL is sqlUpsertEvent for n rows.
+func upsertEventsSQL(n int, anon bool) string {
+	key := valuesKey{n, -23, anon} // its own entries in valuesLists
+	if s, ok := valuesLists.Load(key); ok {
+		return s.(string)
+	}
+	head, conflict, _ := strings.Cut(sqlUpsertEvent, "VALUES")
+	_, conflict, _ = strings.Cut(conflict, ")\n")
+	s := head + "VALUES " + valuesList(n, 23, anon) + "\n" + conflict
+	valuesLists.Store(key, s)
+	return s
+}
+
+// valuesLists caches valuesList: seeding asks for the same few shapes a
+// thousand times.
+var valuesLists sync.Map // valuesKey → string
+
+type valuesKey struct {
+	n, cols int
+	anon    bool
+}
+
+// valuesList is "($1, …, $cols), (…)" for n rows, or with anon the same
+// with "?" placeholders (tx.anonParams).
+func valuesList(n, cols int, anon bool) string {
+	key := valuesKey{n, cols, anon}
+	if s, ok := valuesLists.Load(key); ok {
+		return s.(string)
+	}
+	s := makeValuesList(n, cols, anon)
+	valuesLists.Store(key, s)
+	return s
+}
+
+func makeValuesList(n, cols int, anon bool) string {
+	var b strings.Builder
+	b.Grow(n * cols * 5)
+	for r := range n {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			if anon {
+				b.WriteByte('?')
+				continue
+			}
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(r*cols + c + 1))
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// rowWriter inserts rows a multi-row statement at a time.
+type rowWriter struct {
+	exec       func(q string, args []any) error
+	head, tail string
+	cols, max  int
+	anon       bool // "?" placeholders
+	args       []any
+}
+
+func newRowWriter(t *tx, exec func(string, []any) error, head string, cols, max int) *rowWriter {
+	return &rowWriter{exec: exec, head: head, cols: cols, max: max, anon: t.anonParams, args: make([]any, 0, cols*max)}
+}
+
+func (w *rowWriter) add(vals ...any) error {
+	w.args = append(w.args, vals...)
+	if len(w.args) >= w.cols*w.max {
+		return w.flush()
+	}
+	return nil
+}
+
+func (w *rowWriter) flush() error {
+	if len(w.args) == 0 {
+		return nil
+	}
+	err := w.exec(w.head+valuesList(len(w.args)/w.cols, w.cols, w.anon)+w.tail, w.args)
+	w.args = w.args[:0]
+	return err
+}
+
+// forIDs calls fn with "($1, …)" and the ids of evs, inChunk at a time,
+// the list padded (by repeating its last id) to one of changeBuckets so
+// that few distinct statements are made.
+func forIDs(t *tx, evs []bot.EventRecord, fn func(list string, ids []any) error) error {
+	for lo := 0; lo < len(evs); lo += inChunk {
+		chunk := evs[lo:min(lo+inChunk, len(evs))]
+		size := changeBuckets[len(changeBuckets)-1]
+		for _, n := range changeBuckets {
+			if n >= len(chunk) {
+				size = n
+				break
+			}
+		}
+		ids := make([]any, size)
+		for i := range ids {
+			ids[i] = chunk[min(i, len(chunk)-1)].ID
+		}
+		if err := fn(valuesList(1, size, t.anonParams), ids); err != nil {
+			return err
+		}
 	}
 	return nil
 }

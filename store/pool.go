@@ -129,6 +129,11 @@ type tx struct {
 	// detach runs the statements without the caller's cancellation (on
 	// SQLite; see detached).
 	detach bool
+	// anonParams: multi-row statements take "?" placeholders (SQLite),
+	// not "$n": modernc's SQLite looks each "$n" up by name, a scan of
+	// the statement's names per parameter, quadratic in a statement of
+	// thousands of parameters.
+	anonParams bool
 	// db, when set, is the store whose channel cache newChannels join
 	// once the transaction commits.
 	db          *DB

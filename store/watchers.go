@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -331,23 +332,12 @@ type newDelivery struct {
 // take one statement per 64 instead of one each.
 var deliveryBatches = []int{64, 16, 4, 1}
 
-// insertDeliveriesSQL inserts n delivery rows of 8 values each.
-var insertDeliveriesSQL = func() map[int]string {
-	out := map[int]string{}
-	for _, n := range deliveryBatches {
-		var b strings.Builder
-		b.WriteString(`INSERT INTO deliveries (alert_id, channel, platform, state, attempts, next_try, created_at, hold, held_from) VALUES `)
-		for r := range n {
-			if r > 0 {
-				b.WriteString(", ")
-			}
-			p := r * 8
-			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, 0, $%d, $%d, $%d, $%d)", p+1, p+2, p+3, p+4, p+5, p+6, p+7, p+8)
-		}
-		out[n] = b.String()
-	}
-	return out
-}()
+// insertDeliveriesSQL inserts n delivery rows of 8 values each, with "?"
+// placeholders when anon (tx.anonParams).
+func insertDeliveriesSQL(n int, anon bool) string {
+	return `INSERT INTO deliveries (alert_id, channel, platform, state, next_try, created_at, hold, held_from) VALUES ` +
+		valuesList(n, 8, anon)
+}
 
 // insertDeliveries inserts rows in order (their ids rise in that order,
 // which is each channel's sending order), several per statement.
@@ -365,7 +355,7 @@ func insertDeliveries(ctx context.Context, t *tx, rows []newDelivery) error {
 		for _, r := range rows[:n] {
 			args = append(args, r.alertID, r.channel, r.platform, r.state, r.nextTry, ms(t.now), r.hold, r.heldFrom)
 		}
-		if _, err := t.ExecContext(ctx, insertDeliveriesSQL[n], args...); err != nil {
+		if _, err := t.ExecContext(ctx, insertDeliveriesSQL(n, t.anonParams), args...); err != nil {
 			return fmt.Errorf("insert %d deliveries (alert %d to %s, …): %w", n, rows[0].alertID, rows[0].channel, err)
 		}
 		rows = rows[n:]
@@ -388,26 +378,104 @@ const sqlPlanNext = `INSERT INTO schedule (watcher_id, event_id, next_at)
 	ON CONFLICT (watcher_id, event_id) DO UPDATE SET next_at = excluded.next_at`
 
 // planNext records when watcher next looks at each event. Plans for
-// events deleted meanwhile are dropped rather than failing the run.
+// events deleted meanwhile are dropped rather than failing the run. The
+// plans go by multi-row statements: a first pass over 100,000 events
+// made as many statements before.
 func planNext(ctx context.Context, t *tx, watcher string, plans []watchers.NextPlan) error {
 	if len(plans) == 0 {
 		return nil
 	}
-	st, err := t.stmt(ctx, sqlPlanNext)
-	if err != nil {
+	if len(plans) == 1 {
+		st, err := t.stmt(ctx, sqlPlanNext)
+		if err != nil {
+			return fmt.Errorf("plan next checks: %w", err)
+		}
+		defer st.Close()
+		if _, err := st.ExecContext(ctx, watcher, plans[0].Event, nextAt(plans[0])); err != nil {
+			return fmt.Errorf("plan next check of event %q: %w", plans[0].Event, err)
+		}
+		return nil
+	}
+	// One row per event, the last plan winning: a multi-row upsert may
+	// not touch a row twice.
+	last := make(map[string]int, len(plans))
+	for i, p := range plans {
+		last[p.Event] = i
+	}
+	stmts := map[int]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	args := make([]any, 0, 1+2*planRows)
+	flush := func() error {
+		n := (len(args) - 1) / 2
+		if n == 0 {
+			return nil
+		}
+		st := stmts[n]
+		if st == nil {
+			var err error
+			if st, err = t.stmt(ctx, plansSQL(n, t.anonParams)); err != nil {
+				return err
+			}
+			stmts[n] = st
+		}
+		_, err := st.ExecContext(ctx, args...)
+		args = args[:1]
+		return err
+	}
+	args = append(args, watcher)
+	for i, p := range plans {
+		if last[p.Event] != i {
+			continue
+		}
+		args = append(args, p.Event, nextAt(p))
+		if len(args) == cap(args) {
+			if err := flush(); err != nil {
+				return fmt.Errorf("plan next checks: %w", err)
+			}
+		}
+	}
+	if err := flush(); err != nil {
 		return fmt.Errorf("plan next checks: %w", err)
 	}
-	defer st.Close()
-	for _, p := range plans {
-		at := never
-		if !p.At.IsZero() {
-			at = ms(p.At)
-		}
-		if _, err := st.ExecContext(ctx, watcher, p.Event, at); err != nil {
-			return fmt.Errorf("plan next check of event %q: %w", p.Event, err)
-		}
-	}
 	return nil
+}
+
+// planRows is how many plans one statement of planNext records.
+const planRows = 500
+
+// nextAt is the schedule time of p: never when it plans no look.
+func nextAt(p watchers.NextPlan) int64 {
+	if p.At.IsZero() {
+		return never
+	}
+	return ms(p.At)
+}
+
+// plansSQL is sqlPlanNext for n (event, time) pairs after the watcher.
+// VALUES names its columns column1, column2 in both engines; the cast
+// types the times for PostgreSQL. "WHERE true" keeps SQLite's parser
+// from reading ON CONFLICT as the join's constraint.
+func plansSQL(n int, anon bool) string {
+	var b strings.Builder
+	ph := func(i int) string {
+		if anon {
+			return "?"
+		}
+		return "$" + strconv.Itoa(i)
+	}
+	b.WriteString("INSERT INTO schedule (watcher_id, event_id, next_at)\n\tSELECT " + ph(1) + ", e.id, v.column2 FROM (VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(" + ph(2+2*i) + ", CAST(" + ph(3+2*i) + " AS BIGINT))")
+	}
+	b.WriteString(") v JOIN events e ON e.id = v.column1 WHERE true\n\tON CONFLICT (watcher_id, event_id) DO UPDATE SET next_at = excluded.next_at")
+	return b.String()
 }
 
 const alertCols = `a.id, a.key, a.kind, a.watcher, a.event, a.tags, a.at, a.title, a.body, a.link, a.fields, a.severity, a.skipped, a.created_at`

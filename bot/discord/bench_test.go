@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/watchers/sharedtest"
 )
 
 // BenchmarkInteraction measures a signed /alerts upcoming through the real
@@ -87,6 +88,8 @@ func BenchmarkInteraction(b *testing.B) {
 
 // BenchmarkSendNoLimit measures Send to the fake with the global limiter
 // off: rendering, JSON, discordgo, loopback HTTP and the fake's bookkeeping.
+// cpu-µs/msg is the process's CPU per message, the adapter's and the
+// fake's together.
 func BenchmarkSendNoLimit(b *testing.B) {
 	e := newEnv(b, func(c *Config) { c.GlobalRate = NoLimit })
 	msg := alertMessage()
@@ -95,7 +98,7 @@ func BenchmarkSendNoLimit(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.SetParallelism(4)
-	start := time.Now()
+	start, cpu0 := time.Now(), sharedtest.ProcessCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		// One channel per goroutine: discordgo serialises requests per
 		// bucket, as Discord's per-channel buckets would.
@@ -109,4 +112,5 @@ func BenchmarkSendNoLimit(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+	b.ReportMetric(float64((sharedtest.ProcessCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
 }

@@ -1,9 +1,9 @@
 package discord
 
 import (
-	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -129,14 +129,15 @@ func (c cutter) embed(msg bot.Message, ref string) *discordgo.MessageEmbed {
 	type field struct{ name, value string }
 	var fields []field
 	for i, f := range msg.Fields {
-		name := c.cut(fmt.Sprintf("field %d name", i), escape(f.Name), MaxFieldName)
+		part := "field " + strconv.Itoa(i)
+		name := c.cut(part+" name", escape(f.Name), MaxFieldName)
 		var value string
 		if !f.Time.IsZero() {
 			// Every reader sees these in their own zone.
-			u := f.Time.Unix()
-			value = fmt.Sprintf("<t:%d:F> (<t:%d:R>)", u, u)
+			ts := strconv.FormatInt(f.Time.Unix(), 10)
+			value = "<t:" + ts + ":F> (<t:" + ts + ":R>)"
 		} else {
-			value = c.cut(fmt.Sprintf("field %d value", i), escape(f.Value), MaxFieldValue)
+			value = c.cut(part+" value", escape(f.Value), MaxFieldValue)
 		}
 		fields = append(fields, field{orBlank(name), orBlank(value)})
 	}
@@ -270,7 +271,7 @@ func (c cutter) buttons(bs []bot.Button, delivery int64) (rows []discordgo.Messa
 		if strings.TrimSpace(label) == "" {
 			label = b.Command
 		}
-		label = c.cut(fmt.Sprintf("button %d label", i), label, MaxButtonLabel)
+		label = c.cut("button "+strconv.Itoa(i)+" label", label, MaxButtonLabel)
 		row.Components = append(row.Components, discordgo.Button{
 			Label:    label,
 			Style:    discordgo.SecondaryButton,

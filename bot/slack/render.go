@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -192,18 +193,18 @@ func render(msg bot.Message, log *slog.Logger) ([]slack.Block, string) {
 		if label == "" {
 			label = cmd
 		}
-		l := bot.CutText(log, fmt.Sprintf("button %d label", i+1), plain(label), MaxButtonText)
+		l := bot.CutText(log, "button "+strconv.Itoa(i+1)+" label", plain(label), MaxButtonText)
 		// The index keeps action_id unique within the message, as Slack requires.
-		btn := slack.NewButtonBlockElement(fmt.Sprintf("alertbot_button_%d", i), cmd, slack.NewTextBlockObject(slack.PlainTextType, l, true, false))
+		btn := slack.NewButtonBlockElement("alertbot_button_"+strconv.Itoa(i), cmd, slack.NewTextBlockObject(slack.PlainTextType, l, true, false))
 		used += utf8.RuneCountInString(l)
 		buttons = append(buttons, btn)
 		if len(buttons) == MaxActionElements {
-			actions = append(actions, slack.NewActionBlock(fmt.Sprintf("alertbot_actions_%d", len(actions)), buttons...))
+			actions = append(actions, slack.NewActionBlock("alertbot_actions_"+strconv.Itoa(len(actions)), buttons...))
 			buttons = nil
 		}
 	}
 	if len(buttons) > 0 {
-		actions = append(actions, slack.NewActionBlock(fmt.Sprintf("alertbot_actions_%d", len(actions)), buttons...))
+		actions = append(actions, slack.NewActionBlock("alertbot_actions_"+strconv.Itoa(len(actions)), buttons...))
 	}
 
 	// Fields get the text budget the rest left, in as many sections as
@@ -217,7 +218,7 @@ func render(msg bot.Message, log *slog.Logger) ([]slack.Block, string) {
 			drop(fmt.Sprintf("fields %d to %d", i+1, len(msg.Fields)), MaxTotalBlockText)
 			break
 		}
-		text := fieldText(log, fmt.Sprintf("field %d", i+1), f, room)
+		text := fieldText(log, "field "+strconv.Itoa(i+1), f, room)
 		if text == "" {
 			continue
 		}
@@ -275,7 +276,7 @@ func fieldText(log *slog.Logger, part string, f watchers.Field, max int) string 
 	if value == "" {
 		value = f.Time.UTC().Format("2006-01-02 15:04 UTC")
 	}
-	token := fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|", f.Time.Unix())
+	token := "<!date^" + strconv.FormatInt(f.Time.Unix(), 10) + "^{date_short_pretty} {time}|"
 	return prefix + token + cutEscaped(log, part+" value", value, room-utf8.RuneCountInString(token)-1) + ">"
 }
 
@@ -298,6 +299,10 @@ func fallbackText(msg bot.Message) string {
 	return strings.Join(parts, "\n")
 }
 
+// linkEscaper escapes a URL for <url|label>: | and > end the link in
+// Slack's syntax; & must be escaped like text.
+var linkEscaper = strings.NewReplacer("&", "&amp;", "<", "%3C", ">", "%3E", "|", "%7C")
+
 // slackLink renders an http(s) URL as <url|label>. Other schemes are
 // refused: a config or feed should not smuggle javascript: or slack:// links.
 func slackLink(raw, label string) (string, bool) {
@@ -306,8 +311,7 @@ func slackLink(raw, label string) (string, bool) {
 		return "", false
 	}
 	s := u.String()
-	// | and > end the link in Slack's syntax; & must be escaped like text.
-	s = strings.NewReplacer("&", "&amp;", "<", "%3C", ">", "%3E", "|", "%7C").Replace(s)
+	s = linkEscaper.Replace(s)
 	link := "<" + s + "|" + label + ">"
 	if utf8.RuneCountInString(link) > MaxSectionText {
 		return "", false

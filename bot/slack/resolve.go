@@ -63,15 +63,6 @@ var historyPermanent = map[string]bool{
 
 var _ bot.Resolver = (*Adapter)(nil)
 
-// deliveryMetadata is the metadata a post of delivery id carries. The id
-// goes as a JSON number, as Slack's examples do.
-func deliveryMetadata(id int64) slack.SlackMetadata {
-	return slack.SlackMetadata{
-		EventType:    DeliveryEventType,
-		EventPayload: map[string]any{"delivery_id": id},
-	}
-}
-
 // Resolve looks for the deliveries of q among the messages this bot
 // posted to q.Channel since q.Since (less historyLookback), reading
 // conversations.history with include_all_metadata page by page, and

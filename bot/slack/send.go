@@ -147,21 +147,15 @@ func (a *Adapter) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 		return "", bot.Transient(fmt.Errorf("slack: send to %s: wait: %w", out.Channel, err), 0)
 	}
 	blocks, fallback := render(out.Message, a.log.With("delivery_id", out.DeliveryID, "channel", out.Channel))
-	opts := []slack.MsgOption{
-		slack.MsgOptionBlocks(blocks...),
-		slack.MsgOptionText(fallback, false),
-	}
-	if out.DeliveryID != 0 {
-		opts = append(opts, slack.MsgOptionMetadata(deliveryMetadata(out.DeliveryID)))
-	}
-	_, ts, err := a.api.PostMessageContext(ctx, out.Channel, opts...)
+	ts, err := a.postMessage(ctx, out.Channel, blocks, fallback, out.DeliveryID)
 	if err != nil {
 		return "", a.classify(out.Channel, err)
 	}
 	return ts, nil
 }
 
-// classify turns a slack-go error into a *bot.SendError.
+// classify turns an error of postMessage (slack-go's error types) into a
+// *bot.SendError.
 func (a *Adapter) classify(channel string, err error) error {
 	wrapped := fmt.Errorf("slack: post to %s: %w", channel, err)
 	var rl *slack.RateLimitedError

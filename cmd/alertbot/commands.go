@@ -166,7 +166,7 @@ func wire(db *store.DB, o bot.Options) (*bot.Bot, *bot.Router, error) {
 		Events: db, Watchers: db, History: db, Channels: db, Audit: db, Users: db, Proposals: db,
 		Schedules: b, Config: b.Config, IsAdmin: b.IsAdmin, Factories: o.Factories,
 		NextAlert: nextAlert(o.Config), Now: o.Now, Metrics: o.Metrics, Logger: o.Logger,
-		Later: db, PlanLeads: planLeads(o.Config),
+		Later: db, PlanLeads: planLeads(o.Config), Loading: b.Loading,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/policyteam/alertbot/bot"
 	"github.com/policyteam/alertbot/bot/discord/discordtest"
 	"github.com/policyteam/alertbot/bot/slack/slacktest"
+	"github.com/policyteam/alertbot/store"
 )
 
 // BenchmarkEndToEnd is what a user gets: N events fall due at one instant,
@@ -41,7 +43,8 @@ func benchEndToEnd(b *testing.B, platform string, n int) {
 	var (
 		env      map[string]string
 		channel  func(i int) string // address
-		received func() []time.Time // receipt times so far
+		count    func() int         // messages received so far, polled
+		received func() []time.Time // receipt times, read once at the end
 	)
 	switch platform {
 	case "slack":
@@ -50,6 +53,7 @@ func benchEndToEnd(b *testing.B, platform string, n int) {
 		b.Cleanup(fake.Close)
 		env = map[string]string{"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_API_URL": fake.URL}
 		channel = func(i int) string { return fmt.Sprintf("slack:C0E%05d", i) }
+		count = fake.PostCount
 		received = func() []time.Time {
 			var out []time.Time
 			for _, p := range fake.Posts() {
@@ -62,15 +66,8 @@ func benchEndToEnd(b *testing.B, platform string, n int) {
 		b.Cleanup(fake.Close)
 		env = map[string]string{"DISCORD_BOT_TOKEN": "bench", "DISCORD_APP_ID": "1100000000000000001", "DISCORD_API_URL": fake.URL}
 		channel = func(i int) string { return fmt.Sprintf("discord:9%017d", i) }
-		received = func() []time.Time {
-			var out []time.Time
-			for i := range n {
-				for _, m := range fake.Messages(strings.TrimPrefix(channel(i), "discord:")) {
-					out = append(out, m.Time)
-				}
-			}
-			return out
-		}
+		count = fake.MessageCount
+		received = fake.MessageTimes
 	}
 	// Far enough ahead that start-up and the first planning pass are done.
 	due := time.Now().Add(3*time.Second + time.Duration(n)*time.Millisecond).Truncate(time.Second).Add(time.Second)
@@ -113,18 +110,21 @@ func benchEndToEnd(b *testing.B, platform string, n int) {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	var got []time.Time
+	// The loop polls a count: copying every message received so far each
+	// time would cost the process more as the burst goes on.
 	for {
-		if got = received(); len(got) >= n {
+		got := count()
+		if got >= n {
 			break
 		}
 		select {
 		case <-ctx.Done():
-			b.Fatalf("%d of %d messages received", len(got), n)
+			b.Fatalf("%d of %d messages received", got, n)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
 	cpu := processCPU() - cpu0
+	got := received()
 	if len(got) != n {
 		b.Fatalf("%d messages for %d alerts", len(got), n)
 	}
@@ -144,16 +144,9 @@ func benchEndToEnd(b *testing.B, platform string, n int) {
 	}
 }
 
-// BenchmarkFirstStart100k: `alertbot serve` started for the first time on
-// a config of 100,000 events, as a separate process. It reports when the
-// process answers (/healthz 200: commands are served), when the countdown's
-// first planning pass over every event is done, and the process's peak
-// resident memory (DESIGN §8: ready ≤ 2 s, first pass ≤ 5 s, peak ≤
-// 100 MB). One run per call: b.N is not used.
-func BenchmarkFirstStart100k(b *testing.B) {
-	const n = 100_000
-	dir := b.TempDir()
-	now := time.Now()
+// firstStartConfig is a config of n events around now, in the three forms
+// of due date, and a countdown watcher.
+func firstStartConfig(n int, now time.Time) string {
 	var cfg strings.Builder
 	cfg.WriteString("timezone: Asia/Tokyo\nevents:\n")
 	for i := range n {
@@ -168,11 +161,64 @@ func BenchmarkFirstStart100k(b *testing.B) {
 		fmt.Fprintf(&cfg, "  - id: ev-%06d\n    title: Event %d\n    due: %s\n    tags: [t%d]\n", i, i, due, i%50)
 	}
 	cfg.WriteString("watchers:\n  - id: deadlines\n    kind: countdown\n    schedule: \"@every 1h\"\n")
+	return cfg.String()
+}
+
+// BenchmarkLoadAndSeed100k: the work of a first start over 100,000
+// events in this process, for profiles (-cpuprofile, -memprofile): the
+// config file read and validated, then seeded into a new database. Each
+// iteration starts from an empty database.
+func BenchmarkLoadAndSeed100k(b *testing.B) {
+	const n = 100_000
+	dir := b.TempDir()
+	now := time.Now()
 	path := filepath.Join(dir, "big.yaml")
-	if err := os.WriteFile(path, []byte(cfg.String()), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(firstStartConfig(n, now)), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(cfg.Len())/(1<<20), "config-MiB")
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		cfg, err := bot.LoadConfig(path, factories)
+		if err != nil {
+			b.Fatal(err)
+		}
+		db, err := store.Open(ctx, filepath.Join(dir, fmt.Sprintf("a%d.db", i)), store.WithNow(func() time.Time { return now }))
+		if err != nil {
+			b.Fatal(err)
+		}
+		i++
+		bt, _, err := wire(db, bot.Options{Config: cfg, Platforms: []bot.Platform{&memPlatform{name: "console"}}, Now: func() time.Time { return now }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rep, err := bt.Seed(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.EventsCreated != n {
+			b.Fatalf("%d events created, want %d", rep.EventsCreated, n)
+		}
+		db.Close()
+	}
+}
+
+// BenchmarkFirstStart100k: `alertbot serve` started for the first time on
+// a config of 100,000 events, as a separate process. It reports when the
+// process answers (/healthz 200: commands are served), when the countdown's
+// first planning pass over every event is done, and the process's peak
+// resident memory (DESIGN §8: ready ≤ 2 s, first pass ≤ 5 s, peak ≤
+// 100 MB). One run per call: b.N is not used.
+func BenchmarkFirstStart100k(b *testing.B) {
+	const n = 100_000
+	dir := b.TempDir()
+	cfg := firstStartConfig(n, time.Now())
+	path := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(len(cfg))/(1<<20), "config-MiB")
 	start := time.Now()
 	p := startProc(b, nil, "--config", path, "--db", filepath.Join(dir, "a.db"), "--http", "127.0.0.1:0", "--log-level", "debug")
 	defer func() {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,7 +30,17 @@ import (
 // program (signals, exit codes, stdin) without a separate build.
 func TestMain(m *testing.M) {
 	if os.Getenv("ALERTBOT_TEST_MAIN") == "1" {
-		main()
+		// ALERTBOT_TEST_CPUPROFILE profiles the subprocess (the start-up
+		// benchmarks' alertbot), until it exits.
+		func() {
+			if path := os.Getenv("ALERTBOT_TEST_CPUPROFILE"); path != "" {
+				if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+					defer f.Close()
+					defer pprof.StopCPUProfile()
+				}
+			}
+			main()
+		}()
 		os.Exit(0)
 	}
 	os.Exit(m.Run())

@@ -282,7 +282,8 @@ func role(b *bot.Bot) string {
 }
 
 // healthHandler answers GET /healthz: 200 "ok schema=N role=…" once the
-// database answers and the bot's writes work, 503 with the reason
+// database answers and the bot's writes work (with "loading=done/total"
+// while the config's events are still being stored), 503 with the reason
 // otherwise.
 func healthHandler(db *store.DB, b *bot.Bot) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -295,6 +296,11 @@ func healthHandler(db *store.DB, b *bot.Bot) http.HandlerFunc {
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if done, total, loading := b.Loading(); loading {
+			// Serving already: commands are answered, with a note.
+			fmt.Fprintf(w, "ok schema=%d role=%s loading=%d/%d\n", db.Version(), role(b), done, total)
+			return
+		}
 		fmt.Fprintf(w, "ok schema=%d role=%s\n", db.Version(), role(b))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -32,6 +33,10 @@ type runner interface {
 type router interface {
 	Routes(mux *http.ServeMux, h bot.Handler)
 }
+
+// startGCPercent is the collector's GOGC while serve loads and seeds
+// its config.
+const startGCPercent = 50
 
 // testOptions, when set (by a _test.go file only), adjusts the bot's
 // options; crash tests use it to kill the process at a chosen point, and
@@ -66,6 +71,17 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return &exitError{2, fmt.Sprintf("alertbot serve: unexpected argument %q", fs.Arg(0))}
 	}
 	m.consoleLogLevel(&c, logLevelSet(fs, m.Getenv))
+	// Until the start's seed is done the collector lets the heap grow by
+	// half, not all, of what is live: a first start over 100,000 events
+	// makes much short-lived garbage around 40 MB of parsed events, and
+	// the default pacing let the process peak at 150 MB (DESIGN §8: 100).
+	// A GOGC set by the operator is left alone.
+	restoreGC := func() {}
+	if m.Getenv("GOGC") == "" {
+		old := debug.SetGCPercent(startGCPercent)
+		restoreGC = sync.OnceFunc(func() { debug.SetGCPercent(old) })
+	}
+	defer restoreGC() // on the early returns; done after openServer otherwise
 	cfg, err := m.loadConfig(c.config)
 	if err != nil {
 		return err
@@ -82,7 +98,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	s := &server{log: log, lost: make(chan error, 1)}
-	if err := m.openServer(ctx, s, c, cfg); err != nil {
+	err = m.openServer(ctx, s, c, cfg)
+	restoreGC()
+	if err != nil {
 		s.Close()
 		return err
 	}
@@ -155,21 +173,9 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 		}
 		a.bot.Lead(ctx, s.owner.fence())
 	}
-	rep, err := a.bot.Seed(ctx)
-	if err != nil {
-		return &exitError{1, "alertbot: seed: " + err.Error()}
-	}
-	log.Info("config loaded", "config", cfgName(c.config), "events_created", rep.EventsCreated, "events_updated", rep.EventsUpdated,
-		"watchers_created", rep.WatchersCreated, "watchers_updated", rep.WatchersUpdated)
-	if replicas && rep.WatchersCreated+rep.WatchersUpdated+rep.EventsCreated+rep.EventsUpdated > 0 {
-		// The leader schedules what this config changed.
-		for _, topic := range []string{bot.TopicWatchers, bot.TopicEvents} {
-			if err := a.db.Notify(ctx, topic); err != nil {
-				log.Warn("other replicas not told of the config; they read it within a minute", "err", err)
-			}
-		}
-	}
-
+	// Listening starts before the seed: a first start over many events
+	// answers /healthz and commands while they are stored (commands say
+	// the bot is still loading; those that change something wait).
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", healthHandler(a.db, a.bot))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -195,6 +201,22 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 		}
 	}()
 	log.Info("http listening", "addr", s.ln.Addr().String())
+
+	rep, err := a.bot.Seed(ctx)
+	if err != nil {
+		return &exitError{1, "alertbot: seed: " + err.Error()}
+	}
+	a.bot.ForgetConfigEvents()
+	log.Info("config loaded", "config", cfgName(c.config), "events_created", rep.EventsCreated, "events_updated", rep.EventsUpdated,
+		"watchers_created", rep.WatchersCreated, "watchers_updated", rep.WatchersUpdated)
+	if replicas && rep.WatchersCreated+rep.WatchersUpdated+rep.EventsCreated+rep.EventsUpdated > 0 {
+		// The leader schedules what this config changed.
+		for _, topic := range []string{bot.TopicWatchers, bot.TopicEvents} {
+			if err := a.db.Notify(ctx, topic); err != nil {
+				log.Warn("other replicas not told of the config; they read it within a minute", "err", err)
+			}
+		}
+	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
@@ -299,6 +321,7 @@ func (m *Main) reload(ctx context.Context, c common, b *bot.Bot, log *slog.Logge
 		log.Error("config reload failed", "err", err)
 		return
 	}
+	b.ForgetConfigEvents()
 	log.Info("config reloaded", "events_created", rep.EventsCreated, "events_updated", rep.EventsUpdated,
 		"watchers_created", rep.WatchersCreated, "watchers_updated", rep.WatchersUpdated)
 }

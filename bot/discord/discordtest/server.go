@@ -143,6 +143,7 @@ type Server struct {
 	lastID     uint64
 	requests   []Request
 	messages   map[string][]Message // by channel, oldest first
+	count      int                  // messages in all channels
 	channels   map[string]bool      // channels that exist
 	dms        map[string]string    // user → DM channel (POST /users/@me/channels)
 	noHistory  map[string]bool      // channels where the bot lacks Read Message History
@@ -269,6 +270,7 @@ func (s *Server) Post(channel string, m Message) Message {
 	m.ChannelID = channel
 	s.channels[channel] = true
 	s.messages[channel] = append(s.messages[channel], m)
+	s.count++
 	s.notify()
 	return m
 }
@@ -285,6 +287,28 @@ func (s *Server) Messages(channel string) []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Message(nil), s.messages[channel]...)
+}
+
+// MessageCount returns how many messages all channels hold, without
+// copying them (for a loop that polls).
+func (s *Server) MessageCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.count
+}
+
+// MessageTimes returns when each message of every channel was created,
+// by the fake's clock, in no particular order.
+func (s *Server) MessageTimes() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]time.Time, 0, s.count)
+	for _, ms := range s.messages {
+		for _, m := range ms {
+			out = append(out, m.Time)
+		}
+	}
+	return out
 }
 
 // Callbacks returns the interaction callbacks so far.
@@ -371,7 +395,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveGateway(w, r)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+	// Sized by Content-Length, so the body is read without regrowing.
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), 8<<20)+bytes.MinRead))
+	_, err := buf.ReadFrom(io.LimitReader(r.Body, 8<<20))
+	body := buf.Bytes()
 	if err != nil {
 		writeError(w, http.StatusBadRequest, 0, "unreadable body")
 		return
@@ -531,6 +558,7 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, channel s
 		m.ID, m.Time = s.id()
 		s.channels[channel] = true
 		s.messages[channel] = append(s.messages[channel], m)
+		s.count++
 		if nonce != "" && !dup {
 			s.byNonce[nonce] = m
 		}
@@ -543,15 +571,46 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, channel s
 	}
 	// The answer to a create carries the nonce; a fetched message does not.
 	out := wire(m)
-	if m.Nonce != "" {
-		out["nonce"] = m.Nonce
-	}
+	out.Nonce = m.Nonce
 	writeJSON(w, http.StatusOK, out)
+}
+
+// wireMessage is a message as Discord returns it. The fields without
+// omitempty are always present, null included, as on Discord.
+type wireMessage struct {
+	ID              string                    `json:"id"`
+	ChannelID       string                    `json:"channel_id"`
+	Type            int                       `json:"type"`
+	Content         string                    `json:"content"`
+	Author          wireUser                  `json:"author"`
+	Embeds          []*discordgo.MessageEmbed `json:"embeds"`
+	Components      []Row                     `json:"components"`
+	Attachments     []struct{}                `json:"attachments"`
+	Mentions        []struct{}                `json:"mentions"`
+	MentionRoles    []string                  `json:"mention_roles"`
+	MentionEveryone bool                      `json:"mention_everyone"`
+	Pinned          bool                      `json:"pinned"`
+	TTS             bool                      `json:"tts"`
+	Flags           int                       `json:"flags"`
+	Timestamp       string                    `json:"timestamp"`
+	EditedTimestamp *string                   `json:"edited_timestamp"`
+	WebhookID       string                    `json:"webhook_id,omitempty"`
+	Nonce           string                    `json:"nonce,omitempty"`
+}
+
+// wireUser is a message's author as Discord returns it.
+type wireUser struct {
+	ID            string  `json:"id"`
+	Username      string  `json:"username"`
+	Discriminator string  `json:"discriminator"`
+	GlobalName    *string `json:"global_name"`
+	Avatar        *string `json:"avatar"`
+	Bot           bool    `json:"bot"`
 }
 
 // wire is a message as Discord returns it: the fields a client reads,
 // components and embeds as stored, no nonce.
-func wire(m Message) map[string]any {
+func wire(m Message) wireMessage {
 	name := "user"
 	if m.AuthorID == BotUserID {
 		name = "alertbot"
@@ -569,20 +628,15 @@ func wire(m Message) map[string]any {
 	if components == nil {
 		components = []Row{}
 	}
-	out := map[string]any{
-		"id": m.ID, "channel_id": m.ChannelID, "type": m.Type, "content": m.Content,
-		"author": map[string]any{
-			"id": m.AuthorID, "username": name, "discriminator": "0", "global_name": nil, "avatar": nil, "bot": m.AuthorBot,
-		},
-		"embeds": embeds, "components": components,
-		"attachments": []any{}, "mentions": []any{}, "mention_roles": []any{},
-		"mention_everyone": false, "pinned": false, "tts": false, "flags": 0,
-		"timestamp": m.Time.Format("2006-01-02T15:04:05.000000-07:00"), "edited_timestamp": nil,
+	return wireMessage{
+		ID: m.ID, ChannelID: m.ChannelID, Type: m.Type, Content: m.Content,
+		Author:      wireUser{ID: m.AuthorID, Username: name, Discriminator: "0", Bot: m.AuthorBot},
+		Embeds:      embeds,
+		Components:  components,
+		Attachments: []struct{}{}, Mentions: []struct{}{}, MentionRoles: []string{},
+		Timestamp: m.Time.Format("2006-01-02T15:04:05.000000-07:00"),
+		WebhookID: m.WebhookID,
 	}
-	if m.WebhookID != "" {
-		out["webhook_id"] = m.WebhookID
-	}
-	return out
 }
 
 // listMessages answers GET /channels/{id}/messages like Discord: at most
@@ -656,7 +710,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, channel st
 	default:
 		page = all[max(0, len(all)-limit):]
 	}
-	out := make([]map[string]any, 0, len(page))
+	out := make([]wireMessage, 0, len(page))
 	for j := len(page) - 1; j >= 0; j-- {
 		out = append(out, wire(page[j]))
 	}

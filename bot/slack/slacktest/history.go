@@ -42,34 +42,35 @@ type Message struct {
 	Metadata json.RawMessage // {"event_type":…,"event_payload":{…}}; nil for none
 }
 
+// wireMessage is a message as Slack's answers carry it.
+type wireMessage struct {
+	Channel  string          `json:"-"` // the answer's, not the message's
+	Type     string          `json:"type"`
+	TS       string          `json:"ts"`
+	Text     string          `json:"text"`
+	User     string          `json:"user,omitempty"`
+	BotID    string          `json:"bot_id,omitempty"`
+	AppID    string          `json:"app_id,omitempty"`
+	Blocks   json.RawMessage `json:"blocks,omitempty"`
+	Metadata json.RawMessage `json:"metadata,omitempty"`
+}
+
 // json is m as conversations.history returns it. Without
 // include_all_metadata Slack keeps a message's event_type but strips its
 // event_payload (for apps that did not subscribe to the event type in
 // their manifest: slackapi/python-slack-sdk#1501), so a reader that
 // forgets the flag cannot match payloads.
-func (m Message) json(allMetadata bool) map[string]any {
-	out := map[string]any{"type": "message", "ts": m.TS, "text": m.Text}
-	if m.User != "" {
-		out["user"] = m.User
-	}
-	if m.BotID != "" {
-		out["bot_id"] = m.BotID
-	}
-	if m.AppID != "" {
-		out["app_id"] = m.AppID
-	}
-	if m.Blocks != nil {
-		out["blocks"] = m.Blocks
-	}
+func (m Message) json(allMetadata bool) wireMessage {
+	out := wireMessage{Channel: m.Channel, Type: "message", TS: m.TS, Text: m.Text, User: m.User, BotID: m.BotID, AppID: m.AppID, Blocks: m.Blocks}
 	if m.Metadata != nil {
 		if allMetadata {
-			out["metadata"] = m.Metadata
+			out.Metadata = m.Metadata
 		} else {
 			var md struct {
 				EventType string `json:"event_type"`
 			}
 			_ = json.Unmarshal(m.Metadata, &md)
-			out["metadata"] = map[string]any{"event_type": md.EventType}
+			out.Metadata, _ = json.Marshal(md)
 		}
 	}
 	return out
@@ -186,7 +187,7 @@ func (s *Server) conversationsHistory(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	defer s.notify()
 	fail := s.historyFailure(q)
-	var page []map[string]any
+	var page []wireMessage
 	var next string
 	if fail == nil {
 		page, next, fail = s.historyPage(q)
@@ -228,7 +229,7 @@ func (s *Server) historyFailure(q HistoryRequest) *Failure {
 
 // historyPage returns the page q asks for, newest first, and the cursor of
 // the next one ("" when this is the last). Call with s.mu held.
-func (s *Server) historyPage(q HistoryRequest) ([]map[string]any, string, *Failure) {
+func (s *Server) historyPage(q HistoryRequest) ([]wireMessage, string, *Failure) {
 	oldest, latest := int64(0), int64(-1) // latest -1: now, i.e. no bound
 	var ok bool
 	if q.Oldest != "" {
@@ -255,7 +256,7 @@ func (s *Server) historyPage(q HistoryRequest) ([]map[string]any, string, *Failu
 		limit = maxHistoryLimit
 	}
 	h := s.history[q.Channel]
-	var page []map[string]any
+	var page []wireMessage
 	for i := len(h) - 1; i >= 0; i-- {
 		t, _ := parseTS(h[i].TS)
 		if (from >= 0 && t > from) || (latest >= 0 && (t > latest || (t == latest && !q.Inclusive))) {
@@ -373,10 +374,12 @@ func validChannel(id string) bool {
 // https://docs.slack.dev/messaging/message-metadata
 func validMetadata(raw json.RawMessage) bool {
 	var md struct {
-		EventType    string         `json:"event_type"`
-		EventPayload map[string]any `json:"event_payload"`
+		EventType    string          `json:"event_type"`
+		EventPayload json.RawMessage `json:"event_payload"`
 	}
-	return json.Unmarshal(raw, &md) == nil && md.EventType != "" && md.EventPayload != nil
+	// The payload is checked to be an object without building a map of it.
+	return json.Unmarshal(raw, &md) == nil && md.EventType != "" && len(md.EventPayload) > 0 && md.EventPayload[0] == '{'
+
 }
 
 // truthy reads a Slack boolean argument: "1" or "true".

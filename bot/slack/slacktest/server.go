@@ -1,13 +1,15 @@
 // Package slacktest is a fake Slack for tests: a loopback HTTP server that
-// speaks enough of the Web API (chat.postMessage with message metadata,
-// conversations.history, conversations.open, auth.test,
-// apps.connections.open, the file upload of files.getUploadURLExternal
-// and files.completeUploadExternal), response_url
-// and Socket Mode for the real slack-go client to talk to it unmodified.
-// It records what it was sent and can be told to fail.
+// speaks enough of the Web API (chat.postMessage with a JSON or form body
+// and message metadata, conversations.history, conversations.open,
+// auth.test, apps.connections.open, the file upload of
+// files.getUploadURLExternal and files.completeUploadExternal),
+// response_url and Socket Mode for the real clients (slack-go, and the
+// adapter's own chat.postMessage) to talk to it unmodified. It records
+// what it was sent and can be told to fail.
 package slacktest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,16 +21,19 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/policyteam/alertbot/bot/internal/wirejson"
 )
 
-// Post is one chat.postMessage request as the fake saw it.
+// Post is one chat.postMessage request as the fake saw it, from a JSON
+// body or a form.
 type Post struct {
-	Token   string          // form field token, or the bearer token
-	Channel string          // form field channel
-	Text    string          // form field text (the fallback)
-	Blocks  json.RawMessage // form field blocks, nil when absent
-	// Metadata is the form field metadata, {"event_type":…,"event_payload":{…}};
-	// nil when absent.
+	Token   string          // the bearer token, or form field token
+	Channel string          // field channel
+	Text    string          // field text (the fallback)
+	Blocks  json.RawMessage // field blocks as JSON, nil when absent
+	// Metadata is the field metadata as JSON,
+	// {"event_type":…,"event_payload":{…}}; nil when absent.
 	Metadata json.RawMessage
 	TS       string    // ts the fake answered with; "" for a failed attempt
 	At       time.Time // when the fake received it, by its clock
@@ -261,6 +266,14 @@ func (s *Server) Posts() []Post {
 	return append([]Post(nil), s.posts...)
 }
 
+// PostCount returns how many messages were posted, without copying them
+// as Posts does (for a loop that polls).
+func (s *Server) PostCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.posts)
+}
+
 // Attempts returns every chat.postMessage request, failed ones included.
 func (s *Server) Attempts() []Post {
 	s.mu.Lock()
@@ -297,23 +310,32 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// postMessage fakes chat.postMessage.
+// postMessage fakes chat.postMessage, with a JSON body (the token a
+// bearer token) or a form as slack-go sends it.
 // https://docs.slack.dev/reference/methods/chat.postMessage
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_form_data"})
-		return
-	}
-	p := Post{
-		Token:   requestToken(r),
-		Channel: r.PostForm.Get("channel"),
-		Text:    r.PostForm.Get("text"),
-	}
-	if b := r.PostForm.Get("blocks"); b != "" {
-		p.Blocks = json.RawMessage(b)
-	}
-	if m := r.PostForm.Get("metadata"); m != "" {
-		p.Metadata = json.RawMessage(m)
+	var p Post
+	if isJSON(r.Header.Get("Content-Type")) {
+		var ok bool
+		if p, ok = readJSONPost(w, r); !ok {
+			return
+		}
+	} else {
+		if err := r.ParseForm(); err != nil {
+			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_form_data"})
+			return
+		}
+		p = Post{
+			Token:   requestToken(r),
+			Channel: r.PostForm.Get("channel"),
+			Text:    r.PostForm.Get("text"),
+		}
+		if b := r.PostForm.Get("blocks"); b != "" {
+			p.Blocks = json.RawMessage(b)
+		}
+		if m := r.PostForm.Get("metadata"); m != "" {
+			p.Metadata = json.RawMessage(m)
+		}
 	}
 
 	s.mu.Lock()
@@ -358,8 +380,8 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	p.Failure = fail
 	s.attempts = append(s.attempts, p)
 	if fail == nil {
-		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": p.Channel, "ts": p.TS,
-			"message": s.history[p.Channel][len(s.history[p.Channel])-1].json(true)})
+		// Slack echoes the message posted, blocks and all.
+		writePosted(w, s.history[p.Channel][len(s.history[p.Channel])-1].json(true))
 		return
 	}
 	writeFailure(w, fail)
@@ -409,22 +431,171 @@ func requestToken(r *http.Request) string {
 	if t := r.Form.Get("token"); t != "" {
 		return t
 	}
-	return strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return bearerToken(r)
 }
 
 // validBlocks checks what Slack would refuse outright: not a JSON array of
-// typed objects, or more than 50 blocks.
+// objects each with a string type, or more than 50 blocks. The blocks are
+// walked (wirejson) rather than decoded, once they are known to be valid
+// JSON; a type written with escapes is decoded.
 func validBlocks(raw json.RawMessage) bool {
-	var blocks []map[string]any
-	if err := json.Unmarshal(raw, &blocks); err != nil || len(blocks) > 50 {
+	if !json.Valid(raw) {
+		return false
+	}
+	if strings.TrimSpace(string(raw)) == "null" {
+		return true // no blocks, as a form's "null" always read
+	}
+	blocks, ok := wirejson.Elements(raw)
+	if !ok || len(blocks) > 50 {
 		return false
 	}
 	for _, b := range blocks {
-		if t, _ := b["type"].(string); t == "" {
+		if len(b) == 0 || b[0] != '{' {
+			return false
+		}
+		vals, ok := wirejson.Pick(b, "type")
+		if !ok {
+			// Escaped member names, or one like "Type": decoded into a
+			// map, whose keys are exact.
+			var blk map[string]any
+			if json.Unmarshal(b, &blk) != nil {
+				return false
+			}
+			if t, _ := blk["type"].(string); t == "" {
+				return false
+			}
+			continue
+		}
+		var typ string
+		if vals[0] == nil || json.Unmarshal(vals[0], &typ) != nil || typ == "" {
 			return false
 		}
 	}
 	return true
+}
+
+// writePosted answers a successful chat.postMessage: ok, the channel, the
+// ts and the message echoed. It is written directly rather than through
+// encoding/json, which would check and copy the blocks again, byte by
+// byte; they are valid JSON already (checked before posting).
+func writePosted(w http.ResponseWriter, m wireMessage) {
+	str := func(b []byte, s string) []byte {
+		q, _ := json.Marshal(s) // a string always encodes
+		return append(b, q...)
+	}
+	b := make([]byte, 0, 256+2*len(m.Text)+len(m.Blocks)+len(m.Metadata))
+	b = append(b, `{"ok":true,"channel":`...)
+	b = str(b, m.Channel)
+	b = append(b, `,"ts":`...)
+	b = str(b, m.TS)
+	b = append(b, `,"message":{"type":`...)
+	b = str(b, m.Type)
+	for _, f := range [...]struct{ key, val string }{{"ts", m.TS}, {"text", m.Text}, {"user", m.User}, {"bot_id", m.BotID}, {"app_id", m.AppID}} {
+		if f.val != "" || f.key == "text" {
+			b = append(b, ',', '"')
+			b = append(b, f.key...)
+			b = append(b, '"', ':')
+			b = str(b, f.val)
+		}
+	}
+	if m.Blocks != nil {
+		b = append(b, `,"blocks":`...)
+		b = append(b, m.Blocks...)
+	}
+	if m.Metadata != nil {
+		b = append(b, `,"metadata":`...)
+		b = append(b, m.Metadata...)
+	}
+	b = append(b, "}}\n"...)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}
+
+// maxJSONBody bounds a JSON body the fake reads.
+const maxJSONBody = 1 << 20
+
+// isJSON reports whether a Content-Type is application/json, with or
+// without parameters.
+func isJSON(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "application/json")
+}
+
+// readJSONPost reads a chat.postMessage JSON body, answering ok:false
+// itself when it cannot. As on Slack, a JSON body's token comes only from
+// the Authorization header, and blocks and metadata may be given as JSON
+// or as a string holding JSON (as in a form).
+func readJSONPost(w http.ResponseWriter, r *http.Request) (Post, bool) {
+	data, err := readBody(w, r, maxJSONBody)
+	if err != nil || !json.Valid(data) {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_json"})
+		return Post{}, false
+	}
+	// The body is valid JSON: its members are picked out rather than
+	// decoded with the blocks, which validBlocks walks anyway.
+	var body struct {
+		Channel  string          `json:"channel"`
+		Text     string          `json:"text"`
+		Blocks   json.RawMessage `json:"blocks"`
+		Metadata json.RawMessage `json:"metadata"`
+	}
+	if vals, ok := wirejson.Pick(data, "channel", "text", "blocks", "metadata"); ok {
+		for i, dst := range []*string{&body.Channel, &body.Text} {
+			if vals[i] != nil && json.Unmarshal(vals[i], dst) != nil {
+				ok = false
+			}
+		}
+		body.Blocks, body.Metadata = vals[2], vals[3]
+		if !ok {
+			writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_json"})
+			return Post{}, false
+		}
+	} else if json.Unmarshal(data, &body) != nil {
+		// Not an object, or a field of the wrong type.
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_json"})
+		return Post{}, false
+	}
+	p := Post{
+		Token:    bearerToken(r),
+		Channel:  body.Channel,
+		Text:     body.Text,
+		Blocks:   unquoteJSON(body.Blocks),
+		Metadata: unquoteJSON(body.Metadata),
+	}
+	return p, true
+}
+
+// readBody reads r's body, of at most limit bytes, into a buffer sized by
+// its Content-Length.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), limit)+bytes.MinRead))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	return buf.Bytes(), err
+}
+
+// unquoteJSON returns the JSON a field holds: the field itself, or the
+// content of a JSON string; nil for an absent or null field. A string
+// that holds no JSON is returned as it is, for the checks to refuse.
+func unquoteJSON(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			if s == "" {
+				return nil
+			}
+			return json.RawMessage(s)
+		}
+	}
+	return raw
+}
+
+// bearerToken is the token of an Authorization: Bearer header.
+func bearerToken(r *http.Request) string {
+	return strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 }
 
 // response records a POST to a response_url.
