@@ -68,7 +68,7 @@ func (r *Router) upcoming(ctx context.Context, c *call) (string, error) {
 		return "", err
 	}
 	const limit = 20
-	evs, err := r.eventStore.Events(ctx, EventFilter{From: c.now, To: c.now.Add(within), Tag: tag, Active: true, Limit: limit + 1})
+	evs, err := r.eventStore.Events(ctx, EventFilter{From: c.now, To: c.now.Add(within), Tag: tag, Active: true, Limit: limit + 1, Brief: true})
 	if err != nil {
 		return "", err
 	}

@@ -47,8 +47,10 @@ type EventsQuery struct {
 	Offset, Limit int
 }
 
-// EventsPage is a page of the events list, without the events' changes,
-// and how many events of each part match the query.
+// EventsPage is a page of the events list and how many events of each
+// part match the query. Its events carry what the list shows — ID, Title,
+// Zone and the current title, due date and status — not their changes,
+// tags or other fields.
 type EventsPage struct {
 	Events     []EventRecord
 	Open, Past int

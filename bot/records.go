@@ -33,6 +33,10 @@ type EventFilter struct {
 	Tag      string    // "" for any
 	Active   bool      // only tentative, scheduled or postponed
 	Limit    int       // 0: no limit
+	// Brief asks only for what a list shows — ID, Title, Zone and the
+	// current title, due date and status — without changes or other
+	// fields: less to read per row. A store may return more.
+	Brief bool
 }
 
 // WatcherRecord is a watcher as stored, with its run status.

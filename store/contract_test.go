@@ -115,6 +115,7 @@ func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) backe
 	t.Run("EventRoundTrip", func(t *testing.T) { contractEvents(t, open(t, testNow)) })
 	t.Run("EventsFilter", func(t *testing.T) { contractEventsFilter(t, open(t, testNow)) })
 	t.Run("EventsPage", func(t *testing.T) { contractEventsPage(t, open(t, testNow)) })
+	t.Run("EventsPageWrites", func(t *testing.T) { contractEventsPageWrites(t, open(t, testNow)) })
 	t.Run("Watchers", func(t *testing.T) { contractWatchers(t, open(t, testNow)) })
 	t.Run("CommitRun", func(t *testing.T) { contractCommitRun(t, open(t, testNow)) })
 	t.Run("DueEvents", func(t *testing.T) { contractDueEvents(t, open(t, testNow)) })
@@ -537,13 +538,68 @@ func contractEventsFilter(t *testing.T, s backend) {
 			if diff := cmp.Diff(tt.want, eventIDs(got)); diff != "" {
 				t.Errorf("Events(%+v) (-want +got):\n%s", tt.f, diff)
 			}
+			// A brief list: the same events, with what a list shows.
+			bf := tt.f
+			bf.Brief = true
+			brief, err := s.Events(ctx, bf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			shown := func(e bot.EventRecord) [6]any {
+				return [6]any{e.ID, e.Title, e.Zone, e.Current.Title, e.Current.Due, e.Current.Status}
+			}
+			var want, gotBrief [][6]any
+			for _, e := range got {
+				want = append(want, shown(e))
+			}
+			for _, e := range brief {
+				gotBrief = append(gotBrief, shown(e))
+			}
+			if diff := cmp.Diff(want, gotBrief); diff != "" {
+				t.Errorf("Events(%+v) brief (-full +brief):\n%s", bf, diff)
+			}
 		})
 	}
 }
 
+// wantEventsPage is q's page as /alerts events listed it before it paged
+// in the database: EventSummaries split into open and past, sorted and
+// paged in Go.
+func wantEventsPage(t *testing.T, s backend, q bot.EventsQuery) (ids []string, open, past int) {
+	t.Helper()
+	all, err := s.EventSummaries(testCtx(t), q.Tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opens, pasts []bot.EventRecord
+	for _, e := range all {
+		if q.Match != nil && !q.Match(e) {
+			continue
+		}
+		st := e.Current
+		if st.Status == watchers.Happened || st.Status == watchers.Cancelled || !st.Due.End.After(q.Now) {
+			pasts = append(pasts, e)
+		} else {
+			opens = append(opens, e)
+		}
+	}
+	slices.SortStableFunc(pasts, func(a, b bot.EventRecord) int { return b.Current.Due.Start.Compare(a.Current.Due.Start) })
+	list := map[string][]bot.EventRecord{"open": opens, "past": pasts, "all": append(opens, pasts...)}[q.Scope]
+	for _, e := range list[min(q.Offset, len(list)):min(q.Offset+q.Limit, len(list))] {
+		ids = append(ids, e.ID)
+	}
+	return ids, len(opens), len(pasts)
+}
+
+// unrefreshed is an event saved without a current state (as before
+// materialized states existed): stored, but not listed.
+func unrefreshed(id string, tags ...string) bot.EventRecord {
+	return bot.EventRecord{Event: watchers.Event{ID: id, Title: "Title of " + id, Due: "2025-02-03", Tags: tags, Origin: "chat"}}
+}
+
 // contractEventsPage: the events list paged by the store is the list
-// EventSummaries gives, split into open and past and sorted and paged in
-// Go as /alerts events did before it paged in the database.
+// wantEventsPage computes, at several times: the counts the store keeps
+// must follow the clock (windows ending) without any write.
 func contractEventsPage(t *testing.T, s backend) {
 	ctx := testCtx(t)
 	for _, ev := range []bot.EventRecord{
@@ -558,65 +614,54 @@ func contractEventsPage(t *testing.T, s backend) {
 		mkEventStatus(t, "i-cancelled", "2026-06", watchers.Cancelled, "japan"),
 		mkEventStatus(t, "j-same-day", "2025-02-01", "", "japan"),
 		mkEventStatus(t, "k-Élysée", "2025-02-01", "", "us"),
+		mkEventStatus(t, "l-quarter", "2025-Q1", "", "us"),
+		mkEventStatus(t, "m-half", "2025-H1", watchers.Cancelled, "japan"),
+		unrefreshed("n-unrefreshed", "japan"),
 	} {
 		if err := s.SaveEvent(ctx, ev); err != nil {
 			t.Fatal(err)
 		}
 	}
 	now := time.Date(2025, 2, 15, 12, 0, 0, 0, jst)
-	want := func(q bot.EventsQuery) (ids []string, open, past int) {
-		all, err := s.EventSummaries(ctx, q.Tag)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var opens, pasts []bot.EventRecord
-		for _, e := range all {
-			if q.Match != nil && !q.Match(e) {
-				continue
-			}
-			st := e.Current
-			if st.Status == watchers.Happened || st.Status == watchers.Cancelled || !st.Due.End.After(q.Now) {
-				pasts = append(pasts, e)
-			} else {
-				opens = append(opens, e)
-			}
-		}
-		slices.SortStableFunc(pasts, func(a, b bot.EventRecord) int { return b.Current.Due.Start.Compare(a.Current.Due.Start) })
-		list := map[string][]bot.EventRecord{"open": opens, "past": pasts, "all": append(opens, pasts...)}[q.Scope]
-		for _, e := range list[min(q.Offset, len(list)):min(q.Offset+q.Limit, len(list))] {
-			ids = append(ids, e.ID)
-		}
-		return ids, len(opens), len(pasts)
-	}
 	words := func(w string) func(bot.EventRecord) bool {
 		return func(e bot.EventRecord) bool {
 			return strings.Contains(strings.ToLower(e.ID+" "+e.Current.Title+" "+e.Title), w)
 		}
 	}
 	var checked int
-	for _, tag := range []string{"", "japan", "us", "none"} {
-		for _, scope := range []string{"open", "past", "all"} {
-			for _, match := range []string{"", "day", "élysée"} {
-				for _, page := range []struct{ off, lim int }{{0, 3}, {3, 3}, {6, 3}, {0, 20}, {20, 5}} {
-					q := bot.EventsQuery{Tag: tag, Scope: scope, Now: now, Offset: page.off, Limit: page.lim}
-					if match != "" {
-						q.Match = words(match)
-					}
-					got, err := s.EventsPage(ctx, q)
-					if err != nil {
-						t.Fatal(err)
-					}
-					ids, open, past := want(q)
-					checked += len(ids)
-					if diff := cmp.Diff(ids, eventIDs(got.Events)); diff != "" || got.Open != open || got.Past != past {
-						t.Errorf("tag %q, %s, match %q, offset %d, limit %d: open %d past %d, want %d %d; ids (-want +got):\n%s",
-							tag, scope, match, page.off, page.lim, got.Open, got.Past, open, past, diff)
+	for _, at := range []time.Time{
+		now,
+		time.Date(2024, 6, 1, 0, 0, 0, 0, jst),    // the year and fiscal year open, started before
+		time.Date(2025, 2, 1, 12, 0, 0, 0, jst),   // the day windows open, started before
+		time.Date(2025, 3, 1, 0, 0, 0, 0, jst),    // February's window ends exactly now
+		time.Date(2025, 3, 1, 10, 0, 0, 0, jst),   // the instant is now: past
+		time.Date(2027, 1, 1, 0, 0, 0, 0, jst),    // everything past
+		time.Date(2025, 2, 15, 11, 59, 0, 0, jst), // back in time, same events version
+	} {
+		for _, tag := range []string{"", "japan", "us", "none"} {
+			for _, scope := range []string{"open", "past", "all"} {
+				for _, match := range []string{"", "day", "élysée"} {
+					for _, page := range []struct{ off, lim int }{{0, 3}, {3, 3}, {6, 3}, {0, 20}, {20, 5}} {
+						q := bot.EventsQuery{Tag: tag, Scope: scope, Now: at, Offset: page.off, Limit: page.lim}
+						if match != "" {
+							q.Match = words(match)
+						}
+						got, err := s.EventsPage(ctx, q)
+						if err != nil {
+							t.Fatal(err)
+						}
+						ids, open, past := wantEventsPage(t, s, q)
+						checked += len(ids)
+						if diff := cmp.Diff(ids, eventIDs(got.Events)); diff != "" || got.Open != open || got.Past != past {
+							t.Errorf("at %s, tag %q, %s, match %q, offset %d, limit %d: open %d past %d, want %d %d; ids (-want +got):\n%s",
+								at.Format(time.RFC3339), tag, scope, match, page.off, page.lim, got.Open, got.Past, open, past, diff)
+						}
 					}
 				}
 			}
 		}
 	}
-	if checked < 100 {
+	if checked < 500 {
 		t.Errorf("only %d events compared: the cases list too little", checked)
 	}
 	// One case by hand: the past, newest first, ties by id.
@@ -624,12 +669,90 @@ func contractEventsPage(t *testing.T, s backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"i-cancelled", "e-happened", "a-day", "j-same-day", "k-Élysée", "d-year"}, eventIDs(got.Events)); diff != "" {
+	if diff := cmp.Diff([]string{"i-cancelled", "e-happened", "a-day", "j-same-day", "k-Élysée", "m-half", "d-year"}, eventIDs(got.Events)); diff != "" {
 		t.Errorf("past events (-want +got):\n%s", diff)
 	}
-	if got.Events[0].Current.Title != "Title of i-cancelled" || got.Events[0].Current.Due.Raw != "2026-06" {
-		t.Errorf("page event %+v: want its current state", got.Events[0].Current)
+	if got.Events[0].Current.Title != "Title of i-cancelled" || got.Events[0].Current.Due.Raw != "2026-06" || got.Events[0].Zone != "Asia/Tokyo" {
+		t.Errorf("page event %+v in %q: want its current state and zone", got.Events[0].Current, got.Events[0].Zone)
 	}
+}
+
+// contractEventsPageWrites: every write path of events (SaveEvent,
+// SaveEvents, CommitRun's events, DeleteEvent) changes the counts and
+// pages a later EventsPage shows, though the store keeps counts between
+// writes. Each step is checked for all events and two tags after a read
+// that filled the kept counts, and must change what some list shows.
+func contractEventsPageWrites(t *testing.T, s backend) {
+	ctx := testCtx(t)
+	now := time.Date(2025, 2, 15, 12, 0, 0, 0, jst)
+	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
+		t.Fatal(err)
+	}
+	type shown struct {
+		ids        []string
+		open, past int
+	}
+	var last map[string]shown
+	check := func(step string) {
+		t.Helper()
+		cur := map[string]shown{}
+		for _, tag := range []string{"", "japan", "us"} {
+			for range 2 { // the second read is served by the kept counts
+				q := bot.EventsQuery{Tag: tag, Scope: "all", Now: now, Limit: 50}
+				got, err := s.EventsPage(ctx, q)
+				if err != nil {
+					t.Fatalf("%s: %v", step, err)
+				}
+				ids, open, past := wantEventsPage(t, s, q)
+				if diff := cmp.Diff(ids, eventIDs(got.Events)); diff != "" || got.Open != open || got.Past != past {
+					t.Errorf("after %s, tag %q: open %d past %d, want %d %d; ids (-want +got):\n%s", step, tag, got.Open, got.Past, open, past, diff)
+				}
+				cur[tag] = shown{ids, open, past}
+			}
+		}
+		if last != nil && cmp.Equal(last, cur, cmp.AllowUnexported(shown{})) {
+			t.Errorf("%s changed nothing the lists show: the step tests nothing", step)
+		}
+		last = cur
+	}
+	save := func(ev bot.EventRecord) {
+		t.Helper()
+		if err := s.SaveEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("nothing")
+	save(mkEvent(t, "a", "2025-03-01", "japan"))
+	check("SaveEvent of a new event")
+	save(mkEvent(t, "a", "2025-02-01", "japan"))
+	check("SaveEvent of a due date moving the window before now")
+	save(mkEvent(t, "a", "2025-02-01", "us"))
+	check("SaveEvent of the tags")
+	if err := s.SaveEvents(ctx, []bot.EventRecord{mkEvent(t, "b", "2025-04", "japan", "us"), mkEvent(t, "c", "2024", "us")}); err != nil {
+		t.Fatal(err)
+	}
+	check("SaveEvents")
+	run := bot.RunRecord{Watcher: "deadlines", At: testNow, Events: []bot.EventRecord{
+		mkEventStatus(t, "b", "2025-04", watchers.Cancelled, "japan", "us"), mkEvent(t, "d", "2025-02-20", "japan"),
+	}}
+	if _, err := s.CommitRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	check("CommitRun with events")
+	save(mkEventStatus(t, "d", "2025-02-20", watchers.Happened, "japan"))
+	check("SaveEvent of a status")
+	// The current state alone changing, as a refresh does when a dated
+	// change comes due: c's window is 2025 now.
+	refreshed := mkEvent(t, "c", "2024", "us")
+	refreshed.Current = mkEvent(t, "c", "2025", "us").Current
+	save(refreshed)
+	check("SaveEvent of the current state alone")
+	if err := s.DeleteEvent(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	check("DeleteEvent")
+	save(unrefreshed("c"))
+	check("SaveEvent taking an event's current state away")
 }
 
 func contractWatchers(t *testing.T, s backend) {

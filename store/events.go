@@ -132,6 +132,9 @@ func saveEvents(ctx context.Context, t *tx, evs []bot.EventRecord) error {
 	if len(evs) == 0 {
 		return nil
 	}
+	if err := bumpEventsVersion(ctx, t); err != nil {
+		return err
+	}
 	if len(evs) > 1 && distinctIDs(evs) {
 		return saveEventsBulk(ctx, t, evs)
 	}
@@ -749,13 +752,21 @@ func (db *DB) Event(ctx context.Context, id string) (bot.EventRecord, error) {
 // DeleteEvent removes an event with its changes and schedule rows; its
 // alerts stay as history.
 func (db *DB) DeleteEvent(ctx context.Context, id string) error {
-	res, err := db.write.ExecContext(ctx, "DELETE FROM events WHERE id = $1", id)
+	var n int64
+	err := db.inTx(ctx, func(t *tx) error {
+		res, err := t.ExecContext(ctx, "DELETE FROM events WHERE id = $1", id)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return bumpEventsVersion(ctx, t)
+	})
 	if err != nil {
 		return fmt.Errorf("delete event %q: %w", id, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("delete event %q: %w", id, err)
-	} else if n == 0 {
+	if n == 0 {
 		return fmt.Errorf("event %q: %w", id, bot.ErrNotFound)
 	}
 	return nil
@@ -778,18 +789,25 @@ func (db *DB) Events(ctx context.Context, f bot.EventFilter) ([]bot.EventRecord,
 		return nil, fmt.Errorf("list events: %w", err)
 	}
 	defer t.Rollback()
+	scan := scanEvents
+	if f.Brief {
+		scan = scanListed
+	}
 	var out []bot.EventRecord
 	for _, q := range qs {
 		if f.Limit > 0 && len(out) >= f.Limit {
 			break
 		}
-		evs, err := scanEvents(ctx, t, q.sql, q.args...)
+		evs, err := scan(ctx, t, q.sql, q.args...)
 		if err != nil {
 			return nil, fmt.Errorf("list events: %w", err)
 		}
 		out = append(out, evs...)
 	}
 	out = trim(out, f.Limit)
+	if f.Brief {
+		return out, nil
+	}
 	if err := attachChanges(ctx, t, out); err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
@@ -853,21 +871,30 @@ func (b *queryBuilder) source(f bot.EventFilter) (table, id string, where []stri
 	return "event_tags o", "o.event_id", []string{"o.tag = " + b.arg(f.Tag)}
 }
 
-// events selects eventCols with f's filters and the extra conditions,
+// selected returns the columns f asks for: eventCols, or listedCols for
+// a brief list.
+func selected(f bot.EventFilter) string {
+	if f.Brief {
+		return listedCols
+	}
+	return eventCols
+}
+
+// events selects f's columns with f's filters and the extra conditions,
 // ordered and limited.
 func (b *queryBuilder) events(f bot.EventFilter, extra []string) sqlQuery {
 	where := append([]string{"e.cur_due <> ''"}, extra...)
 	where = append(where, b.filters(f, "e", false)...)
-	q := "SELECT " + eventCols + " FROM events e WHERE " + strings.Join(where, " AND ") + " ORDER BY e.cur_start, e.id"
+	q := "SELECT " + selected(f) + " FROM events e WHERE " + strings.Join(where, " AND ") + " ORDER BY e.cur_start, e.id"
 	if f.Limit > 0 {
 		q += limitClause(f.Limit)
 	}
 	return sqlQuery{q, b.args}
 }
 
-// byIDs selects eventCols of the events whose ids pick selects.
-func byIDs(pick string) string {
-	return "SELECT " + eventCols + " FROM events e WHERE e.cur_due <> '' AND e.id IN (" + pick + ") ORDER BY e.cur_start, e.id"
+// byIDs selects cols of the events whose ids pick selects.
+func byIDs(cols, pick string) string {
+	return "SELECT " + cols + " FROM events e WHERE e.cur_due <> '' AND e.id IN (" + pick + ") ORDER BY e.cur_start, e.id"
 }
 
 // startingEventsQuery selects the events starting in [From, To): a walk
@@ -884,7 +911,7 @@ func startingEventsQuery(f bot.EventFilter) sqlQuery {
 	if f.Limit > 0 {
 		pick += limitClause(f.Limit)
 	}
-	return sqlQuery{byIDs(pick), b.args}
+	return sqlQuery{byIDs(selected(f), pick), b.args}
 }
 
 // openEventsQuery selects the windows that started before From and end
@@ -920,7 +947,7 @@ func openEventsQuery(f bot.EventFilter) sqlQuery {
 	if f.Limit > 0 {
 		pick += " ORDER BY u.cur_start, u.id" + limitClause(f.Limit)
 	}
-	return sqlQuery{byIDs(pick), b.args}
+	return sqlQuery{byIDs(selected(f), pick), b.args}
 }
 
 // AllEventIDs returns every event id, sorted.

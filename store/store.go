@@ -78,6 +78,9 @@ type DB struct {
 	// (a committed one: rows are never deleted), so a burst's deliveries
 	// skip inserting it again.
 	channels sync.Map
+	// counts keeps the events list's counts while the events version
+	// stays the same (eventcounts.go).
+	counts countCache
 }
 
 // Option configures Open.
@@ -461,6 +464,7 @@ func orNow(t, now time.Time) time.Time {
 var hotWrites = []string{
 	sqlUpsertEvent, sqlDeleteChanges, sqlInsertChange, sqlDeleteTags, sqlInsertTag, sqlResetSchedule,
 	sqlInsertAlert, sqlInsertChannel, sqlPlanNext, sqlRunFailed, sqlRunState, sqlRunOK, sqlSubscribe,
+	sqlBumpEvents,
 }
 
 // hotReads are the statements run inside read transactions whose text is

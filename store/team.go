@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/policyteam/alertbot/bot"
@@ -115,12 +114,14 @@ func (db *DB) EventSummaries(ctx context.Context, tag string) ([]bot.EventRecord
 	return out, nil
 }
 
-// EventsPage returns one page of the events list (bot.EventsQuery). Without
-// Match the counts and the page are queries of the database (an index walk
-// to the page, which reads only the page's rows in full); with Match, only
-// the columns it sees are read for every event of the tag, the match is
-// Go's (case folding as in the rest of the bot), and again only the page's
-// rows are read in full.
+// EventsPage returns one page of the events list (bot.EventsQuery), each
+// event with the columns the list shows (listedCols). Without Match the
+// counts come from the per-process cache kept by the events version
+// (listCounts) and the page from short index walks around Now
+// (openParts, pastParts); with Match, only the columns it sees
+// are read for every event of the tag, and the match is Go's (case
+// folding as in the rest of the bot). Either way only the page's rows are
+// read in full.
 func (db *DB) EventsPage(ctx context.Context, q bot.EventsQuery) (bot.EventsPage, error) {
 	page, err := db.eventsPage(ctx, q)
 	if err != nil {
@@ -140,40 +141,35 @@ func eventsPageFrom(tag string) (from string, args []any) {
 }
 
 func (db *DB) eventsPage(ctx context.Context, q bot.EventsQuery) (bot.EventsPage, error) {
-	from, args := eventsPageFrom(q.Tag)
-	n := len(args)
-	// Open: neither happened nor cancelled, and the window ends after now.
-	open := fmt.Sprintf("(o.cur_status NOT IN ($%d, $%d) AND o.cur_end > $%d)", n+1, n+2, n+3)
-	args = append(args, string(watchers.Happened), string(watchers.Cancelled), ms(q.Now))
 	var (
 		page             bot.EventsPage
 		openIDs, pastIDs []string
 	)
 	if q.Match == nil {
-		var total int
-		if err := db.read.QueryRowContext(ctx, "SELECT COUNT(*), COALESCE(SUM(CASE WHEN "+open+" THEN 1 ELSE 0 END), 0) "+from, args...).
-			Scan(&total, &page.Open); err != nil {
+		counts, err := db.listCounts(ctx, q.Tag)
+		if err != nil {
 			return page, err
 		}
-		page.Past = total - page.Open
+		now := ms(q.Now)
+		page.Open = counts.open(now)
+		page.Past = counts.total - page.Open
 		oFrom, oN, pFrom, pN := pageParts(q, page.Open)
-		var err error
-		// LIMIT and OFFSET are bound: literal ones would make a statement
-		// per page and fill the statement cache.
-		lim := fmt.Sprintf(" LIMIT $%d OFFSET $%d", len(args)+1, len(args)+2)
 		if oN > 0 {
-			openIDs, err = db.pageIDs(ctx, "SELECT o.id "+from+" AND "+open+" ORDER BY o.cur_start, o.id"+lim, append(args, oN, oFrom)...)
-			if err != nil {
+			if openIDs, err = db.pageOf(ctx, openParts, q.Tag, now, oFrom, oN); err != nil {
 				return page, err
 			}
 		}
 		if pN > 0 {
-			pastIDs, err = db.pageIDs(ctx, "SELECT o.id "+from+" AND NOT "+open+" ORDER BY o.cur_start DESC, o.id"+lim, append(args, pN, pFrom)...)
-			if err != nil {
+			if pastIDs, err = db.pageOf(ctx, pastParts, q.Tag, now, pFrom, pN); err != nil {
 				return page, err
 			}
 		}
 	} else {
+		from, args := eventsPageFrom(q.Tag)
+		n := len(args)
+		// Open: neither happened nor cancelled, and the window ends after now.
+		open := fmt.Sprintf("(o.cur_status NOT IN ($%d, $%d) AND o.cur_end > $%d)", n+1, n+2, n+3)
+		args = append(args, string(watchers.Happened), string(watchers.Cancelled), ms(q.Now))
 		type row struct {
 			id    string
 			start int64
@@ -222,21 +218,10 @@ func (db *DB) eventsPage(ctx context.Context, q bot.EventsQuery) (bot.EventsPage
 	if len(ids) == 0 {
 		return page, nil
 	}
-	marks := make([]string, len(ids))
-	byID := make([]any, len(ids))
-	for i, id := range ids {
-		marks[i] = fmt.Sprintf("$%d", i+1)
-		byID[i] = id
-	}
-	evs, err := scanEvents(ctx, db.read, "SELECT "+eventCols+" FROM events e WHERE e.id IN ("+strings.Join(marks, ", ")+")", byID...)
+	evs, err := db.listedEvents(ctx, ids)
 	if err != nil {
 		return page, err
 	}
-	at := map[string]int{}
-	for i, id := range ids {
-		at[id] = i
-	}
-	slices.SortFunc(evs, func(a, b bot.EventRecord) int { return cmp.Compare(at[a.ID], at[b.ID]) })
 	page.Events = evs
 	return page, nil
 }
@@ -259,15 +244,6 @@ func pageParts(q bot.EventsQuery, open int) (oFrom, oN, pFrom, pN int) {
 		pN = hi - open - pFrom
 	}
 	return oFrom, oN, pFrom, pN
-}
-
-// pageIDs runs a query of ids.
-func (db *DB) pageIDs(ctx context.Context, q string, args ...any) ([]string, error) {
-	rows, err := db.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	return scanStrings(rows)
 }
 
 // SearchAudit returns up to n audit entries (≤ 0: all) that match,
