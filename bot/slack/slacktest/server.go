@@ -338,6 +338,24 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	// The checks that need no state, and the answer's writing, happen
+	// outside the lock, so that parallel posts (Slack takes them at once)
+	// wait for each other only while the state changes.
+	blocksOK := p.Blocks == nil || validBlocks(p.Blocks)
+	metadataOK := p.Metadata == nil || validMetadata(p.Metadata)
+	fail, echo := s.record(&p, blocksOK, metadataOK)
+	if fail == nil {
+		// Slack echoes the message posted, blocks and all.
+		writePosted(w, echo)
+		return
+	}
+	writeFailure(w, fail)
+}
+
+// record applies a post to the fake's state: it decides the outcome,
+// keeps the post and, when posted, the message, and returns the failure
+// or the message to echo.
+func (s *Server) record(p *Post, blocksOK, metadataOK bool) (*Failure, wireMessage) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.notify()
@@ -351,9 +369,9 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		fail = &Failure{Error: "channel_not_found"}
 	case p.Text == "" && p.Blocks == nil:
 		fail = &Failure{Error: "no_text"}
-	case p.Blocks != nil && !validBlocks(p.Blocks):
+	case !blocksOK:
 		fail = &Failure{Error: "invalid_blocks"}
-	case p.Metadata != nil && !validMetadata(p.Metadata):
+	case !metadataOK:
 		fail = &Failure{Error: "invalid_metadata_format"}
 	case len(s.failNext) > 0:
 		f := s.failNext[0]
@@ -366,7 +384,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	if fail == nil || fail.Posted {
 		ts := s.nextTS()
-		posted := p
+		posted := *p
 		posted.TS = ts
 		s.posts = append(s.posts, posted)
 		s.history[p.Channel] = append(s.history[p.Channel], Message{
@@ -378,13 +396,12 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.Failure = fail
-	s.attempts = append(s.attempts, p)
-	if fail == nil {
-		// Slack echoes the message posted, blocks and all.
-		writePosted(w, s.history[p.Channel][len(s.history[p.Channel])-1].json(true))
-		return
+	s.attempts = append(s.attempts, *p)
+	if fail != nil {
+		return fail, wireMessage{}
 	}
-	writeFailure(w, fail)
+	h := s.history[p.Channel]
+	return nil, h[len(h)-1].json(true)
 }
 
 // writeFailure answers with f: a dropped connection, a 429 (with
