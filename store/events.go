@@ -276,10 +276,9 @@ func distinctIDs(evs []bot.EventRecord) bool {
 // parameters, a change 10, a tag 6; each statement stays far below both
 // databases' limits on parameters (SQLite 32,766, PostgreSQL 65,535).
 const (
-	bulkCacheKiB = -16 << 10 // SQLite's page cache while a batch is written (negative: KiB)
-	bulkEvents   = 100
-	bulkChanges  = 200
-	bulkTags     = 300
+	bulkEvents  = 100
+	bulkChanges = 200
+	bulkTags    = 300
 )
 
 // saveEventsBulk saves evs as saveEvents does one by one (the same rows
@@ -297,21 +296,6 @@ func saveEventsBulk(ctx context.Context, t *tx, evs []bot.EventRecord) error {
 			st.Close()
 		}
 	}()
-	if t.anonParams {
-		// SQLite: a larger page cache while the batch is written. Its rows
-		// land all over the tag and window indexes, and with the default
-		// 2 MB the same pages were read back again and again (a quarter
-		// of the seeding's CPU). Put back after, so the cache does not
-		// stay large for the life of the process.
-		var was int
-		if err := t.QueryRowContext(sctx, "PRAGMA cache_size").Scan(&was); err != nil {
-			return fmt.Errorf("cache size: %w", err)
-		}
-		if _, err := t.ExecContext(sctx, fmt.Sprintf("PRAGMA cache_size = %d", bulkCacheKiB)); err != nil {
-			return fmt.Errorf("cache size: %w", err)
-		}
-		defer t.ExecContext(sctx, fmt.Sprintf("PRAGMA cache_size = %d", was))
-	}
 	exec := func(q string, args []any) error {
 		st := stmts[q]
 		if st == nil {
