@@ -629,8 +629,10 @@ func attachChanges(ctx context.Context, q querier, evs []bot.EventRecord) error 
 // each list to one of a few sizes keeps the statements few and cached.
 var changeBuckets = []int{1, 4, 16, 64, 256, inChunk}
 
-// changesQuery selects the changes of n events.
-func changesQuery(n int) string {
+// changesQuery selects the changes of n events, with "?" placeholders
+// when anon (tx.anonParams: SQLite looks each "$n" up by name, a cost that
+// grows with the list).
+func changesQuery(n int, anon bool) string {
 	var b strings.Builder
 	b.WriteString(`SELECT event_id, at, due, status, title, note, source, changed_by, quiet
 	FROM event_changes WHERE event_id IN (`)
@@ -638,16 +640,23 @@ func changesQuery(n int) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "$%d", i+1)
+		if anon {
+			b.WriteByte('?')
+		} else {
+			fmt.Fprintf(&b, "$%d", i+1)
+		}
 	}
 	b.WriteString(") ORDER BY event_id, seq")
 	return b.String()
 }
 
-var changesQueries = func() map[int]string {
-	m := map[int]string{}
-	for _, n := range changeBuckets {
-		m[n] = changesQuery(n)
+// changesQueries are changesQuery's texts by placeholder style and size.
+var changesQueries = func() map[bool]map[int]string {
+	m := map[bool]map[int]string{false: {}, true: {}}
+	for _, anon := range []bool{false, true} {
+		for _, n := range changeBuckets {
+			m[anon][n] = changesQuery(n, anon)
+		}
 	}
 	return m
 }()
@@ -657,6 +666,10 @@ func loadChanges(ctx context.Context, q querier, evs []*watchers.Event) error {
 	byID := make(map[string]*watchers.Event, len(evs))
 	for _, e := range evs {
 		byID[e.ID] = e
+	}
+	anon := false
+	if t, ok := q.(*tx); ok {
+		anon = t.anonParams
 	}
 	for lo := 0; lo < len(evs); lo += inChunk {
 		chunk := evs[lo:min(lo+inChunk, len(evs))]
@@ -672,7 +685,7 @@ func loadChanges(ctx context.Context, q querier, evs []*watchers.Event) error {
 			// Padding repeats the last id, which IN ignores.
 			args[i] = chunk[min(i, len(chunk)-1)].ID
 		}
-		if err := scanChanges(ctx, q, changesQueries[size], args, byID); err != nil {
+		if err := scanChanges(ctx, q, changesQueries[anon][size], args, byID); err != nil {
 			return err
 		}
 	}

@@ -160,7 +160,11 @@ func Open(ctx context.Context, name string, opts ...Option) (*DB, error) {
 	if err := db.write.prepareAll(ctx, writes); err != nil {
 		return fail(err)
 	}
-	if err := db.read.prepareAll(ctx, hotReads); err != nil {
+	reads := slices.Clone(hotReads)
+	for _, n := range changeBuckets {
+		reads = append(reads, changesQueries[db.dialect.name == sqliteDialect.name][n])
+	}
+	if err := db.read.prepareAll(ctx, reads); err != nil {
 		return fail(err)
 	}
 	return db, nil
@@ -351,7 +355,7 @@ func (db *DB) readTx(ctx context.Context) (*tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin read: %w", err)
 	}
-	return &tx{Tx: t, p: db.read, now: db.Now().UTC()}, nil
+	return &tx{Tx: t, p: db.read, now: db.Now().UTC(), anonParams: db.dialect.name == sqliteDialect.name}, nil
 }
 
 // beginOn starts a transaction on p, again on another connection while
@@ -473,9 +477,6 @@ var hotReads = func() []string {
 	qs := []string{eventByIDQuery, changingByQuery}
 	for _, n := range watchers.CheckBatches {
 		qs = append(qs, dueEventsQuery(n))
-	}
-	for _, n := range changeBuckets {
-		qs = append(qs, changesQueries[n])
 	}
 	return qs
 }()
