@@ -436,23 +436,10 @@ func (db *DB) listedEvents(ctx context.Context, ids []string) ([]bot.EventRecord
 	}
 	out := make([]bot.EventRecord, len(ids))
 	found := 0
-	for lo := 0; lo < len(ids); lo += inChunk {
-		chunk := ids[lo:min(lo+inChunk, len(ids))]
-		size := changeBuckets[len(changeBuckets)-1]
-		for _, n := range changeBuckets {
-			if n >= len(chunk) {
-				size = n
-				break
-			}
-		}
-		args := make([]any, size)
-		for i := range args {
-			// Padding repeats the last id, which IN ignores.
-			args[i] = chunk[min(i, len(chunk)-1)]
-		}
-		evs, err := scanListed(ctx, db.read, listedQueries[size], args...)
+	err := padded(len(ids), changeBuckets, func(i int) any { return ids[i] }, func(list []any) error {
+		evs, err := scanListed(ctx, db.read, listedQueries[len(list)], list...)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, r := range evs {
 			if i, ok := at[r.ID]; ok && out[i].ID == "" {
@@ -460,6 +447,10 @@ func (db *DB) listedEvents(ctx context.Context, ids []string) ([]bot.EventRecord
 				found++
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if found < len(ids) {
 		// Removed since its id was picked: the page is shorter.

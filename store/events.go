@@ -486,24 +486,9 @@ func (w *rowWriter) flush() error {
 // the list padded (by repeating its last id) to one of changeBuckets so
 // that few distinct statements are made.
 func forIDs(t *tx, evs []bot.EventRecord, fn func(list string, ids []any) error) error {
-	for lo := 0; lo < len(evs); lo += inChunk {
-		chunk := evs[lo:min(lo+inChunk, len(evs))]
-		size := changeBuckets[len(changeBuckets)-1]
-		for _, n := range changeBuckets {
-			if n >= len(chunk) {
-				size = n
-				break
-			}
-		}
-		ids := make([]any, size)
-		for i := range ids {
-			ids[i] = chunk[min(i, len(chunk)-1)].ID
-		}
-		if err := fn(valuesList(1, size, t.anonParams), ids); err != nil {
-			return err
-		}
-	}
-	return nil
+	return padded(len(evs), changeBuckets, func(i int) any { return evs[i].ID }, func(ids []any) error {
+		return fn(valuesList(1, len(ids), t.anonParams), ids)
+	})
 }
 
 // encodeLeads writes lead times as "90d,7d"; nil (use the defaults) is
@@ -671,25 +656,9 @@ func loadChanges(ctx context.Context, q querier, evs []*watchers.Event) error {
 	if t, ok := q.(*tx); ok {
 		anon = t.anonParams
 	}
-	for lo := 0; lo < len(evs); lo += inChunk {
-		chunk := evs[lo:min(lo+inChunk, len(evs))]
-		size := changeBuckets[len(changeBuckets)-1]
-		for _, n := range changeBuckets {
-			if n >= len(chunk) {
-				size = n
-				break
-			}
-		}
-		args := make([]any, size)
-		for i := range args {
-			// Padding repeats the last id, which IN ignores.
-			args[i] = chunk[min(i, len(chunk)-1)].ID
-		}
-		if err := scanChanges(ctx, q, changesQueries[anon][size], args, byID); err != nil {
-			return err
-		}
-	}
-	return nil
+	return padded(len(evs), changeBuckets, func(i int) any { return evs[i].ID }, func(ids []any) error {
+		return scanChanges(ctx, q, changesQueries[anon][len(ids)], ids, byID)
+	})
 }
 
 func scanChanges(ctx context.Context, q querier, query string, args []any, byID map[string]*watchers.Event) error {

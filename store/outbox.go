@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/policyteam/alertbot/bot"
@@ -101,49 +102,58 @@ func (db *DB) ClaimDue(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryRecor
 	dq := claimedQuery(c.Limit)
 	qs := []string{chq, dq}
 	for _, n := range inBuckets {
-		qs = append(qs, claimDeliveriesQuery(n))
+		qs = append(qs, claimDeliveriesSQL[n])
 	}
 	if err := db.write.prepareAll(ctx, qs); err != nil {
 		return nil, fmt.Errorf("claim due deliveries for %s: %w", c.Platform, err)
 	}
 	var out []bot.DeliveryRecord
 	err := db.inRowTx(ctx, func(t *tx) error {
+		out = nil
 		res, err := t.ExecContext(ctx, chq, c.Owner, ms(until), c.Platform, ms(c.Now), flag(c.TTL == 0))
 		if err != nil {
 			return fmt.Errorf("claim channels: %w", err)
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			out = nil
 			return err
 		}
 		rows, err := t.QueryContext(ctx, dq, c.Platform, ms(c.Now), c.Owner, ms(until))
 		if err != nil {
 			return err
 		}
-		out = out[:0]
-		for rows.Next() {
-			d, err := scanDelivery(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, d)
-		}
-		if err := rows.Err(); err != nil {
-			rows.Close()
-			return err
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		out = trim(out, c.Limit)
-		if c.Deliveries {
-			return claimRecords(ctx, t, c, out)
-		}
-		return nil
+		out, err = claimedRecords(ctx, t, c, rows)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim due deliveries for %s: %w", c.Platform, err)
+	}
+	return out, nil
+}
+
+// claimedRecords reads the deliveries rows selects, keeps the first
+// c.Limit and, with c.Deliveries, claims those in t.
+func claimedRecords(ctx context.Context, t *tx, c bot.DueClaim, rows *sql.Rows) ([]bot.DeliveryRecord, error) {
+	var out []bot.DeliveryRecord
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return nil, err
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	out = trim(out, c.Limit)
+	if c.Deliveries {
+		if err := claimRecords(ctx, t, c, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -178,19 +188,60 @@ func placeholders(first, n int) string {
 	return b.String()
 }
 
-// soleClaimQuery claims the n channels from $3 on for the sole owner $1
-// until $2. Channels the owner already holds so are left alone: rewriting
-// them on every pass would be most of what a pass costs.
-func soleClaimQuery(n int) string {
-	return `UPDATE channel_claims SET owner = $1, until = $2
-		WHERE channel IN (` + placeholders(3, n) + `) AND (owner <> $1 OR until <> $2)`
+// bySize builds a statement text for each of inBuckets' list sizes.
+func bySize(text func(n int) string) map[int]string {
+	m := make(map[int]string, len(inBuckets))
+	for _, n := range inBuckets {
+		m[n] = text(n)
+	}
+	return m
 }
 
-// soleDueQuery selects the due deliveries (as dueWhere) of the n channels
-// from $3 on, in order, with their alerts.
-func soleDueQuery(n, limit int) string {
-	return "SELECT " + deliveryCols + ", " + alertCols + ` FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+// soleClaimSQL claims the n channels from $3 on for the sole owner $1
+// until $2, by list size. Channels the owner already holds so are left
+// alone: rewriting them on every pass would be most of what a pass costs.
+var soleClaimSQL = bySize(func(n int) string {
+	return `UPDATE channel_claims SET owner = $1, until = $2
+		WHERE channel IN (` + placeholders(3, n) + `) AND (owner <> $1 OR until <> $2)`
+})
+
+// claimDeliveriesSQL claims the n deliveries from $3 on for owner $1 at
+// $2, as sqlClaim does without its check of the channel claim (the caller
+// holds the channels in the same transaction), by list size.
+var claimDeliveriesSQL = bySize(func(n int) string {
+	return `UPDATE deliveries SET claim_owner = $1,
+		claimed_at = CASE WHEN claimed_at = 0 THEN $2 ELSE claimed_at END
+		WHERE id IN (` + placeholders(3, n) + `) AND state = 'pending'`
+})
+
+// soleSQL are claimDueSole's statement texts for one batch limit.
+type soleSQL struct {
+	channels string         // soleChannelsQuery with the limit
+	due      map[int]string // the due deliveries of n channels from $3 on, in order, with their alerts
+	all      []string       // every text the transaction runs, to prepare before it
+}
+
+// soleSQLs holds a *soleSQL by limit, built on first use: a pass would
+// otherwise build the same texts again.
+var soleSQLs sync.Map
+
+func soleStatements(limit int) *soleSQL {
+	if s, ok := soleSQLs.Load(limit); ok {
+		return s.(*soleSQL)
+	}
+	s := &soleSQL{
+		channels: soleChannelsQuery + limitClause(limit),
+		due: bySize(func(n int) string {
+			return "SELECT " + deliveryCols + ", " + alertCols + ` FROM deliveries d JOIN alerts a ON a.id = d.alert_id
 		WHERE d.channel IN (` + placeholders(3, n) + `) AND ` + dueWhere + ` ORDER BY d.id` + limitClause(limit)
+		}),
+	}
+	s.all = []string{s.channels}
+	for _, n := range inBuckets {
+		s.all = append(s.all, soleClaimSQL[n], s.due[n], claimDeliveriesSQL[n])
+	}
+	got, _ := soleSQLs.LoadOrStore(limit, s)
+	return got.(*soleSQL)
 }
 
 // claimDueSole is ClaimDue for the outbox's only deliverer (TTL 0): it
@@ -198,26 +249,19 @@ func soleDueQuery(n, limit int) string {
 // claims those channels (other owners' claims are stale), and returns
 // their due deliveries, each channel's in order.
 func (db *DB) claimDueSole(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryRecord, error) {
-	fail := func(err error) ([]bot.DeliveryRecord, error) {
-		return nil, fmt.Errorf("claim due deliveries for %s: %w", c.Platform, err)
-	}
-	chq := soleChannelsQuery + limitClause(c.Limit)
-	qs := []string{chq}
-	for _, n := range inBuckets {
-		qs = append(qs, soleClaimQuery(n), soleDueQuery(n, c.Limit), claimDeliveriesQuery(n))
-	}
+	q := soleStatements(c.Limit)
 	// Statements run inside the transaction are prepared before it.
-	if err := db.write.prepareAll(ctx, qs); err != nil {
-		return fail(err)
+	if err := db.write.prepareAll(ctx, q.all); err != nil {
+		return nil, fmt.Errorf("claim due deliveries for %s: %w", c.Platform, err)
 	}
 	var out []bot.DeliveryRecord
 	err := db.inRowTx(ctx, func(t *tx) error {
-		out = out[:0]
-		rows, err := t.QueryContext(ctx, chq, c.Platform, ms(c.Now))
+		out = nil
+		rows, err := t.QueryContext(ctx, q.channels, c.Platform, ms(c.Now))
 		if err != nil {
 			return err
 		}
-		var channels []any
+		var channels []string
 		seen := map[string]bool{}
 		for n := 0; rows.Next() && n < c.Limit; n++ {
 			var ch string
@@ -233,89 +277,34 @@ func (db *DB) claimDueSole(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryR
 		if err := rows.Close(); err != nil {
 			return err
 		}
-		if len(channels) == 0 {
-			return nil
-		}
-		size := inBuckets[len(inBuckets)-1]
-		for _, b := range inBuckets {
-			if len(channels) <= b {
-				size = b
-				break
+		// At most c.Limit ≤ maxSoleClaim channels: one list.
+		return padded(len(channels), inBuckets, func(i int) any { return channels[i] }, func(list []any) error {
+			if _, err := t.ExecContext(ctx, soleClaimSQL[len(list)], append([]any{c.Owner, never}, list...)...); err != nil {
+				return fmt.Errorf("claim channels: %w", err)
 			}
-		}
-		for len(channels) < size {
-			channels = append(channels, channels[len(channels)-1])
-		}
-		args := append([]any{c.Owner, never}, channels...)
-		if _, err := t.ExecContext(ctx, soleClaimQuery(size), args...); err != nil {
-			return fmt.Errorf("claim channels: %w", err)
-		}
-		args = append([]any{c.Platform, ms(c.Now)}, channels...)
-		drows, err := t.QueryContext(ctx, soleDueQuery(size, c.Limit), args...)
-		if err != nil {
-			return err
-		}
-		for drows.Next() {
-			d, err := scanDelivery(drows)
+			drows, err := t.QueryContext(ctx, q.due[len(list)], append([]any{c.Platform, ms(c.Now)}, list...)...)
 			if err != nil {
-				drows.Close()
 				return err
 			}
-			out = append(out, d)
-		}
-		if err := drows.Err(); err != nil {
-			drows.Close()
+			out, err = claimedRecords(ctx, t, c, drows)
 			return err
-		}
-		if err := drows.Close(); err != nil {
-			return err
-		}
-		out = trim(out, c.Limit)
-		if c.Deliveries {
-			return claimRecords(ctx, t, c, out)
-		}
-		return nil
+		})
 	})
 	if err != nil {
-		return fail(err)
+		return nil, fmt.Errorf("claim due deliveries for %s: %w", c.Platform, err)
 	}
 	return out, nil
 }
 
-// claimDeliveriesQuery claims the n deliveries from $3 on for owner $1 at
-// $2, as sqlClaim does without its check of the channel claim: the caller
-// holds the channels in the same transaction.
-func claimDeliveriesQuery(n int) string {
-	return `UPDATE deliveries SET claim_owner = $1,
-		claimed_at = CASE WHEN claimed_at = 0 THEN $2 ELSE claimed_at END
-		WHERE id IN (` + placeholders(3, n) + `) AND state = 'pending'`
-}
-
 // claimRecords claims the deliveries of ds for c.Owner at c.Now
-// (DueClaim.Deliveries), in lists of the inBuckets sizes.
+// (DueClaim.Deliveries).
 func claimRecords(ctx context.Context, t *tx, c bot.DueClaim, ds []bot.DeliveryRecord) error {
-	for len(ds) > 0 {
-		size := inBuckets[len(inBuckets)-1]
-		for _, b := range inBuckets {
-			if len(ds) <= b {
-				size = b
-				break
-			}
-		}
-		part := ds[:min(size, len(ds))]
-		ds = ds[len(part):]
-		args := []any{c.Owner, ms(c.Now)}
-		for _, d := range part {
-			args = append(args, d.ID)
-		}
-		for len(args) < size+2 {
-			args = append(args, part[len(part)-1].ID) // padding repeats the last
-		}
-		if _, err := t.ExecContext(ctx, claimDeliveriesQuery(size), args...); err != nil {
+	return padded(len(ds), inBuckets, func(i int) any { return ds[i].ID }, func(ids []any) error {
+		if _, err := t.ExecContext(ctx, claimDeliveriesSQL[len(ids)], append([]any{c.Owner, ms(c.Now)}, ids...)...); err != nil {
 			return fmt.Errorf("claim deliveries: %w", err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // claimUntil is the expiry of a claim made at now for ttl; a zero ttl

@@ -422,6 +422,32 @@ func limitClause(n int) string {
 
 var limitBuckets = []int{1, 5, 10, 20, 50, 100, 200, 500, 1000}
 
+// padded calls fn with the n values at(0), …, at(n-1), in lists of at
+// most the largest of sizes, each padded to the smallest size that holds
+// it by repeating its last value (an IN list ignores the repeats), so a
+// few statement texts, one per size, serve every list.
+func padded(n int, sizes []int, at func(i int) any, fn func(list []any) error) error {
+	most := sizes[len(sizes)-1]
+	for lo := 0; lo < n; lo += most {
+		k := min(most, n-lo)
+		size := most
+		for _, s := range sizes {
+			if s >= k {
+				size = s
+				break
+			}
+		}
+		list := make([]any, size)
+		for i := range list {
+			list[i] = at(lo + min(i, k-1))
+		}
+		if err := fn(list); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // trim cuts rows to the limit n (≤ 0: no limit).
 func trim[T any](rows []T, n int) []T {
 	if n > 0 && len(rows) > n {
