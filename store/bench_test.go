@@ -13,6 +13,7 @@ import (
 	"github.com/policyteam/alertbot/bot"
 	"github.com/policyteam/alertbot/store/pgtest"
 	"github.com/policyteam/alertbot/watchers"
+	"github.com/policyteam/alertbot/watchers/sharedtest"
 )
 
 func TestMain(m *testing.M) {
@@ -132,9 +133,9 @@ func benchDB(b *testing.B) *DB {
 // func runs: on a shared machine it shows the cost where ns/op shows the
 // wait.
 func reportCPU(b *testing.B) func() {
-	start := processCPU()
+	start := sharedtest.ProcessCPU()
 	return func() {
-		if cpu := processCPU() - start; cpu > 0 && b.N > 0 {
+		if cpu := sharedtest.ProcessCPU() - start; cpu > 0 && b.N > 0 {
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 		}
 	}
@@ -198,7 +199,7 @@ func BenchmarkCommitAndDrain(b *testing.B) {
 	const batch = 100
 	key := 0
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := sharedtest.ProcessCPU()
 	start := time.Now()
 	sent := 0
 	for sent < b.N {
@@ -228,7 +229,7 @@ func BenchmarkCommitAndDrain(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(sent)/time.Since(start).Seconds(), "deliveries/s")
-	if cpu := processCPU() - cpu0; cpu > 0 {
+	if cpu := sharedtest.ProcessCPU() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(sent)/cpu.Seconds(), "deliveries/cpu-s")
 	}
 	counts, err := db.DeliveryCounts(ctx)
@@ -381,7 +382,7 @@ func BenchmarkOutboxCycle(b *testing.B) {
 		}
 	}
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := sharedtest.ProcessCPU()
 	for i := 0; i < b.N; i += chunk {
 		run := bot.RunRecord{Watcher: "deadlines", At: testNow}
 		for j := i; j < min(i+chunk, b.N); j++ {
@@ -420,7 +421,7 @@ func BenchmarkOutboxCycle(b *testing.B) {
 	if sent != b.N {
 		b.Fatalf("%d deliveries sent, want %d", sent, b.N)
 	}
-	if cpu := processCPU() - cpu0; cpu > 0 {
+	if cpu := sharedtest.ProcessCPU() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(cpu.Microseconds())/float64(sent), "cpu-µs/delivery")
 	}
 }

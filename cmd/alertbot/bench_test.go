@@ -16,6 +16,7 @@ import (
 	"github.com/policyteam/alertbot/bot/slack"
 	"github.com/policyteam/alertbot/bot/slack/slacktest"
 	"github.com/policyteam/alertbot/watchers"
+	"github.com/policyteam/alertbot/watchers/sharedtest"
 )
 
 const benchConfig = `
@@ -80,9 +81,9 @@ func BenchmarkUpcoming100k(b *testing.B) {
 // returned func runs: with other work on the 2 cores, ns/op includes the
 // wait for a core, cpu-ns/op shows the cost.
 func reportCPU(b *testing.B) func() {
-	start := processCPU()
+	start := sharedtest.ProcessCPU()
 	return func() {
-		if cpu := processCPU() - start; cpu > 0 && b.N > 0 {
+		if cpu := sharedtest.ProcessCPU() - start; cpu > 0 && b.N > 0 {
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/policyteam/alertbot/bot/discord/discordtest"
 	"github.com/policyteam/alertbot/bot/slack/slacktest"
 	"github.com/policyteam/alertbot/store"
+	"github.com/policyteam/alertbot/watchers/sharedtest"
 )
 
 // BenchmarkEndToEnd is what a user gets: N events fall due at one instant,
@@ -96,7 +97,7 @@ func benchEndToEnd(b *testing.B, platform string, n int) {
 	// shortly before the due instant to the last receipt: a cost that other
 	// load on the machine does not inflate the way it does wall time.
 	time.Sleep(time.Until(due) - 200*time.Millisecond)
-	cpu0 := processCPU()
+	cpu0 := sharedtest.ProcessCPU()
 	if path := os.Getenv("ALERTBOT_BENCH_BURST_PROFILE"); path != "" {
 		// A CPU profile of the burst alone, without start-up and seeding
 		// (use instead of -cpuprofile).
@@ -123,7 +124,7 @@ func benchEndToEnd(b *testing.B, platform string, n int) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	cpu := processCPU() - cpu0
+	cpu := sharedtest.ProcessCPU() - cpu0
 	got := received()
 	if len(got) != n {
 		b.Fatalf("%d messages for %d alerts", len(got), n)
