@@ -154,7 +154,7 @@ func New(cfg Config) (*Adapter, error) {
 	a.token = token
 	a.client = &http.Client{
 		Transport: &transport{
-			base:    restTransport(),
+			base:    bot.APITransport(parallelSends),
 			scheme:  u.Scheme,
 			host:    u.Host,
 			rewrite: base != DefaultAPIURL,

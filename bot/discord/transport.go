@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,21 +23,6 @@ const maxBucketWait = 5 * time.Second
 // `limits:` setting) paces them; more lanes hide the round trip when
 // the limit is lifted, and cost nothing after a crash (ClaimAhead).
 const parallelSends = 32
-
-// restTransport is the HTTP transport for REST calls: keep-alive with an
-// idle connection for each parallel send.
-func restTransport() *http.Transport {
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          2 * parallelSends,
-		MaxIdleConnsPerHost:   2 * parallelSends,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}
-}
 
 // transport points discordgo's requests at another base URL (discordgo
 // computes its Endpoint* variables at init, so reassigning them redirects

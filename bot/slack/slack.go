@@ -155,7 +155,7 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	a.httpClient = cfg.HTTPClient
 	if a.httpClient == nil {
-		a.httpClient = &http.Client{Timeout: 30 * time.Second, Transport: apiTransport()}
+		a.httpClient = &http.Client{Timeout: 30 * time.Second, Transport: bot.APITransport(parallelSends)}
 	}
 	rc := *a.httpClient
 	rc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
