@@ -195,13 +195,14 @@ type appOptions struct {
 	noSeed    bool             // leave the database as it is
 	log       io.Writer        // the bot's log (text); default discarded
 	fetcher   watchers.Fetcher // for source watchers; default none
-	// beforeSave, when set, runs at each SaveEvents of the bot, before
-	// the events are stored; an error fails that SaveEvents.
+	// beforeSave, when set, runs before each batch of events the bot
+	// saves (SaveEvents, or a batch of LoadEvents) is stored; an error
+	// fails that save.
 	beforeSave func() error
 }
 
 // hookedEvents is the database as the bot's event store, with a hook run
-// before each SaveEvents.
+// before each batch of events is stored.
 type hookedEvents struct {
 	*store.DB
 	before func() error
@@ -212,6 +213,16 @@ func (h hookedEvents) SaveEvents(ctx context.Context, evs []bot.EventRecord) err
 		return err
 	}
 	return h.DB.SaveEvents(ctx, evs)
+}
+
+func (h hookedEvents) LoadEvents(ctx context.Context, next func() ([]bot.EventRecord, error)) error {
+	return h.DB.LoadEvents(ctx, func() ([]bot.EventRecord, error) {
+		evs, err := next()
+		if err == nil && len(evs) > 0 {
+			err = h.before()
+		}
+		return evs, err
+	})
 }
 
 // newApp parses configYAML (bot.ParseConfig with the real factories),

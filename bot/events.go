@@ -34,6 +34,15 @@ type EventStore interface {
 	Tags(ctx context.Context) ([]string, error)
 }
 
+// EventLoader is an EventStore that saves a long run of batches in one
+// transaction (LoadEvents): Seed uses it when the store has it, so a first
+// start over a large file commits once, and the store may build its
+// indexes after the rows. next runs inside that transaction: it may read
+// the store, which shows it as before the load, but not write to it.
+type EventLoader interface {
+	LoadEvents(ctx context.Context, next func() ([]EventRecord, error)) error
+}
+
 // EventsQuery asks for one page of the events list: the events of Tag
 // ("" for all) that Match (nil: all), in two parts — open ones (neither
 // happened nor cancelled, their window ending after Now) by window start,

@@ -77,11 +77,11 @@ func TestForgetConfigEvents(t *testing.T) {
 	}
 }
 
-// TestSeedResumesAfterCrash: a start that dies while seeding (here the
-// second batch of events is not written) leaves the batches before it
-// stored; the next start stores the rest and the watcher, and the one
-// after changes nothing.
-func TestSeedResumesAfterCrash(t *testing.T) {
+// TestSeedAfterCrash: a start that dies while seeding (here the second
+// batch of events fails) stores none of the file's events: they go in one
+// transaction. The next start stores them all and the watcher, and the
+// one after changes nothing.
+func TestSeedAfterCrash(t *testing.T) {
 	const n = 4500 // three batches
 	var cfg strings.Builder
 	cfg.WriteString("timezone: Asia/Tokyo\nevents:\n")
@@ -97,15 +97,19 @@ func TestSeedResumesAfterCrash(t *testing.T) {
 		}
 		return nil
 	}})
-	if _, err := crashed.bot.Seed(context.Background()); err == nil {
-		t.Fatal("seed with a failing batch: no error")
+	rep, err := crashed.bot.Seed(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("seed with a failing batch: %v, want the batch's error", err)
 	}
-	if got, err := crashed.db.CountEvents(context.Background()); err != nil || got != 2000 {
-		t.Fatalf("%d events stored before the crash (%v), want the first batch of 2000", got, err)
+	if rep.EventsCreated != 0 {
+		t.Errorf("the failed seed reports %d events created, want 0: none were kept", rep.EventsCreated)
+	}
+	if got, err := crashed.db.CountEvents(context.Background()); err != nil || got != 0 {
+		t.Fatalf("%d events stored after the failed seed (%v), want none", got, err)
 	}
 	next := openApp(t, cfg.String(), seedNow, appOptions{path: path, noSeed: true})
-	if rep := next.seed(); rep.EventsCreated != n-2000 || rep.EventsUpdated != 0 || rep.WatchersCreated != 1 {
-		t.Errorf("the next start: %+v, want %d events and the watcher created", rep, n-2000)
+	if rep := next.seed(); rep.EventsCreated != n || rep.EventsUpdated != 0 || rep.WatchersCreated != 1 {
+		t.Errorf("the next start: %+v, want %d events and the watcher created", rep, n)
 	}
 	if got, err := next.db.CountEvents(context.Background()); err != nil || got != n {
 		t.Errorf("%d events after the next start (%v), want %d", got, err, n)

@@ -81,56 +81,77 @@ func (b *Bot) Seed(ctx context.Context) (SeedReport, error) {
 	return rep, nil
 }
 
-// seedBatch is how many events Seed saves in one transaction.
+// seedBatch is how many events Seed saves at a time: in a transaction of
+// their own, or one call of next in an EventLoader's.
 const seedBatch = 2000
 
 // seedEvents creates and updates the file's events in batches: a first
-// start over 100,000 events costs a few transactions instead of 200,000
-// round trips, and a restart reads only the hashes.
+// start over 100,000 events costs a few statements per batch instead of
+// 200,000 round trips, and a restart reads only the hashes. A store that
+// is an EventLoader takes every batch in one transaction.
 func (b *Bot) seedEvents(ctx context.Context, now time.Time, rep *SeedReport) error {
 	hashes, err := b.events.EventHashes(ctx)
 	if err != nil {
 		return fmt.Errorf("seed events: %w", err)
 	}
-	var batch []EventRecord
-	flush := func() error {
-		err := b.events.SaveEvents(ctx, batch)
-		n := len(batch)
+	events := b.Config().Events
+	var (
+		batch []EventRecord
+		saved int // records of earlier batches, counted as loaded
+		i     int // the next entry of the file to look at
+	)
+	var nextErr error // an entry's own error, returned as it is
+	// next returns the next batch of records to save; none at the end.
+	next := func() ([]EventRecord, error) {
+		b.loading.done.Add(int64(saved))
 		clear(batch) // the records are stored: let them go
 		batch = batch[:0]
-		if err != nil {
-			return fmt.Errorf("seed events: %w", err)
+		for ; i < len(events) && len(batch) < seedBatch; i++ {
+			ce := events[i]
+			h, exists := hashes[ce.Event.ID]
+			if exists && h == ce.Hash {
+				b.loading.done.Add(1)
+				continue // unchanged in the file: nothing to read or write
+			}
+			rec, created, err := b.seedEvent(ctx, ce, now, exists)
+			if err != nil {
+				nextErr = err
+				return nil, err
+			}
+			if rec == nil {
+				b.loading.done.Add(1)
+				continue
+			}
+			if created {
+				rep.EventsCreated++
+			} else {
+				rep.EventsUpdated++
+			}
+			batch = append(batch, *rec)
 		}
-		b.loading.done.Add(int64(n))
-		return nil
+		saved = len(batch)
+		return batch, nil
 	}
-	for _, ce := range b.Config().Events {
-		h, exists := hashes[ce.Event.ID]
-		if exists && h == ce.Hash {
-			b.loading.done.Add(1)
-			continue // unchanged in the file: nothing to read or write
+	if l, ok := b.events.(EventLoader); ok {
+		err := l.LoadEvents(ctx, next)
+		switch {
+		case err == nil:
+			return nil
+		case nextErr == nil:
+			err = fmt.Errorf("seed events: %w", err)
 		}
-		rec, created, err := b.seedEvent(ctx, ce, now, exists)
-		if err != nil {
+		rep.EventsCreated, rep.EventsUpdated = 0, 0 // nothing was kept
+		return err
+	}
+	for {
+		evs, err := next()
+		if err != nil || len(evs) == 0 {
 			return err
 		}
-		if rec == nil {
-			b.loading.done.Add(1)
-			continue
-		}
-		if created {
-			rep.EventsCreated++
-		} else {
-			rep.EventsUpdated++
-		}
-		batch = append(batch, *rec)
-		if len(batch) >= seedBatch {
-			if err := flush(); err != nil {
-				return err
-			}
+		if err := b.events.SaveEvents(ctx, evs); err != nil {
+			return fmt.Errorf("seed events: %w", err)
 		}
 	}
-	return flush()
 }
 
 // seedEvent returns the record to save for the file's entry ce: a new

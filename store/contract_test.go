@@ -89,6 +89,7 @@ type backend interface {
 	bot.LaterStore
 	bot.ProposalStore
 	bot.ChannelSettingsStore
+	bot.EventLoader
 	bot.HoldStore
 	bot.HeldPlanner
 	CountEvents(ctx context.Context) (int, error)
@@ -126,6 +127,7 @@ func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) backe
 	t.Run("ClaimDueDeliveries", func(t *testing.T) { contractClaimDueDeliveries(t, open(t, testNow)) })
 	t.Run("EventBatch", func(t *testing.T) { contractEventBatch(t, open(t, testNow)) })
 	t.Run("EventBatchRows", func(t *testing.T) { contractEventBatchRows(t, open(t, testNow)) })
+	t.Run("LoadEvents", func(t *testing.T) { contractLoadEvents(t, open(t, testNow)) })
 	t.Run("Subscriptions", func(t *testing.T) { contractSubscriptions(t, open(t, testNow)) })
 	t.Run("Mutes", func(t *testing.T) { contractMutes(t, open(t, testNow)) })
 	t.Run("Audit", func(t *testing.T) { contractAudit(t, open(t, testNow)) })
@@ -220,6 +222,97 @@ func contractEventBatch(t *testing.T, s backend) {
 	}
 	if got, err := s.Event(ctx, "b"); err != nil || got.Current.Due.Raw != "2025-04" {
 		t.Errorf("event b after the batch: %+v, %v", got.Current, err)
+	}
+}
+
+// batches returns a LoadEvents next that hands out bs one at a time, then
+// none; fail, when set, is returned instead of batch number failAt (from 1).
+func batches(bs [][]bot.EventRecord, failAt int, fail error) func() ([]bot.EventRecord, error) {
+	i := 0
+	return func() ([]bot.EventRecord, error) {
+		if i++; i == failAt {
+			return nil, fail
+		}
+		if i > len(bs) {
+			return nil, nil
+		}
+		return bs[i-1], nil
+	}
+}
+
+// contractLoadEvents: LoadEvents stores every batch next returns, with
+// their tags and a schedule row for each date watcher, into an empty store
+// (SQLite builds its indexes after the rows then) and into one with
+// events; a failing next keeps none of the load and returns its error as
+// it is.
+func contractLoadEvents(t *testing.T, s backend) {
+	ctx := testCtx(t)
+	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
+		t.Fatal(err)
+	}
+	var first [][]bot.EventRecord
+	var ids []string
+	for b := range 3 {
+		var batch []bot.EventRecord
+		for i := range 3 {
+			id := fmt.Sprintf("e%d%d", b, i)
+			ids = append(ids, id)
+			batch = append(batch, mkEvent(t, id, fmt.Sprintf("2025-%02d", 3*b+i+1), "japan", fmt.Sprintf("t%d", i)))
+		}
+		first = append(first, batch)
+	}
+	killed := errors.New("killed")
+	if err := s.LoadEvents(ctx, batches(first, 3, killed)); !errors.Is(err, killed) || err.Error() != "killed" {
+		t.Fatalf("LoadEvents with a failing next = %v, want its error as it is", err)
+	}
+	if got, err := s.AllEventIDs(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("after a failed load: events %v (%v), want none", got, err)
+	}
+	if err := s.LoadEvents(ctx, batches(first, 0, nil)); err != nil {
+		t.Fatal(err)
+	}
+	check := func(want []string) {
+		t.Helper()
+		got, err := s.AllEventIDs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("events after the load (-want +got):\n%s", diff)
+		}
+		tagged, err := s.Events(ctx, bot.EventFilter{Tag: "japan"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		taggedIDs := eventIDs(tagged)
+		slices.Sort(taggedIDs)
+		if diff := cmp.Diff(want, taggedIDs); diff != "" {
+			t.Errorf("events tagged japan (-want +got):\n%s", diff)
+		}
+		due, err := s.DueEvents(ctx, "deadlines", testNow, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dueIDs := plannedIDs(due)
+		slices.Sort(dueIDs)
+		if diff := cmp.Diff(want, dueIDs); diff != "" {
+			t.Errorf("events the date watcher is to look at (-want +got):\n%s", diff)
+		}
+	}
+	check(ids)
+	// Into a store with events: one changed, one new.
+	changed := mkEvent(t, "e00", "2026-01", "japan")
+	changed.Title = "Changed"
+	if err := s.LoadEvents(ctx, batches([][]bot.EventRecord{{changed, mkEvent(t, "f1", "2026-02", "japan")}}, 0, nil)); err != nil {
+		t.Fatal(err)
+	}
+	check(append(slices.Clone(ids), "f1"))
+	if ev, err := s.Event(ctx, "e00"); err != nil || ev.Title != "Changed" || ev.Current.Due.Raw != "2026-01" {
+		t.Errorf("e00 after the second load: %q %q, %v", ev.Title, ev.Current.Due.Raw, err)
+	}
+	if err := s.LoadEvents(ctx, batches(nil, 0, nil)); err != nil {
+		t.Errorf("LoadEvents of nothing: %v", err)
 	}
 }
 
