@@ -199,6 +199,8 @@ type appOptions struct {
 	// saves (SaveEvents, or a batch of LoadEvents) is stored; an error
 	// fails that save.
 	beforeSave func() error
+	// afterSeedRead is bot.Options.AfterSeedRead.
+	afterSeedRead func()
 }
 
 // hookedEvents is the database as the bot's event store, with a hook run
@@ -275,7 +277,7 @@ func openApp(t *testing.T, configYAML string, now time.Time, o appOptions) *app 
 	a.bot, err = bot.New(bot.Options{
 		Events: events, Watchers: db, Runs: db, Outbox: db, Channels: db, Audit: db, Entries: db, Later: db, PlanLeads: planLeads(cfg),
 		Config: cfg, Factories: factories, Platforms: platforms, Fetcher: o.fetcher,
-		Now: clk.Now, LocalAdmin: "console:local", Logger: logger,
+		Now: clk.Now, LocalAdmin: "console:local", Logger: logger, AfterSeedRead: o.afterSeedRead,
 	})
 	if err != nil {
 		t.Fatalf("bot.New: %v", err)

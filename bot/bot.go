@@ -78,6 +78,12 @@ type Options struct {
 	// AfterCommit, when set, is called after a check committed new
 	// deliveries; crash tests use it to kill the process at that moment.
 	AfterCommit func(created int)
+	// AfterSeedRead, when set, is called once Seed (or Reseed) has read
+	// the last of the config's events, before the store has finished
+	// saving them: a server drops them then (ForgetConfigEvents), so the
+	// 40 MB of a 100,000-event file are not held while the store builds
+	// its indexes.
+	AfterSeedRead func()
 }
 
 // Bot is the engine: it schedules watchers, runs them through the run
@@ -107,6 +113,7 @@ type Bot struct {
 	metrics   *Metrics
 	runner    *watchers.Runner
 	after     func(int)
+	seedRead  func() // Options.AfterSeedRead
 	nudge     chan struct{}
 
 	mu    sync.Mutex
@@ -170,6 +177,7 @@ func New(opts Options) (*Bot, error) {
 		metrics:    opts.Metrics,
 		admins:     map[string]bool{},
 		after:      opts.AfterCommit,
+		seedRead:   opts.AfterSeedRead,
 		nudge:      make(chan struct{}, 1),
 		found:      map[string]string{},
 		wakes:      map[string]chan struct{}{},

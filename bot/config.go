@@ -84,9 +84,14 @@ func parseRate(s string) (float64, error) {
 // At of every change is resolved to an instant, with By "config".
 type ConfigEvent struct {
 	Event watchers.Event
-	Line  int    // line of the entry in the file
-	Hash  string // sha256 hex of the entry's canonical JSON: changes exactly when the entry does
+	Line  int // line of the entry in the file
 }
+
+// Hash is the sha256 hex of the entry's canonical JSON: it changes exactly
+// when the entry does. It is worked out when asked (Seed asks once per
+// entry), not kept: 100,000 entries would hold 8 MB of hashes from the
+// file's reading to the end of its seeding.
+func (ce *ConfigEvent) Hash() string { return eventHash(ce.Event) }
 
 // ConfigWatcher is one entry of `watchers:`.
 type ConfigWatcher struct {
@@ -160,7 +165,15 @@ func LoadConfig(path string, factories map[string]watchers.Factory) (*Config, er
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
+	// Read into a buffer of the file's size (io.ReadAll alone grows one
+	// by doubling: twice the file in garbage on a large config).
+	size := 512
+	if fi, err := f.Stat(); err == nil && fi.Size() < MaxConfigSize {
+		size += int(fi.Size())
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	_, err = buf.ReadFrom(io.LimitReader(f, MaxConfigSize+1))
+	data := buf.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("read config %s: %w", path, err)
 	}
@@ -726,7 +739,7 @@ func (p *configParser) event(n *yaml.Node, cfg *Config, seen map[string]int) (Co
 	if len(p.errs) > nerr {
 		return ConfigEvent{}, false
 	}
-	return ConfigEvent{Event: ev, Line: n.Line, Hash: eventHash(ev)}, true
+	return ConfigEvent{Event: ev, Line: n.Line}, true
 }
 
 // change reads one entry of an event's `changes:` in the event's zone loc.

@@ -289,8 +289,8 @@ func TestConfigValid(t *testing.T) {
 	for _, e := range cfg.Events {
 		gotEvents = append(gotEvents, e.Event)
 		gotLines = append(gotLines, e.Line)
-		if len(e.Hash) != 64 {
-			t.Errorf("event %s hash %q is not sha256 hex", e.Event.ID, e.Hash)
+		if len(e.Hash()) != 64 {
+			t.Errorf("event %s hash %q is not sha256 hex", e.Event.ID, e.Hash())
 		}
 	}
 	if diff := cmp.Diff(wantEvents, gotEvents); diff != "" {
@@ -390,7 +390,7 @@ func TestConfigEventDefaults(t *testing.T) {
 	if b.LeadTimes == nil || len(b.LeadTimes) != 0 {
 		t.Errorf("b: lead_times [] gave %#v, want an empty list (no reminders)", b.LeadTimes)
 	}
-	if cfg.Events[0].Hash == cfg.Events[1].Hash {
+	if cfg.Events[0].Hash() == cfg.Events[1].Hash() {
 		t.Errorf("two different events share a hash")
 	}
 }
@@ -411,7 +411,7 @@ func TestConfigHashes(t *testing.T) {
 		}
 		out := map[string]string{}
 		for _, e := range cfg.Events {
-			out["event:"+e.Event.ID] = e.Hash
+			out["event:"+e.Event.ID] = e.Hash()
 		}
 		for _, w := range cfg.Watchers {
 			out["watcher:"+w.Spec.ID] = w.Hash

@@ -79,8 +79,8 @@ func TestForgetConfigEvents(t *testing.T) {
 
 // TestSeedAfterCrash: a start that dies while seeding (here the second
 // batch of events fails) stores none of the file's events: they go in one
-// transaction. The next start stores them all and the watcher, and the
-// one after changes nothing.
+// transaction. The next start stores them all and the watcher, which is
+// to look at each of them, and the one after changes nothing.
 func TestSeedAfterCrash(t *testing.T) {
 	const n = 4500 // three batches
 	var cfg strings.Builder
@@ -111,6 +111,10 @@ func TestSeedAfterCrash(t *testing.T) {
 	if rep := next.seed(); rep.EventsCreated != n || rep.EventsUpdated != 0 || rep.WatchersCreated != 1 {
 		t.Errorf("the next start: %+v, want %d events and the watcher created", rep, n)
 	}
+	// Batches of 50, 200, 1,000, 2,000 and the last 1,250.
+	if found, err := next.bot.RunWatcher(context.Background(), "deadlines", seedNow); err != nil || !strings.HasPrefix(found, "5 batches; last: 1250 events checked") {
+		t.Errorf("the watcher's first check: %q, %v; want all %d events looked at", found, err, n)
+	}
 	if got, err := next.db.CountEvents(context.Background()); err != nil || got != n {
 		t.Errorf("%d events after the next start (%v), want %d", got, err, n)
 	}
@@ -119,5 +123,41 @@ func TestSeedAfterCrash(t *testing.T) {
 	}
 	if rep := next.seed(); rep != (bot.SeedReport{}) {
 		t.Errorf("a third start: %+v, want nothing changed", rep)
+	}
+}
+
+// TestAfterSeedRead: Options.AfterSeedRead is called once, when the seed
+// has read the last of the file's events and before they are stored (the
+// load is one transaction, still open); the events it drops from the
+// config then (as serve does) are stored all the same.
+func TestAfterSeedRead(t *testing.T) {
+	const n = 4500 // three batches
+	var cfg strings.Builder
+	cfg.WriteString("timezone: Asia/Tokyo\nevents:\n")
+	for i := range n {
+		fmt.Fprintf(&cfg, "  - id: ev-%d\n    title: Event %d\n    due: 2027-%02d\n", i, i, i%12+1)
+	}
+	var a *app
+	calls, storedThen := 0, -1
+	a = openApp(t, cfg.String(), seedNow, appOptions{noSeed: true, afterSeedRead: func() {
+		calls++
+		n, err := a.db.CountEvents(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		storedThen = n
+		a.bot.ForgetConfigEvents()
+	}})
+	if rep := a.seed(); rep.EventsCreated != n {
+		t.Errorf("seed: %+v, want %d events created", rep, n)
+	}
+	if calls != 1 || storedThen != 0 {
+		t.Errorf("AfterSeedRead called %d times, with %d events stored; want once, with none stored yet", calls, storedThen)
+	}
+	if got, err := a.db.CountEvents(context.Background()); err != nil || got != n {
+		t.Errorf("%d events stored (%v), want %d", got, err, n)
+	}
+	if len(a.bot.Config().Events) != 0 {
+		t.Error("the config still holds its events")
 	}
 }

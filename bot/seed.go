@@ -97,8 +97,9 @@ func (b *Bot) seedEvents(ctx context.Context, now time.Time, rep *SeedReport) er
 	events := b.Config().Events
 	var (
 		batch []EventRecord
-		saved int // records of earlier batches, counted as loaded
-		i     int // the next entry of the file to look at
+		saved int  // records of earlier batches, counted as loaded
+		read  bool // every entry is read
+		i     int  // the next entry of the file to look at
 	)
 	var nextErr error // an entry's own error, returned as it is
 	// next returns the next batch of records to save; none at the end.
@@ -107,13 +108,14 @@ func (b *Bot) seedEvents(ctx context.Context, now time.Time, rep *SeedReport) er
 		clear(batch) // the records are stored: let them go
 		batch = batch[:0]
 		for ; i < len(events) && len(batch) < seedBatch; i++ {
-			ce := events[i]
+			ce := &events[i]
+			hash := ce.Hash()
 			h, exists := hashes[ce.Event.ID]
-			if exists && h == ce.Hash {
+			if exists && h == hash {
 				b.loading.done.Add(1)
 				continue // unchanged in the file: nothing to read or write
 			}
-			rec, created, err := b.seedEvent(ctx, ce, now, exists)
+			rec, created, err := b.seedEvent(ctx, ce, hash, now, exists)
 			if err != nil {
 				nextErr = err
 				return nil, err
@@ -130,6 +132,14 @@ func (b *Bot) seedEvents(ctx context.Context, now time.Time, rep *SeedReport) er
 			batch = append(batch, *rec)
 		}
 		saved = len(batch)
+		if i == len(events) && !read {
+			// Every entry is read: let them go before the store's
+			// work on the last batch (and its indexes) is done.
+			events, i, read = nil, 0, true
+			if b.seedRead != nil {
+				b.seedRead()
+			}
+		}
 		return batch, nil
 	}
 	if l, ok := b.events.(EventLoader); ok {
@@ -154,10 +164,11 @@ func (b *Bot) seedEvents(ctx context.Context, now time.Time, rep *SeedReport) er
 	}
 }
 
-// seedEvent returns the record to save for the file's entry ce: a new
-// event (exists false: the store has no such id), or the stored one
-// updated because its entry changed; nil when the entry is unchanged.
-func (b *Bot) seedEvent(ctx context.Context, ce ConfigEvent, now time.Time, exists bool) (*EventRecord, bool, error) {
+// seedEvent returns the record to save for the file's entry ce, whose
+// Hash is hash: a new event (exists false: the store has no such id), or
+// the stored one updated because its entry changed; nil when the entry is
+// unchanged.
+func (b *Bot) seedEvent(ctx context.Context, ce *ConfigEvent, hash string, now time.Time, exists bool) (*EventRecord, bool, error) {
 	var old EventRecord
 	err := ErrNotFound
 	if exists {
@@ -165,7 +176,7 @@ func (b *Bot) seedEvent(ctx context.Context, ce ConfigEvent, now time.Time, exis
 	}
 	switch {
 	case errors.Is(err, ErrNotFound):
-		rec := EventRecord{Event: ce.Event, Hash: ce.Hash, UpdatedAt: now, UpdatedBy: "config"}
+		rec := EventRecord{Event: ce.Event, Hash: hash, UpdatedAt: now, UpdatedBy: "config"}
 		rec.Origin = "config"
 		rec.CreatedAt = now
 		if err := Materialize(&rec, now, b.Config().Location); err != nil {
@@ -174,7 +185,7 @@ func (b *Bot) seedEvent(ctx context.Context, ce ConfigEvent, now time.Time, exis
 		return &rec, true, nil
 	case err != nil:
 		return nil, false, fmt.Errorf("seed event %s: %w", ce.Event.ID, err)
-	case old.Hash == ce.Hash:
+	case old.Hash == hash:
 		return nil, false, nil
 	}
 	rec := old
@@ -224,7 +235,7 @@ func (b *Bot) seedEvent(ctx context.Context, ce ConfigEvent, now time.Time, exis
 	sort.SliceStable(changes, func(i, j int) bool { return changes[i].At.Before(changes[j].At) })
 	rec.Changes = changes
 	rec.Zone, rec.Tags, rec.LeadTimes, rec.Match = file.Zone, file.Tags, file.LeadTimes, file.Match
-	rec.Origin, rec.Hash, rec.UpdatedAt, rec.UpdatedBy = "config", ce.Hash, now, "config"
+	rec.Origin, rec.Hash, rec.UpdatedAt, rec.UpdatedBy = "config", hash, now, "config"
 	if err := Materialize(&rec, now, b.Config().Location); err != nil {
 		return nil, false, err
 	}

@@ -100,7 +100,7 @@ func TestSeedCreates(t *testing.T) {
 	}
 	for i, id := range []string{"e1", "e2"} {
 		ev := a.event(id)
-		if ev.Origin != "config" || ev.Hash != a.cfg.Events[i].Hash || ev.UpdatedBy != "config" ||
+		if ev.Origin != "config" || ev.Hash != a.cfg.Events[i].Hash() || ev.UpdatedBy != "config" ||
 			!ev.UpdatedAt.Equal(seedNow) || !ev.CreatedAt.Equal(seedNow) {
 			t.Errorf("event %s: origin %q hash %q by %q at %s created %s", id, ev.Origin, ev.Hash, ev.UpdatedBy, ev.UpdatedAt, ev.CreatedAt)
 		}
@@ -226,7 +226,7 @@ func TestSeedEditedEntry(t *testing.T) {
 	if diff := cmp.Diff(wantE2, e2.Changes, timeEqual); diff != "" {
 		t.Errorf("e2 changes (-want +got):\n%s", diff)
 	}
-	if e2.Current.Title != "Event two (renamed)" || e2.Hash != b.cfg.Events[1].Hash {
+	if e2.Current.Title != "Event two (renamed)" || e2.Hash != b.cfg.Events[1].Hash() {
 		t.Errorf("e2 after the edit: title %q, hash %q", e2.Current.Title, e2.Hash)
 	}
 	if w := b.watcher("japan-only"); w.Spec.Schedule != "@every 30m" || w.Hash != b.cfg.Watchers[1].Hash || !w.UpdatedAt.Equal(later) {
