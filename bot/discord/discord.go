@@ -3,7 +3,8 @@
 // HTTP interactions endpoint or the gateway, and registers the commands.
 //
 // REST goes through discordgo v0.29.0 with ShouldRetryOnRateLimit off and
-// WithContext on every call; retries belong to the caller (the dispatcher),
+// WithContext on every call, but for Send's create-message, which is posted
+// directly (create.go); retries belong to the caller (the dispatcher),
 // which gets bot.Transient or bot.Permanent errors from Send.
 package discord
 
@@ -86,6 +87,14 @@ type Adapter struct {
 	// each call: a reopened session would try to resume the closed one.
 	token  string
 	client *http.Client
+	// auth and userAgent are the headers of the requests made without
+	// discordgo (createMessage): the session's own, so Discord sees one
+	// client.
+	auth      string
+	userAgent string
+	// api is the REST base's scheme and host ("https://discord.com"), to
+	// which createMessage's paths are appended.
+	api string
 
 	// self is the bot's own user id, learned once by Resolve (resolve.go).
 	self selfUser
@@ -152,6 +161,7 @@ func New(cfg Config) (*Adapter, error) {
 	a.global = rate.NewLimiter(limit, 5)
 
 	a.token = token
+	a.api = u.Scheme + "://" + u.Host
 	a.client = &http.Client{
 		Transport: &transport{
 			base:    bot.APITransport(parallelSends),
@@ -167,6 +177,7 @@ func New(cfg Config) (*Adapter, error) {
 	if a.session, err = a.newSession(); err != nil {
 		return nil, err
 	}
+	a.auth, a.userAgent = a.session.Token, a.session.UserAgent
 	return a, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -137,21 +138,17 @@ func (a *Adapter) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 		return "", bot.Permanent(fmt.Errorf("discord: send to %s: encode: %w", ch, err))
 	}
 
-	endpoint := discordgo.EndpointChannelMessages(ch)
-	if err := a.gate(ctx, "send to "+ch, http.MethodPost, endpoint); err != nil {
+	// The path discordgo.EndpointChannelMessages has, at the configured
+	// host: the transport then need not rewrite the request.
+	path := channelsPath + ch + "/messages"
+	what := "send to " + ch
+	if err := a.gateRoute(ctx, what, http.MethodPost, path); err != nil {
 		return "", err
 	}
-	// RequestRaw is RequestWithBucketID without its encoding of the body.
-	resp, err := a.session.RequestRaw(http.MethodPost, endpoint, "application/json", body, endpoint, 0, discordgo.WithContext(ctx))
+	id, err := a.createMessage(ctx, what, a.api+path, body)
 	if err != nil {
-		err = classify(fmt.Sprintf("send to %s", ch), err)
 		log.Warn("send failed", "err", err)
 		return "", err
-	}
-	id, err := messageID(resp)
-	if err != nil || id == "" {
-		// It may have posted; the nonce makes the retry safe.
-		return "", bot.Transient(fmt.Errorf("discord: send to %s: response has no message id", ch), 0)
 	}
 	log.Debug("sent", "message", id)
 	return id, nil
@@ -166,6 +163,14 @@ func (a *Adapter) gate(ctx context.Context, what, method, endpoint string) error
 	if u, err := url.Parse(endpoint); err == nil {
 		path = u.Path
 	}
+	return a.gateRoute(ctx, what, method, path)
+}
+
+// channelsPath is the path of discordgo.EndpointChannels: "/api/v9/channels/".
+var channelsPath = strings.TrimPrefix(discordgo.EndpointChannels, strings.TrimSuffix(discordgo.EndpointDiscord, "/"))
+
+// gateRoute is gate for a request path (one url.Parse would give).
+func (a *Adapter) gateRoute(ctx context.Context, what, method, path string) error {
 	if err := a.limits.wait(ctx, routeKey(method, path)); err != nil {
 		var bw *errBucketWait
 		if errors.As(err, &bw) {
@@ -185,25 +190,11 @@ func (a *Adapter) gate(ctx context.Context, what, method, endpoint string) error
 func classify(what string, err error) error {
 	var rl *discordgo.RateLimitError
 	if errors.As(err, &rl) && rl.RateLimit != nil && rl.TooManyRequests != nil {
-		return bot.Transient(fmt.Errorf("discord: %s: rate limited: %s", what, rl.Message), rl.RetryAfter)
+		return rateLimited(what, rl.Message, rl.RetryAfter)
 	}
 	var re *discordgo.RESTError
 	if errors.As(err, &re) && re.Response != nil {
-		code := re.Response.StatusCode
-		msg := http.StatusText(code)
-		if re.Message != nil && re.Message.Message != "" {
-			msg = fmt.Sprintf("%s (code %d)", re.Message.Message, re.Message.Code)
-		}
-		e := fmt.Errorf("discord: %s: HTTP %d: %s", what, code, msg)
-		switch {
-		case code >= 500:
-			after, _ := seconds(re.Response.Header.Get("Retry-After"))
-			return bot.Transient(e, after)
-		case code == http.StatusRequestTimeout:
-			return bot.Transient(e, 0)
-		default: // 401 bad token, 403 missing access, 404 unknown channel, other 4xx
-			return bot.Permanent(e)
-		}
+		return statusError(what, re.Response.StatusCode, re.Response.Header, re.Message)
 	}
 	if errors.Is(err, discordgo.ErrUnauthorized) {
 		return bot.Permanent(fmt.Errorf("discord: %s: %w", what, err))
@@ -216,6 +207,31 @@ func classify(what string, err error) error {
 		err = fmt.Errorf("%s: %w", ue.Op, ue.Err)
 	}
 	return bot.Transient(fmt.Errorf("discord: %s: %w", what, err), 0)
+}
+
+// rateLimited is the error of a 429 whose answer said msg and to wait
+// after.
+func rateLimited(what, msg string, after time.Duration) error {
+	return bot.Transient(fmt.Errorf("discord: %s: rate limited: %s", what, msg), after)
+}
+
+// statusError is the error of an answer with HTTP status code (not 429),
+// headers h and Discord's error m (nil when it had none).
+func statusError(what string, code int, h http.Header, m *discordgo.APIErrorMessage) error {
+	msg := http.StatusText(code)
+	if m != nil && m.Message != "" {
+		msg = fmt.Sprintf("%s (code %d)", m.Message, m.Code)
+	}
+	e := fmt.Errorf("discord: %s: HTTP %d: %s", what, code, msg)
+	switch {
+	case code >= 500:
+		after, _ := seconds(h.Get("Retry-After"))
+		return bot.Transient(e, after)
+	case code == http.StatusRequestTimeout:
+		return bot.Transient(e, 0)
+	default: // 401 bad token, 403 missing access, 404 unknown channel, other 4xx
+		return bot.Permanent(e)
+	}
 }
 
 // ParallelSends lets the dispatcher serve several channels at once:

@@ -60,8 +60,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}, nil
 	}
 	out := req
-	if t.rewrite {
-		// A RoundTripper must not modify the caller's request.
+	if t.rewrite && (req.URL.Host != t.host || req.URL.Scheme != t.scheme) {
+		// A RoundTripper must not modify the caller's request. (Send's
+		// requests are addressed to the host already.)
 		out = req.Clone(req.Context())
 		out.URL.Scheme = t.scheme
 		out.URL.Host = t.host
@@ -110,17 +111,20 @@ func tracked(key string) bool {
 }
 
 // update records the headers of one response on the route key (routeKey).
+// The X-RateLimit-* names are written as http.Header keeps them
+// ("X-Ratelimit-…"): Get canonicalises any other spelling into a new
+// string, on every response.
 func (b *buckets) update(key string, status int, h http.Header, now time.Time) {
 	if !tracked(key) {
 		return
 	}
-	after, hasAfter := seconds(h.Get("X-RateLimit-Reset-After"))
+	after, hasAfter := seconds(h.Get("X-Ratelimit-Reset-After"))
 	if status == http.StatusTooManyRequests {
 		if ra, ok := seconds(h.Get("Retry-After")); ok && (!hasAfter || ra > after) {
 			after, hasAfter = ra, true
 		}
 	}
-	global := h.Get("X-RateLimit-Global") != "" || strings.EqualFold(h.Get("X-RateLimit-Scope"), "global")
+	global := h.Get("X-Ratelimit-Global") != "" || strings.EqualFold(h.Get("X-Ratelimit-Scope"), "global")
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if status == http.StatusTooManyRequests && global && hasAfter {
@@ -129,7 +133,7 @@ func (b *buckets) update(key string, status int, h http.Header, now time.Time) {
 		}
 		return
 	}
-	rem := h.Get("X-RateLimit-Remaining")
+	rem := h.Get("X-Ratelimit-Remaining")
 	if rem == "" && status != http.StatusTooManyRequests {
 		return
 	}
@@ -149,7 +153,7 @@ func (b *buckets) update(key string, status int, h http.Header, now time.Time) {
 		b.routes[key] = bk
 	}
 	bk.remaining = r
-	bk.hash = h.Get("X-RateLimit-Bucket")
+	bk.hash = h.Get("X-Ratelimit-Bucket")
 	if hasAfter {
 		bk.reset = now.Add(after)
 	}
