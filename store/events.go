@@ -552,19 +552,49 @@ func scanEvent(s scanner, extra ...any) (bot.EventRecord, error) {
 	r.Current.Due.Precision = watchers.Precision(prec)
 	r.Current.Due.Start, r.Current.Due.End = fromMS(start), fromMS(end)
 	r.NextChange, r.CreatedAt, r.UpdatedAt = fromMS(next), fromMS(created), fromMS(updatedAt)
-	if err := json.Unmarshal([]byte(tags), &r.Tags); err != nil {
-		return r, fmt.Errorf("event %q: decode tags: %w", r.ID, err)
+	return r, decodeLists(&r.Event, tags, match, leads)
+}
+
+// decodeLists decodes an event's stored tags, match words and lead times
+// into ev.
+func decodeLists(ev *watchers.Event, tags, match string, leads sql.NullString) error {
+	if err := json.Unmarshal([]byte(tags), &ev.Tags); err != nil {
+		return fmt.Errorf("event %q: decode tags: %w", ev.ID, err)
 	}
 	if match != "" {
-		if err := json.Unmarshal([]byte(match), &r.Match); err != nil {
-			return r, fmt.Errorf("event %q: decode match: %w", r.ID, err)
+		if err := json.Unmarshal([]byte(match), &ev.Match); err != nil {
+			return fmt.Errorf("event %q: decode match: %w", ev.ID, err)
 		}
 	}
 	var err error
-	if r.LeadTimes, err = decodeLeads(leads); err != nil {
-		return r, fmt.Errorf("event %q: decode lead times: %w", r.ID, err)
+	if ev.LeadTimes, err = decodeLeads(leads); err != nil {
+		return fmt.Errorf("event %q: decode lead times: %w", ev.ID, err)
 	}
-	return r, nil
+	return nil
+}
+
+// watcherEventCols are the columns of what a date watcher is given of an
+// event (watchers.Event), for scanWatcherEvent: a first pass over 100,000
+// events read the other dozen (its current state, hash, times of update)
+// only to drop them.
+const watcherEventCols = `e.id, e.title, e.due, e.zone, e.status, e.tags, e.source, e.lead_times, e.origin,
+	e.created_at, e.match_words`
+
+// scanWatcherEvent reads watcherEventCols, after the columns extra, into
+// ev (its changes aside).
+func scanWatcherEvent(s scanner, ev *watchers.Event, extra ...any) error {
+	var (
+		status, tags, match string
+		leads               sql.NullString
+		created             int64
+	)
+	dest := append(extra, &ev.ID, &ev.Title, &ev.Due, &ev.Zone, &status, &tags, &ev.Source, &leads, &ev.Origin, &created, &match)
+	if err := s.Scan(dest...); err != nil {
+		return err
+	}
+	ev.Status = watchers.Status(status)
+	ev.CreatedAt = fromMS(created)
+	return decodeLists(ev, tags, match, leads)
 }
 
 // queryEvents runs a query selecting eventCols and attaches each event's
@@ -996,7 +1026,7 @@ func (db *DB) NextLook(ctx context.Context, watcher string) (time.Time, bool, er
 // dueEventsQuery selects up to limit due events; the limit is written
 // into the query in buckets (limitClause) so the statements stay cached.
 func dueEventsQuery(limit int) string {
-	return "SELECT s.next_at, " + eventCols + ` FROM schedule s
+	return "SELECT s.next_at, " + watcherEventCols + ` FROM schedule s
 	JOIN events e ON e.id = s.event_id
 	WHERE s.watcher_id = $1 AND s.next_at <= $2 ORDER BY s.next_at` + limitClause(limit)
 }
@@ -1011,12 +1041,13 @@ func dueEvents(ctx context.Context, q querier, watcher string, now time.Time, li
 	defer rows.Close()
 	var out []watchers.PlannedEvent
 	for len(out) < limit && rows.Next() {
+		out = append(out, watchers.PlannedEvent{})
+		p := &out[len(out)-1]
 		var next int64
-		r, err := scanEvent(rows, &next)
-		if err != nil {
+		if err := scanWatcherEvent(rows, &p.Event, &next); err != nil {
 			return nil, err
 		}
-		out = append(out, watchers.PlannedEvent{Event: r.Event, Since: fromMS(next)})
+		p.Since = fromMS(next)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
