@@ -201,6 +201,8 @@ type appOptions struct {
 	beforeSave func() error
 	// afterSeedRead is bot.Options.AfterSeedRead.
 	afterSeedRead func()
+	// runs, when set, is the bot's run store, made from the database.
+	runs func(db *store.DB) bot.RunStore
 }
 
 // hookedEvents is the database as the bot's event store, with a hook run
@@ -270,12 +272,16 @@ func openApp(t *testing.T, configYAML string, now time.Time, o appOptions) *app 
 	if o.log != nil {
 		logger = slog.New(slog.NewTextHandler(o.log, nil))
 	}
+	var runs bot.RunStore = db
+	if o.runs != nil {
+		runs = o.runs(db)
+	}
 	var events bot.EventStore = db
 	if o.beforeSave != nil {
 		events = hookedEvents{db, o.beforeSave}
 	}
 	a.bot, err = bot.New(bot.Options{
-		Events: events, Watchers: db, Runs: db, Outbox: db, Channels: db, Audit: db, Entries: db, Later: db, PlanLeads: planLeads(cfg),
+		Events: events, Watchers: db, Runs: runs, Outbox: db, Channels: db, Audit: db, Entries: db, Later: db, PlanLeads: planLeads(cfg),
 		Config: cfg, Factories: factories, Platforms: platforms, Fetcher: o.fetcher,
 		Now: clk.Now, LocalAdmin: "console:local", Logger: logger, AfterSeedRead: o.afterSeedRead,
 	})

@@ -399,10 +399,12 @@ func (b *Bot) RunWatcher(ctx context.Context, id string, now time.Time) (string,
 	batches := 0
 	start := time.Now()
 	var sc batchScope
+	defer b.pipe.ahead.drop(id)
 	for {
 		// A burst's first batch is small, so its first alerts go out
 		// while the rest are checked (watchers.CheckBatches).
 		sc.batch = watchers.CheckBatches[min(batches, len(watchers.CheckBatches)-1)]
+		sc.next = watchers.CheckBatches[min(batches+1, len(watchers.CheckBatches)-1)]
 		out, err := b.pipe.run(ctx, id, now, &sc)
 		batches++
 		if len(out.Created) > 0 {

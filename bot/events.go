@@ -43,6 +43,14 @@ type EventLoader interface {
 	LoadEvents(ctx context.Context, next func() ([]EventRecord, error)) error
 }
 
+// DueAfterSource is a date watchers' event source that reads a run's next
+// batch on from the last event of the batch before (DueEventsAfter): the
+// bot reads it while that batch's plans are committed, so a first pass
+// over many events reads and writes at once.
+type DueAfterSource interface {
+	DueEventsAfter(ctx context.Context, watcher string, now time.Time, last watchers.PlannedEvent, limit int) ([]watchers.PlannedEvent, error)
+}
+
 // EventsQuery asks for one page of the events list: the events of Tag
 // ("" for all) that Match (nil: all), in two parts — open ones (neither
 // happened nor cancelled, their window ending after Now) by window start,

@@ -55,6 +55,10 @@ type pipeline struct {
 	// of it (commit), so their deliveries start at once.
 	early func(created []AlertRecord)
 
+	// ahead is the event source of the date watchers it builds: the
+	// store's, reading a run's next batch while one is committed.
+	ahead *ahead
+
 	mu        sync.Mutex
 	instances map[string]instance // built watchers by id
 }
@@ -76,7 +80,7 @@ type outcome struct {
 func newPipeline(st RunStore, factories map[string]watchers.Factory, fetcher watchers.Fetcher, config func() *Config,
 	enabled map[string]bool, metrics *Metrics, log *slog.Logger) *pipeline {
 	return &pipeline{store: st, factories: factories, fetcher: fetcher, config: config, enabled: enabled,
-		metrics: metrics, log: log, instances: map[string]instance{}}
+		metrics: metrics, log: log, ahead: newAhead(st), instances: map[string]instance{}}
 }
 
 func specJSON(s watchers.Spec) string {
@@ -97,7 +101,7 @@ func (p *pipeline) instance(spec watchers.Spec) (watchers.Watcher, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown watcher kind %q", spec.Kind)
 	}
-	w, err := f(spec, watchers.Deps{Defaults: p.config().Defaults(), Events: p.store, Fetcher: p.fetcher})
+	w, err := f(spec, watchers.Deps{Defaults: p.config().Defaults(), Events: p.ahead, Fetcher: p.fetcher})
 	if err != nil {
 		return nil, err
 	}
@@ -232,6 +236,7 @@ func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time, 
 // from the next run.
 type batchScope struct {
 	batch  int
+	next   int // how many the batch after this one takes
 	routes *routeTable
 	rules  channelRuleSet
 }
@@ -249,6 +254,10 @@ func (p *pipeline) run(ctx context.Context, id string, now time.Time, sc *batchS
 	run, res, err := p.check(ctx, rec, now, sc)
 	if err != nil {
 		return outcome{}, err
+	}
+	if res.More && sc.next > 0 {
+		// The next batch is read while this one is written.
+		p.ahead.readAhead(ctx, id, now, sc.next)
 	}
 	created, err := p.commit(ctx, run)
 	if p.wrote != nil && !errors.Is(err, ErrNotLeader) {

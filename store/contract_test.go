@@ -90,6 +90,7 @@ type backend interface {
 	bot.ProposalStore
 	bot.ChannelSettingsStore
 	bot.EventLoader
+	bot.DueAfterSource
 	bot.HoldStore
 	bot.HeldPlanner
 	CountEvents(ctx context.Context) (int, error)
@@ -1041,6 +1042,22 @@ func contractDueEvents(t *testing.T, s backend) {
 	if ps, err := s.DueEvents(ctx, "deadlines", testNow, 1); err != nil || len(ps) != 1 || ps[0].Event.ID != e1.Event.ID {
 		t.Errorf("DueEvents(limit 1) = %v, %v; want %s only", plannedIDs(ps), err, e1.Event.ID)
 	}
+	// The next batch of a run reads on from the last event of the one
+	// before, and ends after the last.
+	after := func(last watchers.PlannedEvent, now time.Time, limit int) []watchers.PlannedEvent {
+		t.Helper()
+		ps, err := s.DueEventsAfter(ctx, "deadlines", now, last, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ps
+	}
+	if diff := cmp.Diff([]watchers.PlannedEvent{{Event: e2.Event}}, after(watchers.PlannedEvent{Event: e1.Event}, testNow, 1)); diff != "" {
+		t.Errorf("DueEventsAfter(e1) (-want +got):\n%s", diff)
+	}
+	if ps := after(watchers.PlannedEvent{Event: e2.Event}, testNow, 0); len(ps) != 0 {
+		t.Errorf("DueEventsAfter(e2) = %v, want none", plannedIDs(ps))
+	}
 	// A new countdown watcher looks at every event, never looked at before.
 	got := due("deadlines", testNow)
 	want := []watchers.PlannedEvent{{Event: e1.Event}, {Event: e2.Event}}
@@ -1076,6 +1093,17 @@ func contractDueEvents(t *testing.T, s backend) {
 	got = due("deadlines", testNow)
 	if diff := cmp.Diff([]watchers.PlannedEvent{{Event: e2.Event}}, got); diff != "" {
 		t.Errorf("DueEvents after a change (-want +got):\n%s", diff)
+	}
+	// Due in the order (Since, id): e2 (changed) before e1 (planned), and
+	// a run reads on in that order.
+	if ids := plannedIDs(due("deadlines", next)); !cmp.Equal(ids, []string{"e2", "e1"}) {
+		t.Errorf("DueEvents at the planned time after a change = %v, want [e2 e1]", ids)
+	}
+	if diff := cmp.Diff([]watchers.PlannedEvent{{Event: e1.Event, Since: next}}, after(got[0], next, 0)); diff != "" {
+		t.Errorf("DueEventsAfter(e2 changed) (-want +got):\n%s", diff)
+	}
+	if ps := after(watchers.PlannedEvent{Event: e1.Event, Since: next}, next, 0); len(ps) != 0 {
+		t.Errorf("DueEventsAfter(e1 planned) = %v, want none", plannedIDs(ps))
 	}
 	// So is an event created after the watcher, and events a run saves.
 	e3 := mkEvent(t, "e3", "2025-09")

@@ -1000,9 +1000,29 @@ func (db *DB) DueEvents(ctx context.Context, watcher string, now time.Time, limi
 		return nil, fmt.Errorf("due events for %q: %w", watcher, err)
 	}
 	defer t.Rollback()
-	out, err := dueEvents(ctx, t, watcher, now, watchers.BatchLimit(limit))
+	limit = watchers.BatchLimit(limit)
+	out, err := dueEvents(ctx, t, dueEventsQuery(limit), limit, watcher, ms(now))
 	if err != nil {
 		return nil, fmt.Errorf("due events for %q: %w", watcher, err)
+	}
+	return out, nil
+}
+
+// DueEventsAfter is DueEvents for the next batch of a run: the due events
+// that come after last, one DueEvents or DueEventsAfter gave, in their
+// order (by Since, then id). A run reads it while the batch before is
+// still being committed: those events' new plans are not seen yet, and do
+// not need to be.
+func (db *DB) DueEventsAfter(ctx context.Context, watcher string, now time.Time, last watchers.PlannedEvent, limit int) ([]watchers.PlannedEvent, error) {
+	t, err := db.readTx(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("due events for %q: %w", watcher, err)
+	}
+	defer t.Rollback()
+	limit = watchers.BatchLimit(limit)
+	out, err := dueEvents(ctx, t, dueAfterQuery(limit), limit, watcher, ms(now), ms(last.Since), last.Event.ID)
+	if err != nil {
+		return nil, fmt.Errorf("due events for %q after %q: %w", watcher, last.Event.ID, err)
 	}
 	return out, nil
 }
@@ -1028,13 +1048,23 @@ func (db *DB) NextLook(ctx context.Context, watcher string) (time.Time, bool, er
 func dueEventsQuery(limit int) string {
 	return "SELECT s.next_at, " + watcherEventCols + ` FROM schedule s
 	JOIN events e ON e.id = s.event_id
-	WHERE s.watcher_id = $1 AND s.next_at <= $2 ORDER BY s.next_at` + limitClause(limit)
+	WHERE s.watcher_id = $1 AND s.next_at <= $2 ORDER BY s.next_at, s.event_id` + limitClause(limit)
 }
 
-func dueEvents(ctx context.Context, q querier, watcher string, now time.Time, limit int) ([]watchers.PlannedEvent, error) {
-	// The (watcher_id, next_at) index makes this proportional to the
-	// number of due events, not to all events.
-	rows, err := q.QueryContext(ctx, dueEventsQuery(limit), watcher, ms(now))
+// dueAfterQuery is dueEventsQuery from after ($3, $4), a next_at and an
+// event id.
+func dueAfterQuery(limit int) string {
+	return "SELECT s.next_at, " + watcherEventCols + ` FROM schedule s
+	JOIN events e ON e.id = s.event_id
+	WHERE s.watcher_id = $1 AND s.next_at <= $2 AND (s.next_at, s.event_id) > ($3, $4)
+	ORDER BY s.next_at, s.event_id` + limitClause(limit)
+}
+
+// dueEvents runs query, dueEventsQuery or dueAfterQuery, with args.
+func dueEvents(ctx context.Context, q querier, query string, limit int, args ...any) ([]watchers.PlannedEvent, error) {
+	// The (watcher_id, next_at, event_id) index makes this proportional
+	// to the number of due events, not to all events.
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -502,7 +502,7 @@ var hotWrites = []string{
 var hotReads = func() []string {
 	qs := []string{eventByIDQuery, changingByQuery}
 	for _, n := range watchers.CheckBatches {
-		qs = append(qs, dueEventsQuery(n))
+		qs = append(qs, dueEventsQuery(n), dueAfterQuery(n))
 	}
 	return qs
 }()
