@@ -32,9 +32,6 @@ func (b *Bot) Seed(ctx context.Context) (SeedReport, error) {
 	b.loading.total.Store(int64(len(b.Config().Events)))
 	b.loading.active.Store(true)
 	defer b.loading.active.Store(false)
-	if err := b.seedEvents(ctx, now, &rep); err != nil {
-		return rep, err
-	}
 	defaults := b.Config().Defaults()
 	for _, cw := range b.Config().Watchers {
 		old, err := b.watchers.Watcher(ctx, cw.Spec.ID)
@@ -67,6 +64,11 @@ func (b *Bot) Seed(ctx context.Context) (SeedReport, error) {
 				return rep, fmt.Errorf("seed watcher %s: %w", w.Spec.ID, err)
 			}
 		}
+	}
+	// Events after watchers: a new date watcher's schedule rows for the
+	// file's events are then written with the events, in their load.
+	if err := b.seedEvents(ctx, now, &rep); err != nil {
+		return rep, err
 	}
 	if err := b.seedSubscriptions(ctx, now, &rep); err != nil {
 		return rep, err

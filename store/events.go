@@ -379,6 +379,9 @@ func saveEventsBulk(ctx context.Context, t *tx, evs []bot.EventRecord) error {
 		}
 	}
 	// Every date watcher looks at the events again.
+	if t.scheduleAtEnd {
+		return nil
+	}
 	if err := forIDs(t, evs, func(list string, ids []any) error {
 		return exec(`INSERT INTO schedule (watcher_id, event_id, next_at)
 	SELECT w.id, e.id, 0 FROM watchers w, events e WHERE w.dated = 1 AND e.id IN `+list+`

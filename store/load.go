@@ -31,6 +31,10 @@ func (db *DB) LoadEvents(ctx context.Context, next func() ([]bot.EventRecord, er
 			if rebuild, err = deferIndexes(ctx, t); err != nil {
 				return err
 			}
+			// Into an empty store, the date watchers' schedule rows are
+			// written in one statement after the events rather than by
+			// lists of ids with each batch.
+			t.scheduleAtEnd = rebuild != nil
 		}
 		for {
 			evs, err := next()
@@ -49,6 +53,13 @@ func (db *DB) LoadEvents(ctx context.Context, next func() ([]bot.EventRecord, er
 		sctx, err := t.detached(ctx)
 		if err != nil {
 			return err
+		}
+		if t.scheduleAtEnd {
+			if _, err := t.ExecContext(sctx, `INSERT INTO schedule (watcher_id, event_id, next_at)
+	SELECT w.id, e.id, 0 FROM watchers w, events e WHERE w.dated = 1
+	ON CONFLICT (watcher_id, event_id) DO UPDATE SET next_at = 0`); err != nil {
+				return fmt.Errorf("schedule the events: %w", err)
+			}
 		}
 		for _, q := range rebuild {
 			if _, err := t.ExecContext(sctx, q); err != nil {

@@ -138,6 +138,10 @@ type tx struct {
 	// once the transaction commits.
 	db          *DB
 	newChannels []string
+	// scheduleAtEnd: saveEvents leaves the date watchers' schedule rows
+	// for the events it saves to LoadEvents, which writes them all at
+	// once at the end of a load into an empty store.
+	scheduleAtEnd bool
 }
 
 // ensureChannel gives channel its channel_claims row unless a committed
