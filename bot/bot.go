@@ -84,6 +84,12 @@ type Options struct {
 	// 40 MB of a 100,000-event file are not held while the store builds
 	// its indexes.
 	AfterSeedRead func()
+	// AfterFirstPass, when set, is called once after Start, in a worker
+	// of its own, when every date watcher woken at Start has finished
+	// its first run (at once when there is none): a server builds then
+	// what a first start left for later (the lists' indexes), so it does
+	// not hold up the planning. ctx is Start's.
+	AfterFirstPass func(ctx context.Context)
 }
 
 // Bot is the engine: it schedules watchers, runs them through the run
@@ -114,6 +120,7 @@ type Bot struct {
 	runner    *watchers.Runner
 	after     func(int)
 	seedRead  func() // Options.AfterSeedRead
+	firstPass firstPass
 	nudge     chan struct{}
 
 	mu    sync.Mutex
@@ -178,6 +185,7 @@ func New(opts Options) (*Bot, error) {
 		admins:     map[string]bool{},
 		after:      opts.AfterCommit,
 		seedRead:   opts.AfterSeedRead,
+		firstPass:  firstPass{fn: opts.AfterFirstPass},
 		nudge:      make(chan struct{}, 1),
 		found:      map[string]string{},
 		wakes:      map[string]chan struct{}{},
@@ -301,8 +309,15 @@ func (b *Bot) Start(ctx context.Context) error {
 	// Date watchers wake at their next planned look from the start, not
 	// at their first tick, which may be an hour away.
 	if _, leading := b.Leading(); leading {
-		b.wakeDated(ctx)
+		b.wakeDated(ctx, b.firstPass.expect)
 	}
+	b.firstPass.begin(func(fn func(context.Context)) {
+		b.workers.Add(1)
+		go func() {
+			defer b.workers.Done()
+			fn(ctx)
+		}()
+	})
 	b.workers.Add(1)
 	go func() {
 		defer b.workers.Done()
@@ -366,6 +381,7 @@ func (b *Bot) runJob(ctx context.Context, id string, now time.Time) error {
 		}
 	}
 	_, err := b.RunWatcher(ctx, id, now)
+	b.firstPass.ran(id)
 	b.wakeDuePosts(ctx, now)
 	if errors.Is(err, ErrNotLeader) {
 		b.log.Warn("watcher check not committed: this process lost the leader lease", "watcher", id, "err", err)

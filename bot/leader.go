@@ -82,7 +82,7 @@ func (b *Bot) Lead(ctx context.Context, f Fence) {
 		if err := b.SyncSchedules(ctx); err != nil {
 			b.log.Error("schedules not read after becoming leader", "err", err)
 		}
-		b.wakeDated(ctx)
+		b.wakeDated(ctx, nil)
 	}
 }
 
@@ -103,8 +103,9 @@ func (b *Bot) Leading() (Fence, bool) {
 	return b.fence, !b.following
 }
 
-// wakeDated wakes each date watcher at its earliest planned look.
-func (b *Bot) wakeDated(ctx context.Context) {
+// wakeDated wakes each date watcher at its earliest planned look; waking,
+// when set, hears each id first.
+func (b *Bot) wakeDated(ctx context.Context, waking func(id string)) {
 	ws, err := b.watchers.Watchers(ctx)
 	if err != nil {
 		b.log.Error("date watchers not woken", "err", err)
@@ -120,6 +121,9 @@ func (b *Bot) wakeDated(ctx context.Context) {
 			continue
 		}
 		if ok {
+			if waking != nil {
+				waking(w.Spec.ID)
+			}
 			b.runner.WakeAt(w.Spec.ID, next)
 		}
 	}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/policyteam/alertbot/bot"
@@ -12,29 +14,37 @@ import (
 // events (deferIndexes).
 var loadTables = []string{"events", "event_tags", "event_changes", "schedule"}
 
+// planIndexes are the indexes of loadTables that the date watchers'
+// planning pass reads or keeps up to date (the due events, the plans,
+// the events' dated changes). A load into an empty store builds them
+// before it commits; the others, for the commands' lists, wait for
+// BuildIndexes.
+var planIndexes = map[string]bool{"schedule_due": true, "schedule_event": true, "events_next_change": true}
+
 // LoadEvents saves the batches next returns, until it returns none, in one
-// transaction: all of them or, on any error (next's included), none. It
-// is how Seed writes a large file: one commit instead of one per batch,
-// and on SQLite, when the database has no events yet (a first start), the
-// indexes of the events, their tags, changes and schedule are built once
-// at the end from the stored rows instead of row by row, which costs a
-// third less for 100,000 events. next runs inside the transaction and must
-// not write through db (its one writer is taken); reads are fine, and see
-// the database as it was before the load.
+// transaction: all of them or, on any error (next's included, returned as
+// it is), none. It is how Seed writes a large file: one commit instead of
+// one per batch. On SQLite, when the database has no events yet (a first
+// start), the indexes of the events, their tags, changes and schedule are
+// built from the stored rows after them instead of row by row, before the
+// commit; after DeferListIndexes, only those the planning pass needs are,
+// and the lists' ones wait for BuildIndexes. next runs inside the
+// transaction and must not write through db (its one writer is taken);
+// reads are fine, and see the database as it was before the load.
 func (db *DB) LoadEvents(ctx context.Context, next func() ([]bot.EventRecord, error)) error {
 	n := 0
 	var nextErr error // next's own error, returned as it is
 	err := db.inTx(ctx, func(t *tx) error {
-		var rebuild []string
+		var deferred []pendingIndex
 		if db.dialect.name == sqliteDialect.name {
 			var err error
-			if rebuild, err = deferIndexes(ctx, t); err != nil {
+			if deferred, err = deferIndexes(ctx, t); err != nil {
 				return err
 			}
 			// Into an empty store, the date watchers' schedule rows are
 			// written in one statement after the events rather than by
 			// lists of ids with each batch.
-			t.scheduleAtEnd = rebuild != nil
+			t.scheduleAtEnd = deferred != nil
 		}
 		for {
 			evs, err := next()
@@ -61,9 +71,16 @@ func (db *DB) LoadEvents(ctx context.Context, next func() ([]bot.EventRecord, er
 				return fmt.Errorf("schedule the events: %w", err)
 			}
 		}
-		for _, q := range rebuild {
-			if _, err := t.ExecContext(sctx, q); err != nil {
-				return fmt.Errorf("build index: %w", err)
+		later := db.listsLater.Load()
+		for _, ix := range deferred {
+			if planIndexes[ix.name] || !later {
+				if _, err := t.ExecContext(sctx, ix.sql); err != nil {
+					return fmt.Errorf("build index %s: %w", ix.name, err)
+				}
+				continue
+			}
+			if _, err := t.ExecContext(sctx, `INSERT INTO pending_indexes (name, sql) VALUES ($1, $2)`, ix.name, ix.sql); err != nil {
+				return fmt.Errorf("note index %s to build: %w", ix.name, err)
 			}
 		}
 		return nil
@@ -77,14 +94,25 @@ func (db *DB) LoadEvents(ctx context.Context, next func() ([]bot.EventRecord, er
 	return nil
 }
 
+// DeferListIndexes makes a later LoadEvents into an empty SQLite store
+// leave the indexes of the commands' lists (events, upcoming) to
+// BuildIndexes, to be called once the date watchers' first planning pass
+// is done, so that pass starts a second sooner on 100,000 events; until
+// then the lists read the tables whole. serve does this; a process that
+// stops first has them built by the next Open.
+func (db *DB) DeferListIndexes() { db.listsLater.Store(true) }
+
+// pendingIndex is an index to build: its name and CREATE text.
+type pendingIndex struct{ name, sql string }
+
 // deferIndexes drops the secondary indexes of loadTables when there are no
-// events yet and returns the statements that build them again, as the
-// migrations wrote them (SQLite keeps each index's CREATE text). Indexes
-// that enforce a key (primary and unique, which have no text) stay: the
-// load's upserts and foreign keys look rows up by them. With events
-// already stored, nothing is dropped: rebuilding large indexes for a few
-// rows would cost more than it saves.
-func deferIndexes(ctx context.Context, t *tx) ([]string, error) {
+// events yet and returns them to build again, as the migrations wrote them
+// (SQLite keeps each index's CREATE text). Indexes that enforce a key
+// (primary and unique, which have no text) stay: the load's upserts and
+// foreign keys look rows up by them. With events already stored, nothing
+// is dropped: rebuilding large indexes for a few rows would cost more than
+// it saves.
+func deferIndexes(ctx context.Context, t *tx) ([]pendingIndex, error) {
 	var any int
 	if err := t.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events)`).Scan(&any); err != nil {
 		return nil, fmt.Errorf("count events: %w", err)
@@ -98,15 +126,14 @@ func deferIndexes(ctx context.Context, t *tx) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list indexes: %w", err)
 	}
-	var names, create []string
+	var out []pendingIndex
 	for rows.Next() {
-		var name, sql string
-		if err := rows.Scan(&name, &sql); err != nil {
+		var ix pendingIndex
+		if err := rows.Scan(&ix.name, &ix.sql); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("list indexes: %w", err)
 		}
-		names = append(names, name)
-		create = append(create, sql)
+		out = append(out, ix)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, fmt.Errorf("list indexes: %w", err)
@@ -114,11 +141,58 @@ func deferIndexes(ctx context.Context, t *tx) ([]string, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list indexes: %w", err)
 	}
-	for _, name := range names {
+	for _, ix := range out {
 		// The name comes from sqlite_master, written by our migrations.
-		if _, err := t.ExecContext(ctx, `DROP INDEX "`+name+`"`); err != nil {
-			return nil, fmt.Errorf("drop index %s: %w", name, err)
+		if _, err := t.ExecContext(ctx, `DROP INDEX "`+ix.name+`"`); err != nil {
+			return nil, fmt.Errorf("drop index %s: %w", ix.name, err)
 		}
 	}
-	return create, nil
+	return out, nil
+}
+
+// BuildIndexes builds the indexes a first start's load left to build
+// (LoadEvents), each in a transaction of its own, and returns how many it
+// built. The bot calls it once the date watchers' first planning pass is
+// done; Open calls it too, for a process that stopped before. Nothing to
+// do on PostgreSQL.
+func (db *DB) BuildIndexes(ctx context.Context) (int, error) {
+	built := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return built, err
+		}
+		var ix pendingIndex
+		err := db.inTx(ctx, func(t *tx) error {
+			err := t.QueryRowContext(ctx, `SELECT name, sql FROM pending_indexes ORDER BY name LIMIT 1`).Scan(&ix.name, &ix.sql)
+			if errors.Is(err, sql.ErrNoRows) {
+				ix = pendingIndex{}
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			var exists int
+			if err := t.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = $1`, ix.name).Scan(&exists); err != nil {
+				return err
+			}
+			sctx, err := t.detached(ctx)
+			if err != nil {
+				return err
+			}
+			if exists == 0 {
+				if _, err := t.ExecContext(sctx, ix.sql); err != nil {
+					return err
+				}
+			}
+			_, err = t.ExecContext(sctx, `DELETE FROM pending_indexes WHERE name = $1`, ix.name)
+			return err
+		})
+		if err != nil {
+			return built, fmt.Errorf("build index %s: %w", ix.name, err)
+		}
+		if ix.name == "" {
+			return built, nil
+		}
+		built++
+	}
 }

@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -81,6 +82,9 @@ type DB struct {
 	// counts keeps the events list's counts while the events version
 	// stays the same (eventcounts.go).
 	counts countCache
+	// listsLater: a load into an empty store leaves the lists' indexes
+	// for BuildIndexes (DeferListIndexes).
+	listsLater atomic.Bool
 }
 
 // Option configures Open.
@@ -166,6 +170,12 @@ func Open(ctx context.Context, name string, opts ...Option) (*DB, error) {
 	}
 	if err := db.read.prepareAll(ctx, reads); err != nil {
 		return fail(err)
+	}
+	// Indexes a first start left to build, when it stopped before it did.
+	if n, err := db.BuildIndexes(ctx); err != nil {
+		return fail(err)
+	} else if n > 0 {
+		db.logger.Info("indexes left by a first start built", "indexes", n)
 	}
 	return db, nil
 }

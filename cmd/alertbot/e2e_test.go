@@ -164,6 +164,14 @@ func TestConsoleEndToEnd(t *testing.T) {
 	p.waitFor(t, "Diet passes the FY2027 budget")
 	fmt.Fprintln(p.stdin, "/alerts event upper-house-election-2025")
 	p.waitFor(t, "election officially announced")
+	// A first start leaves the lists' indexes to build after the
+	// countdown's first planning pass; then they are.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(p.stderr(), `msg="indexes built" indexes=`); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no indexes built after the first pass:\n%s", p.stderr())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}

@@ -119,7 +119,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 			log.Error("shutting down", "err", err)
 			return &exitError{1, "alertbot: " + err.Error()}
 		case <-hup:
-			m.reload(ctx, c, s.app.bot, log)
+			m.reload(ctx, c, s.app, log)
 		}
 	}
 }
@@ -156,6 +156,18 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 		o.AfterSeedRead = func() {
 			s.app.bot.ForgetConfigEvents()
 			debug.FreeOSMemory()
+		}
+		// A first start over many events leaves the lists' indexes to
+		// build once the planning pass is done (store.LoadEvents).
+		o.AfterFirstPass = func(ctx context.Context) {
+			start := time.Now()
+			n, err := s.app.db.BuildIndexes(ctx)
+			switch {
+			case err != nil:
+				log.Warn("indexes not built; the next start builds them", "err", err)
+			case n > 0:
+				log.Info("indexes built", "indexes", n, "took", time.Since(start).Round(time.Millisecond))
+			}
 		}
 		if replicas {
 			o.ClaimTTL = claimTTL
@@ -211,6 +223,9 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 	}()
 	log.Info("http listening", "addr", s.ln.Addr().String())
 
+	// The lists' indexes of a first start are built after the first
+	// planning pass (AfterFirstPass above).
+	a.db.DeferListIndexes()
 	rep, err := a.bot.Seed(ctx)
 	if err != nil {
 		return &exitError{1, "alertbot: seed: " + err.Error()}
@@ -319,7 +334,8 @@ func cfgName(path string) string {
 }
 
 // reload re-reads the config; on any error nothing changes.
-func (m *Main) reload(ctx context.Context, c common, b *bot.Bot, log *slog.Logger) {
+func (m *Main) reload(ctx context.Context, c common, a *app, log *slog.Logger) {
+	b := a.bot
 	cfg, err := m.loadConfig(c.config)
 	if err != nil {
 		log.Error("config reload refused; keeping the running config", "err", err)
@@ -331,6 +347,13 @@ func (m *Main) reload(ctx context.Context, c common, b *bot.Bot, log *slog.Logge
 		return
 	}
 	b.ForgetConfigEvents()
+	// Events loaded into a store that had none leave the lists' indexes
+	// to build (DeferListIndexes); the first pass is long done.
+	if n, err := a.db.BuildIndexes(ctx); err != nil {
+		log.Warn("indexes not built; the next start builds them", "err", err)
+	} else if n > 0 {
+		log.Info("indexes built", "indexes", n)
+	}
 	log.Info("config reloaded", "events_created", rep.EventsCreated, "events_updated", rep.EventsUpdated,
 		"watchers_created", rep.WatchersCreated, "watchers_updated", rep.WatchersUpdated)
 }
