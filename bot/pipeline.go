@@ -229,6 +229,11 @@ func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time, 
 	return run, res, nil
 }
 
+// aheadFrom is the smallest batch after which the next one is read while
+// it commits. A burst's first, small batches are not: their alerts go out
+// first, and a read beside their commit would hold them up.
+const aheadFrom = 1000
+
 // batchScope is what the batches of one watcher run share: how many
 // events this batch takes (watchers.Input.Batch), and the routing and
 // channel rules read for the first batch, so that a burst checked in many
@@ -255,7 +260,7 @@ func (p *pipeline) run(ctx context.Context, id string, now time.Time, sc *batchS
 	if err != nil {
 		return outcome{}, err
 	}
-	if res.More && sc.next > 0 {
+	if res.More && sc.next > 0 && sc.batch >= aheadFrom {
 		// The next batch is read while this one is written.
 		p.ahead.readAhead(ctx, id, now, sc.next)
 	}

@@ -94,7 +94,15 @@ type buckets struct {
 	mu     sync.Mutex
 	routes map[string]*bucket
 	global time.Time // all requests wait until then (a global 429)
+	// pruneAt is the number of routes at which a new one first prunes
+	// the passed windows: at least minPrune, and twice what a prune left,
+	// so a burst to thousands of live channels does not walk them all for
+	// each new one.
+	pruneAt int
 }
+
+// minPrune is the fewest routes kept before passed windows are pruned.
+const minPrune = 4096
 
 type bucket struct {
 	remaining int
@@ -146,8 +154,9 @@ func (b *buckets) update(key string, status int, h http.Header, now time.Time) {
 	}
 	bk := b.routes[key]
 	if bk == nil {
-		if len(b.routes) >= 4096 {
+		if len(b.routes) >= max(b.pruneAt, minPrune) {
 			b.prune(now)
+			b.pruneAt = 2 * len(b.routes)
 		}
 		bk = &bucket{}
 		b.routes[key] = bk

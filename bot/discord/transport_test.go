@@ -101,3 +101,41 @@ func TestBucketsPrune(t *testing.T) {
 		t.Fatalf("%d routes after pruning, want 1", n)
 	}
 }
+
+// TestBucketsPruneAmortized: with thousands of live windows a prune drops
+// nothing, and the next new routes do not walk them all again: the next
+// prune comes when the routes have doubled.
+func TestBucketsPruneAmortized(t *testing.T) {
+	b := newBuckets()
+	now := time.Unix(1000, 0)
+	h := http.Header{}
+	h.Set("X-RateLimit-Remaining", "0")
+	h.Set("X-RateLimit-Reset-After", "1")
+	add := func(i int, at time.Time) {
+		b.update("/api/v9/channels/"+strconv.Itoa(i)+"/messages", 200, h, at)
+	}
+	for i := range minPrune + 1 {
+		add(i, now) // the last one prunes: every window is still open
+	}
+	if n := len(b.routes); n != minPrune+1 {
+		t.Fatalf("%d routes, want %d: none had passed", n, minPrune+1)
+	}
+	later := now.Add(2 * time.Second) // every window so far has passed
+	add(-1, later)
+	if n := len(b.routes); n != minPrune+2 {
+		t.Fatalf("%d routes, want %d: no prune before the routes double", n, minPrune+2)
+	}
+	for i := minPrune + 1; ; i++ {
+		before := len(b.routes)
+		add(i, later)
+		if len(b.routes) > before {
+			continue
+		}
+		// Pruned: when the routes had doubled since the first prune,
+		// which left minPrune; what is left now are the open windows.
+		if before != 2*minPrune || len(b.routes) != before-(minPrune+1)+1 {
+			t.Errorf("pruned at %d routes to %d, want at %d to %d", before, len(b.routes), 2*minPrune, before-minPrune)
+		}
+		break
+	}
+}
