@@ -417,11 +417,7 @@ func scanListed(ctx context.Context, q querier, query string, args ...any) ([]bo
 var listedQueries = func() map[int]string {
 	m := map[int]string{}
 	for _, n := range changeBuckets {
-		marks := make([]string, n)
-		for i := range marks {
-			marks[i] = fmt.Sprintf("$%d", i+1)
-		}
-		m[n] = "SELECT " + listedCols + " FROM events e WHERE e.id IN (" + strings.Join(marks, ", ") + ")"
+		m[n] = "SELECT " + listedCols + " FROM events e WHERE e.id IN (" + params(1, n, false) + ")"
 	}
 	return m
 }()

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -433,23 +432,13 @@ func valuesList(n, cols int, anon bool) string {
 
 func makeValuesList(n, cols int, anon bool) string {
 	var b strings.Builder
-	b.Grow(n * cols * 5)
+	b.Grow(n * (cols*5 + 4))
 	for r := range n {
 		if r > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteByte('(')
-		for c := range cols {
-			if c > 0 {
-				b.WriteString(", ")
-			}
-			if anon {
-				b.WriteByte('?')
-				continue
-			}
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(r*cols + c + 1))
-		}
+		b.WriteString(params(r*cols+1, cols, anon))
 		b.WriteByte(')')
 	}
 	return b.String()
@@ -654,16 +643,7 @@ func changesQuery(n int, anon bool) string {
 	var b strings.Builder
 	b.WriteString(`SELECT event_id, at, due, status, title, note, source, changed_by, quiet
 	FROM event_changes WHERE event_id IN (`)
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		if anon {
-			b.WriteByte('?')
-		} else {
-			fmt.Fprintf(&b, "$%d", i+1)
-		}
-	}
+	b.WriteString(params(1, n, anon))
 	b.WriteString(") ORDER BY event_id, seq")
 	return b.String()
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -175,19 +174,6 @@ const soleChannelsQuery = `SELECT d.channel FROM deliveries d
 // few prepared statements serve every batch.
 var inBuckets = []int{1, 8, 32, 128, maxSoleClaim}
 
-// placeholders lists n parameters from $first on: "$4, $5, …".
-func placeholders(first, n int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('$')
-		b.WriteString(strconv.Itoa(first + i))
-	}
-	return b.String()
-}
-
 // bySize builds a statement text for each of inBuckets' list sizes.
 func bySize(text func(n int) string) map[int]string {
 	m := make(map[int]string, len(inBuckets))
@@ -202,7 +188,7 @@ func bySize(text func(n int) string) map[int]string {
 // alone: rewriting them on every pass would be most of what a pass costs.
 var soleClaimSQL = bySize(func(n int) string {
 	return `UPDATE channel_claims SET owner = $1, until = $2
-		WHERE channel IN (` + placeholders(3, n) + `) AND (owner <> $1 OR until <> $2)`
+		WHERE channel IN (` + params(3, n, false) + `) AND (owner <> $1 OR until <> $2)`
 })
 
 // claimDeliveriesSQL claims the n deliveries from $3 on for owner $1 at
@@ -211,7 +197,7 @@ var soleClaimSQL = bySize(func(n int) string {
 var claimDeliveriesSQL = bySize(func(n int) string {
 	return `UPDATE deliveries SET claim_owner = $1,
 		claimed_at = CASE WHEN claimed_at = 0 THEN $2 ELSE claimed_at END
-		WHERE id IN (` + placeholders(3, n) + `) AND state = 'pending'`
+		WHERE id IN (` + params(3, n, false) + `) AND state = 'pending'`
 })
 
 // soleSQL are claimDueSole's statement texts for one batch limit.
@@ -233,7 +219,7 @@ func soleStatements(limit int) *soleSQL {
 		channels: soleChannelsQuery + limitClause(limit),
 		due: bySize(func(n int) string {
 			return "SELECT " + deliveryCols + ", " + alertCols + ` FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-		WHERE d.channel IN (` + placeholders(3, n) + `) AND ` + dueWhere + ` ORDER BY d.id` + limitClause(limit)
+		WHERE d.channel IN (` + params(3, n, false) + `) AND ` + dueWhere + ` ORDER BY d.id` + limitClause(limit)
 		}),
 	}
 	s.all = []string{s.channels}

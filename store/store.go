@@ -16,7 +16,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/policyteam/alertbot/watchers"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -30,6 +29,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/watchers"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -431,6 +431,26 @@ func limitClause(n int) string {
 }
 
 var limitBuckets = []int{1, 5, 10, 20, 50, 100, 200, 500, 1000}
+
+// params lists n statement parameters: "$first, $first+1, …", or with
+// anon (tx.anonParams) "?, ?, …". Every IN list and VALUES row is written
+// by it.
+func params(first, n int, anon bool) string {
+	var b strings.Builder
+	b.Grow(n * 5)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if anon {
+			b.WriteByte('?')
+			continue
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(first + i))
+	}
+	return b.String()
+}
 
 // padded calls fn with the n values at(0), …, at(n-1), in lists of at
 // most the largest of sizes, each padded to the smallest size that holds

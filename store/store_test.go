@@ -380,3 +380,20 @@ func testClosedDBErrors(t *testing.T, fresh func(testing.TB) string) {
 		t.Errorf("Event on a closed database: err = %v, want a database error", err)
 	}
 }
+
+// TestParams: the one writer of parameter lists numbers them from first,
+// or writes "?" for SQLite's multi-row statements, and VALUES rows number
+// on across rows.
+func TestParams(t *testing.T) {
+	for _, tt := range []struct{ got, want string }{
+		{params(3, 3, false), "$3, $4, $5"},
+		{params(1, 3, true), "?, ?, ?"},
+		{params(1, 0, false), ""},
+		{valuesList(2, 2, false), "($1, $2), ($3, $4)"},
+		{valuesList(2, 2, true), "(?, ?), (?, ?)"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}
