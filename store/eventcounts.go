@@ -388,28 +388,21 @@ const listedCols = `e.id, e.title, e.zone, e.cur_title, e.cur_due, e.cur_precisi
 
 // scanListed runs a query selecting listedCols.
 func scanListed(ctx context.Context, q querier, query string, args ...any) ([]bot.EventRecord, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []bot.EventRecord
-	for rows.Next() {
+	return scanRows(ctx, q, query, args, func(s scanner) (bot.EventRecord, error) {
 		var (
 			r          bot.EventRecord
 			status     string
 			prec       int
 			start, end int64
 		)
-		if err := rows.Scan(&r.ID, &r.Title, &r.Zone, &r.Current.Title, &r.Current.Due.Raw, &prec, &start, &end, &status); err != nil {
-			return nil, err
+		if err := s.Scan(&r.ID, &r.Title, &r.Zone, &r.Current.Title, &r.Current.Due.Raw, &prec, &start, &end, &status); err != nil {
+			return r, err
 		}
 		r.Current.Status = watchers.Status(status)
 		r.Current.Due.Precision = watchers.Precision(prec)
 		r.Current.Due.Start, r.Current.Due.End = fromMS(start), fromMS(end)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, nil
+	})
 }
 
 // listedQueries select the listed columns of n events by id, for each n

@@ -604,23 +604,25 @@ func queryEvents(ctx context.Context, q querier, query string, args ...any) ([]b
 
 // scanEvents runs a query selecting eventCols, without the changes.
 func scanEvents(ctx context.Context, q querier, query string, args ...any) ([]bot.EventRecord, error) {
+	return scanRows(ctx, q, query, args, func(s scanner) (bot.EventRecord, error) { return scanEvent(s) })
+}
+
+// scanRows runs query and reads each row it returns with scan.
+func scanRows[T any](ctx context.Context, q querier, query string, args []any, scan func(scanner) (T, error)) ([]T, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []bot.EventRecord
+	var out []T
 	for rows.Next() {
-		r, err := scanEvent(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		out = append(out, v)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // attachChanges loads the changes of evs.
@@ -978,17 +980,7 @@ func (db *DB) Tags(ctx context.Context) ([]string, error) {
 // scheduled check time has come, and those new or changed since its last
 // look (Since is then the zero time). It implements watchers.EventSource.
 func (db *DB) DueEvents(ctx context.Context, watcher string, now time.Time, limit int) ([]watchers.PlannedEvent, error) {
-	t, err := db.readTx(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("due events for %q: %w", watcher, err)
-	}
-	defer t.Rollback()
-	limit = watchers.BatchLimit(limit)
-	out, err := dueEvents(ctx, t, dueEventsQuery(limit), limit, watcher, ms(now))
-	if err != nil {
-		return nil, fmt.Errorf("due events for %q: %w", watcher, err)
-	}
-	return out, nil
+	return db.dueEvents(ctx, watcher, now, nil, limit)
 }
 
 // DueEventsAfter is DueEvents for the next batch of a run: the due events
@@ -997,15 +989,25 @@ func (db *DB) DueEvents(ctx context.Context, watcher string, now time.Time, limi
 // still being committed: those events' new plans are not seen yet, and do
 // not need to be.
 func (db *DB) DueEventsAfter(ctx context.Context, watcher string, now time.Time, last watchers.PlannedEvent, limit int) ([]watchers.PlannedEvent, error) {
+	return db.dueEvents(ctx, watcher, now, &last, limit)
+}
+
+// dueEvents reads up to limit events due for watcher at now, from the
+// start or after *last.
+func (db *DB) dueEvents(ctx context.Context, watcher string, now time.Time, last *watchers.PlannedEvent, limit int) ([]watchers.PlannedEvent, error) {
 	t, err := db.readTx(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("due events for %q: %w", watcher, err)
 	}
 	defer t.Rollback()
 	limit = watchers.BatchLimit(limit)
-	out, err := dueEvents(ctx, t, dueAfterQuery(limit), limit, watcher, ms(now), ms(last.Since), last.Event.ID)
+	query, args := dueEventsQuery(limit), []any{watcher, ms(now)}
+	if last != nil {
+		query, args = dueAfterQuery(limit), append(args, ms(last.Since), last.Event.ID)
+	}
+	out, err := readDue(ctx, t, query, limit, args...)
 	if err != nil {
-		return nil, fmt.Errorf("due events for %q after %q: %w", watcher, last.Event.ID, err)
+		return nil, fmt.Errorf("due events for %q: %w", watcher, err)
 	}
 	return out, nil
 }
@@ -1043,8 +1045,8 @@ func dueAfterQuery(limit int) string {
 	ORDER BY s.next_at, s.event_id` + limitClause(limit)
 }
 
-// dueEvents runs query, dueEventsQuery or dueAfterQuery, with args.
-func dueEvents(ctx context.Context, q querier, query string, limit int, args ...any) ([]watchers.PlannedEvent, error) {
+// readDue runs query, dueEventsQuery or dueAfterQuery, with args.
+func readDue(ctx context.Context, q querier, query string, limit int, args ...any) ([]watchers.PlannedEvent, error) {
 	// The (watcher_id, next_at, event_id) index makes this proportional
 	// to the number of due events, not to all events.
 	rows, err := q.QueryContext(ctx, query, args...)

@@ -113,32 +113,24 @@ type pendingIndex struct{ name, sql string }
 // is dropped: rebuilding large indexes for a few rows would cost more than
 // it saves.
 func deferIndexes(ctx context.Context, t *tx) ([]pendingIndex, error) {
-	var any int
-	if err := t.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events)`).Scan(&any); err != nil {
+	var stored int
+	if err := t.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events)`).Scan(&stored); err != nil {
 		return nil, fmt.Errorf("count events: %w", err)
 	}
-	if any != 0 {
+	if stored != 0 {
 		return nil, nil
 	}
-	rows, err := t.QueryContext(ctx, `SELECT name, sql FROM sqlite_master
-	WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (?, ?, ?, ?) ORDER BY name`,
-		loadTables[0], loadTables[1], loadTables[2], loadTables[3])
+	tables := make([]any, len(loadTables))
+	for i, name := range loadTables {
+		tables[i] = name
+	}
+	out, err := scanRows(ctx, t, `SELECT name, sql FROM sqlite_master
+	WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (`+params(1, len(tables), false)+`) ORDER BY name`, tables,
+		func(s scanner) (pendingIndex, error) {
+			var ix pendingIndex
+			return ix, s.Scan(&ix.name, &ix.sql)
+		})
 	if err != nil {
-		return nil, fmt.Errorf("list indexes: %w", err)
-	}
-	var out []pendingIndex
-	for rows.Next() {
-		var ix pendingIndex
-		if err := rows.Scan(&ix.name, &ix.sql); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list indexes: %w", err)
-		}
-		out = append(out, ix)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("list indexes: %w", err)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list indexes: %w", err)
 	}
 	for _, ix := range out {

@@ -159,16 +159,7 @@ func (m *Main) openServer(ctx context.Context, s *server, c common, cfg *bot.Con
 		}
 		// A first start over many events leaves the lists' indexes to
 		// build once the planning pass is done (store.LoadEvents).
-		o.AfterFirstPass = func(ctx context.Context) {
-			start := time.Now()
-			n, err := s.app.db.BuildIndexes(ctx)
-			switch {
-			case err != nil:
-				log.Warn("indexes not built; the next start builds them", "err", err)
-			case n > 0:
-				log.Info("indexes built", "indexes", n, "took", time.Since(start).Round(time.Millisecond))
-			}
-		}
+		o.AfterFirstPass = func(ctx context.Context) { buildIndexes(ctx, s.app.db, log) }
 		if replicas {
 			o.ClaimTTL = claimTTL
 			// Called only once s.app is set: after the start's seed.
@@ -333,6 +324,19 @@ func cfgName(path string) string {
 	return path
 }
 
+// buildIndexes builds the indexes a load left for later
+// (store.BuildIndexes) and logs what it did.
+func buildIndexes(ctx context.Context, db *store.DB, log *slog.Logger) {
+	start := time.Now()
+	n, err := db.BuildIndexes(ctx)
+	switch {
+	case err != nil:
+		log.Warn("indexes not built; the next start builds them", "err", err)
+	case n > 0:
+		log.Info("indexes built", "indexes", n, "took", time.Since(start).Round(time.Millisecond))
+	}
+}
+
 // reload re-reads the config; on any error nothing changes.
 func (m *Main) reload(ctx context.Context, c common, a *app, log *slog.Logger) {
 	b := a.bot
@@ -349,11 +353,7 @@ func (m *Main) reload(ctx context.Context, c common, a *app, log *slog.Logger) {
 	b.ForgetConfigEvents()
 	// Events loaded into a store that had none leave the lists' indexes
 	// to build (DeferListIndexes); the first pass is long done.
-	if n, err := a.db.BuildIndexes(ctx); err != nil {
-		log.Warn("indexes not built; the next start builds them", "err", err)
-	} else if n > 0 {
-		log.Info("indexes built", "indexes", n)
-	}
+	buildIndexes(ctx, a.db, log)
 	log.Info("config reloaded", "events_created", rep.EventsCreated, "events_updated", rep.EventsUpdated,
 		"watchers_created", rep.WatchersCreated, "watchers_updated", rep.WatchersUpdated)
 }
