@@ -274,32 +274,22 @@ func contractLoadEvents(t *testing.T, s backend) {
 	}
 	check := func(want []string) {
 		t.Helper()
-		got, err := s.AllEventIDs(ctx)
-		if err != nil {
-			t.Fatal(err)
+		same := func(what string, got []string, err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(got)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", what, diff)
+			}
 		}
-		slices.Sort(got)
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("events after the load (-want +got):\n%s", diff)
-		}
+		all, err := s.AllEventIDs(ctx)
+		same("events after the load", all, err)
 		tagged, err := s.Events(ctx, bot.EventFilter{Tag: "japan"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		taggedIDs := eventIDs(tagged)
-		slices.Sort(taggedIDs)
-		if diff := cmp.Diff(want, taggedIDs); diff != "" {
-			t.Errorf("events tagged japan (-want +got):\n%s", diff)
-		}
+		same("events tagged japan", eventIDs(tagged), err)
 		due, err := s.DueEvents(ctx, "deadlines", testNow, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dueIDs := plannedIDs(due)
-		slices.Sort(dueIDs)
-		if diff := cmp.Diff(want, dueIDs); diff != "" {
-			t.Errorf("events the date watcher is to look at (-want +got):\n%s", diff)
-		}
+		same("events the date watcher is to look at", plannedIDs(due), err)
 	}
 	check(ids)
 	// Into a store with events: one changed, one new.

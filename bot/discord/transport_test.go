@@ -86,12 +86,19 @@ func TestTransportGatewayOverride(t *testing.T) {
 	}
 }
 
-func TestBucketsPrune(t *testing.T) {
-	b := newBuckets()
-	now := time.Unix(1000, 0)
+// exhausted is the headers of an answer that used up its route's bucket
+// for a second.
+func exhausted() http.Header {
 	h := http.Header{}
 	h.Set("X-RateLimit-Remaining", "0")
 	h.Set("X-RateLimit-Reset-After", "1")
+	return h
+}
+
+func TestBucketsPrune(t *testing.T) {
+	b := newBuckets()
+	now := time.Unix(1000, 0)
+	h := exhausted()
 	for i := range 4096 {
 		b.update("/api/v9/channels/"+strconv.Itoa(i)+"/messages", 200, h, now)
 	}
@@ -108,9 +115,7 @@ func TestBucketsPrune(t *testing.T) {
 func TestBucketsPruneAmortized(t *testing.T) {
 	b := newBuckets()
 	now := time.Unix(1000, 0)
-	h := http.Header{}
-	h.Set("X-RateLimit-Remaining", "0")
-	h.Set("X-RateLimit-Reset-After", "1")
+	h := exhausted()
 	add := func(i int, at time.Time) {
 		b.update("/api/v9/channels/"+strconv.Itoa(i)+"/messages", 200, h, at)
 	}
