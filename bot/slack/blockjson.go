@@ -82,47 +82,59 @@ func appendBlock(b []byte, blk slack.Block) ([]byte, bool) {
 	case *slack.ContextBlock:
 		b = appendType(b, string(blk.Type))
 		b = appendBlockID(b, blk.BlockID)
-		b = append(b, `,"elements":`...)
-		if blk.ContextElements.Elements == nil {
-			b = append(b, "null"...)
-			break
-		}
-		b = append(b, '[')
-		for i, e := range blk.ContextElements.Elements {
+		var ok bool
+		b, ok = appendElements(b, blk.ContextElements.Elements, func(b []byte, e slack.MixedElement) ([]byte, bool) {
 			t, ok := e.(*slack.TextBlockObject)
 			if !ok {
 				return b, false
 			}
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendText(b, t)
+			return appendText(b, t), true
+		})
+		if !ok {
+			return b, false
 		}
-		b = append(b, ']')
 	case *slack.ActionBlock:
 		b = appendType(b, string(blk.Type))
 		b = appendBlockID(b, blk.BlockID)
-		b = append(b, `,"elements":`...)
-		if blk.Elements == nil || blk.Elements.ElementSet == nil {
-			b = append(b, "null"...)
-			break
+		var els []slack.BlockElement
+		if blk.Elements != nil {
+			els = blk.Elements.ElementSet
 		}
-		b = append(b, '[')
-		for i, e := range blk.Elements.ElementSet {
+		var ok bool
+		b, ok = appendElements(b, els, func(b []byte, e slack.BlockElement) ([]byte, bool) {
 			btn, ok := e.(*slack.ButtonBlockElement)
 			if !ok || btn.Confirm != nil || btn.VisibleToUserIDs != nil {
 				return b, false
 			}
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendButton(b, btn)
+			return appendButton(b, btn), true
+		})
+		if !ok {
+			return b, false
 		}
-		b = append(b, ']')
 	default:
 		return b, false
 	}
 	return append(b, '}'), true
+}
+
+// appendElements appends a block's elements: null for none (nil), else
+// each through add, which says false for one it cannot write.
+func appendElements[E any](b []byte, els []E, add func([]byte, E) ([]byte, bool)) ([]byte, bool) {
+	b = append(b, `,"elements":`...)
+	if els == nil {
+		return append(b, "null"...), true
+	}
+	b = append(b, '[')
+	for i, e := range els {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = add(b, e); !ok {
+			return b, false
+		}
+	}
+	return append(b, ']'), true
 }
 
 // appendType opens an object with its type.
