@@ -275,12 +275,7 @@ func TestCreateNetworkError(t *testing.T) {
 			w.Header().Set("Content-Length", "100")
 			w.WriteHeader(http.StatusOK)
 			io.WriteString(w, `{"id":"1250000000000000044","con`)
-			conn, _, err := http.NewResponseController(w).Hijack()
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			conn.Close()
+			hangUp(t, w)
 		})
 		_, err := d.send(t, "9", 1)
 		se := sendErr(t, err)
@@ -289,14 +284,7 @@ func TestCreateNetworkError(t *testing.T) {
 		}
 	})
 	t.Run("before the answer", func(t *testing.T) {
-		d := newRawDiscord(t, func(w http.ResponseWriter, _ *http.Request) {
-			conn, _, err := http.NewResponseController(w).Hijack()
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			conn.Close()
-		})
+		d := newRawDiscord(t, func(w http.ResponseWriter, _ *http.Request) { hangUp(t, w) })
 		_, err := d.send(t, "9", 1)
 		checkNetworkError(t, err, d.srv.URL)
 	})
@@ -319,4 +307,14 @@ func checkNetworkError(t *testing.T, err error, url string) {
 	if !strings.Contains(err.Error(), "discord: send to 9: Post:") {
 		t.Errorf("error %q does not say what failed", err)
 	}
+}
+
+// hangUp closes the connection under w without finishing the answer.
+func hangUp(t *testing.T, w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	conn.Close()
 }

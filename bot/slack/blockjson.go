@@ -53,22 +53,12 @@ func appendBlock(b []byte, blk slack.Block) ([]byte, bool) {
 		if blk.Level != 0 {
 			return b, false
 		}
-		b = appendType(b, string(blk.Type))
-		if blk.Text != nil {
-			b = append(b, `,"text":`...)
-			b = appendText(b, blk.Text)
-		}
-		b = appendBlockID(b, blk.BlockID)
+		b = appendTextBlock(b, string(blk.Type), blk.Text, blk.BlockID)
 	case *slack.SectionBlock:
 		if blk.Accessory != nil || blk.Expand {
 			return b, false
 		}
-		b = appendType(b, string(blk.Type))
-		if blk.Text != nil {
-			b = append(b, `,"text":`...)
-			b = appendText(b, blk.Text)
-		}
-		b = appendBlockID(b, blk.BlockID)
+		b = appendTextBlock(b, string(blk.Type), blk.Text, blk.BlockID)
 		if len(blk.Fields) > 0 {
 			b = append(b, `,"fields":[`...)
 			for i, f := range blk.Fields {
@@ -115,6 +105,17 @@ func appendBlock(b []byte, blk slack.Block) ([]byte, bool) {
 		return b, false
 	}
 	return append(b, '}'), true
+}
+
+// appendTextBlock opens a header or section block: its type, its text
+// when set, its block_id.
+func appendTextBlock(b []byte, typ string, text *slack.TextBlockObject, id string) []byte {
+	b = appendType(b, typ)
+	if text != nil {
+		b = append(b, `,"text":`...)
+		b = appendText(b, text)
+	}
+	return appendBlockID(b, id)
 }
 
 // appendElements appends a block's elements: null for none (nil), else
