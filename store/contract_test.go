@@ -120,6 +120,7 @@ func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) backe
 	t.Run("EventsPageWrites", func(t *testing.T) { contractEventsPageWrites(t, open(t, testNow)) })
 	t.Run("Watchers", func(t *testing.T) { contractWatchers(t, open(t, testNow)) })
 	t.Run("CommitRun", func(t *testing.T) { contractCommitRun(t, open(t, testNow)) })
+	t.Run("CommitRunMany", func(t *testing.T) { contractCommitRunMany(t, open(t, testNow)) })
 	t.Run("DueEvents", func(t *testing.T) { contractDueEvents(t, open(t, testNow)) })
 	t.Run("Deliveries", func(t *testing.T) { contractDeliveries(t, open(t, testNow)) })
 	t.Run("Claims", func(t *testing.T) { contractClaims(t, open(t, testNow)) })
@@ -993,6 +994,79 @@ func contractCommitRun(t *testing.T, s backend) {
 	}
 	if gw, _ = s.Watcher(ctx, "feeds"); !gw.LastRun.Equal(at3) {
 		t.Errorf("failed commit updated the watcher: LastRun = %v, want %v", gw.LastRun, at3)
+	}
+}
+
+// contractCommitRunMany: a run of many alerts, written several to a
+// statement, keeps the order and the once-only rule of one at a time:
+// each new alert once, in run order, its deliveries in the same order; a
+// key seen earlier in the run or stored before is not new.
+func contractCommitRunMany(t *testing.T, s backend) {
+	ctx := testCtx(t)
+	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
+		t.Fatal(err)
+	}
+	key := func(i int) string { return fmt.Sprintf("deadlines/ev%02d/reminder@x", i) }
+	channel := func(i int) string { return fmt.Sprintf("slack:C%07d", i) }
+	if _, err := s.CommitRun(ctx, bot.RunRecord{Watcher: "deadlines", At: testNow,
+		Alerts: []bot.NewAlert{{Alert: mkAlert(key(20), "ev20"), Channels: []string{channel(20)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 45 // statements of 32, 8, 2, 2 and 1 rows
+	run := bot.RunRecord{Watcher: "deadlines", At: testNow}
+	var want []string             // keys of the alerts created, in order
+	chanOf := map[string]string{} // their channels by key
+	for i := range n {
+		a := mkAlert(key(i), fmt.Sprintf("ev%02d", i))
+		na := bot.NewAlert{Alert: a, Channels: []string{channel(i)}}
+		switch i {
+		case 5:
+			na.Alert.Key, na.Alert.Title = key(2), "a second alert under ev02's key"
+		case 33:
+			na.Skipped = true
+		}
+		run.Alerts = append(run.Alerts, na)
+		if i != 5 && i != 20 && i != 33 {
+			want = append(want, a.Key)
+			chanOf[a.Key] = channel(i)
+		}
+	}
+	created, err := s.CommitRun(ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i, rec := range created {
+		got = append(got, rec.Alert.Key)
+		if i > 0 && rec.ID <= created[i-1].ID {
+			t.Errorf("alert %s has id %d after %d: ids do not rise in run order", rec.Alert.Key, rec.ID, created[i-1].ID)
+		}
+		if rec.Alert.Title != "Reminder: "+rec.Alert.Event {
+			t.Errorf("alert %s came back as %q", rec.Alert.Key, rec.Alert.Title)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("alerts created (-want +got):\n%s", diff)
+	}
+	ds, err := s.PendingDeliveries(ctx, "slack", testNow, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent []string // alert keys of the pending deliveries, in sending order
+	for _, d := range ds {
+		if d.Alert.Key == key(20) {
+			continue // from the run before
+		}
+		sent = append(sent, d.Alert.Key)
+		if d.Channel != chanOf[d.Alert.Key] {
+			t.Errorf("delivery of %s goes to %s", d.Alert.Key, d.Channel)
+		}
+	}
+	if diff := cmp.Diff(want, sent); diff != "" {
+		t.Errorf("deliveries, in id order (-want +got):\n%s", diff)
+	}
+	if again, err := s.CommitRun(ctx, run); err != nil || len(again) != 0 {
+		t.Errorf("the same run again created %d alerts (err %v), want none", len(again), err)
 	}
 }
 

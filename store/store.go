@@ -157,9 +157,12 @@ func Open(ctx context.Context, name string, opts ...Option) (*DB, error) {
 	// Statements run inside transactions must be prepared beforehand (see
 	// pool).
 	writes := slices.Clone(hotWrites)
+	anon := db.dialect.name == sqliteDialect.name // the placeholders the dialect's transactions use
 	for _, n := range deliveryBatches {
-		// In the placeholders the dialect's transactions use.
-		writes = append(writes, insertDeliveriesSQL(n, db.dialect.name == sqliteDialect.name))
+		writes = append(writes, insertDeliveriesSQL(n, anon))
+	}
+	for _, n := range alertBatches {
+		writes = append(writes, insertAlertsSQL[anon][n])
 	}
 	if err := db.write.prepareAll(ctx, writes); err != nil {
 		return fail(err)
@@ -523,7 +526,7 @@ func orNow(t, now time.Time) time.Time {
 // Open (see pool).
 var hotWrites = []string{
 	sqlUpsertEvent, sqlDeleteChanges, sqlInsertChange, sqlDeleteTags, sqlInsertTag, sqlResetSchedule,
-	sqlInsertAlert, sqlInsertChannel, sqlPlanNext, sqlRunFailed, sqlRunState, sqlRunOK, sqlSubscribe,
+	sqlInsertChannel, sqlPlanNext, sqlRunFailed, sqlRunState, sqlRunOK, sqlSubscribe,
 	sqlBumpEvents,
 }
 

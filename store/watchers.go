@@ -155,11 +155,12 @@ func (db *DB) CommitRun(ctx context.Context, run bot.RunRecord) ([]bot.AlertReco
 				return err
 			}
 		}
-		for i := range run.Alerts {
-			rec, isNew, err := insertAlert(ctx, t, &run.Alerts[i], run.At, woken, &rows)
-			if err != nil {
-				return err
-			}
+		recs, err := insertAlerts(ctx, t, run.Alerts, run.At, woken, &rows)
+		if err != nil {
+			return err
+		}
+		for i, rec := range recs {
+			isNew := rec.ID != 0
 			if isNew && !run.Alerts[i].Skipped {
 				created = append(created, rec)
 			}
@@ -230,10 +231,6 @@ func updateWatcherRun(ctx context.Context, t *tx, run *bot.RunRecord) error {
 }
 
 const (
-	sqlInsertAlert = `INSERT INTO alerts (key, kind, watcher, event, tags, at, title, body, link, fields,
-		severity, skipped, created_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-	ON CONFLICT (key) DO NOTHING RETURNING id`
 	// sqlInsertChannel gives a channel its claim row (ClaimDue) with its
 	// first delivery.
 	sqlInsertChannel = `INSERT INTO channel_claims (channel, platform) VALUES ($1, $2) ON CONFLICT (channel) DO NOTHING`
@@ -244,77 +241,141 @@ const (
 	WHERE id = $4`
 )
 
-// insertAlert inserts a if its key is new, adds its deliveries to out
-// (for insertDeliveries, in the same transaction), and notes their
-// platforms in woken. isNew is false when the key existed (another tick
-// or process got there first).
+// insertAlert is insertAlerts for one alert.
 func insertAlert(ctx context.Context, t *tx, a *bot.NewAlert, nextTry time.Time, woken map[string]bool, out *[]newDelivery) (bot.AlertRecord, bool, error) {
-	al := &a.Alert
-	if al.Key == "" {
-		return bot.AlertRecord{}, false, fmt.Errorf("alert %q of kind %s: empty key", al.Title, al.Kind)
+	recs, err := insertAlerts(ctx, t, []bot.NewAlert{*a}, nextTry, woken, out)
+	if err != nil {
+		return bot.AlertRecord{}, false, err
 	}
-	// Validate the channels before writing anything for them.
-	platforms := make([]string, len(a.Channels))
-	for i, ch := range a.Channels {
-		p, _, err := bot.SplitAddress(ch)
+	return recs[0], recs[0].ID != 0, nil
+}
+
+// alertBatches are the row counts of the multi-row alert inserts, the
+// largest first: a burst's chunk of 128 alerts takes four statements
+// rather than 128, each a round through the driver.
+var alertBatches = []int{32, 8, 2, 1}
+
+// insertAlertsSQL is the insert of n alerts by placeholder style
+// (tx.anonParams). Only the new rows come back, each with its key: an
+// alert whose key exists (another tick or process got there first) is
+// left alone.
+var insertAlertsSQL = map[bool]map[int]string{false: alertsSQL(false), true: alertsSQL(true)}
+
+func alertsSQL(anon bool) map[int]string {
+	m := map[int]string{}
+	for _, n := range alertBatches {
+		m[n] = `INSERT INTO alerts (key, kind, watcher, event, tags, at, title, body, link, fields, severity, skipped, created_at)
+	VALUES ` + valuesList(n, 13, anon) + `
+	ON CONFLICT (key) DO NOTHING RETURNING id, key`
+	}
+	return m
+}
+
+// insertAlerts inserts the alerts of as whose keys are new, adds their
+// deliveries to out (for insertDeliveries, in the same transaction), and
+// notes their platforms in woken. It returns a record for each of as, in
+// order, with ID 0 for an alert whose key existed, in the store or
+// earlier in as. Nothing is written unless every alert is valid.
+func insertAlerts(ctx context.Context, t *tx, as []bot.NewAlert, nextTry time.Time, woken map[string]bool, out *[]newDelivery) ([]bot.AlertRecord, error) {
+	// Validate and encode everything before writing anything.
+	vals := make([]any, 0, 13*len(as))
+	first := make(map[string]int, len(as)) // key → index of its first alert
+	for i := range as {
+		al := &as[i].Alert
+		if al.Key == "" {
+			return nil, fmt.Errorf("alert %q of kind %s: empty key", al.Title, al.Kind)
+		}
+		for _, ch := range as[i].Channels {
+			if _, _, err := bot.SplitAddress(ch); err != nil {
+				return nil, fmt.Errorf("alert %s: %w", al.Key, err)
+			}
+		}
+		if _, dup := first[al.Key]; dup {
+			continue
+		}
+		first[al.Key] = i
+		tags, err := json.Marshal(al.Tags)
 		if err != nil {
-			return bot.AlertRecord{}, false, fmt.Errorf("alert %s: %w", al.Key, err)
+			return nil, fmt.Errorf("alert %s: encode tags: %w", al.Key, err)
 		}
-		platforms[i] = p
+		fields, err := json.Marshal(al.Fields)
+		if err != nil {
+			return nil, fmt.Errorf("alert %s: encode fields: %w", al.Key, err)
+		}
+		vals = append(vals, al.Key, string(al.Kind), al.Watcher, al.Event, string(tags), ms(al.At), al.Title, al.Text, al.Link,
+			string(fields), int(al.Severity), flag(as[i].Skipped), ms(t.now))
 	}
-	tags, err := json.Marshal(al.Tags)
+	recs := make([]bot.AlertRecord, len(as))
+	for len(vals) > 0 {
+		rows := len(vals) / 13
+		n := alertBatches[len(alertBatches)-1]
+		for _, b := range alertBatches {
+			if rows >= b {
+				n = b
+				break
+			}
+		}
+		if err := insertAlertRows(ctx, t, insertAlertsSQL[t.anonParams][n], vals[:13*n], func(id int64, key string) {
+			i := first[key]
+			recs[i] = bot.AlertRecord{ID: id, Alert: as[i].Alert, Skipped: as[i].Skipped, Created: t.now}
+		}); err != nil {
+			return nil, fmt.Errorf("alert %s: insert: %w", vals[0], err)
+		}
+		vals = vals[13*n:]
+	}
+	for i, rec := range recs {
+		if rec.ID != 0 && !rec.Skipped {
+			if err := addDeliveries(ctx, t, &as[i], rec.ID, nextTry, woken, out); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return recs, nil
+}
+
+// insertAlertRows runs one multi-row insert and hands each new row's id
+// and key to got.
+func insertAlertRows(ctx context.Context, t *tx, q string, args []any, got func(id int64, key string)) error {
+	rows, err := t.QueryContext(ctx, q, args...)
 	if err != nil {
-		return bot.AlertRecord{}, false, fmt.Errorf("alert %s: encode tags: %w", al.Key, err)
+		return err
 	}
-	fields, err := json.Marshal(al.Fields)
-	if err != nil {
-		return bot.AlertRecord{}, false, fmt.Errorf("alert %s: encode fields: %w", al.Key, err)
-	}
-	rows, err := t.QueryContext(ctx, sqlInsertAlert,
-		al.Key, string(al.Kind), al.Watcher, al.Event, string(tags), ms(al.At), al.Title, al.Text, al.Link,
-		string(fields), int(al.Severity), flag(a.Skipped), ms(t.now))
-	if err != nil {
-		return bot.AlertRecord{}, false, fmt.Errorf("alert %s: insert: %w", al.Key, err)
-	}
-	var id int64
-	found := false
+	defer rows.Close()
 	for rows.Next() {
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return bot.AlertRecord{}, false, fmt.Errorf("alert %s: insert: %w", al.Key, err)
+		var (
+			id  int64
+			key string
+		)
+		if err := rows.Scan(&id, &key); err != nil {
+			return err
 		}
-		found = true
+		got(id, key)
 	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return bot.AlertRecord{}, false, fmt.Errorf("alert %s: insert: %w", al.Key, err)
-	}
-	rows.Close()
-	if !found {
-		return bot.AlertRecord{}, false, nil
-	}
-	rec := bot.AlertRecord{ID: id, Alert: *al, Skipped: a.Skipped, Created: t.now}
-	if a.Skipped {
-		return rec, true, nil
-	}
+	return rows.Err()
+}
+
+// addDeliveries adds the deliveries of new alert a (id) to out, one per
+// channel, held where a's holds say, and gives each channel its claim row.
+func addDeliveries(ctx context.Context, t *tx, a *bot.NewAlert, id int64, nextTry time.Time, woken map[string]bool, out *[]newDelivery) error {
 	seen := make([]string, 0, len(a.Channels))
-	for i, ch := range a.Channels {
+	for _, ch := range a.Channels {
 		if slices.Contains(seen, ch) {
 			continue
 		}
 		seen = append(seen, ch)
+		platform, _, _ := bot.SplitAddress(ch) // checked by insertAlerts
 		if h, held := holdOf(a.Holds, ch); held {
-			*out = append(*out, newDelivery{alertID: id, channel: ch, platform: platforms[i], state: bot.DeliveryHeld,
+			*out = append(*out, newDelivery{alertID: id, channel: ch, platform: platform, state: bot.DeliveryHeld,
 				nextTry: ms(h.Until), hold: h.Reason, heldFrom: ms(nextTry)})
 		} else {
-			*out = append(*out, newDelivery{alertID: id, channel: ch, platform: platforms[i], state: bot.DeliveryPending, nextTry: ms(nextTry)})
+			*out = append(*out, newDelivery{alertID: id, channel: ch, platform: platform, state: bot.DeliveryPending, nextTry: ms(nextTry)})
 		}
-		if err := t.ensureChannel(ctx, ch, platforms[i]); err != nil {
-			return bot.AlertRecord{}, false, fmt.Errorf("alert %s: channel %s: %w", al.Key, ch, err)
+		if err := t.ensureChannel(ctx, ch, platform); err != nil {
+			return fmt.Errorf("alert %s: channel %s: %w", a.Alert.Key, ch, err)
 		}
-		woken[platforms[i]] = true
+		woken[platform] = true
 	}
-	return rec, true, nil
+	return nil
 }
 
 // newDelivery is a delivery row to insert (insertDeliveries). A held one
