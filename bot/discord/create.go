@@ -57,6 +57,11 @@ type apiError struct {
 // is transient: the message may have been posted, and the nonce makes
 // the retry safe. There are no retries here; they are the dispatcher's.
 func (a *Adapter) createMessage(ctx context.Context, what, endpoint string, body []byte) (string, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, clientTimeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return "", bot.Permanent(fmt.Errorf("discord: %s: request: %w", what, err))
@@ -66,7 +71,7 @@ func (a *Adapter) createMessage(ctx context.Context, what, endpoint string, body
 	req.Header["Authorization"] = []string{a.auth}
 	req.Header["Content-Type"] = []string{"application/json"}
 	req.Header["User-Agent"] = []string{a.userAgent}
-	resp, err := a.client.Do(req)
+	resp, err := a.sendClient.Do(req)
 	if err != nil {
 		return "", classify(what, err) // drops the *url.Error's URL
 	}

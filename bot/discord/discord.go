@@ -40,6 +40,9 @@ const NoLimit = rate.Inf
 // still running when its context ends.
 const shutdownWait = 10 * time.Second
 
+// clientTimeout bounds a REST call that would otherwise hang.
+const clientTimeout = 30 * time.Second
+
 // Config configures an Adapter. Secrets come from the environment (DESIGN §2)
 // and are never logged.
 type Config struct {
@@ -87,6 +90,8 @@ type Adapter struct {
 	// each call: a reopened session would try to resume the closed one.
 	token  string
 	client *http.Client
+	// sendClient is client without its timeout (createMessage).
+	sendClient *http.Client
 	// auth and userAgent are the headers of the requests made without
 	// discordgo (createMessage): the session's own, so Discord sees one
 	// client.
@@ -172,8 +177,13 @@ func New(cfg Config) (*Adapter, error) {
 			limits:  a.limits,
 		},
 		// A bound on a hang; every call also carries its own context.
-		Timeout: 30 * time.Second,
+		Timeout: clientTimeout,
 	}
+	// The same transport without the client's timeout, for createMessage,
+	// whose context always has a deadline: with a wrapped transport,
+	// net/http enforces a client timeout by a timer and two goroutines
+	// per request.
+	a.sendClient = &http.Client{Transport: a.client.Transport}
 	if a.session, err = a.newSession(); err != nil {
 		return nil, err
 	}
