@@ -32,6 +32,21 @@ func scanDelivery(s scanner) (bot.DeliveryRecord, error) {
 	return d, nil
 }
 
+// scanDeliveryRow reads deliveryCols alone; the alert is filled in after
+// (fillAlerts).
+func scanDeliveryRow(s scanner) (bot.DeliveryRecord, error) {
+	var (
+		d                                 bot.DeliveryRecord
+		nextTry, created, sentAt, claimed int64
+	)
+	if err := s.Scan(&d.ID, &d.AlertID, &d.Channel, &d.Platform, &d.State, &d.Attempts, &nextTry,
+		&d.LastError, &d.MessageID, &created, &sentAt, &claimed, &d.ClaimOwner); err != nil {
+		return d, err
+	}
+	d.NextTry, d.Created, d.SentAt, d.ClaimedAt = fromMS(nextTry), fromMS(created), fromMS(sentAt), fromMS(claimed)
+	return d, nil
+}
+
 func (db *DB) queryDeliveries(ctx context.Context, q string, args ...any) ([]bot.DeliveryRecord, error) {
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -101,7 +116,7 @@ func (db *DB) ClaimDue(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryRecor
 	dq := claimedQuery(c.Limit)
 	qs := []string{chq, dq}
 	for _, n := range inBuckets {
-		qs = append(qs, claimDeliveriesSQL[n])
+		qs = append(qs, claimDeliveriesSQL[n], alertsByIDSQL[n])
 	}
 	if err := db.write.prepareAll(ctx, qs); err != nil {
 		return nil, fmt.Errorf("claim due deliveries for %s: %w", c.Platform, err)
@@ -116,11 +131,7 @@ func (db *DB) ClaimDue(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryRecor
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
-		rows, err := t.QueryContext(ctx, dq, c.Platform, ms(c.Now), c.Owner, ms(until))
-		if err != nil {
-			return err
-		}
-		out, err = claimedRecords(ctx, t, c, rows)
+		out, err = db.claimedRecords(ctx, t, c, dq, c.Platform, ms(c.Now), c.Owner, ms(until))
 		return err
 	})
 	if err != nil {
@@ -129,26 +140,18 @@ func (db *DB) ClaimDue(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryRecor
 	return out, nil
 }
 
-// claimedRecords reads the deliveries rows selects, keeps the first
-// c.Limit and, with c.Deliveries, claims those in t.
-func claimedRecords(ctx context.Context, t *tx, c bot.DueClaim, rows *sql.Rows) ([]bot.DeliveryRecord, error) {
-	var out []bot.DeliveryRecord
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return nil, err
-	}
-	if err := rows.Close(); err != nil {
+// claimedRecords reads the deliveries query selects (deliveryCols) in t,
+// keeps the first c.Limit, gives them their alerts and, with
+// c.Deliveries, claims them.
+func (db *DB) claimedRecords(ctx context.Context, t *tx, c bot.DueClaim, query string, args ...any) ([]bot.DeliveryRecord, error) {
+	out, err := scanRows(ctx, t, query, args, scanDeliveryRow)
+	if err != nil {
 		return nil, err
 	}
 	out = trim(out, c.Limit)
+	if err := db.fillAlerts(ctx, t, out); err != nil {
+		return nil, err
+	}
 	if c.Deliveries {
 		if err := claimRecords(ctx, t, c, out); err != nil {
 			return nil, err
@@ -203,7 +206,7 @@ var claimDeliveriesSQL = bySize(func(n int) string {
 // soleSQL are claimDueSole's statement texts for one batch limit.
 type soleSQL struct {
 	channels string         // soleChannelsQuery with the limit
-	due      map[int]string // the due deliveries of n channels from $3 on, in order, with their alerts
+	due      map[int]string // the due deliveries of n channels from $3 on, in order
 	all      []string       // every text the transaction runs, to prepare before it
 }
 
@@ -218,13 +221,13 @@ func soleStatements(limit int) *soleSQL {
 	s := &soleSQL{
 		channels: soleChannelsQuery + limitClause(limit),
 		due: bySize(func(n int) string {
-			return "SELECT " + deliveryCols + ", " + alertCols + ` FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+			return "SELECT " + deliveryCols + ` FROM deliveries d
 		WHERE d.channel IN (` + params(3, n, false) + `) AND ` + dueWhere + ` ORDER BY d.id` + limitClause(limit)
 		}),
 	}
 	s.all = []string{s.channels}
 	for _, n := range inBuckets {
-		s.all = append(s.all, soleClaimSQL[n], s.due[n], claimDeliveriesSQL[n])
+		s.all = append(s.all, soleClaimSQL[n], s.due[n], claimDeliveriesSQL[n], alertsByIDSQL[n])
 	}
 	got, _ := soleSQLs.LoadOrStore(limit, s)
 	return got.(*soleSQL)
@@ -268,11 +271,8 @@ func (db *DB) claimDueSole(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryR
 			if _, err := t.ExecContext(ctx, soleClaimSQL[len(list)], append([]any{c.Owner, never}, list...)...); err != nil {
 				return fmt.Errorf("claim channels: %w", err)
 			}
-			drows, err := t.QueryContext(ctx, q.due[len(list)], append([]any{c.Platform, ms(c.Now)}, list...)...)
-			if err != nil {
-				return err
-			}
-			out, err = claimedRecords(ctx, t, c, drows)
+			var err error
+			out, err = db.claimedRecords(ctx, t, c, q.due[len(list)], append([]any{c.Platform, ms(c.Now)}, list...)...)
 			return err
 		})
 	})
@@ -326,7 +326,7 @@ func claimChannelsQuery(n int, lock string) string {
 // channels that owner $3 claimed until $4, which marks the channels of
 // this claim.
 func claimedQuery(limit int) string {
-	q := "SELECT " + deliveryCols + ", " + alertCols + ` FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+	q := "SELECT " + deliveryCols + ` FROM deliveries d
 	JOIN channel_claims c ON c.channel = d.channel
 	WHERE c.owner = $3 AND c.until = $4 AND ` + dueWhere + ` ORDER BY d.id`
 	if limit > 0 {

@@ -79,6 +79,9 @@ type DB struct {
 	// (a committed one: rows are never deleted), so a burst's deliveries
 	// skip inserting it again.
 	channels sync.Map
+	// recent keeps the alerts this process created until their
+	// deliveries are claimed (alertcache.go).
+	recent alertCache
 	// counts keeps the events list's counts while the events version
 	// stays the same (eventcounts.go).
 	counts countCache

@@ -198,6 +198,7 @@ func (db *DB) CommitRun(ctx context.Context, run bot.RunRecord) ([]bot.AlertReco
 	if err != nil {
 		return nil, fmt.Errorf("commit run of watcher %q: %w", run.Watcher, err)
 	}
+	db.recent.add(created)
 	return created, nil
 }
 
