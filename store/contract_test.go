@@ -121,6 +121,7 @@ func runStoreContract(t *testing.T, open func(t *testing.T, now time.Time) backe
 	t.Run("Watchers", func(t *testing.T) { contractWatchers(t, open(t, testNow)) })
 	t.Run("CommitRun", func(t *testing.T) { contractCommitRun(t, open(t, testNow)) })
 	t.Run("CommitRunMany", func(t *testing.T) { contractCommitRunMany(t, open(t, testNow)) })
+	t.Run("RecordSent", func(t *testing.T) { contractRecordSent(t, open(t, testNow)) })
 	t.Run("DueEvents", func(t *testing.T) { contractDueEvents(t, open(t, testNow)) })
 	t.Run("Deliveries", func(t *testing.T) { contractDeliveries(t, open(t, testNow)) })
 	t.Run("Claims", func(t *testing.T) { contractClaims(t, open(t, testNow)) })
@@ -1067,6 +1068,58 @@ func contractCommitRunMany(t *testing.T, s backend) {
 	}
 	if again, err := s.CommitRun(ctx, run); err != nil || len(again) != 0 {
 		t.Errorf("the same run again created %d alerts (err %v), want none", len(again), err)
+	}
+}
+
+// contractRecordSent: a batch of confirmed sends, written several to a
+// statement, records each one's message id and time; a batch naming a
+// delivery that does not exist records none of them.
+func contractRecordSent(t *testing.T, s backend) {
+	ctx := testCtx(t)
+	if err := s.SaveWatcher(ctx, mkWatcher("deadlines", "dates")); err != nil {
+		t.Fatal(err)
+	}
+	const n = 70 // statements of 64, 4, 1 and 1 rows
+	var channels []string
+	for i := range n {
+		channels = append(channels, fmt.Sprintf("slack:C%07d", i))
+	}
+	if _, err := s.CommitRun(ctx, bot.RunRecord{Watcher: "deadlines", At: testNow,
+		Alerts: []bot.NewAlert{{Alert: mkAlert("deadlines/ev/reminder@x", "ev"), Channels: channels}}}); err != nil {
+		t.Fatal(err)
+	}
+	ds := mustPending(t, s, testNow)
+	if len(ds) != n {
+		t.Fatalf("%d deliveries pending, want %d", len(ds), n)
+	}
+	var sent []bot.SentDelivery
+	for i, d := range ds {
+		sent = append(sent, bot.SentDelivery{ID: d.ID, MessageID: fmt.Sprintf("m%d", i), At: testNow.Add(time.Duration(i) * time.Millisecond)})
+	}
+	missing := ds[n-1].ID + 1000
+	_, err := s.RecordDeliveries(ctx, bot.DeliveryBatch{Owner: "p1", At: testNow,
+		Sent: append(slices.Clone(sent[:n-1]), bot.SentDelivery{ID: missing, MessageID: "gone", At: testNow})})
+	wantNotFound(t, "RecordDeliveries naming a missing delivery", err, fmt.Sprintf("delivery %d", missing))
+	if left := mustPending(t, s, testNow); len(left) != n {
+		t.Fatalf("%d deliveries pending after the failed batch, want all %d: it wrote some", len(left), n)
+	}
+	// In any order (the store sorts them), one of them twice (marked once).
+	slices.Reverse(sent)
+	if _, err := s.RecordDeliveries(ctx, bot.DeliveryBatch{Owner: "p1", At: testNow, Sent: append(slices.Clone(sent), sent[3])}); err != nil {
+		t.Fatal(err)
+	}
+	if left := mustPending(t, s, testNow); len(left) != 0 {
+		t.Errorf("%d deliveries still pending after their sends were recorded", len(left))
+	}
+	for _, sd := range sent {
+		d, err := s.Delivery(ctx, sd.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.State != bot.DeliverySent || d.MessageID != sd.MessageID || !d.SentAt.Equal(sd.At) || d.Attempts != 1 {
+			t.Errorf("delivery %d = %s, message %q, sent %v, %d attempts; want sent, %q, %v, 1",
+				d.ID, d.State, d.MessageID, d.SentAt, d.Attempts, sd.MessageID, sd.At)
+		}
 	}
 }
 

@@ -4,9 +4,12 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -424,25 +427,20 @@ func (db *DB) RecordDeliveries(ctx context.Context, batch bot.DeliveryBatch) ([]
 		return nil, nil
 	}
 	// Prepared once: the transaction runs each many times.
-	if err := db.write.prepareAll(ctx, []string{sqlMarkSent, sqlClaim}); err != nil {
+	if err := db.write.prepareAll(ctx, recordSQL[db.dialect.name == sqliteDialect.name]); err != nil {
 		return nil, fmt.Errorf("record deliveries: %w", err)
 	}
 	// In id order, as every writer of several deliveries locks them, so
 	// that two replicas' batches cannot wait for each other in a circle.
 	sent := slices.SortedFunc(slices.Values(batch.Sent), func(a, b bot.SentDelivery) int { return cmp.Compare(a.ID, b.ID) })
+	// A delivery named twice is marked once: a statement's rows change
+	// each delivery once, and markSent counts on that.
+	sent = slices.CompactFunc(sent, func(a, b bot.SentDelivery) bool { return a.ID == b.ID })
 	var refused []int64
 	err := db.inRowTx(ctx, func(t *tx) error {
 		refused = refused[:0]
-		for _, s := range sent {
-			res, err := t.ExecContext(ctx, sqlMarkSent, bot.DeliverySent, s.MessageID, ms(s.At), s.ID)
-			if err != nil {
-				return fmt.Errorf("delivery %d: mark sent: %w", s.ID, err)
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return fmt.Errorf("delivery %d: mark sent: %w", s.ID, err)
-			} else if n == 0 {
-				return fmt.Errorf("delivery %d: %w", s.ID, bot.ErrNotFound)
-			}
+		if err := markSent(ctx, t, sent); err != nil {
+			return err
 		}
 		for _, id := range batch.Claims {
 			res, err := t.ExecContext(ctx, sqlClaim, batch.Owner, ms(batch.At), id)
@@ -461,6 +459,90 @@ func (db *DB) RecordDeliveries(ctx context.Context, batch bot.DeliveryBatch) ([]
 		return nil, fmt.Errorf("record %d sent, %d claimed: %w", len(batch.Sent), len(batch.Claims), err)
 	}
 	return refused, nil
+}
+
+// sentBatches are the row counts of markSent's statements, the largest
+// first.
+var sentBatches = []int{64, 16, 4, 1}
+
+// markSentSQL marks deliveries sent, by placeholder style (tx.anonParams)
+// and row count: rows of (id, message id, time sent) from $1 on. One
+// statement for many rows: a burst records its sends in batches of tens.
+var markSentSQL = map[bool]map[int]string{false: markSentTexts(false), true: markSentTexts(true)}
+
+// recordSQL is every statement RecordDeliveries runs, by placeholder
+// style, to prepare before its transaction.
+var recordSQL = map[bool][]string{
+	false: append([]string{sqlClaim}, slices.Collect(maps.Values(markSentSQL[false]))...),
+	true:  append([]string{sqlClaim}, slices.Collect(maps.Values(markSentSQL[true]))...),
+}
+
+func markSentTexts(anon bool) map[int]string {
+	m := map[int]string{}
+	for _, n := range sentBatches {
+		var b strings.Builder
+		b.WriteString(`UPDATE deliveries SET state = '` + bot.DeliverySent + `', message_id = v.column2, sent_at = v.column3,
+	attempts = attempts + 1 FROM (VALUES `)
+		for r := range n {
+			if r > 0 {
+				b.WriteString(", ")
+			}
+			p := strings.Split(params(3*r+1, 3, anon), ", ")
+			// Typed, for PostgreSQL, which takes an untyped parameter
+			// in VALUES for text.
+			b.WriteString("(CAST(" + p[0] + " AS BIGINT), " + p[1] + ", CAST(" + p[2] + " AS BIGINT))")
+		}
+		b.WriteString(") AS v WHERE deliveries.id = v.column1")
+		m[n] = b.String()
+	}
+	return m
+}
+
+// markSent marks sent (in id order) sent, several to a statement. A
+// delivery that does not exist fails it with bot.ErrNotFound.
+func markSent(ctx context.Context, t *tx, sent []bot.SentDelivery) error {
+	args := make([]any, 0, 3*sentBatches[0])
+	for len(sent) > 0 {
+		n := sentBatches[len(sentBatches)-1]
+		for _, b := range sentBatches {
+			if len(sent) >= b {
+				n = b
+				break
+			}
+		}
+		args = args[:0]
+		for _, s := range sent[:n] {
+			args = append(args, s.ID, s.MessageID, ms(s.At))
+		}
+		res, err := t.ExecContext(ctx, markSentSQL[t.anonParams][n], args...)
+		if err != nil {
+			return fmt.Errorf("mark %d deliveries sent (%d, …): %w", n, sent[0].ID, err)
+		}
+		changed, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("mark %d deliveries sent (%d, …): %w", n, sent[0].ID, err)
+		}
+		if changed < int64(n) {
+			return missingDelivery(ctx, t, sent[:n])
+		}
+		sent = sent[n:]
+	}
+	return nil
+}
+
+// missingDelivery names the first of sent that does not exist.
+func missingDelivery(ctx context.Context, t *tx, sent []bot.SentDelivery) error {
+	for _, s := range sent {
+		var one int
+		err := t.QueryRowContext(ctx, `SELECT 1 FROM deliveries WHERE id = $1`, s.ID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("delivery %d: %w", s.ID, bot.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("delivery %d: %w", s.ID, err)
+		}
+	}
+	return fmt.Errorf("mark %d deliveries sent (%d, …): fewer rows changed", len(sent), sent[0].ID)
 }
 
 // NextDelivery returns when c.Platform's next pending delivery is due for
