@@ -167,6 +167,9 @@ func Open(ctx context.Context, name string, opts ...Option) (*DB, error) {
 	for _, n := range alertBatches {
 		writes = append(writes, insertAlertsSQL[anon][n])
 	}
+	for _, n := range planBuckets {
+		writes = append(writes, plansSQL[anon][n])
+	}
 	if err := db.write.prepareAll(ctx, writes); err != nil {
 		return fail(err)
 	}
@@ -529,7 +532,7 @@ func orNow(t, now time.Time) time.Time {
 // Open (see pool).
 var hotWrites = []string{
 	sqlUpsertEvent, sqlDeleteChanges, sqlInsertChange, sqlDeleteTags, sqlInsertTag, sqlResetSchedule,
-	sqlInsertChannel, sqlPlanNext, sqlRunFailed, sqlRunState, sqlRunOK, sqlSubscribe,
+	sqlInsertChannel, sqlRunFailed, sqlRunState, sqlRunOK, sqlSubscribe,
 	sqlBumpEvents,
 }
 

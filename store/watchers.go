@@ -435,27 +435,12 @@ func holdOf(holds []bot.Hold, channel string) (bot.Hold, bool) {
 	return bot.Hold{}, false
 }
 
-const sqlPlanNext = `INSERT INTO schedule (watcher_id, event_id, next_at)
-	SELECT $1, id, $3 FROM events WHERE id = $2
-	ON CONFLICT (watcher_id, event_id) DO UPDATE SET next_at = excluded.next_at`
-
 // planNext records when watcher next looks at each event. Plans for
 // events deleted meanwhile are dropped rather than failing the run. The
-// plans go by multi-row statements: a first pass over 100,000 events
-// made as many statements before.
+// plans go by multi-row statements (plansSQL): a first pass over 100,000
+// events made as many statements before.
 func planNext(ctx context.Context, t *tx, watcher string, plans []watchers.NextPlan) error {
 	if len(plans) == 0 {
-		return nil
-	}
-	if len(plans) == 1 {
-		st, err := t.stmt(ctx, sqlPlanNext)
-		if err != nil {
-			return fmt.Errorf("plan next checks: %w", err)
-		}
-		defer st.Close()
-		if _, err := st.ExecContext(ctx, watcher, plans[0].Event, nextAt(plans[0])); err != nil {
-			return fmt.Errorf("plan next check of event %q: %w", plans[0].Event, err)
-		}
 		return nil
 	}
 	// One row per event, the last plan winning: a multi-row upsert may
@@ -464,50 +449,36 @@ func planNext(ctx context.Context, t *tx, watcher string, plans []watchers.NextP
 	for i, p := range plans {
 		last[p.Event] = i
 	}
-	stmts := map[int]*sql.Stmt{}
-	defer func() {
-		for _, st := range stmts {
-			st.Close()
-		}
-	}()
-	args := make([]any, 0, 1+2*planRows)
-	flush := func() error {
-		n := (len(args) - 1) / 2
-		if n == 0 {
-			return nil
-		}
-		st := stmts[n]
-		if st == nil {
-			var err error
-			if st, err = t.stmt(ctx, plansSQL(n, t.anonParams)); err != nil {
-				return err
-			}
-			stmts[n] = st
-		}
-		_, err := st.ExecContext(ctx, args...)
-		args = args[:1]
-		return err
-	}
-	args = append(args, watcher)
+	rows := make([]watchers.NextPlan, 0, len(last))
 	for i, p := range plans {
-		if last[p.Event] != i {
-			continue
-		}
-		args = append(args, p.Event, nextAt(p))
-		if len(args) == cap(args) {
-			if err := flush(); err != nil {
-				return fmt.Errorf("plan next checks: %w", err)
-			}
+		if last[p.Event] == i {
+			rows = append(rows, p)
 		}
 	}
-	if err := flush(); err != nil {
-		return fmt.Errorf("plan next checks: %w", err)
+	args := make([]any, 0, 1+2*min(len(rows), planBuckets[0]))
+	for len(rows) > 0 {
+		n := planBuckets[len(planBuckets)-1]
+		for _, b := range planBuckets {
+			if len(rows) >= b {
+				n = b
+				break
+			}
+		}
+		args = append(args[:0], watcher)
+		for _, p := range rows[:n] {
+			args = append(args, p.Event, nextAt(p))
+		}
+		if _, err := t.ExecContext(ctx, plansSQL[t.anonParams][n], args...); err != nil {
+			return fmt.Errorf("plan next checks: %w", err)
+		}
+		rows = rows[n:]
 	}
 	return nil
 }
 
-// planRows is how many plans one statement of planNext records.
-const planRows = 500
+// planBuckets are the row counts of planNext's statements, the largest
+// first: a few texts, each prepared at Open, serve every count.
+var planBuckets = []int{500, 100, 20, 4, 1}
 
 // nextAt is the schedule time of p: never when it plans no look.
 func nextAt(p watchers.NextPlan) int64 {
@@ -517,27 +488,34 @@ func nextAt(p watchers.NextPlan) int64 {
 	return ms(p.At)
 }
 
-// plansSQL is sqlPlanNext for n (event, time) pairs after the watcher.
+// plansSQL records the next looks of n (event, time) pairs after the
+// watcher, by placeholder style (tx.anonParams) and n in planBuckets.
 // VALUES names its columns column1, column2 in both engines; the cast
-// types the times for PostgreSQL. "WHERE true" keeps SQLite's parser
-// from reading ON CONFLICT as the join's constraint.
-func plansSQL(n int, anon bool) string {
-	var b strings.Builder
+// types the times for PostgreSQL. "WHERE true" keeps SQLite's parser from
+// reading ON CONFLICT as the join's constraint.
+var plansSQL = map[bool]map[int]string{false: planTexts(false), true: planTexts(true)}
+
+func planTexts(anon bool) map[int]string {
+	m := map[int]string{}
 	ph := func(i int) string {
 		if anon {
 			return "?"
 		}
 		return "$" + strconv.Itoa(i)
 	}
-	b.WriteString("INSERT INTO schedule (watcher_id, event_id, next_at)\n\tSELECT " + ph(1) + ", e.id, v.column2 FROM (VALUES ")
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
+	for _, n := range planBuckets {
+		var b strings.Builder
+		b.WriteString("INSERT INTO schedule (watcher_id, event_id, next_at)\n\tSELECT " + ph(1) + ", e.id, v.column2 FROM (VALUES ")
+		for i := range n {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(" + ph(2+2*i) + ", CAST(" + ph(3+2*i) + " AS BIGINT))")
 		}
-		b.WriteString("(" + ph(2+2*i) + ", CAST(" + ph(3+2*i) + " AS BIGINT))")
+		b.WriteString(") v JOIN events e ON e.id = v.column1 WHERE true\n\tON CONFLICT (watcher_id, event_id) DO UPDATE SET next_at = excluded.next_at")
+		m[n] = b.String()
 	}
-	b.WriteString(") v JOIN events e ON e.id = v.column1 WHERE true\n\tON CONFLICT (watcher_id, event_id) DO UPDATE SET next_at = excluded.next_at")
-	return b.String()
+	return m
 }
 
 const alertCols = `a.id, a.key, a.kind, a.watcher, a.event, a.tags, a.at, a.title, a.body, a.link, a.fields, a.severity, a.skipped, a.created_at`
