@@ -28,9 +28,10 @@ type alertCache struct {
 	next int
 }
 
-// add keeps the alerts of recs (committed, so their ids are final).
-func (c *alertCache) add(recs []bot.AlertRecord) {
-	if len(recs) == 0 {
+// add keeps the alerts of recs (committed, so their ids are final) whose
+// ids are among only.
+func (c *alertCache) add(recs []bot.AlertRecord, only []int64) {
+	if len(recs) == 0 || len(only) == 0 {
 		return
 	}
 	c.mu.Lock()
@@ -39,7 +40,14 @@ func (c *alertCache) add(recs []bot.AlertRecord) {
 		c.m = make(map[int64]watchers.Alert, len(recs))
 		c.ring = make([]int64, alertCacheSize)
 	}
+	keep := make(map[int64]bool, len(only))
+	for _, id := range only {
+		keep[id] = true
+	}
 	for _, r := range recs {
+		if !keep[r.ID] {
+			continue
+		}
 		if old := c.ring[c.next]; old != 0 {
 			delete(c.m, old)
 		}

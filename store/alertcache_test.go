@@ -30,10 +30,16 @@ func TestClaimAlertsFromMemory(t *testing.T) {
 				fancy := mkAlert("deadlines/c/x", "c")
 				fancy.Fields = append(fancy.Fields, watchers.Field{Name: "Held", Value: "x", Time: time.Date(2025, 4, 1, 8, 0, 0, 987654321, jst)})
 				fancy.Tags = []string{}
+				// Alerts with nothing to send now are not kept: for no
+				// channel, or held.
+				nowhere := mkAlert("deadlines/d/x", "d")
+				held := mkAlert("deadlines/e/x", "e")
 				if _, err := maker.CommitRun(ctx, bot.RunRecord{Watcher: "deadlines", At: testNow, Alerts: []bot.NewAlert{
 					{Alert: plain, Channels: []string{"slack:C1"}},
 					{Alert: bare, Channels: []string{"slack:C2"}},
+					{Alert: nowhere},
 					{Alert: fancy, Channels: []string{"slack:C3", "slack:C4"}},
+					{Alert: held, Channels: []string{"slack:C5"}, Holds: []bot.Hold{{Channel: "slack:C5", Until: testNow.Add(time.Hour), Reason: bot.HoldQuiet}}},
 				}}); err != nil {
 					t.Fatal(err)
 				}

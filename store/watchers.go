@@ -143,7 +143,10 @@ func (db *DB) DeleteWatcher(ctx context.Context, id string) error {
 // sending, in the order given; alerts whose key already existed create
 // nothing, so repeating a run is harmless.
 func (db *DB) CommitRun(ctx context.Context, run bot.RunRecord) ([]bot.AlertRecord, error) {
-	var created []bot.AlertRecord
+	var (
+		created []bot.AlertRecord
+		sending []int64 // alerts with a pending delivery
+	)
 	err := db.inTx(ctx, func(t *tx) error {
 		created = created[:0]
 		woken := map[string]bool{} // platforms with new deliveries
@@ -180,6 +183,12 @@ func (db *DB) CommitRun(ctx context.Context, run bot.RunRecord) ([]bot.AlertReco
 		if err := insertDeliveries(ctx, t, rows); err != nil {
 			return err
 		}
+		sending = sending[:0]
+		for _, r := range rows {
+			if r.state == bot.DeliveryPending {
+				sending = append(sending, r.alertID)
+			}
+		}
 		if err := releaseHeld(ctx, t, run.Release, woken); err != nil {
 			return err
 		}
@@ -198,7 +207,9 @@ func (db *DB) CommitRun(ctx context.Context, run bot.RunRecord) ([]bot.AlertReco
 	if err != nil {
 		return nil, fmt.Errorf("commit run of watcher %q: %w", run.Watcher, err)
 	}
-	db.recent.add(created)
+	// Kept for the claims of their deliveries: only those with one to
+	// send now, not alerts for no channel or held ones.
+	db.recent.add(created, sending)
 	return created, nil
 }
 
