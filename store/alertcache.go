@@ -15,6 +15,11 @@ import (
 // deliveries: a burst's worth, a few megabytes at most.
 const alertCacheSize = 8192
 
+// alertCacheIdle is how long after this process's last claim the cache
+// keeps taking alerts: a process that delivers claims at least every
+// minute (bot's idle poll), and one that does not would only fill it.
+const alertCacheIdle = 2 * time.Minute
+
 // alertCache keeps the alerts this process created lately, by id, until a
 // claim of their deliveries reads them, so that the claim need not read
 // them back from the database: a burst's claims otherwise spend two
@@ -22,10 +27,18 @@ const alertCacheSize = 8192
 // never change once written, so an entry cannot go stale; an alert not
 // found here (made by another process, or evicted) is read as before.
 type alertCache struct {
-	mu   sync.Mutex
-	m    map[int64]watchers.Alert
-	ring []int64 // the ids added, oldest evicted first once full
-	next int
+	mu      sync.Mutex
+	m       map[int64]watchers.Alert
+	ring    []int64 // the ids added, oldest evicted first once full
+	next    int
+	claimed time.Time // this process's last claim (wall clock)
+}
+
+// claiming notes that this process claims deliveries.
+func (c *alertCache) claiming() {
+	c.mu.Lock()
+	c.claimed = time.Now()
+	c.mu.Unlock()
 }
 
 // add keeps the alerts of recs (committed, so their ids are final) whose
@@ -36,6 +49,11 @@ func (c *alertCache) add(recs []bot.AlertRecord, only []int64) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if time.Since(c.claimed) > alertCacheIdle {
+		// Nobody here claims: keep nothing, and let go of what is kept.
+		c.m, c.ring, c.next = nil, nil, 0
+		return
+	}
 	if c.m == nil {
 		c.m = make(map[int64]watchers.Alert, len(recs))
 		c.ring = make([]int64, alertCacheSize)

@@ -30,6 +30,18 @@ func TestClaimAlertsFromMemory(t *testing.T) {
 				fancy := mkAlert("deadlines/c/x", "c")
 				fancy.Fields = append(fancy.Fields, watchers.Field{Name: "Held", Value: "x", Time: time.Date(2025, 4, 1, 8, 0, 0, 987654321, jst)})
 				fancy.Tags = []string{}
+				// A process that does not claim keeps nothing.
+				if _, err := other.CommitRun(ctx, bot.RunRecord{Watcher: "deadlines", At: testNow, Alerts: []bot.NewAlert{
+					{Alert: mkAlert("deadlines/f/x", "f"), Channels: []string{"discord:123456789012345678"}},
+				}}); err != nil {
+					t.Fatal(err)
+				}
+				if got := len(other.recent.m); got != 0 {
+					t.Errorf("a process that never claimed keeps %d alerts in memory, want none", got)
+				}
+				if _, err := maker.ClaimDue(ctx, bot.DueClaim{Platform: "slack", Owner: "p1", Now: testNow, TTL: ttl, Limit: 100}); err != nil {
+					t.Fatal(err)
+				}
 				// Alerts with nothing to send now are not kept: for no
 				// channel, or held.
 				nowhere := mkAlert("deadlines/d/x", "d")

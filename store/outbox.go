@@ -111,6 +111,7 @@ func (db *DB) PendingDeliveries(ctx context.Context, platform string, now time.T
 // The deliveries themselves are claimed by RecordDeliveries, just before
 // they are sent.
 func (db *DB) ClaimDue(ctx context.Context, c bot.DueClaim) ([]bot.DeliveryRecord, error) {
+	db.recent.claiming()
 	if c.TTL == 0 && c.Limit > 0 && c.Limit <= maxSoleClaim {
 		return db.claimDueSole(ctx, c)
 	}
