@@ -467,20 +467,21 @@ func (db *DB) RecordDeliveries(ctx context.Context, batch bot.DeliveryBatch) ([]
 var sentBatches = []int{64, 16, 4, 1}
 
 // markSentSQL marks deliveries sent, by placeholder style (tx.anonParams)
-// and row count: rows of (id, message id, time sent) from $1 on. One
-// statement for many rows: a burst records its sends in batches of tens.
+// and row count (sentBatches but one; a single row goes by sqlMarkSent):
+// rows of (id, message id, time sent) from $1 on. One statement for many
+// rows: a burst records its sends in batches of tens.
 var markSentSQL = map[bool]map[int]string{false: markSentTexts(false), true: markSentTexts(true)}
 
 // recordSQL is every statement RecordDeliveries runs, by placeholder
 // style, to prepare before its transaction.
 var recordSQL = map[bool][]string{
-	false: append([]string{sqlClaim}, slices.Collect(maps.Values(markSentSQL[false]))...),
-	true:  append([]string{sqlClaim}, slices.Collect(maps.Values(markSentSQL[true]))...),
+	false: append([]string{sqlClaim, sqlMarkSent}, slices.Collect(maps.Values(markSentSQL[false]))...),
+	true:  append([]string{sqlClaim, sqlMarkSent}, slices.Collect(maps.Values(markSentSQL[true]))...),
 }
 
 func markSentTexts(anon bool) map[int]string {
 	m := map[int]string{}
-	for _, n := range sentBatches {
+	for _, n := range sentBatches[:len(sentBatches)-1] { // one row: sqlMarkSent
 		var b strings.Builder
 		b.WriteString(`UPDATE deliveries SET state = '` + bot.DeliverySent + `', message_id = v.column2, sent_at = v.column3,
 	attempts = attempts + 1 FROM (VALUES `)
@@ -511,11 +512,16 @@ func markSent(ctx context.Context, t *tx, sent []bot.SentDelivery) error {
 				break
 			}
 		}
+		q := markSentSQL[t.anonParams][n]
 		args = args[:0]
 		for _, s := range sent[:n] {
 			args = append(args, s.ID, s.MessageID, ms(s.At))
 		}
-		res, err := t.ExecContext(ctx, markSentSQL[t.anonParams][n], args...)
+		if n == 1 {
+			// A plain update by id costs less than a join with one row.
+			q, args = sqlMarkSent, append(args[:0], bot.DeliverySent, sent[0].MessageID, ms(sent[0].At), sent[0].ID)
+		}
+		res, err := t.ExecContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("mark %d deliveries sent (%d, …): %w", n, sent[0].ID, err)
 		}
