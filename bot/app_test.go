@@ -203,6 +203,8 @@ type appOptions struct {
 	afterSeedRead func()
 	// runs, when set, is the bot's run store, made from the database.
 	runs func(db *store.DB) bot.RunStore
+	// outbox, when set, is the bot's outbox, made from the database.
+	outbox func(db *store.DB) bot.Outbox
 }
 
 // hookedEvents is the database as the bot's event store, with a hook run
@@ -276,12 +278,16 @@ func openApp(t *testing.T, configYAML string, now time.Time, o appOptions) *app 
 	if o.runs != nil {
 		runs = o.runs(db)
 	}
+	var outbox bot.Outbox = db
+	if o.outbox != nil {
+		outbox = o.outbox(db)
+	}
 	var events bot.EventStore = db
 	if o.beforeSave != nil {
 		events = hookedEvents{db, o.beforeSave}
 	}
 	a.bot, err = bot.New(bot.Options{
-		Events: events, Watchers: db, Runs: runs, Outbox: db, Channels: db, Audit: db, Entries: db, Later: db, PlanLeads: planLeads(cfg),
+		Events: events, Watchers: db, Runs: runs, Outbox: outbox, Channels: db, Audit: db, Entries: db, Later: db, PlanLeads: planLeads(cfg),
 		Config: cfg, Factories: factories, Platforms: platforms, Fetcher: o.fetcher,
 		Now: clk.Now, LocalAdmin: "console:local", Logger: logger, AfterSeedRead: o.afterSeedRead,
 	})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -493,8 +494,9 @@ type ParallelSender interface {
 // transaction, instead of each channel's just before they are sent: a
 // crash leaves the whole pass to settle, which such a platform does by
 // resending. Others (Slack, whose lookups are paced at about one a
-// second) claim channel by channel, so a crash leaves only the sends in
-// flight to look up.
+// second) claim channels a lanes' worth at a time, just before the lanes
+// take them, so a crash leaves only the sends in flight and the next
+// lanes' worth to look up.
 type ClaimAhead interface {
 	ClaimAhead() bool
 }
@@ -543,32 +545,55 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 		errMu    sync.Mutex
 		claimErr error
 	)
-	run := func(list []DeliveryRecord) {
-		if err := b.deliverChannel(ctx, p, rec, term, list, ahead); err != nil {
-			errMu.Lock()
-			claimErr = cmp.Or(claimErr, err)
-			errMu.Unlock()
-		}
+	fail := func(err error) {
+		errMu.Lock()
+		claimErr = cmp.Or(claimErr, err)
+		errMu.Unlock()
 	}
 	// parallel lanes (1: one channel after another) take the channels in
 	// order. A lane lives for the pass rather than a goroutine per
 	// channel: the send path's deep stack then grows once per lane.
-	work := make(chan []DeliveryRecord)
+	work := make(chan laneJob)
 	var wg sync.WaitGroup
 	for range min(parallel, len(order)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for list := range work {
-				run(list)
+			for j := range work {
+				if err := b.deliverChannel(ctx, p, rec, term, j.list, j.claimed); err != nil {
+					fail(err)
+				}
 			}
 		}()
 	}
-	for _, ch := range order {
-		if ctx.Err() != nil || b.holding(name) {
-			break
+	// A platform that claims channel by channel and sends to several at
+	// once has the next lanes' worth of channels claimed in one write
+	// while the lanes send, so a lane starts its next channel without
+	// waiting for a claim; at most twice the lanes' channels are then
+	// claimed and unconfirmed.
+	group := 1
+	if !ahead && parallel > 1 {
+		group = parallel
+	}
+dispatch:
+	for lo := 0; lo < len(order) && ctx.Err() == nil && !b.holding(name); lo += group {
+		chs := order[lo:min(lo+group, len(order))]
+		var jobs []laneJob
+		if group > 1 {
+			var err error
+			if jobs, err = b.claimChannels(rec, name, groups, chs); err != nil {
+				fail(err)
+				break
+			}
+		} else {
+			jobs = []laneJob{{list: groups[chs[0]], claimed: ahead}}
 		}
-		work <- groups[ch]
+		for _, j := range jobs {
+			if ctx.Err() != nil || b.holding(name) {
+				break dispatch
+			}
+			work <- j
+		}
 	}
 	close(work)
 	wg.Wait()
@@ -577,6 +602,68 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 		return len(ds), errors.New("sends confirmed but not recorded; sending paused until the database takes writes")
 	}
 	return len(ds), claimErr
+}
+
+// laneJob is one channel's deliveries for a lane: claimed already, or to
+// settle and claim first.
+type laneJob struct {
+	list    []DeliveryRecord
+	claimed bool
+}
+
+// claimChannels claims the deliveries of channels chs (of groups) in one
+// write and returns the lanes' jobs for them, in order. A channel whose
+// deliveries may have been posted is left to its lane, which looks before
+// it claims (settle): claimed here, it would look like this process's own
+// unsent delivery on a later pass. A channel whose claim was refused is
+// left out.
+func (b *Bot) claimChannels(rec *recorder, name string, groups map[string][]DeliveryRecord, chs []string) ([]laneJob, error) {
+	var ids []int64
+	clean := make([]bool, len(chs))
+	for i, ch := range chs {
+		clean[i] = !slices.ContainsFunc(groups[ch], b.uncertain)
+		if clean[i] {
+			for _, d := range groups[ch] {
+				ids = append(ids, d.ID)
+			}
+		}
+	}
+	var refused map[int64]bool
+	if len(ids) > 0 {
+		var err error
+		if refused, err = rec.claim(ids); err != nil {
+			return nil, err
+		}
+		b.metrics.Claims(name, "claimed", len(ids)-len(refused))
+	}
+	jobs := make([]laneJob, 0, len(chs))
+	for i, ch := range chs {
+		list := groups[ch]
+		if !clean[i] {
+			jobs = append(jobs, laneJob{list: list})
+			continue
+		}
+		n := 0
+		for _, d := range list {
+			if refused[d.ID] {
+				n++
+			}
+		}
+		if n > 0 {
+			b.refused(name, ch, n)
+			continue
+		}
+		jobs = append(jobs, laneJob{list: list, claimed: true})
+	}
+	return jobs, nil
+}
+
+// refused notes n deliveries of channel whose claims were refused: the
+// channel passed to another process while this one was away (paused, or
+// cut off from the database); that one sends them.
+func (b *Bot) refused(platform, channel string, n int) {
+	b.metrics.Claims(platform, "refused", n)
+	b.log.Warn("channel taken over by another process; not sending", "platform", platform, "channel", channel, "deliveries", n)
 }
 
 // deliverChannel sends one channel's due deliveries in order: it resolves
@@ -612,10 +699,7 @@ func (b *Bot) deliverChannel(ctx context.Context, p Platform, rec *recorder, ter
 	}
 	b.metrics.Claims(name, "claimed", len(ids)-len(refused))
 	if len(refused) > 0 {
-		// The channel passed to another process while this one was
-		// away (paused, or cut off from the database); it sends them.
-		b.metrics.Claims(name, "refused", len(refused))
-		b.log.Warn("channel taken over by another process; not sending", "platform", name, "channel", list[0].Channel, "deliveries", len(refused))
+		b.refused(name, list[0].Channel, len(refused))
 		return nil
 	}
 	b.send(ctx, p, rec, term, list)

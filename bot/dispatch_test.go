@@ -3,13 +3,16 @@ package bot_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/policyteam/alertbot/bot"
+	"github.com/policyteam/alertbot/store"
 	"github.com/policyteam/alertbot/watchers"
 )
 
@@ -61,6 +64,62 @@ type parallelPlatform struct{ *recordingPlatform }
 func (parallelPlatform) ParallelSends() int { return 4 }
 
 var _ bot.ParallelSender = parallelPlatform{}
+
+// claimLog is the database as the bot's outbox, noting the claims of each
+// batch of outbox writes.
+type claimLog struct {
+	*store.DB
+	mu     sync.Mutex
+	claims [][]int64
+}
+
+func (c *claimLog) RecordDeliveries(ctx context.Context, batch bot.DeliveryBatch) ([]int64, error) {
+	if len(batch.Claims) > 0 {
+		c.mu.Lock()
+		c.claims = append(c.claims, batch.Claims)
+		c.mu.Unlock()
+	}
+	return c.DB.RecordDeliveries(ctx, batch)
+}
+
+// TestClaimsByGroup: a platform that claims channel by channel and sends
+// to several at once has the channels claimed a lanes' worth to a write,
+// in order, each before its lane takes it, rather than one write per
+// channel; every alert still goes once.
+func TestClaimsByGroup(t *testing.T) {
+	log := &claimLog{}
+	a := openApp(t, dispatchConfig, dispatchNow, appOptions{outbox: func(db *store.DB) bot.Outbox {
+		log.DB = db
+		return log
+	}})
+	var want []string
+	for i := range 9 {
+		key := fmt.Sprintf("k%d", i)
+		a.commitAlerts(newAlert(key, fmt.Sprintf("slack:C%d", i)))
+		want = append(want, key)
+	}
+	p := parallelPlatform{a.plat["slack"]} // 4 lanes
+	a.drainOn(p)
+	var got []string
+	for i := range 9 {
+		got = append(got, p.sentTo(fmt.Sprintf("C%d", i))...)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("sent (-want +got):\n%s", diff)
+	}
+	var sizes []int
+	var claimed []int64
+	for _, c := range log.claims {
+		sizes = append(sizes, len(c))
+		claimed = append(claimed, c...)
+	}
+	if diff := cmp.Diff([]int{4, 4, 1}, sizes); diff != "" {
+		t.Errorf("claims per write (-want +got):\n%s", diff)
+	}
+	if !slices.IsSorted(claimed) || len(slices.Compact(slices.Clone(claimed))) != 9 {
+		t.Errorf("claimed %v, want the 9 deliveries once each, in order", claimed)
+	}
+}
 
 // TestDeliveryOrderPerChannel: each channel gets its alerts in the order
 // they were created, whether the platform sends one message at a time or

@@ -197,6 +197,37 @@ func TestLookupFailures(t *testing.T) {
 			t.Errorf("C1 got (-want +got):\n%s", diff)
 		}
 	})
+	t.Run("transient, several channels at once", func(t *testing.T) {
+		// A platform that sends to several channels at once has each
+		// group of channels claimed before its lanes take them; a
+		// channel the dead process may have posted to is looked up
+		// first, and after a failed lookup looked up again, not taken
+		// for this process's own unsent delivery.
+		a := newApp(t, dispatchConfig, dispatchNow)
+		a.commitAlerts(newAlert("k1", "slack:C1"), newAlert("k2", "slack:C1", "slack:C2"))
+		p := &parallelResolver{resolvingPlatform: newResolvingPlatform(a.plat["slack"])}
+		ds := a.claimAsDeadProcess()
+		p.posted[ds[0].ID] = "m-posted-before" // k1 to C1 went out before the crash
+		p.lookupErr = bot.Transient(errors.New("ratelimited"), 30*time.Second)
+		if _, err := a.bot.DeliverPending(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Attempts(); len(got) != 0 {
+			t.Fatalf("sent %d while the lookups failed, want none", len(got))
+		}
+		p.lookupErr = nil
+		a.clock.Add(time.Hour)
+		a.drainOn(p)
+		if diff := cmp.Diff([]string{"k2"}, p.sentTo("C1")); diff != "" {
+			t.Errorf("C1 got (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"k2"}, p.sentTo("C2")); diff != "" {
+			t.Errorf("C2 got (-want +got):\n%s", diff)
+		}
+		if n := len(p.Queries()); n != 4 {
+			t.Errorf("%d lookups, want 4: each channel's failed, then each channel's again", n)
+		}
+	})
 	t.Run("permanent", func(t *testing.T) {
 		a := newApp(t, dispatchConfig, dispatchNow)
 		a.commitAlerts(newAlert("k1", "slack:C1"))
