@@ -1092,12 +1092,33 @@ func contractRecordSent(t *testing.T, s backend) {
 	if len(ds) != n {
 		t.Fatalf("%d deliveries pending, want %d", len(ds), n)
 	}
+	// Claims of many, several to a statement: those whose channel the
+	// owner does not hold are refused, the rest claimed.
+	ids := deliveryIDs(ds)
+	if err := s.ClaimDeliveries(ctx, "p2", testNow, ids[:n/2]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClaimDeliveries(ctx, "p1", testNow, ids[n/2:]); err != nil {
+		t.Fatal(err)
+	}
+	refused, err := s.RecordDeliveries(ctx, bot.DeliveryBatch{Owner: "p1", At: testNow.Add(time.Second), Claims: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(ids[:n/2], refused); diff != "" {
+		t.Errorf("claims refused (-want +got):\n%s", diff)
+	}
+	for _, d := range mustPending(t, s, testNow) {
+		if want := map[bool]string{true: "p2", false: "p1"}[d.ID < ids[n/2]]; d.ClaimOwner != want {
+			t.Errorf("delivery %d claimed by %q, want %q", d.ID, d.ClaimOwner, want)
+		}
+	}
 	var sent []bot.SentDelivery
 	for i, d := range ds {
 		sent = append(sent, bot.SentDelivery{ID: d.ID, MessageID: fmt.Sprintf("m%d", i), At: testNow.Add(time.Duration(i) * time.Millisecond)})
 	}
 	missing := ds[n-1].ID + 1000
-	_, err := s.RecordDeliveries(ctx, bot.DeliveryBatch{Owner: "p1", At: testNow,
+	_, err = s.RecordDeliveries(ctx, bot.DeliveryBatch{Owner: "p1", At: testNow,
 		Sent: append(slices.Clone(sent[:n-1]), bot.SentDelivery{ID: missing, MessageID: "gone", At: testNow})})
 	wantNotFound(t, "RecordDeliveries naming a missing delivery", err, fmt.Sprintf("delivery %d", missing))
 	if left := mustPending(t, s, testNow); len(left) != n {

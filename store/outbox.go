@@ -199,7 +199,7 @@ var soleClaimSQL = bySize(func(n int) string {
 })
 
 // claimDeliveriesSQL claims the n deliveries from $3 on for owner $1 at
-// $2, as sqlClaim does without its check of the channel claim (the caller
+// $2, as claimsSQL does without its check of the channel claim (the caller
 // holds the channels in the same transaction), by list size.
 var claimDeliveriesSQL = bySize(func(n int) string {
 	return `UPDATE deliveries SET claim_owner = $1,
@@ -404,17 +404,8 @@ func (db *DB) ClaimDeliveries(ctx context.Context, owner string, now time.Time, 
 	return err
 }
 
-const (
-	// sqlClaim claims a pending delivery for $1 at $2 if $1 still holds
-	// its channel: a worker whose channel claim expired (paused, cut off
-	// from the database) and passed to another must not send.
-	sqlClaim = `UPDATE deliveries SET claim_owner = $1,
-		claimed_at = CASE WHEN claimed_at = 0 THEN $2 ELSE claimed_at END
-		WHERE id = $3 AND state = 'pending'
-		AND EXISTS (SELECT 1 FROM channel_claims c WHERE c.channel = deliveries.channel AND c.owner = $1 AND c.until > $2)`
-	sqlMarkSent = `UPDATE deliveries
+const sqlMarkSent = `UPDATE deliveries
 		SET state = $1, message_id = $2, sent_at = $3, attempts = attempts + 1 WHERE id = $4`
-)
 
 // RecordDeliveries writes a batch of the delivery workers' outbox writes
 // in one transaction (group commit): the sends the platform confirmed,
@@ -437,20 +428,34 @@ func (db *DB) RecordDeliveries(ctx context.Context, batch bot.DeliveryBatch) ([]
 	// A delivery named twice is marked once: a statement's rows change
 	// each delivery once, and markSent counts on that.
 	sent = slices.CompactFunc(sent, func(a, b bot.SentDelivery) bool { return a.ID == b.ID })
+	claims := slices.Compact(slices.Sorted(slices.Values(batch.Claims)))
 	var refused []int64
 	err := db.inRowTx(ctx, func(t *tx) error {
 		refused = refused[:0]
 		if err := markSent(ctx, t, sent); err != nil {
 			return err
 		}
-		for _, id := range batch.Claims {
-			res, err := t.ExecContext(ctx, sqlClaim, batch.Owner, ms(batch.At), id)
+		claimed := make(map[int64]bool, len(claims))
+		err := padded(len(claims), inBuckets, func(i int) any { return claims[i] }, func(ids []any) error {
+			rows, err := t.QueryContext(ctx, claimsSQL[len(ids)], append([]any{batch.Owner, ms(batch.At)}, ids...)...)
 			if err != nil {
-				return fmt.Errorf("delivery %d: claim: %w", id, err)
+				return err
 			}
-			if n, err := res.RowsAffected(); err != nil {
-				return fmt.Errorf("delivery %d: claim: %w", id, err)
-			} else if n == 0 {
+			defer rows.Close()
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					return err
+				}
+				claimed[id] = true
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return fmt.Errorf("claim %d deliveries (%d, …): %w", len(claims), claims[0], err)
+		}
+		for _, id := range batch.Claims {
+			if !claimed[id] {
 				refused = append(refused, id)
 			}
 		}
@@ -472,11 +477,25 @@ var sentBatches = []int{64, 16, 4, 1}
 // rows: a burst records its sends in batches of tens.
 var markSentSQL = map[bool]map[int]string{false: markSentTexts(false), true: markSentTexts(true)}
 
+// claimsSQL claims the pending deliveries of n ids from $3 on for owner
+// $1 at $2, by list size (inBuckets), where $1 still holds their channel
+// (a worker whose channel claim expired — paused, cut off from the
+// database — and passed to another must not send), and returns the ids
+// it claimed. One statement for them all, not one per delivery (a round
+// trip each on PostgreSQL).
+var claimsSQL = bySize(func(n int) string {
+	return `UPDATE deliveries SET claim_owner = $1,
+		claimed_at = CASE WHEN claimed_at = 0 THEN $2 ELSE claimed_at END
+		WHERE id IN (` + params(3, n, false) + `) AND state = 'pending'
+		AND EXISTS (SELECT 1 FROM channel_claims c WHERE c.channel = deliveries.channel AND c.owner = $1 AND c.until > $2)
+		RETURNING id`
+})
+
 // recordSQL is every statement RecordDeliveries runs, by placeholder
 // style, to prepare before its transaction.
 var recordSQL = map[bool][]string{
-	false: append([]string{sqlClaim, sqlMarkSent}, slices.Collect(maps.Values(markSentSQL[false]))...),
-	true:  append([]string{sqlClaim, sqlMarkSent}, slices.Collect(maps.Values(markSentSQL[true]))...),
+	false: slices.Concat([]string{sqlMarkSent}, slices.Collect(maps.Values(markSentSQL[false])), slices.Collect(maps.Values(claimsSQL))),
+	true:  slices.Concat([]string{sqlMarkSent}, slices.Collect(maps.Values(markSentSQL[true])), slices.Collect(maps.Values(claimsSQL))),
 }
 
 func markSentTexts(anon bool) map[int]string {
