@@ -524,13 +524,7 @@ func markSentTexts(anon bool) map[int]string {
 func markSent(ctx context.Context, t *tx, sent []bot.SentDelivery) error {
 	args := make([]any, 0, 3*sentBatches[0])
 	for len(sent) > 0 {
-		n := sentBatches[len(sentBatches)-1]
-		for _, b := range sentBatches {
-			if len(sent) >= b {
-				n = b
-				break
-			}
-		}
+		n := fitting(len(sent), sentBatches)
 		q := markSentSQL[t.anonParams][n]
 		args = args[:0]
 		for _, s := range sent[:n] {

@@ -461,6 +461,18 @@ func params(first, n int, anon bool) string {
 	return b.String()
 }
 
+// fitting returns the largest of sizes (largest first) that n rows fill,
+// or the smallest: the row count of the next multi-row statement when n
+// rows are left to write.
+func fitting(n int, sizes []int) int {
+	for _, s := range sizes {
+		if n >= s {
+			return s
+		}
+	}
+	return sizes[len(sizes)-1]
+}
+
 // padded calls fn with the n values at(0), …, at(n-1), in lists of at
 // most the largest of sizes, each padded to the smallest size that holds
 // it by repeating its last value (an IN list ignores the repeats), so a

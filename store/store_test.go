@@ -384,6 +384,17 @@ func testClosedDBErrors(t *testing.T, fresh func(testing.TB) string) {
 // TestParams: the one writer of parameter lists numbers them from first,
 // or writes "?" for SQLite's multi-row statements, and VALUES rows number
 // on across rows.
+// TestFitting: the next statement of a multi-row write takes the largest
+// size the rows left fill, or the smallest when they fill none.
+func TestFitting(t *testing.T) {
+	sizes := []int{64, 16, 4, 1}
+	for n, want := range map[int]int{200: 64, 64: 64, 63: 16, 16: 16, 5: 4, 3: 1, 1: 1, 0: 1} {
+		if got := fitting(n, sizes); got != want {
+			t.Errorf("fitting(%d, %v) = %d, want %d", n, sizes, got, want)
+		}
+	}
+}
+
 func TestParams(t *testing.T) {
 	for _, tt := range []struct{ got, want string }{
 		{params(3, 3, false), "$3, $4, $5"},

@@ -319,14 +319,7 @@ func insertAlerts(ctx context.Context, t *tx, as []bot.NewAlert, nextTry time.Ti
 	}
 	recs := make([]bot.AlertRecord, len(as))
 	for len(vals) > 0 {
-		rows := len(vals) / 13
-		n := alertBatches[len(alertBatches)-1]
-		for _, b := range alertBatches {
-			if rows >= b {
-				n = b
-				break
-			}
-		}
+		n := fitting(len(vals)/13, alertBatches)
 		if err := insertAlertRows(ctx, t, insertAlertsSQL[t.anonParams][n], vals[:13*n], func(id int64, key string) {
 			i := first[key]
 			recs[i] = bot.AlertRecord{ID: id, Alert: as[i].Alert, Skipped: as[i].Skipped, Created: t.now}
@@ -417,13 +410,7 @@ func insertDeliveriesSQL(n int, anon bool) string {
 func insertDeliveries(ctx context.Context, t *tx, rows []newDelivery) error {
 	args := make([]any, 0, 8*deliveryBatches[0])
 	for len(rows) > 0 {
-		n := deliveryBatches[len(deliveryBatches)-1]
-		for _, b := range deliveryBatches {
-			if len(rows) >= b {
-				n = b
-				break
-			}
-		}
+		n := fitting(len(rows), deliveryBatches)
 		args = args[:0]
 		for _, r := range rows[:n] {
 			args = append(args, r.alertID, r.channel, r.platform, r.state, r.nextTry, ms(t.now), r.hold, r.heldFrom)
@@ -468,13 +455,7 @@ func planNext(ctx context.Context, t *tx, watcher string, plans []watchers.NextP
 	}
 	args := make([]any, 0, 1+2*min(len(rows), planBuckets[0]))
 	for len(rows) > 0 {
-		n := planBuckets[len(planBuckets)-1]
-		for _, b := range planBuckets {
-			if len(rows) >= b {
-				n = b
-				break
-			}
-		}
+		n := fitting(len(rows), planBuckets)
 		args = append(args[:0], watcher)
 		for _, p := range rows[:n] {
 			args = append(args, p.Event, nextAt(p))
