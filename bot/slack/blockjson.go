@@ -26,17 +26,11 @@ func appendPostBody(b []byte, channel, text string, blocks []slack.Block, metada
 	b = append(b, `,"text":`...)
 	b = wirejson.AppendString(b, text)
 	if len(blocks) > 0 {
-		b = append(b, `,"blocks":[`...)
-		for i, blk := range blocks {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var ok bool
-			if b, ok = appendBlock(b, blk); !ok {
-				return b, false
-			}
+		b = append(b, `,"blocks":`...)
+		var ok bool
+		if b, ok = appendList(b, blocks, appendBlock); !ok {
+			return b, false
 		}
-		b = append(b, ']')
 	}
 	if metadata != nil {
 		b = append(b, `,"metadata":`...)
@@ -125,6 +119,12 @@ func appendElements[E any](b []byte, els []E, add func([]byte, E) ([]byte, bool)
 	if els == nil {
 		return append(b, "null"...), true
 	}
+	return appendList(b, els, add)
+}
+
+// appendList appends a JSON array of els, each through add, which says
+// false for one it cannot write.
+func appendList[E any](b []byte, els []E, add func([]byte, E) ([]byte, bool)) ([]byte, bool) {
 	b = append(b, '[')
 	for i, e := range els {
 		if i > 0 {
