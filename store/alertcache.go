@@ -79,14 +79,20 @@ func (c *alertCache) add(recs []bot.AlertRecord, only []int64) {
 // time to the millisecond in UTC, its fields' times as their JSON gives
 // them back.
 func stored(a watchers.Alert) watchers.Alert {
+	a = own(a)
 	a.At = fromMS(ms(a.At))
-	a.Tags = slices.Clone(a.Tags)
-	a.Fields = slices.Clone(a.Fields)
 	for i, f := range a.Fields {
 		if t, err := time.Parse(time.RFC3339Nano, f.Time.Format(time.RFC3339Nano)); err == nil {
 			a.Fields[i].Time = t
 		}
 	}
+	return a
+}
+
+// own returns a with slices of its own: each record of an alert is handed
+// to a caller that may change it.
+func own(a watchers.Alert) watchers.Alert {
+	a.Tags, a.Fields = slices.Clone(a.Tags), slices.Clone(a.Fields)
 	return a
 }
 
@@ -96,22 +102,24 @@ func (c *alertCache) take(ds []bot.DeliveryRecord) []int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var missing []int64
-	found := map[int64]bool{}
+	held := map[int64]bool{} // by alert id: whether the cache had it
 	for i := range ds {
-		a, ok := c.m[ds[i].AlertID]
-		if !ok {
-			if !slices.Contains(missing, ds[i].AlertID) {
-				missing = append(missing, ds[i].AlertID)
+		id := ds[i].AlertID
+		a, ok := c.m[id]
+		if _, seen := held[id]; !seen {
+			held[id] = ok
+			if !ok {
+				missing = append(missing, id)
 			}
-			continue
 		}
-		found[ds[i].AlertID] = true
-		// Each record its own slices: a caller may change one record's.
-		a.Tags, a.Fields = slices.Clone(a.Tags), slices.Clone(a.Fields)
-		ds[i].Alert = a
+		if ok {
+			ds[i].Alert = own(a)
+		}
 	}
-	for id := range found {
-		delete(c.m, id)
+	for id, ok := range held {
+		if ok {
+			delete(c.m, id)
+		}
 	}
 	return missing
 }
@@ -155,8 +163,7 @@ func (db *DB) fillAlerts(ctx context.Context, t *tx, ds []bot.DeliveryRecord) er
 		if !ok {
 			return fmt.Errorf("delivery %d: alert %d: %w", ds[i].ID, ds[i].AlertID, bot.ErrNotFound)
 		}
-		a.Tags, a.Fields = slices.Clone(a.Tags), slices.Clone(a.Fields)
-		ds[i].Alert = a
+		ds[i].Alert = own(a)
 	}
 	return nil
 }

@@ -522,17 +522,18 @@ func markSentTexts(anon bool) map[int]string {
 // markSent marks sent (in id order) sent, several to a statement. A
 // delivery that does not exist fails it with bot.ErrNotFound.
 func markSent(ctx context.Context, t *tx, sent []bot.SentDelivery) error {
-	args := make([]any, 0, 3*sentBatches[0])
+	args := make([]any, 0, max(4, 3*min(len(sent), sentBatches[0])))
 	for len(sent) > 0 {
 		n := fitting(len(sent), sentBatches)
-		q := markSentSQL[t.anonParams][n]
-		args = args[:0]
-		for _, s := range sent[:n] {
-			args = append(args, s.ID, s.MessageID, ms(s.At))
-		}
+		q := sqlMarkSent
 		if n == 1 {
 			// A plain update by id costs less than a join with one row.
-			q, args = sqlMarkSent, append(args[:0], bot.DeliverySent, sent[0].MessageID, ms(sent[0].At), sent[0].ID)
+			args = append(args[:0], bot.DeliverySent, sent[0].MessageID, ms(sent[0].At), sent[0].ID)
+		} else {
+			q, args = markSentSQL[t.anonParams][n], args[:0]
+			for _, s := range sent[:n] {
+				args = append(args, s.ID, s.MessageID, ms(s.At))
+			}
 		}
 		res, err := t.ExecContext(ctx, q, args...)
 		if err != nil {
