@@ -88,6 +88,12 @@ type DB struct {
 	// listsLater: a load into an empty store leaves the lists' indexes
 	// for BuildIndexes (DeferListIndexes).
 	listsLater atomic.Bool
+	// checkpointEvery is the period of the background checkpoints
+	// (checkpoint.go) on SQLite; stopCheckpoints ends them and
+	// checkpointsDone closes when they have.
+	checkpointEvery time.Duration
+	stopCheckpoints chan struct{}
+	checkpointsDone chan struct{}
 }
 
 // Option configures Open.
@@ -95,6 +101,10 @@ type Option func(*DB)
 
 // WithNow sets the clock used for created/updated times.
 func WithNow(now func() time.Time) Option { return func(db *DB) { db.Now = now } }
+
+// withCheckpointEvery sets the period of the background checkpoints
+// (tests).
+func withCheckpointEvery(d time.Duration) Option { return func(db *DB) { db.checkpointEvery = d } }
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(db *DB) { db.logger = l } }
@@ -110,7 +120,7 @@ func Open(ctx context.Context, name string, opts ...Option) (*DB, error) {
 		return nil, errors.New("open database: empty path")
 	}
 	shown := Redact(name)
-	db := &DB{Now: time.Now, path: shown, logger: slog.New(slog.DiscardHandler)}
+	db := &DB{Now: time.Now, path: shown, logger: slog.New(slog.DiscardHandler), checkpointEvery: checkpointEvery}
 	for _, o := range opts {
 		o(db)
 	}
@@ -128,7 +138,10 @@ func Open(ctx context.Context, name string, opts ...Option) (*DB, error) {
 		db.dialect = sqliteDialect
 		dsn := "file:" + escapePath(filepath.Clean(name)) + "?" + pragmas
 		var err error
-		if w, err = sql.Open("sqlite", dsn); err != nil {
+		// Only the write connection commits, so only it would checkpoint
+		// inside a commit; it does so only as a backstop (checkpoint.go).
+		wdsn := dsn + "&_pragma=wal_autocheckpoint(" + strconv.Itoa(walBackstop) + ")"
+		if w, err = sql.Open("sqlite", wdsn); err != nil {
 			return nil, fmt.Errorf("open database %s: %w", name, err)
 		}
 		if r, err = sql.Open("sqlite", dsn); err != nil {
@@ -185,6 +198,10 @@ func Open(ctx context.Context, name string, opts ...Option) (*DB, error) {
 		return fail(err)
 	} else if n > 0 {
 		db.logger.Info("indexes left by a first start built", "indexes", n)
+	}
+	if db.dialect.name == sqliteDialect.name {
+		db.stopCheckpoints, db.checkpointsDone = make(chan struct{}), make(chan struct{})
+		go db.checkpoints(db.checkpointEvery, db.stopCheckpoints, db.checkpointsDone)
 	}
 	return db, nil
 }
@@ -259,6 +276,11 @@ func (db *DB) Postgres() bool { return db.dialect.name == postgresDialect.name }
 
 // Close closes both connection pools.
 func (db *DB) Close() error {
+	if db.stopCheckpoints != nil {
+		close(db.stopCheckpoints)
+		<-db.checkpointsDone
+		db.stopCheckpoints = nil
+	}
 	var errs []error
 	if db.read != nil {
 		errs = append(errs, db.read.close())
