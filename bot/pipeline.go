@@ -142,7 +142,7 @@ func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time, 
 	}
 	p.metrics.WatcherRun(rec.Spec.Kind, err)
 	if sc.routes == nil {
-		routes, rerr := loadRoutes(ctx, p.store, now, p.enabled)
+		routes, rerr := runRoutes(ctx, p.store, now, p.enabled)
 		if rerr != nil {
 			return run, res, rerr
 		}
@@ -153,6 +153,7 @@ func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time, 
 		sc.routes, sc.rules = routes, rules
 	}
 	routes, rules := sc.routes, sc.rules
+	// add routes a, whose targets' subscriptions are loaded (route).
 	add := func(a watchers.Alert) {
 		na := NewAlert{Alert: a, Channels: routes.channels(a)}
 		na.Holds = rules.holds(a.Kind, now, na.Channels)
@@ -160,6 +161,17 @@ func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time, 
 			na.Muted = routes.mutedChannels(a)
 		}
 		run.Alerts = append(run.Alerts, na)
+	}
+	// route loads the subscriptions alerts match, all in one read, then
+	// adds them.
+	route := func(alerts ...watchers.Alert) error {
+		if err := routes.load(ctx, alerts...); err != nil {
+			return err
+		}
+		for _, a := range alerts {
+			add(a)
+		}
+		return nil
 	}
 	if err != nil {
 		run.Err = err.Error()
@@ -171,7 +183,7 @@ func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time, 
 		}
 		if run.Failures >= limit && !rec.Failing {
 			run.Failing = true
-			add(watchers.Alert{
+			if rerr := route(watchers.Alert{
 				Key:      fmt.Sprintf("%s/watcher_failing@%s", id, keyTime(now)),
 				Kind:     watchers.KindWatcherFailing,
 				Watcher:  id,
@@ -179,7 +191,9 @@ func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time, 
 				Title:    fmt.Sprintf("Watcher %s is failing", id),
 				Text:     fmt.Sprintf("%s in a row failed. Last error: %s", watchers.Plural(run.Failures, "check"), err),
 				Severity: watchers.Warning,
-			})
+			}); rerr != nil {
+				return run, res, rerr
+			}
 		}
 		p.log.Warn("watcher check failed", "watcher", id, "failures", run.Failures, "err", err)
 		return run, res, nil
@@ -187,7 +201,7 @@ func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time, 
 	run.UpdateState = true
 	run.State = res.State
 	if rec.Failing {
-		add(watchers.Alert{
+		if rerr := route(watchers.Alert{
 			Key:      fmt.Sprintf("%s/watcher_recovered@%s", id, keyTime(now)),
 			Kind:     watchers.KindWatcherRecovered,
 			Watcher:  id,
@@ -195,14 +209,16 @@ func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time, 
 			Title:    fmt.Sprintf("Watcher %s recovered", id),
 			Text:     fmt.Sprintf("It works again after %d failed checks.", rec.Failures),
 			Severity: watchers.Notice,
-		})
+		}); rerr != nil {
+			return run, res, rerr
+		}
 	}
-	for _, a := range res.Alerts {
-		add(a)
+	if rerr := route(res.Alerts...); rerr != nil {
+		return run, res, rerr
 	}
 	proposed, props := p.proposals(ctx, res, now)
-	for _, a := range proposed {
-		add(a)
+	if rerr := route(proposed...); rerr != nil {
+		return run, res, rerr
 	}
 	run.Proposals = props
 	// Record as skipped only what was really missed (within catch_up); an

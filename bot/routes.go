@@ -34,6 +34,15 @@ type routeReader interface {
 	Mutes(ctx context.Context, now time.Time) ([]Mute, error)
 }
 
+// TargetReader is implemented by stores that read the subscriptions of
+// given targets (store.DB, by an index on target). A watcher's run then
+// reads only the subscriptions its alerts match, not every one: the first
+// alerts of a burst over thousands of subscribed channels wait for a
+// handful of rows instead of thousands.
+type TargetReader interface {
+	SubscriptionsFor(ctx context.Context, targets []string) ([]Subscription, error)
+}
+
 // routeTable matches alerts to channels: subscriptions minus mutes. The
 // subscriptions are indexed by target, so routing one alert costs what it
 // matches, not every subscription: a burst of 5,000 alerts over 5,000
@@ -44,7 +53,20 @@ type routeTable struct {
 	mutes    map[string][]Mute   // by channel
 	// enabled platforms; nil means every platform (replay)
 	enabled map[string]bool
+	// src, when set, makes the table lazy: it holds the subscriptions of
+	// the targets in loaded only, and load reads more from src, or every
+	// subscription from all once a batch needs many targets. subs is
+	// empty while the table is lazy (admins needs a full table).
+	src    TargetReader
+	all    routeReader
+	loaded map[string]bool
 }
+
+// lazyTargets is the most targets a lazy route table reads by target at
+// once; a batch that needs more (a burst's batches of 1,000) has every
+// subscription read instead, which costs about half as much per row as a
+// lookup by target.
+const lazyTargets = 256
 
 // newRouteTable indexes subs and mutes.
 func newRouteTable(subs []Subscription, mutes []Mute, enabled map[string]bool) *routeTable {
@@ -58,6 +80,74 @@ func newRouteTable(subs []Subscription, mutes []Mute, enabled map[string]bool) *
 	return rt
 }
 
+// runRoutes returns the route table of a watcher's run: lazy when st
+// reads subscriptions by target (the run calls load with its alerts before
+// routing them), else every subscription read at once.
+func runRoutes(ctx context.Context, st routeReader, now time.Time, enabled map[string]bool) (*routeTable, error) {
+	tr, ok := st.(TargetReader)
+	if !ok {
+		return loadRoutes(ctx, st, now, enabled)
+	}
+	mutes, err := st.Mutes(ctx, now)
+	if err != nil {
+		return nil, fmt.Errorf("load mutes: %w", err)
+	}
+	rt := newRouteTable(nil, mutes, enabled)
+	rt.src, rt.all, rt.loaded = tr, st, map[string]bool{}
+	return rt, nil
+}
+
+// load reads, in one query, the subscriptions of the targets that alerts
+// match and a lazy table has not read yet; a full table has them all.
+func (rt *routeTable) load(ctx context.Context, alerts ...watchers.Alert) error {
+	if rt.src == nil {
+		return nil
+	}
+	var missing []string
+	for _, a := range alerts {
+		alertTargets(a, func(t string) {
+			if !rt.loaded[t] {
+				rt.loaded[t] = true
+				missing = append(missing, t)
+			}
+		})
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if len(missing) > lazyTargets {
+		subs, err := rt.all.Subscriptions(ctx)
+		if err != nil {
+			for _, t := range missing {
+				delete(rt.loaded, t) // read again next time
+			}
+			return fmt.Errorf("load subscriptions: %w", err)
+		}
+		// From now on a full table: the targets read before are read
+		// again with the rest.
+		rt.subs, rt.byTarget, rt.src, rt.loaded = subs, map[string][]string{}, nil, nil
+		for _, s := range subs {
+			rt.byTarget[s.Target] = append(rt.byTarget[s.Target], s.Channel)
+		}
+		return nil
+	}
+	subs, err := rt.src.SubscriptionsFor(ctx, missing)
+	if err != nil {
+		for _, t := range missing {
+			delete(rt.loaded, t) // read again next time
+		}
+		return fmt.Errorf("load subscriptions: %w", err)
+	}
+	for _, s := range subs {
+		if rt.loaded[s.Target] {
+			rt.byTarget[s.Target] = append(rt.byTarget[s.Target], s.Channel)
+		}
+	}
+	return nil
+}
+
+// loadRoutes reads every subscription and the mutes in force at now into
+// a full route table.
 func loadRoutes(ctx context.Context, st routeReader, now time.Time, enabled map[string]bool) (*routeTable, error) {
 	subs, err := st.Subscriptions(ctx)
 	if err != nil {
@@ -116,26 +206,30 @@ func (rt *routeTable) subscribed(a watchers.Alert, muted bool) []string {
 			}
 		}
 	}
-	if a.Kind == watchers.KindDateProposal {
-		// Proposals go where someone decides them, not to every channel
-		// that follows the event or the source.
-		add(ProposalsTarget)
-		sort.Strings(out)
-		return slices.Compact(out)
-	}
-	add("all")
-	for _, t := range a.Tags {
-		add("tag:" + t)
-	}
-	if a.Watcher != "" {
-		add("watcher:" + a.Watcher)
-	}
-	if a.Event != "" {
-		add("event:" + a.Event)
-	}
+	alertTargets(a, add)
 	// A channel may match by several targets: sort, then drop repeats.
 	sort.Strings(out)
 	return slices.Compact(out)
+}
+
+// alertTargets calls fn with each subscription target that covers a.
+func alertTargets(a watchers.Alert, fn func(target string)) {
+	if a.Kind == watchers.KindDateProposal {
+		// Proposals go where someone decides them, not to every channel
+		// that follows the event or the source.
+		fn(ProposalsTarget)
+		return
+	}
+	fn("all")
+	for _, t := range a.Tags {
+		fn("tag:" + t)
+	}
+	if a.Watcher != "" {
+		fn("watcher:" + a.Watcher)
+	}
+	if a.Event != "" {
+		fn("event:" + a.Event)
+	}
 }
 
 // muted reports whether a mute of channel covers a.
@@ -149,7 +243,7 @@ func (rt *routeTable) muted(channel string, a watchers.Alert) bool {
 }
 
 // admins returns the channels subscribed to all, other than except: where
-// the bot reports its own trouble.
+// the bot reports its own trouble. It needs a full table (loadRoutes).
 func (rt *routeTable) admins(except string) []string {
 	var out []string
 	for _, s := range rt.subs {

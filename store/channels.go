@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/policyteam/alertbot/bot"
@@ -82,6 +83,51 @@ func (db *DB) Subscriptions(ctx context.Context) ([]bot.Subscription, error) {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}
 	return out, nil
+}
+
+// SubscriptionsFor returns the subscriptions to any of targets (repeats
+// allowed), in no particular order. Routing reads only the targets a run's
+// alerts match (bot.TargetReader), from the subscriptions_target index
+// alone.
+func (db *DB) SubscriptionsFor(ctx context.Context, targets []string) ([]bot.Subscription, error) {
+	targets = slices.Compact(slices.Sorted(slices.Values(targets)))
+	anon := db.dialect.name == sqliteDialect.name
+	var out []bot.Subscription
+	err := padded(len(targets), inBuckets, func(i int) any { return targets[i] }, func(list []any) error {
+		rows, err := db.read.QueryContext(ctx, subscriptionsForSQL[anon][len(list)], list...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				s       bot.Subscription
+				created int64
+			)
+			if err := rows.Scan(&s.Channel, &s.Target, &s.Origin, &created); err != nil {
+				return err
+			}
+			s.Created = fromMS(created)
+			out = append(out, s)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("subscriptions of %d targets: %w", len(targets), err)
+	}
+	return out, nil
+}
+
+// subscriptionsForSQL reads the subscriptions of n targets, by placeholder
+// style ("?" on SQLite, see tx.anonParams) and list size (inBuckets).
+var subscriptionsForSQL = map[bool]map[int]string{false: subscriptionsForTexts(false), true: subscriptionsForTexts(true)}
+
+func subscriptionsForTexts(anon bool) map[int]string {
+	m := map[int]string{}
+	for _, n := range inBuckets {
+		m[n] = "SELECT channel, target, origin, created_at FROM subscriptions WHERE target IN (" + params(1, n, anon) + ")"
+	}
+	return m
 }
 
 // Mute silences target in a channel until m.Until, replacing an existing

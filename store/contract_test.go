@@ -1502,6 +1502,7 @@ func contractSubscriptions(t *testing.T, s backend) {
 	if diff := cmp.Diff([]bot.Subscription{subs[1], subs[2], subs[0]}, got); diff != "" {
 		t.Errorf("Subscriptions (-want +got):\n%s", diff)
 	}
+	contractSubscriptionsFor(t, s, subs)
 	if removed, err := s.Unsubscribe(ctx, "slack:C1", "tag:budget"); err != nil || !removed {
 		t.Errorf("Unsubscribe = %v, %v; want true", removed, err)
 	}
@@ -1510,6 +1511,59 @@ func contractSubscriptions(t *testing.T, s backend) {
 	}
 	if got, _ := s.Subscriptions(ctx); len(got) != 2 {
 		t.Errorf("Subscriptions after unsubscribe = %+v", got)
+	}
+}
+
+// contractSubscriptionsFor checks SubscriptionsFor against subs, the
+// subscriptions stored: any order, repeated and unknown targets, and more
+// targets than one statement's list holds.
+func contractSubscriptionsFor(t *testing.T, s backend, subs []bot.Subscription) {
+	ctx := testCtx(t)
+	tr, ok := s.(bot.TargetReader)
+	if !ok {
+		t.Fatal("the backend does not read subscriptions by target (bot.TargetReader)")
+	}
+	byChannelTarget := func(a, b bot.Subscription) int {
+		if c := strings.Compare(a.Channel, b.Channel); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Target, b.Target)
+	}
+	got, err := tr.SubscriptionsFor(ctx, []string{"event:summit", "all", "tag:none", "all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, byChannelTarget)
+	if diff := cmp.Diff([]bot.Subscription{subs[1], subs[2]}, got); diff != "" {
+		t.Errorf("SubscriptionsFor(event:summit, all, tag:none, all) (-want +got):\n%s", diff)
+	}
+	if got, err := tr.SubscriptionsFor(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("SubscriptionsFor(none) = %+v, %v; want none", got, err)
+	}
+	// 300 channels, each following its own event, and a list of 301
+	// targets (one unknown): two statements, the second padded.
+	var want []bot.Subscription
+	targets := []string{"event:unknown"}
+	for i := range 300 {
+		sub := bot.Subscription{Channel: fmt.Sprintf("slack:CE%03d", i), Target: fmt.Sprintf("event:e%03d", i), Origin: "chat", Created: testNow}
+		if _, err := s.Subscribe(ctx, sub); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, sub)
+		targets = append(targets, sub.Target)
+	}
+	got, err = tr.SubscriptionsFor(ctx, targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, byChannelTarget)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("SubscriptionsFor(301 targets) (-want +got):\n%s", diff)
+	}
+	for _, sub := range want {
+		if _, err := s.Unsubscribe(ctx, sub.Channel, sub.Target); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

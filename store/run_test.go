@@ -312,6 +312,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		{"changing by", changing, []any{ms(testNow)}, "events_next_change"},
 		{"mark sent", markSentSQL[true][4], []any{1, "m1", now, 2, "m2", now, 3, "m3", now, 4, "m4", now}, "SEARCH deliveries USING INTEGER PRIMARY KEY (rowid=?)"},
 		{"alerts by id", alertsByIDSQL[8], []any{1, 2, 3, 4, 5, 6, 7, 8}, "SEARCH a USING INTEGER PRIMARY KEY (rowid=?)"},
+		{"subscriptions of targets", subscriptionsForSQL[true][8], []any{"all", "tag:japan", "event:jp-budget", "watcher:deadlines", "x", "y", "z", "w"}, "SEARCH subscriptions USING COVERING INDEX subscriptions_target (target=?)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
