@@ -27,6 +27,13 @@ const (
 	// writeRetryMax caps the wait between attempts to record sends while
 	// the database refuses writes, so delivery resumes soon after it heals.
 	writeRetryMax = 5 * time.Second
+	// claimLanes is how many lanes' worth of channels a platform that
+	// claims channel by channel (Slack) claims in one write. Two, not one:
+	// in a burst the write waits behind the watcher's commits (a few
+	// milliseconds each, on SQLite's one writer), and one lanes' worth
+	// is sent sooner than that, so the lanes stood idle; a crash then
+	// leaves at most three lanes' worth to look up (24 on Slack).
+	claimLanes = 2
 	// claimChannels bounds the channels one pass claims, so that replicas
 	// sharing an outbox each take a share of a burst rather than the
 	// first taking every channel.
@@ -494,9 +501,9 @@ type ParallelSender interface {
 // transaction, instead of each channel's just before they are sent: a
 // crash leaves the whole pass to settle, which such a platform does by
 // resending. Others (Slack, whose lookups are paced at about one a
-// second) claim channels a lanes' worth at a time, just before the lanes
-// take them, so a crash leaves only the sends in flight and the next
-// lanes' worth to look up.
+// second) claim channels claimLanes lanes' worth at a time, just before
+// the lanes take them, so a crash leaves only the sends in flight and the
+// channels claimed next to look up.
 type ClaimAhead interface {
 	ClaimAhead() bool
 }
@@ -567,13 +574,13 @@ func (b *Bot) DeliverPending(ctx context.Context, p Platform) (int, error) {
 		}()
 	}
 	// A platform that claims channel by channel and sends to several at
-	// once has the next lanes' worth of channels claimed in one write
-	// while the lanes send, so a lane starts its next channel without
-	// waiting for a claim; at most twice the lanes' channels are then
-	// claimed and unconfirmed.
+	// once has the next claimLanes lanes' worth of channels claimed in one
+	// write while the lanes send, so a lane starts its next channel
+	// without waiting for a claim; at most (claimLanes+1) times the lanes'
+	// channels are then claimed and unconfirmed.
 	group := 1
 	if !ahead && parallel > 1 {
-		group = parallel
+		group = claimLanes * parallel
 	}
 dispatch:
 	for lo := 0; lo < len(order) && ctx.Err() == nil && !b.holding(name); lo += group {
