@@ -34,7 +34,7 @@ func (db *DB) checkpoints(every time.Duration, stop <-chan struct{}, done chan<-
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*every)
-		_, _, err := db.Checkpoint(ctx)
+		_, _, err := db.checkpoint(ctx)
 		cancel()
 		switch {
 		case err != nil && !failing:
@@ -48,11 +48,11 @@ func (db *DB) checkpoints(every time.Duration, stop <-chan struct{}, done chan<-
 	}
 }
 
-// Checkpoint copies what it can of SQLite's write-ahead log into the
+// checkpoint copies what it can of SQLite's write-ahead log into the
 // database file without waiting for other connections (a passive
 // checkpoint) and returns the log's size and how much of it the database
 // file now holds, in pages. PostgreSQL has nothing to do: 0, 0.
-func (db *DB) Checkpoint(ctx context.Context) (logPages, donePages int, err error) {
+func (db *DB) checkpoint(ctx context.Context) (logPages, donePages int, err error) {
 	if db.dialect.name != sqliteDialect.name {
 		return 0, 0, nil
 	}

@@ -44,7 +44,7 @@ func fileSize(t *testing.T, path string) int64 {
 
 // TestCheckpointsBesideWrites: the write connection leaves the log to the
 // background checkpoints (the database file does not grow while the log
-// passes SQLite's threshold), Checkpoint copies the log into the database
+// passes SQLite's threshold), checkpoint copies the log into the database
 // file, and the background checkpoints do so by themselves.
 func TestCheckpointsBesideWrites(t *testing.T) {
 	const mb = 1 << 20
@@ -63,15 +63,15 @@ func TestCheckpointsBesideWrites(t *testing.T) {
 		if wal := fileSize(t, path+"-wal"); wal < 5*mb {
 			t.Fatalf("the log is %d bytes; the test means to write more than SQLite's 4 MB threshold", wal)
 		}
-		logPages, done, err := db.Checkpoint(testCtx(t))
+		logPages, done, err := db.checkpoint(testCtx(t))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if logPages < 1000 || done != logPages {
-			t.Errorf("Checkpoint = %d pages of log, %d copied; want all of more than 1,000", logPages, done)
+			t.Errorf("checkpoint = %d pages of log, %d copied; want all of more than 1,000", logPages, done)
 		}
 		if after := fileSize(t, path); after < before+4*mb {
-			t.Errorf("the database file is %d bytes after Checkpoint (%d before the writes); want the log copied in", after, before)
+			t.Errorf("the database file is %d bytes after checkpoint (%d before the writes); want the log copied in", after, before)
 		}
 	})
 	t.Run("in the background", func(t *testing.T) {
