@@ -16,10 +16,15 @@ import (
 )
 
 // countingRuns is the database as a run store, counting how a date
-// watcher's due events are read.
+// watcher's due events are read, and how often its next look is.
 type countingRuns struct {
 	*store.DB
-	fromStart, after atomic.Int32
+	fromStart, after, nextLooks atomic.Int32
+}
+
+func (c *countingRuns) NextLook(ctx context.Context, watcher string) (time.Time, bool, error) {
+	c.nextLooks.Add(1)
+	return c.DB.NextLook(ctx, watcher)
 }
 
 func (c *countingRuns) DueEvents(ctx context.Context, watcher string, now time.Time, limit int) ([]watchers.PlannedEvent, error) {
@@ -41,7 +46,7 @@ type fromStartOnly struct{ bot.RunStore }
 // start (a burst's first alerts go first) and each next one on from the
 // last event of the one before (while that one is committed); it checks
 // every event once and plans exactly what a pass reading each batch from
-// the start does.
+// the start does; it reads its next look once, after the last batch.
 func TestRunReadsAhead(t *testing.T) {
 	const n = 4500
 	var cfg strings.Builder
@@ -107,5 +112,8 @@ func TestRunReadsAhead(t *testing.T) {
 	}
 	if s, a := counting.fromStart.Load(), counting.after.Load(); s != 3 || a != 2 {
 		t.Errorf("due events read %d times from the start and %d times on from a batch, want 3 and 2", s, a)
+	}
+	if n := counting.nextLooks.Load(); n != 1 {
+		t.Errorf("the next look read %d times in a run of 5 batches, want once, after the last", n)
 	}
 }

@@ -452,6 +452,11 @@ func (b *Bot) RunWatcher(ctx context.Context, id string, now time.Time) (string,
 			// at the next cron tick (DESIGN §5 "On time").
 			if err == nil {
 				at := out.Next
+				if out.More {
+					// Stopped at the batch limit with events left to
+					// check: go on shortly.
+					at = now
+				}
 				if !at.IsZero() && !at.After(now) {
 					// An event changed while the check ran: look again
 					// shortly rather than at the next tick.

@@ -73,7 +73,7 @@ type outcome struct {
 	Found   string        // one-line summary for "/alerts watcher run"
 	More    bool          // the check stopped at a batch limit: run again
 	Created []AlertRecord // alerts that did not exist before
-	Next    time.Time     // a date watcher's earliest planned look; zero: none
+	Next    time.Time     // a date watcher's earliest planned look, once the run is over (not More); zero: none
 	Held    bool          // a channel's rules held some of the deliveries back
 }
 
@@ -298,7 +298,10 @@ func (p *pipeline) run(ctx context.Context, id string, now time.Time, sc *batchS
 	for _, na := range run.Alerts {
 		out.Held = out.Held || len(na.Holds) > 0
 	}
-	if w, err := p.instance(rec.Spec); err == nil {
+	// The next look matters once the run is over: the batches before the
+	// last are followed at once, and a read between them would hold the
+	// burst's later alerts up.
+	if w, err := p.instance(rec.Spec); err == nil && (!res.More || run.Err != "") {
 		if _, ok := w.(watchers.DateDriven); ok {
 			next, ok, err := p.store.NextLook(ctx, id)
 			if err != nil {
