@@ -62,27 +62,24 @@ func (db *DB) deleteKeyed(ctx context.Context, what, q, channel, target string) 
 
 // Subscriptions returns every subscription, by channel and target.
 func (db *DB) Subscriptions(ctx context.Context) ([]bot.Subscription, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT channel, target, origin, created_at FROM subscriptions ORDER BY channel, target")
+	out, err := scanRows(ctx, db.read, "SELECT "+subscriptionCols+" FROM subscriptions ORDER BY channel, target", nil, scanSubscription)
 	if err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}
-	defer rows.Close()
-	var out []bot.Subscription
-	for rows.Next() {
-		var (
-			s       bot.Subscription
-			created int64
-		)
-		if err := rows.Scan(&s.Channel, &s.Target, &s.Origin, &created); err != nil {
-			return nil, fmt.Errorf("list subscriptions: %w", err)
-		}
-		s.Created = fromMS(created)
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list subscriptions: %w", err)
-	}
 	return out, nil
+}
+
+// subscriptionCols are the columns scanSubscription reads.
+const subscriptionCols = "channel, target, origin, created_at"
+
+func scanSubscription(sc scanner) (bot.Subscription, error) {
+	var (
+		s       bot.Subscription
+		created int64
+	)
+	err := sc.Scan(&s.Channel, &s.Target, &s.Origin, &created)
+	s.Created = fromMS(created)
+	return s, err
 }
 
 // SubscriptionsFor returns the subscriptions to any of targets (repeats
@@ -94,23 +91,9 @@ func (db *DB) SubscriptionsFor(ctx context.Context, targets []string) ([]bot.Sub
 	anon := db.dialect.name == sqliteDialect.name
 	var out []bot.Subscription
 	err := padded(len(targets), inBuckets, func(i int) any { return targets[i] }, func(list []any) error {
-		rows, err := db.read.QueryContext(ctx, subscriptionsForSQL[anon][len(list)], list...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				s       bot.Subscription
-				created int64
-			)
-			if err := rows.Scan(&s.Channel, &s.Target, &s.Origin, &created); err != nil {
-				return err
-			}
-			s.Created = fromMS(created)
-			out = append(out, s)
-		}
-		return rows.Err()
+		subs, err := scanRows(ctx, db.read, subscriptionsForSQL[anon][len(list)], list, scanSubscription)
+		out = append(out, subs...)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("subscriptions of %d targets: %w", len(targets), err)
@@ -125,7 +108,7 @@ var subscriptionsForSQL = map[bool]map[int]string{false: subscriptionsForTexts(f
 func subscriptionsForTexts(anon bool) map[int]string {
 	m := map[int]string{}
 	for _, n := range inBuckets {
-		m[n] = "SELECT channel, target, origin, created_at FROM subscriptions WHERE target IN (" + params(1, n, anon) + ")"
+		m[n] = "SELECT " + subscriptionCols + " FROM subscriptions WHERE target IN (" + params(1, n, anon) + ")"
 	}
 	return m
 }
