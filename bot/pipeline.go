@@ -153,23 +153,19 @@ func (p *pipeline) check(ctx context.Context, rec WatcherRecord, now time.Time, 
 		sc.routes, sc.rules = routes, rules
 	}
 	routes, rules := sc.routes, sc.rules
-	// add routes a, whose targets' subscriptions are loaded (route).
-	add := func(a watchers.Alert) {
-		na := NewAlert{Alert: a, Channels: routes.channels(a)}
-		na.Holds = rules.holds(a.Kind, now, na.Channels)
-		if p.withMuted {
-			na.Muted = routes.mutedChannels(a)
-		}
-		run.Alerts = append(run.Alerts, na)
-	}
 	// route loads the subscriptions alerts match, all in one read, then
-	// adds them.
+	// adds them to the run with their channels.
 	route := func(alerts ...watchers.Alert) error {
 		if err := routes.load(ctx, alerts...); err != nil {
 			return err
 		}
 		for _, a := range alerts {
-			add(a)
+			na := NewAlert{Alert: a, Channels: routes.channels(a)}
+			na.Holds = rules.holds(a.Kind, now, na.Channels)
+			if p.withMuted {
+				na.Muted = routes.mutedChannels(a)
+			}
+			run.Alerts = append(run.Alerts, na)
 		}
 		return nil
 	}

@@ -71,9 +71,7 @@ const lazyTargets = 256
 // newRouteTable indexes subs and mutes.
 func newRouteTable(subs []Subscription, mutes []Mute, enabled map[string]bool) *routeTable {
 	rt := &routeTable{subs: subs, byTarget: map[string][]string{}, mutes: map[string][]Mute{}, enabled: enabled}
-	for _, s := range subs {
-		rt.byTarget[s.Target] = append(rt.byTarget[s.Target], s.Channel)
-	}
+	rt.index(subs)
 	for _, m := range mutes {
 		rt.mutes[m.Channel] = append(rt.mutes[m.Channel], m)
 	}
@@ -115,35 +113,36 @@ func (rt *routeTable) load(ctx context.Context, alerts ...watchers.Alert) error 
 	if len(missing) == 0 {
 		return nil
 	}
-	if len(missing) > lazyTargets {
-		subs, err := rt.all.Subscriptions(ctx)
-		if err != nil {
-			for _, t := range missing {
-				delete(rt.loaded, t) // read again next time
-			}
-			return fmt.Errorf("load subscriptions: %w", err)
-		}
-		// From now on a full table: the targets read before are read
-		// again with the rest.
-		rt.subs, rt.byTarget, rt.src, rt.loaded = subs, map[string][]string{}, nil, nil
-		for _, s := range subs {
-			rt.byTarget[s.Target] = append(rt.byTarget[s.Target], s.Channel)
-		}
-		return nil
+	full := len(missing) > lazyTargets
+	var (
+		subs []Subscription
+		err  error
+	)
+	if full {
+		subs, err = rt.all.Subscriptions(ctx)
+	} else {
+		subs, err = rt.src.SubscriptionsFor(ctx, missing)
 	}
-	subs, err := rt.src.SubscriptionsFor(ctx, missing)
 	if err != nil {
 		for _, t := range missing {
 			delete(rt.loaded, t) // read again next time
 		}
 		return fmt.Errorf("load subscriptions: %w", err)
 	}
-	for _, s := range subs {
-		if rt.loaded[s.Target] {
-			rt.byTarget[s.Target] = append(rt.byTarget[s.Target], s.Channel)
-		}
+	if full {
+		// From now on a full table: the targets read before are read
+		// again with the rest.
+		rt.subs, rt.byTarget, rt.src, rt.loaded = subs, map[string][]string{}, nil, nil
 	}
+	rt.index(subs)
 	return nil
+}
+
+// index adds subs to the channels by target.
+func (rt *routeTable) index(subs []Subscription) {
+	for _, s := range subs {
+		rt.byTarget[s.Target] = append(rt.byTarget[s.Target], s.Channel)
+	}
 }
 
 // loadRoutes reads every subscription and the mutes in force at now into
