@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -211,6 +213,7 @@ func TestDiskFullWhileSending(t *testing.T) {
 	db := filepath.Join(disk, "a.db")
 	const n, fullAt = 300, 100
 	want := prefill(t, db, "Disk test alert", n, func(i int) string { return fmt.Sprintf("slack:C0FULL%03d", i) })
+	release := pinSnapshot(t, db)
 
 	fake := slacktest.NewServer()
 	fake.Token = e2eSlackToken
@@ -250,11 +253,12 @@ func TestDiskFullWhileSending(t *testing.T) {
 	during := len(fake.Posts())
 	time.Sleep(2 * time.Second)
 	if after := len(fake.Posts()); after != during {
-		t.Errorf("%d posts while the disk was full; want none until the held send is recorded", after-during)
+		t.Errorf("%d posts while the disk was full; want none until the held send is recorded\nstderr:\n%s", after-during, p.stderr())
 	}
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
+	release()
 	waitHealth(t, p, addr, http.StatusOK)
 	ctx, cancel := context.WithTimeout(context.Background(), e2eBound)
 	defer cancel()
@@ -270,6 +274,51 @@ func TestDiskFullWhileSending(t *testing.T) {
 	}
 	checkOnce(t, want, countPosts(fake))
 	checkStoreSent(t, db, want)
+}
+
+// pinSnapshot holds a read transaction open on the SQLite database at
+// path, from the test's own process, until release is called (or the test
+// ends). A full disk alone does not stop SQLite's writes: once a
+// checkpoint has copied the whole write-ahead log into the database file,
+// the next commit starts the log over at its first page, in space the file
+// already has, and commits then succeed until they pass the log's old end.
+// The bot rightly sends again while its records are written, but whether
+// the disk's fault shows then depends on the checkpoints' timing. A reader
+// keeps the log from starting over (and, reading the database file alone,
+// keeps checkpoints from copying the log into it), so every commit after
+// the disk fills needs new space and fails until space is back.
+func pinSnapshot(t *testing.T, path string) (release func()) {
+	t.Helper()
+	conn, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		conn.Close()
+		t.Fatal(err)
+	}
+	var n int
+	// SQLite takes a snapshot at a transaction's first read.
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM deliveries").Scan(&n); err != nil {
+		tx.Rollback()
+		conn.Close()
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if err := tx.Rollback(); err != nil {
+				t.Errorf("release snapshot: %v", err)
+			}
+			if err := conn.Close(); err != nil {
+				t.Errorf("release snapshot: %v", err)
+			}
+		})
+	}
+	t.Cleanup(release)
+	return release
 }
 
 // checkStoreSent checks that the database records every wanted alert's
