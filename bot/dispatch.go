@@ -448,14 +448,15 @@ func (r *recorder) write(claims []int64, waiting []claimWait, sends []SentDelive
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), 5*time.Second)
 	defer cancel()
 	refused, err := b.outbox.RecordDeliveries(ctx, DeliveryBatch{Owner: b.owner, At: b.now(), Claims: claims, Sent: sends})
-	b.health.set("outbox", err)
 	if err != nil && len(sends) > 0 {
-		b.log.Error("deliveries sent but not recorded; holding them and pausing sends until the write works",
-			"platform", r.platform, "deliveries", len(sends), "err", err)
+		// Held before it is told, so that no lane sends once it shows.
 		for _, s := range sends {
 			b.hold(r.platform, heldSend{id: s.ID, messageID: s.MessageID, at: s.At})
 		}
+		b.log.Error("deliveries sent but not recorded; holding them and pausing sends until the write works",
+			"platform", r.platform, "deliveries", len(sends), "err", err)
 	}
+	b.health.set("outbox", err)
 	if err == nil {
 		for _, s := range sends {
 			b.setUnknown(s.ID, false)
